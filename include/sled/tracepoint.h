@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sled/tracepoint.h - static tracepoints that cost one NOP until a probe is attached.
+ *
+ *   TRACEPOINT(provider, name, args...)      0 to 12 scalar arguments
+ *   TP_FIELD(field_name, expr)               name an argument explicitly
+ *   if (TRACEPOINT_ENABLED(provider, name))  zero-cost guard for expensive arguments
+ *
+ * Every TRACEPOINT expands to one asm statement that emits, at the call site,
+ *
+ *     90                  1-byte NOP: the .note.stapsdt pc; standard uprobes land here
+ *     0f 1f 44 00 00      5-byte NOP: the sled that libsled patches into a jmp
+ *
+ * plus a standard .note.stapsdt entry (so bpftrace, perf, gdb and libbpf see it) and a
+ * .note.sled entry with what stapsdt lacks: each argument's type and its field name.
+ * Arguments are asm operands ("nor"), exactly as in systemtap's <sys/sdt.h>, so the
+ * optimizer leaves them where they already are.  Disabled, nothing but the NOPs runs.
+ *
+ * The .note.sled layout (owner "sled", little-endian) is documented in README.md.
+ * Both note sections carry SHF_LINK_ORDER to the site's code ("o" flag) and join its
+ * section group ("?" flag), so --gc-sections or COMDAT folding that drops the code drops
+ * the note with it instead of leaving an entry with pc 0.
+ */
+#ifndef SLED_TRACEPOINT_H
+#define SLED_TRACEPOINT_H
+
+#if !defined(__x86_64__)
+#error "sled/tracepoint.h: only x86-64 is supported"
+#endif
+
+#define SLED_TRACEPOINT_VERSION 1
+
+/* .note.sled entry types */
+#define SLED_NOTE_SITE  1 /* a TRACEPOINT: pc is the 1-byte NOP, the sled is at pc+1 */
+#define SLED_NOTE_GUARD 2 /* a TRACEPOINT_ENABLED: pc is the 5-byte NOP, target the jmp target */
+
+/* Field type codes, one byte each in .note.sled (stable ABI: append only). */
+#define SLED_T_UNSUPPORTED 0
+#define SLED_T_I8      1
+#define SLED_T_I16     2
+#define SLED_T_I32     3
+#define SLED_T_I64     4
+#define SLED_T_U8      5
+#define SLED_T_U16     6
+#define SLED_T_U32     7
+#define SLED_T_U64     8
+#define SLED_T_BOOL    9
+#define SLED_T_FLOAT   10
+#define SLED_T_DOUBLE  11
+#define SLED_T_STRING  12 /* char * / const char * / char[]: captured as text */
+#define SLED_T_POINTER 13
+
+/* Name an argument: TRACEPOINT(http, req, TP_FIELD(latency_ns, t1 - t0)).  The value is
+ * the expression; the name is read back from the tracepoint's source text. */
+#define TP_FIELD(field_name, expr) (expr)
+
+#define SLED__INT_CODE(size, is_signed)                                                 \
+	((is_signed) ? ((size) == 1 ? SLED_T_I8 : (size) == 2 ? SLED_T_I16                 \
+			: (size) == 4 ? SLED_T_I32 : (size) == 8 ? SLED_T_I64 : SLED_T_UNSUPPORTED) \
+		     : ((size) == 1 ? SLED_T_U8 : (size) == 2 ? SLED_T_U16                 \
+			: (size) == 4 ? SLED_T_U32 : (size) == 8 ? SLED_T_U64 : SLED_T_UNSUPPORTED))
+
+/*
+ * Type classification at compile time.  SLED__VAL(x) is the operand actually handed to
+ * the asm (arrays decayed; in C, small integers promoted), SLED__TYPE(x) the declared
+ * type's code, SLED__SIGNED(x) whether the operand is a signed integer.
+ */
+#ifdef __cplusplus
+#include <type_traits>
+namespace sled_detail {
+template <typename T, bool E = std::is_enum<T>::value> struct integer_of { typedef T type; };
+template <typename T> struct integer_of<T, true> {
+	typedef typename std::underlying_type<T>::type type;
+};
+template <typename X> struct type_of {
+	typedef typename std::decay<X>::type D;
+	typedef typename std::remove_cv<typename std::remove_pointer<D>::type>::type P;
+	typedef typename integer_of<D>::type I;
+	static constexpr bool is_int = std::is_integral<I>::value && !std::is_same<I, bool>::value;
+	static constexpr bool is_signed = is_int && std::is_signed<I>::value;
+	static constexpr int code =
+		std::is_same<D, bool>::value ? SLED_T_BOOL
+		: std::is_same<D, float>::value ? SLED_T_FLOAT
+		: std::is_same<D, double>::value ? SLED_T_DOUBLE
+		: std::is_pointer<D>::value ? (std::is_same<P, char>::value ? SLED_T_STRING : SLED_T_POINTER)
+		: is_int ? SLED__INT_CODE(sizeof(D), is_signed)
+		: SLED_T_UNSUPPORTED;
+};
+/* Floats travel as their bit pattern in an integer operand: a floating constant would
+ * otherwise become a constant-pool operand ".LC0(%rip)" that no stapsdt consumer can read. */
+template <typename T> struct operand_of { typedef T type; };
+template <> struct operand_of<float> { typedef unsigned int type; };
+template <> struct operand_of<double> { typedef unsigned long long type; };
+template <typename T>
+__attribute__((always_inline)) inline typename operand_of<T>::type operand(T v)
+{
+	typename operand_of<T>::type u;
+	__builtin_memcpy(&u, &v, sizeof(u));
+	return u;
+}
+} /* namespace sled_detail */
+#define SLED__TYPE(x)   (::sled_detail::type_of<decltype(x)>::code)
+#define SLED__VAL(x)    (::sled_detail::operand(x))
+#define SLED__SIGNED(x) (::sled_detail::type_of<decltype(x)>::is_signed)
+#define SLED__CHECK(x)                                                                  \
+	static_assert(SLED__TYPE(x) != SLED_T_UNSUPPORTED,                               \
+		      "TRACEPOINT argument must be an integer, bool, float, double or pointer");
+#else
+/* gcc's type classes (__builtin_classify_type): 1 integer, 2 char, 3 enum, 4 bool, 5 pointer */
+#define SLED__CLASS(x)  __builtin_classify_type(x)
+#define SLED__IS_INT(x) (((SLED__CLASS(x) + 3) & -4) == 4)
+#define SLED__IS(x, T)  __builtin_types_compatible_p(__typeof__(x), T)
+#define SLED__ITYPE(x)  __typeof__(__builtin_choose_expr(SLED__IS_INT(x), (x), 0U))
+#define SLED__DECAY(x)  (1 ? (x) : (x)) /* decays arrays without arithmetic on void * */
+/* Floats travel as their bit pattern in an integer operand: a floating constant would
+ * otherwise become a constant-pool operand ".LC0(%rip)" that no stapsdt consumer can read.
+ * The union is valid for every scalar type, so the branch not chosen still compiles. */
+#define SLED__PUN(x, U) ((union { __typeof__(SLED__DECAY(x)) v; U u; }){ SLED__DECAY(x) }).u
+#define SLED__VAL(x)                                                                    \
+	__builtin_choose_expr(SLED__IS(x, double), SLED__PUN(x, unsigned long long),     \
+	__builtin_choose_expr(SLED__IS(x, float), SLED__PUN(x, unsigned int), SLED__DECAY(x)))
+#define SLED__SIGNED(x) (SLED__IS_INT(SLED__DECAY(x)) && (SLED__ITYPE(SLED__DECAY(x)))-1 < (SLED__ITYPE(SLED__DECAY(x)))1)
+#define SLED__IS_STR(x)                                                                 \
+	(SLED__IS(x, char *) || SLED__IS(x, const char *) || SLED__IS(x, char[]) ||     \
+	 SLED__IS(x, const char[]))
+#define SLED__TYPE(x)                                                                   \
+	(SLED__IS(x, _Bool) ? SLED_T_BOOL                                              \
+	 : SLED__IS(x, float) ? SLED_T_FLOAT                                           \
+	 : SLED__IS(x, double) ? SLED_T_DOUBLE                                         \
+	 : SLED__IS_STR(x) ? SLED_T_STRING                                             \
+	 : SLED__CLASS(x) == 5 ? SLED_T_POINTER                                        \
+	 : SLED__IS_INT(x) ? SLED__INT_CODE(sizeof(x), (SLED__ITYPE(x))-1 < (SLED__ITYPE(x))1) \
+	 : SLED_T_UNSUPPORTED)
+/* A negative array size is the portable (C99) compile-time assertion. */
+#define SLED__CHECK(x)                                                                  \
+	(void)sizeof(char[SLED__TYPE(x) == SLED_T_UNSUPPORTED ? -1 : 1]);
+#endif
+
+/* The asm pieces.  Operand names: s<i> the stapsdt size, signed for signed integers
+ * (printed negated by %n, as <sys/sdt.h> does), a<i> the argument itself. */
+#define SLED__STR(x)  #x
+#define SLED__XSTR(x) SLED__STR(x)
+
+#define SLED__OP(i, x)                                                                  \
+	[s##i] "n"(SLED__SIGNED(x) ? (int)sizeof(SLED__VAL(x)) : -(int)sizeof(SLED__VAL(x))), \
+	[a##i] "nor"(SLED__VAL(x))
+#define SLED__SPEC(i) "%n[s" #i "]@%[a" #i "]"
+
+/* One note header: 4-byte aligned namesz, descsz, type, owner name, 4-byte aligned desc. */
+#define SLED__NOTE_BEGIN(section, owner, type)                                          \
+	".pushsection " section ",\"?o\",@note,.Lsled_pc%=\n"                               \
+	"  .balign 4\n"                                                                     \
+	"  .4byte 2f-1f, 4f-3f, " SLED__XSTR(type) "\n"                                     \
+	"1: .asciz \"" owner "\"\n"                                                         \
+	"2: .balign 4\n"                                                                    \
+	"3:\n"
+#define SLED__NOTE_END "4: .balign 4\n.popsection\n"
+
+/* _.stapsdt.base: the anchor consumers use to detect prelink; "R" (SHF_GNU_RETAIN) keeps
+ * it through --gc-sections, which would otherwise leave the notes' base dangling. */
+#define SLED__BASE_ASM                                                                  \
+	".ifndef _.stapsdt.base\n"                                                          \
+	".pushsection .stapsdt.base,\"aGR\",@progbits,.stapsdt.base,comdat\n"               \
+	".weak _.stapsdt.base\n"                                                            \
+	".hidden _.stapsdt.base\n"                                                          \
+	"_.stapsdt.base: .space 1\n"                                                        \
+	".size _.stapsdt.base, 1\n"                                                         \
+	".popsection\n"                                                                     \
+	".endif\n"
+
+#define SLED__SITE_ASM(provider, name, specs)                                          \
+	".Lsled_pc%=: .byte 0x90\n"                                                         \
+	"  .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                            \
+	SLED__NOTE_BEGIN(".note.stapsdt", "stapsdt", 3)                                     \
+	"  .8byte .Lsled_pc%=, _.stapsdt.base, 0\n"                                        \
+	"  .asciz \"" #provider "\"\n"                                                      \
+	"  .asciz \"" #name "\"\n"                                                          \
+	"  .asciz \"" specs "\"\n"                                                          \
+	SLED__NOTE_END                                                                      \
+	SLED__NOTE_BEGIN(".note.sled", "sled", SLED_NOTE_SITE)                              \
+	"  .8byte .Lsled_pc%=, 0, %c[meta]\n"                                               \
+	"  .asciz \"" #provider "\"\n"                                                      \
+	"  .asciz \"" #name "\"\n"                                                          \
+	SLED__NOTE_END                                                                      \
+	SLED__BASE_ASM
+
+/*
+ * Per-tracepoint metadata in C data: the field types and the source text of the whole
+ * argument list ("provider, name, arg1, ..."), from which field names are read (split at
+ * top-level commas; TP_FIELD(x, ...) is named x).  It lives in an allocated read-only
+ * section that no code reads, so it costs file bytes, not cycles; and keeping user source
+ * text out of the asm template means no character of it ('%', '"') can break the
+ * assembler.  "retain" keeps it through --gc-sections (the note refers to it, but ld does
+ * not follow references from non-allocated sections).  Types are not asm operands because
+ * gcc allows at most 30 operands per asm and 12 arguments already take 25.
+ */
+#if defined(__has_attribute)
+#if __has_attribute(retain)
+#define SLED__RETAIN __attribute__((retain))
+#endif
+#endif
+#ifndef SLED__RETAIN
+#define SLED__RETAIN
+#endif
+#define SLED__UNPAREN(...) __VA_ARGS__
+#define SLED__META(text_, nargs_, types_)                                               \
+	static const struct {                                                           \
+		unsigned char version, nargs, types[12];                                \
+		char text[sizeof(text_)];                                               \
+	} sled__meta __attribute__((section("sled_meta"), used)) SLED__RETAIN =          \
+		{ SLED_TRACEPOINT_VERSION, nargs_, { SLED__UNPAREN types_ }, text_ };
+
+/* Rejects a provider or name that is not an identifier, at compile time. */
+#define SLED__IDENT_CHECK(provider, name) enum { sled__ident_##provider##__##name };
+
+#define SLED__EMIT(text, provider, name, nargs, specs, types, ...)                    \
+	do {                                                                            \
+		SLED__IDENT_CHECK(provider, name)                                       \
+		SLED__META(text, nargs, types)                                          \
+		__asm__ __volatile__(SLED__SITE_ASM(provider, name, specs)              \
+				     : : [meta] "i"(&sled__meta) __VA_ARGS__);          \
+	} while (0)
+
+#define SLED__TP0(text, p, n) SLED__EMIT(text, p, n, 0, "", (0), )
+#define SLED__TP1(text, p, n, a1) \
+	do { SLED__C1(a1) \
+	     SLED__EMIT(text, p, n, 1, SLED__S1, (SLED__Y1(a1)), , SLED__O1(a1)); } while (0)
+#define SLED__TP2(text, p, n, a1, a2) \
+	do { SLED__C2(a1, a2) \
+	     SLED__EMIT(text, p, n, 2, SLED__S2, (SLED__Y2(a1, a2)), , SLED__O2(a1, a2)); } while (0)
+#define SLED__TP3(text, p, n, a1, a2, a3) \
+	do { SLED__C3(a1, a2, a3) \
+	     SLED__EMIT(text, p, n, 3, SLED__S3, (SLED__Y3(a1, a2, a3)), , SLED__O3(a1, a2, a3)); } while (0)
+#define SLED__TP4(text, p, n, a1, a2, a3, a4) \
+	do { SLED__C4(a1, a2, a3, a4) \
+	     SLED__EMIT(text, p, n, 4, SLED__S4, (SLED__Y4(a1, a2, a3, a4)), , SLED__O4(a1, a2, a3, a4)); } while (0)
+#define SLED__TP5(text, p, n, a1, a2, a3, a4, a5) \
+	do { SLED__C5(a1, a2, a3, a4, a5) \
+	     SLED__EMIT(text, p, n, 5, SLED__S5, (SLED__Y5(a1, a2, a3, a4, a5)), , SLED__O5(a1, a2, a3, a4, a5)); } while (0)
+#define SLED__TP6(text, p, n, a1, a2, a3, a4, a5, a6) \
+	do { SLED__C6(a1, a2, a3, a4, a5, a6) \
+	     SLED__EMIT(text, p, n, 6, SLED__S6, (SLED__Y6(a1, a2, a3, a4, a5, a6)), , SLED__O6(a1, a2, a3, a4, a5, a6)); } while (0)
+#define SLED__TP7(text, p, n, a1, a2, a3, a4, a5, a6, a7) \
+	do { SLED__C7(a1, a2, a3, a4, a5, a6, a7) \
+	     SLED__EMIT(text, p, n, 7, SLED__S7, (SLED__Y7(a1, a2, a3, a4, a5, a6, a7)), , SLED__O7(a1, a2, a3, a4, a5, a6, a7)); } while (0)
+#define SLED__TP8(text, p, n, a1, a2, a3, a4, a5, a6, a7, a8) \
+	do { SLED__C8(a1, a2, a3, a4, a5, a6, a7, a8) \
+	     SLED__EMIT(text, p, n, 8, SLED__S8, (SLED__Y8(a1, a2, a3, a4, a5, a6, a7, a8)), , SLED__O8(a1, a2, a3, a4, a5, a6, a7, a8)); } while (0)
+#define SLED__TP9(text, p, n, a1, a2, a3, a4, a5, a6, a7, a8, a9) \
+	do { SLED__C9(a1, a2, a3, a4, a5, a6, a7, a8, a9) \
+	     SLED__EMIT(text, p, n, 9, SLED__S9, (SLED__Y9(a1, a2, a3, a4, a5, a6, a7, a8, a9)), , SLED__O9(a1, a2, a3, a4, a5, a6, a7, a8, a9)); } while (0)
+#define SLED__TP10(text, p, n, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) \
+	do { SLED__C10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) \
+	     SLED__EMIT(text, p, n, 10, SLED__S10, (SLED__Y10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)), , SLED__O10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10)); } while (0)
+#define SLED__TP11(text, p, n, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) \
+	do { SLED__C11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) \
+	     SLED__EMIT(text, p, n, 11, SLED__S11, (SLED__Y11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)), , SLED__O11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11)); } while (0)
+#define SLED__TP12(text, p, n, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) \
+	do { SLED__C12(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) \
+	     SLED__EMIT(text, p, n, 12, SLED__S12, (SLED__Y12(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)), , SLED__O12(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)); } while (0)
+
+/* Per-count lists: spec strings, type codes, asm operands, type checks. */
+#define SLED__S1 SLED__SPEC(1)
+#define SLED__S2 SLED__S1 " " SLED__SPEC(2)
+#define SLED__S3 SLED__S2 " " SLED__SPEC(3)
+#define SLED__S4 SLED__S3 " " SLED__SPEC(4)
+#define SLED__S5 SLED__S4 " " SLED__SPEC(5)
+#define SLED__S6 SLED__S5 " " SLED__SPEC(6)
+#define SLED__S7 SLED__S6 " " SLED__SPEC(7)
+#define SLED__S8 SLED__S7 " " SLED__SPEC(8)
+#define SLED__S9 SLED__S8 " " SLED__SPEC(9)
+#define SLED__S10 SLED__S9 " " SLED__SPEC(10)
+#define SLED__S11 SLED__S10 " " SLED__SPEC(11)
+#define SLED__S12 SLED__S11 " " SLED__SPEC(12)
+#define SLED__Y1(a1) SLED__TYPE(a1)
+#define SLED__Y2(a1, a2) SLED__Y1(a1), SLED__TYPE(a2)
+#define SLED__Y3(a1, a2, a3) SLED__Y2(a1, a2), SLED__TYPE(a3)
+#define SLED__Y4(a1, a2, a3, a4) SLED__Y3(a1, a2, a3), SLED__TYPE(a4)
+#define SLED__Y5(a1, a2, a3, a4, a5) SLED__Y4(a1, a2, a3, a4), SLED__TYPE(a5)
+#define SLED__Y6(a1, a2, a3, a4, a5, a6) SLED__Y5(a1, a2, a3, a4, a5), SLED__TYPE(a6)
+#define SLED__Y7(a1, a2, a3, a4, a5, a6, a7) SLED__Y6(a1, a2, a3, a4, a5, a6), SLED__TYPE(a7)
+#define SLED__Y8(a1, a2, a3, a4, a5, a6, a7, a8) SLED__Y7(a1, a2, a3, a4, a5, a6, a7), SLED__TYPE(a8)
+#define SLED__Y9(a1, a2, a3, a4, a5, a6, a7, a8, a9) SLED__Y8(a1, a2, a3, a4, a5, a6, a7, a8), SLED__TYPE(a9)
+#define SLED__Y10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) SLED__Y9(a1, a2, a3, a4, a5, a6, a7, a8, a9), SLED__TYPE(a10)
+#define SLED__Y11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) SLED__Y10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10), SLED__TYPE(a11)
+#define SLED__Y12(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) SLED__Y11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11), SLED__TYPE(a12)
+#define SLED__O1(a1) SLED__OP(1, a1)
+#define SLED__O2(a1, a2) SLED__O1(a1), SLED__OP(2, a2)
+#define SLED__O3(a1, a2, a3) SLED__O2(a1, a2), SLED__OP(3, a3)
+#define SLED__O4(a1, a2, a3, a4) SLED__O3(a1, a2, a3), SLED__OP(4, a4)
+#define SLED__O5(a1, a2, a3, a4, a5) SLED__O4(a1, a2, a3, a4), SLED__OP(5, a5)
+#define SLED__O6(a1, a2, a3, a4, a5, a6) SLED__O5(a1, a2, a3, a4, a5), SLED__OP(6, a6)
+#define SLED__O7(a1, a2, a3, a4, a5, a6, a7) SLED__O6(a1, a2, a3, a4, a5, a6), SLED__OP(7, a7)
+#define SLED__O8(a1, a2, a3, a4, a5, a6, a7, a8) SLED__O7(a1, a2, a3, a4, a5, a6, a7), SLED__OP(8, a8)
+#define SLED__O9(a1, a2, a3, a4, a5, a6, a7, a8, a9) SLED__O8(a1, a2, a3, a4, a5, a6, a7, a8), SLED__OP(9, a9)
+#define SLED__O10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) SLED__O9(a1, a2, a3, a4, a5, a6, a7, a8, a9), SLED__OP(10, a10)
+#define SLED__O11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) SLED__O10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10), SLED__OP(11, a11)
+#define SLED__O12(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) SLED__O11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11), SLED__OP(12, a12)
+#define SLED__C1(a1) SLED__CHECK(a1)
+#define SLED__C2(a1, a2) SLED__C1(a1) SLED__CHECK(a2)
+#define SLED__C3(a1, a2, a3) SLED__C2(a1, a2) SLED__CHECK(a3)
+#define SLED__C4(a1, a2, a3, a4) SLED__C3(a1, a2, a3) SLED__CHECK(a4)
+#define SLED__C5(a1, a2, a3, a4, a5) SLED__C4(a1, a2, a3, a4) SLED__CHECK(a5)
+#define SLED__C6(a1, a2, a3, a4, a5, a6) SLED__C5(a1, a2, a3, a4, a5) SLED__CHECK(a6)
+#define SLED__C7(a1, a2, a3, a4, a5, a6, a7) SLED__C6(a1, a2, a3, a4, a5, a6) SLED__CHECK(a7)
+#define SLED__C8(a1, a2, a3, a4, a5, a6, a7, a8) SLED__C7(a1, a2, a3, a4, a5, a6, a7) SLED__CHECK(a8)
+#define SLED__C9(a1, a2, a3, a4, a5, a6, a7, a8, a9) SLED__C8(a1, a2, a3, a4, a5, a6, a7, a8) SLED__CHECK(a9)
+#define SLED__C10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) SLED__C9(a1, a2, a3, a4, a5, a6, a7, a8, a9) SLED__CHECK(a10)
+#define SLED__C11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) SLED__C10(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) SLED__CHECK(a11)
+#define SLED__C12(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) SLED__C11(a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) SLED__CHECK(a12)
+
+/* Argument counting: provider and name are part of __VA_ARGS__ so that a tracepoint with
+ * no arguments is still valid ISO C99/C++11 (no empty variadic list). */
+#define SLED__NTH(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, N, ...) N
+#define SLED__NARGS(...)                                                                \
+	SLED__NTH(__VA_ARGS__, TOO_MANY, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,        \
+		  NEED_PROVIDER_AND_NAME, )
+#define SLED__CAT(a, b)  SLED__CAT_(a, b)
+#define SLED__CAT_(a, b) a##b
+#define SLED__TPTOO_MANY(...) sled_error_TRACEPOINT_takes_at_most_12_arguments
+#define SLED__TPNEED_PROVIDER_AND_NAME(...) sled_error_TRACEPOINT_needs_provider_and_name
+
+#define TRACEPOINT(...) SLED__CAT(SLED__TP, SLED__NARGS(__VA_ARGS__))(#__VA_ARGS__, __VA_ARGS__)
+
+/*
+ * if (TRACEPOINT_ENABLED(provider, name)) { ...compute expensive args...; TRACEPOINT(...); }
+ *
+ * A 5-byte NOP that falls through (false) until libsled patches it into a jmp to the
+ * "true" label, like the kernel's static_branch_unlikely(): no load, no compare.
+ */
+#define SLED__GUARD_ASM(provider, name)                                                \
+	".Lsled_pc%=: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                \
+	SLED__NOTE_BEGIN(".note.sled", "sled", SLED_NOTE_GUARD)                            \
+	"  .8byte .Lsled_pc%=, %l[sled__on], 0\n"                                          \
+	"  .asciz \"" #provider "\"\n"                                                     \
+	"  .asciz \"" #name "\"\n"                                                         \
+	SLED__NOTE_END
+
+#define TRACEPOINT_ENABLED(provider, name)                                              \
+	__extension__({                                                                   \
+		__label__ sled__on;                                                       \
+		int sled__r = 0;                                                          \
+		SLED__IDENT_CHECK(provider, name)                                         \
+		__asm__ goto(SLED__GUARD_ASM(provider, name) : : : : sled__on);           \
+		if (0) {                                                                  \
+		sled__on:                                                                 \
+			sled__r = 1;                                                      \
+		}                                                                         \
+		__builtin_expect(sled__r, 0);                                             \
+	})
+
+#endif /* SLED_TRACEPOINT_H */
