@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sled/sled.h - the libsled runtime's public API.
+ *
+ * An application that links libsled (pkg-config --libs sled) can have its tracepoints
+ * switched on in sled mode; one that only includes <sled/tracepoint.h> is traced in
+ * uprobe mode.  Nothing here needs to be called: the runtime starts itself.
+ */
+#ifndef SLED_SLED_H
+#define SLED_SLED_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The runtime's version as "MAJOR.MINOR.PATCH". */
+const char *sled_runtime_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SLED_SLED_H */
