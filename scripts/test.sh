@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing Debian packages, builds, runs ctest, then builds
+# again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the suites that
+# exercise our own code under them.  Exits non-zero on any failure.
+#
+#   scripts/test.sh            everything
+#   SLED_SKIP_SANITIZE=1 ...   skip the sanitizer pass (quicker local runs)
+set -euo pipefail
+SLED_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export SLED_ROOT
+# shellcheck source=lib/deps.sh
+. "$SLED_ROOT/scripts/lib/deps.sh"
+# shellcheck source=lib/build.sh
+. "$SLED_ROOT/scripts/lib/build.sh"
+
+ensure_packages "${SLED_BUILD_PACKAGES[@]}" "${SLED_TEST_PACKAGES[@]}"
+ensure_tracefs
+
+configure_and_build "$SLED_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== test suite (build/)"
+ctest --test-dir "$SLED_ROOT/build" --output-on-failure -j2
+
+if [[ -z ${SLED_SKIP_SANITIZE:-} ]]; then
+	configure_and_build "$SLED_ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DSLED_SANITIZE=ON
+	echo "== test suite under ASan/UBSan (build-asan/, unit + fuzz corpus + integration)"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir "$SLED_ROOT/build-asan" --output-on-failure -j2 -R '^(unit|fuzz|integration)\.' \
+		-E 'fuzz\..*\.run$'
+fi
