@@ -16,5 +16,9 @@ void p_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Each command: argc/argv start at the command's own arguments (argv[0] = command). */
 int do_list(int argc, char **argv);
+int do_enable(int argc, char **argv);
+int do_disable(int argc, char **argv);
+int do_status(int argc, char **argv);
+int do_tail(int argc, char **argv);
 
 #endif /* SLED_CLI_H */

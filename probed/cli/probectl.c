@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ctl_client.h"
 
 bool json_output;
 
@@ -43,6 +44,10 @@ struct cmd {
 
 static const struct cmd cmds[] = {
 	{ "list", do_list, "list [PATTERN] [-b PATH | -p PID] [-v] [--json]" },
+	{ "enable", do_enable, "enable PATTERN [-p PID | -b PATH] [--mode sled|auto] [--json]" },
+	{ "disable", do_disable, "disable ID | PATTERN [-p PID | -b PATH]" },
+	{ "status", do_status, "status [--json]" },
+	{ "tail", do_tail, "tail [PATTERN] [--json]" },
 	{ "help", do_help, "help" },
 };
 
@@ -50,16 +55,18 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	fprintf(stderr, "Usage: probectl [--json] COMMAND [ARGS]\n\nCommands:\n");
+	fprintf(stderr, "Usage: probectl [--json] [-S SOCKET] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(stderr, "  probectl %s\n", cmds[i].usage);
 	fprintf(stderr,
 		"\nPATTERN is provider:name with * and ? wildcards; without ':' it matches the\n"
-		"provider or the name.  --json prints machine-readable output.\n");
+		"provider or the name.  --json prints machine-readable output.  -S (or\n"
+		"$PROBED_SOCKET) names the daemon's socket; list works without a daemon.\n");
 	return 0;
 }
 
-/* Remove global flags (--json, -j) wherever they appear; returns the new argc. */
+/* Remove global flags (--json, -j, -S PATH) wherever they appear; returns the new argc,
+ * or -1 when -S lacks its argument. */
 static int strip_global_flags(int argc, char **argv)
 {
 	int o = 1;
@@ -67,6 +74,12 @@ static int strip_global_flags(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
 			json_output = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "-S") || !strcmp(argv[i], "--socket")) {
+			if (i + 1 >= argc)
+				return -1;
+			socket_option = argv[++i];
 			continue;
 		}
 		argv[o++] = argv[i];
@@ -78,6 +91,10 @@ static int strip_global_flags(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	argc = strip_global_flags(argc, argv);
+	if (argc < 0) {
+		p_err("-S needs a socket path");
+		return EXIT_USAGE;
+	}
 	if (argc < 2) {
 		do_help(0, NULL);
 		return EXIT_USAGE;

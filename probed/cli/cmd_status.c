@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probectl status [--json]: per probe what was emitted at the sites, exported by the
+ * daemon and dropped in full rings (emitted = exported + dropped once the rings are
+ * drained); per traced process its mode and rings; per output what was written.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ctl_client.h"
+#include "msgpack_json.h"
+
+static int64_t geti(const msgpack_object *m, const char *k)
+{
+	int64_t v = 0;
+
+	ctl_get_i64(m, k, &v);
+	return v;
+}
+
+static const msgpack_object *array_of(const msgpack_object *m, const char *k, uint32_t *n)
+{
+	const msgpack_object *a = ctl_get(m, k);
+
+	*n = a && a->type == MSGPACK_OBJECT_ARRAY ? a->via.array.size : 0;
+	return *n ? a->via.array.ptr : NULL;
+}
+
+static void print_human(const msgpack_object *r)
+{
+	char pattern[256], binary[4096], scope[4200], exe[256], spec[512], err[256];
+	const msgpack_object *v;
+	uint32_t n;
+
+	v = array_of(r, "probes", &n);
+	printf("%-5s %-28s %-24s %5s %6s %12s %12s %10s\n", "PROBE", "PATTERN", "SCOPE", "PROCS",
+	       "SITES", "EMITTED", "EXPORTED", "DROPPED");
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *p = &v[i];
+
+		ctl_get_str(p, "pattern", pattern, sizeof(pattern));
+		binary[0] = 0;
+		ctl_get_str(p, "binary", binary, sizeof(binary));
+		if (geti(p, "pid"))
+			snprintf(scope, sizeof(scope), "pid %lld", (long long)geti(p, "pid"));
+		else if (binary[0])
+			snprintf(scope, sizeof(scope), "%s", binary);
+		else
+			snprintf(scope, sizeof(scope), "all processes");
+		printf("%-5lld %-28s %-24s %5lld %6lld %12lld %12lld %10lld\n", (long long)geti(p, "id"),
+		       pattern, scope, (long long)geti(p, "processes"), (long long)geti(p, "sites"),
+		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
+		       (long long)geti(p, "dropped"));
+	}
+	v = array_of(r, "processes", &n);
+	printf("\n%-8s %-6s %8s %6s %10s %10s  %s\n", "PID", "MODE", "SITES_ON", "RINGS", "LOST",
+	       "RESTORES", "EXE");
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *p = &v[i];
+		char mode[16] = "sled";
+
+		ctl_get_str(p, "exe", exe, sizeof(exe));
+		ctl_get_str(p, "mode", mode, sizeof(mode));
+		printf("%-8lld %-6s %8lld %6lld %10lld %10lld  %s\n", (long long)geti(p, "pid"), mode,
+		       (long long)geti(p, "sites_on"), (long long)geti(p, "rings"),
+		       (long long)geti(p, "lost"), (long long)geti(p, "restores"), exe);
+	}
+	v = array_of(r, "outputs", &n);
+	if (n)
+		printf("\n%-40s %12s %10s  %s\n", "OUTPUT", "WRITTEN", "DROPPED", "LAST ERROR");
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *p = &v[i];
+
+		spec[0] = err[0] = 0;
+		ctl_get_str(p, "spec", spec, sizeof(spec));
+		ctl_get_str(p, "error", err, sizeof(err));
+		printf("%-40s %12lld %10lld  %s\n", spec, (long long)geti(p, "written"),
+		       (long long)geti(p, "dropped"), err[0] ? err : "-");
+	}
+}
+
+int do_status(int argc, char **argv)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	struct ctl_call call;
+
+	if (argc > 1) {
+		p_err("unexpected argument '%s'", argv[1]);
+		return EXIT_USAGE;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	ctl_pack_kv_str(&pk, "cmd", "status");
+	if (ctl_call(&call, &sb, false)) {
+		msgpack_sbuffer_destroy(&sb);
+		return 1;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	if (json_output) {
+		struct json_writer *w = jsonw_new(stdout);
+
+		json_from_msgpack(w, &call.reply.data);
+		jsonw_destroy(&w);
+	} else {
+		print_human(&call.reply.data);
+	}
+	ctl_call_end(&call);
+	return 0;
+}

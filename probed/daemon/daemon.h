@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon: probed's state and the pieces of its event loop.
+ *
+ *   main.c      options, start-up, the epoll loop, shutdown
+ *   server.c    the control socket: clients, requests, replies, tail streams
+ *   procs.c     attached processes;  probes.c  standing enables;  drain.c  rings -> events
+ */
+#ifndef SLED_DAEMON_H
+#define SLED_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "clock.h"
+#include "output.h"
+#include "probes.h"
+#include "procs.h"
+
+#define MAX_OUTPUTS 16
+
+struct client;
+
+struct daemon {
+	struct procs procs;
+	struct probes probes;
+	struct sled_clock clock;
+	struct sled_output *outputs[MAX_OUTPUTS];
+	unsigned noutputs;
+	struct client *clients;
+	const char *socket_path;
+	unsigned socket_mode;
+	int epfd, listen_fd, inotify_fd, signal_fd;
+	uint64_t last_beat_ns;
+	uint64_t rescan_at_ns;  /* a block appeared but was not ready: look again then */
+	uint64_t events;        /* drained since start */
+	bool stop;
+	bool verbose;
+};
+
+/* server.c */
+int server_listen(struct daemon *d);
+void server_accept(struct daemon *d);
+/* Data or hang-up on a client fd; returns false if fd is not a client. */
+bool server_client_event(struct daemon *d, int fd, uint32_t events);
+/* Copy one event to the tail clients that want it. */
+void server_tail_event(struct daemon *d, const struct sled_event *ev, const struct traced_proc *p);
+void server_flush_tails(struct daemon *d);
+void server_close(struct daemon *d);
+
+/* main.c: applies the standing probes to a newly attached or changed process. */
+void daemon_apply_all(struct daemon *d, struct traced_proc *p);
+/* Drain every attached process into the outputs and tail clients. */
+uint64_t daemon_drain(struct daemon *d);
+
+void log_info(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif /* SLED_DAEMON_H */

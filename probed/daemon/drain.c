@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include <sled/tracepoint.h>
+
+#include "drain.h"
+
+static double bits_to_double(uint64_t v, uint8_t type)
+{
+	if (type == SLED_T_FLOAT) {
+		uint32_t u = (uint32_t)v;
+		float f;
+
+		memcpy(&f, &u, sizeof(f));
+		return f;
+	}
+	double d;
+
+	memcpy(&d, &v, sizeof(d));
+	return d;
+}
+
+/* Decode one record into ev; -1 if it does not fit its own size. */
+static int decode(const struct traced_proc *p, const struct sled_record *rec, const char *raw,
+		  uint32_t tid, const struct sled_clock *clock, struct sled_event *ev)
+{
+	const struct slot_meta *m = p->meta[rec->site];
+	const uint64_t *v = (const uint64_t *)(raw + sizeof(*rec));
+	const char *s, *end = raw + rec->size;
+	unsigned n;
+
+	if (!m)
+		return -1;
+	n = p->slots[rec->site].nargs;
+	if (n > SLED_EVENT_MAX_FIELDS || n != m->nfields ||
+	    sizeof(*rec) + 8ull * n > rec->size)
+		return -1;
+	s = (const char *)(v + n);
+	ev->provider = m->provider;
+	ev->name = m->name;
+	ev->ts_ns = sled_clock_tsc_to_realtime(clock, rec->tsc);
+	ev->pid = p->pid;
+	ev->tid = (pid_t)tid;
+	ev->mode = NULL;
+	ev->nfields = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct sled_event_field *f = &ev->fields[i];
+		uint8_t type = m->fields[i].type;
+
+		f->name = m->fields[i].name;
+		f->type = type;
+		switch (type) {
+		case SLED_T_I8: case SLED_T_I16: case SLED_T_I32: case SLED_T_I64:
+			f->v.i = (int64_t)v[i];
+			break;
+		case SLED_T_BOOL:
+			f->v.b = v[i] != 0;
+			break;
+		case SLED_T_FLOAT: case SLED_T_DOUBLE:
+			f->v.d = bits_to_double(v[i], type);
+			break;
+		case SLED_T_STRING: {
+			uint64_t word = v[i], len = word & SLED_REC_STR_LEN_MASK;
+
+			if (word & SLED_REC_STR_NULL) {
+				f->v.str.ptr = NULL;
+				f->v.str.len = 0;
+				f->v.str.truncated = false;
+				break;
+			}
+			if (len > SLED_SHM_MAX_STR || len > (uint64_t)(end - s))
+				return -1;
+			f->v.str.ptr = s;
+			f->v.str.len = (uint32_t)len;
+			f->v.str.truncated = (word & SLED_REC_STR_TRUNCATED) != 0;
+			s += len;
+			break;
+		}
+		default:
+			f->v.u = v[i];
+		}
+	}
+	return 0;
+}
+
+static uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
+			   const struct sled_clock *clock, sled_sink_fn sink, void *arg)
+{
+	const char *data = (const char *)ring + SLED_ALIGN8(sizeof(*ring));
+	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+	uint64_t tail = ring->tail, n = 0;
+	struct sled_event ev;
+
+	if (head - tail > SLED_SHM_RING_DATA) {
+		p->malformed++;
+		tail = head; /* a producer that lies about head: skip, never read out of bounds */
+	}
+	while (tail < head) {
+		uint64_t pos = tail & (SLED_SHM_RING_DATA - 1);
+		/* The process can write its ring at any time: check and use one copy. */
+		struct sled_record hdr = *(const struct sled_record *)(data + pos);
+		const struct sled_record *rec = &hdr;
+
+		if (rec->size < sizeof(*rec) || (rec->size & 7) ||
+		    rec->size > SLED_SHM_RING_DATA - pos || rec->size > head - tail) {
+			p->malformed++;
+			tail = head;
+			break;
+		}
+		if (rec->site != SLED_REC_PAD) {
+			if (rec->site < p->nslots &&
+			    decode(p, &hdr, (const char *)(data + pos), ring->tid, clock, &ev) == 0) {
+				sink(&ev, p, arg);
+				p->meta[rec->site]->exported++;
+				n++;
+			} else {
+				p->malformed++;
+			}
+		}
+		tail += rec->size;
+	}
+	__atomic_store_n(&ring->tail, tail, __ATOMIC_RELEASE);
+	return n;
+}
+
+uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sled_sink_fn sink,
+		       void *arg)
+{
+	uint64_t n = 0;
+
+	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
+		struct sled_ring_header *ring = proc_ring(p, r);
+		uint32_t state = __atomic_load_n(&ring->state, __ATOMIC_ACQUIRE);
+
+		if (state == SLED_RING_FREE)
+			continue;
+		n += drain_ring(p, ring, clock, sink, arg);
+		/* Its thread is gone and everything it wrote is read: back to the pool. */
+		if (state == SLED_RING_ORPHANED &&
+		    __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE) == ring->tail) {
+			uint32_t orphaned = SLED_RING_ORPHANED;
+
+			__atomic_compare_exchange_n(&ring->state, &orphaned, SLED_RING_FREE, false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+		}
+	}
+	return n;
+}

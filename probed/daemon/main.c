@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probed: finds processes that link libsled, patches their sleds on request, drains their
+ * rings and writes the events out.  Runs in the foreground (systemd: Type=simple).
+ *
+ *   probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]
+ *
+ * One thread, one epoll loop: the control socket and its clients, inotify on /dev/shm
+ * (a traced process appearing or going), signals, and a drain pass every few
+ * milliseconds (producers never make system calls, so rings are polled: every 1 ms while
+ * events flow, backing off to 10 ms when idle).  Once a second: heartbeat to every agent,
+ * clock refinement, liveness checks, a rescan for new processes and new libraries.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "drain.h"
+#include "proc_maps.h"
+
+#define BEAT_NS        1000000000ull
+#define IDLE_POLL_MS   10
+#define BUSY_POLL_MS   1
+
+void log_info(struct daemon *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d->verbose)
+		return;
+	fputs("probed: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void sink(const struct sled_event *ev, const struct traced_proc *p, void *arg)
+{
+	struct daemon *d = arg;
+
+	for (unsigned i = 0; i < d->noutputs; i++)
+		sled_output_write(d->outputs[i], ev);
+	server_tail_event(d, ev, p);
+}
+
+uint64_t daemon_drain(struct daemon *d)
+{
+	uint64_t n = 0;
+
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		n += drain_process(p, &d->clock, sink, d);
+	if (n) {
+		for (unsigned i = 0; i < d->noutputs; i++)
+			sled_output_flush(d->outputs[i]);
+		server_flush_tails(d);
+	}
+	d->events += n;
+	return n;
+}
+
+void daemon_apply_all(struct daemon *d, struct traced_proc *p)
+{
+	if (d->probes.head || p->nslots)
+		probes_apply(&d->probes, p, NULL, NULL);
+}
+
+/* A process leaves: what it wrote is still read and exported before it is forgotten. */
+static void drain_before_free(struct traced_proc *p, void *arg)
+{
+	struct daemon *d = arg;
+
+	drain_process(p, &d->clock, sink, d);
+	log_info(d, "process %d detached", (int)p->pid);
+}
+
+static void attach_new(struct daemon *d)
+{
+	unsigned before = d->procs.count;
+	struct traced_proc *seen = d->procs.head;
+
+	procs_scan(&d->procs, d->last_beat_ns);
+	if (d->procs.count == before)
+		return;
+	/* New processes are at the head of the list, before the ones seen already. */
+	for (struct traced_proc *p = d->procs.head; p && p != seen; p = p->next) {
+		log_info(d, "attached to process %d (%s)", (int)p->pid, p->exe);
+		daemon_apply_all(d, p);
+	}
+}
+
+/* A cheap summary of a process's file mappings: rediscover only when it changes. */
+static uint64_t maps_fingerprint(pid_t pid)
+{
+	struct sled_map *maps;
+	char err[128];
+	uint64_t h = 1469598103934665603ull;
+	size_t n;
+
+	if (sled_maps_read(pid, &maps, &n, err, sizeof(err)))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (maps[i].executable && sled_map_is_file(&maps[i]))
+			h = (h ^ (maps[i].start + maps[i].inode)) * 1099511628211ull;
+	free(maps);
+	return h;
+}
+
+static void each_second(struct daemon *d, uint64_t now)
+{
+	d->last_beat_ns = now;
+	procs_heartbeat(&d->procs, now);
+	sled_clock_update(&d->clock);
+	procs_check_alive(&d->procs);
+	procs_reap(&d->procs, drain_before_free, d);
+	attach_new(d);
+	/* New libraries (dlopen) get the standing probes within a second. */
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		uint64_t fp = maps_fingerprint(p->pid);
+
+		if (!fp || fp == p->maps_fingerprint)
+			continue;
+		p->maps_fingerprint = fp;
+		if (procs_rediscover(p) == 0)
+			daemon_apply_all(d, p);
+	}
+}
+
+static void handle_inotify(struct daemon *d)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	bool scan = false, check = false;
+
+	while ((n = read(d->inotify_fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+
+			if (e->len && !strncmp(e->name, SLED_SHM_PREFIX, strlen(SLED_SHM_PREFIX))) {
+				if (e->mask & (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE))
+					scan = true;
+				if (e->mask & (IN_DELETE | IN_MOVED_FROM))
+					check = true;
+			}
+			p += sizeof(*e) + e->len;
+		}
+	}
+	if (check) {
+		procs_check_alive(&d->procs);
+		procs_reap(&d->procs, drain_before_free, d);
+	}
+	if (scan) {
+		unsigned before = d->procs.count;
+
+		attach_new(d);
+		/* The block may not be initialised yet (magic is written last): look again soon. */
+		if (d->procs.count == before)
+			d->rescan_at_ns = sled_clock_monotonic_ns() + 20 * 1000000ull;
+	}
+}
+
+static void handle_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			for (unsigned i = 0; i < d->noutputs; i++)
+				sled_output_reopen(d->outputs[i]);
+			log_info(d, "outputs reopened");
+		} else {
+			d->stop = true;
+		}
+	}
+}
+
+/* Leave no app paying for probes: every sled back to its NOP before we go. */
+static void restore_everything(struct daemon *d)
+{
+	probes_free(&d->probes);
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		if (!p->gone && p->nslots)
+			probes_apply(&d->probes, p, NULL, NULL);
+	daemon_drain(d);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]\n"
+		"  -S, --socket PATH     control socket (default $PROBED_SOCKET or /run/probed.sock)\n"
+		"      --socket-mode M   octal permissions of the socket (default 0600)\n"
+		"  -o, --output SPEC     jsonl:PATH or msgpack:PATH ('-' = stdout); repeatable\n"
+		"  -v, --verbose         log attaches, enables and disables to stderr\n");
+}
+
+static int setup(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	ev.data.fd = d->signal_fd;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->signal_fd, &ev);
+	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (d->inotify_fd >= 0 &&
+	    inotify_add_watch(d->inotify_fd, SLED_SHM_DIR, IN_CREATE | IN_DELETE | IN_MOVED_TO |
+			      IN_MOVED_FROM | IN_CLOSE_WRITE) >= 0) {
+		ev.data.fd = d->inotify_fd;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->inotify_fd, &ev);
+	}
+	sled_clock_init(&d->clock);
+	return server_listen(d);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 'S' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct daemon d = { .listen_fd = -1, .socket_mode = 0600 };
+	const char *socket_opt = NULL;
+	char err[256], *end;
+	int c, poll_ms = IDLE_POLL_MS;
+
+	while ((c = getopt_long(argc, argv, "S:o:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S': socket_opt = optarg; break;
+		case 'm':
+			d.socket_mode = (unsigned)strtoul(optarg, &end, 8);
+			if (*end || !*optarg || d.socket_mode > 0777) {
+				fprintf(stderr, "Error: bad socket mode '%s' (octal, e.g. 0660)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			if (d.noutputs == MAX_OUTPUTS) {
+				fprintf(stderr, "Error: at most %d outputs\n", MAX_OUTPUTS);
+				return 2;
+			}
+			d.outputs[d.noutputs] = sled_output_open(optarg, err, sizeof(err));
+			if (!d.outputs[d.noutputs]) {
+				fprintf(stderr, "Error: %s\n", err);
+				return 2;
+			}
+			d.noutputs++;
+			break;
+		case 'v': d.verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "Error: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	d.socket_path = ctl_socket_path(socket_opt);
+	if (setup(&d))
+		return 1;
+	log_info(&d, "listening on %s", d.socket_path);
+	d.last_beat_ns = sled_clock_monotonic_ns();
+	attach_new(&d);
+
+	while (!d.stop) {
+		struct epoll_event evs[32];
+		int n = epoll_wait(d.epfd, evs, 32, poll_ms);
+		uint64_t now;
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == d.listen_fd)
+				server_accept(&d);
+			else if (fd == d.signal_fd)
+				handle_signal(&d);
+			else if (fd == d.inotify_fd)
+				handle_inotify(&d);
+			else
+				server_client_event(&d, fd, evs[i].events);
+		}
+		poll_ms = daemon_drain(&d) ? BUSY_POLL_MS : IDLE_POLL_MS;
+		now = sled_clock_monotonic_ns();
+		if (d.rescan_at_ns && now >= d.rescan_at_ns) {
+			d.rescan_at_ns = 0;
+			attach_new(&d);
+		}
+		if (now - d.last_beat_ns >= BEAT_NS)
+			each_second(&d, now);
+	}
+	restore_everything(&d);
+	for (unsigned i = 0; i < d.noutputs; i++) {
+		sled_output_flush(d.outputs[i]);
+		sled_output_close(d.outputs[i]);
+	}
+	server_close(&d);
+	procs_free(&d.procs);
+	return 0;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pattern.h"
+#include "probes.h"
+
+struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, const char *binary,
+			 uid_t owner)
+{
+	struct probe *pb = calloc(1, sizeof(*pb)), **tail = &pr->head;
+
+	if (!pb)
+		return NULL;
+	pb->id = ++pr->next_id;
+	snprintf(pb->pattern, sizeof(pb->pattern), "%s", pattern ? pattern : "*");
+	pb->pid = pid;
+	snprintf(pb->binary, sizeof(pb->binary), "%s", binary ? binary : "");
+	pb->owner = owner;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = pb;
+	return pb;
+}
+
+struct probe *probes_find(struct probes *pr, uint32_t id)
+{
+	for (struct probe *pb = pr->head; pb; pb = pb->next)
+		if (pb->id == id)
+			return pb;
+	return NULL;
+}
+
+bool probes_remove(struct probes *pr, uint32_t id)
+{
+	for (struct probe **pp = &pr->head; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct probe *pb = *pp;
+
+			*pp = pb->next;
+			free(pb);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool probe_matches(const struct probe *pb, const struct traced_proc *p,
+		   const struct sled_object *obj, const struct sled_site *s)
+{
+	/* Sled mode patches only sites built by our header: a plain stapsdt probe has no
+	 * sled after its NOP. */
+	if (!s->has_sled_note)
+		return false;
+	if (pb->owner != 0 && pb->owner != p->uid)
+		return false;
+	if (pb->pid && pb->pid != p->pid)
+		return false;
+	if (pb->binary[0] && strcmp(pb->binary, obj->path))
+		return false;
+	return sled_pattern_match(pb->pattern, s->provider, s->name);
+}
+
+void slot_counters(const struct traced_proc *p, unsigned slot, uint64_t *hits, uint64_t *drops)
+{
+	*hits = *drops = 0;
+	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
+		const struct sled_ring_header *ring = proc_ring(p, r);
+
+		*hits += __atomic_load_n(&ring->hits[slot], __ATOMIC_RELAXED);
+		*drops += __atomic_load_n(&ring->drops[slot], __ATOMIC_RELAXED);
+	}
+}
+
+/* A slot changes hands: per-probe figures start from the counters as they are now. */
+static void rebase(struct traced_proc *p, unsigned slot, uint32_t probe_id)
+{
+	struct slot_meta *m = p->meta[slot];
+
+	if (!m || m->probe_id == probe_id)
+		return;
+	m->probe_id = probe_id;
+	slot_counters(p, slot, &m->hits_base, &m->drops_base);
+	m->exported_base = m->exported;
+}
+
+int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
+		 struct apply_result *res)
+{
+	uint32_t who[SLED_SHM_MAX_SITES] = { 0 };
+	bool mine[SLED_SHM_MAX_SITES] = { false };
+	struct apply_result r = { 0 };
+	int ret;
+
+	for (size_t o = 0; o < p->disc.nobjects; o++) {
+		const struct sled_object *obj = &p->disc.objects[o];
+
+		for (size_t i = 0; i < obj->nsites; i++) {
+			const struct sled_site *s = &obj->sites[i];
+
+			for (const struct probe *pb = pr->head; pb; pb = pb->next) {
+				int slot;
+
+				if (!probe_matches(pb, p, obj, s))
+					continue;
+				slot = procs_slot_for(p, obj, s);
+				if (slot < 0) {
+					if (pb == only) {
+						r.failed++;
+						r.error = r.error ? r.error : -ENOSPC;
+					}
+					continue;
+				}
+				if (!who[slot])
+					who[slot] = pb->id;
+				if (pb == only)
+					mine[slot] = true;
+			}
+		}
+	}
+	for (unsigned i = 0; i < p->nslots; i++) {
+		rebase(p, i, who[i]);
+		__atomic_store_n(&p->slots[i].want, who[i] ? 1u : 0u, __ATOMIC_RELEASE);
+	}
+	ret = procs_apply(p, 2000, NULL, NULL);
+	for (unsigned i = 0; i < p->nslots; i++) {
+		if (!mine[i])
+			continue;
+		r.wanted++;
+		if (p->slots[i].state == SLED_STATE_ON)
+			r.on++;
+		else if (p->slots[i].state == SLED_STATE_FAILED) {
+			r.failed++;
+			if (!r.error)
+				r.error = p->slots[i].error;
+		}
+	}
+	if (ret == -ETIMEDOUT && !r.error)
+		r.error = ret;
+	if (res)
+		*res = r;
+	return ret;
+}
+
+void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (const struct traced_proc *p = ps->head; p; p = p->next) {
+		bool any = false;
+
+		for (unsigned i = 0; i < p->nslots; i++) {
+			const struct slot_meta *m = p->meta[i];
+			uint64_t hits, drops;
+
+			if (!m || m->probe_id != pb->id)
+				continue;
+			any = true;
+			slot_counters(p, i, &hits, &drops);
+			c->emitted += hits - m->hits_base;
+			c->dropped += drops - m->drops_base;
+			c->exported += m->exported - m->exported_base;
+			c->sites_on += p->slots[i].state == SLED_STATE_ON;
+		}
+		c->processes += any;
+	}
+}
+
+void probes_free(struct probes *pr)
+{
+	while (pr->head) {
+		struct probe *pb = pr->head;
+
+		pr->head = pb->next;
+		free(pb);
+	}
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procs: the processes the daemon traces in sled mode.  A process is attached when its
+ * /dev/shm/sled.<pid> block appears (inotify) or is found by a rescan; it is detached
+ * when the block goes away, the pid dies, or the pid now belongs to another process or
+ * another exec'd image.  Each attached process has its discovered sites and the site
+ * slots the daemon assigned in its shared block.
+ */
+#ifndef SLED_PROCS_H
+#define SLED_PROCS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "process.h"
+#include "shm_layout.h"
+#include "sites.h"
+
+/* What the daemon knows of a slot, to decode its records and account for them. */
+struct slot_meta {
+	char provider[64];
+	char name[64];
+	char object[4096];
+	uint32_t probe_id;      /* the probe that wants it, 0 if none */
+	unsigned nfields;
+	struct sled_field fields[SLED_MAX_ARGS];
+	uint64_t exported;      /* records drained */
+	uint64_t hits_base;     /* counters when probe_id last changed, for per-probe figures */
+	uint64_t drops_base;
+	uint64_t exported_base;
+};
+
+struct traced_proc {
+	pid_t pid;
+	uid_t uid;
+	uint64_t start_time, exec_id;
+	char exe[256];
+	struct sled_shm_header *shm;
+	uint64_t size;
+	struct sled_shm_site *slots;
+	char *rings;
+	struct slot_meta *meta[SLED_SHM_MAX_SITES]; /* allocated on assignment */
+	unsigned nslots;           /* slots assigned so far (never reused) */
+	struct sled_process disc;  /* discovered objects and sites */
+	uint64_t malformed;        /* records rejected while draining */
+	uint64_t maps_fingerprint; /* of the executable file mappings, to spot dlopen */
+	bool gone;                 /* detach at the next reap */
+	struct traced_proc *next;
+};
+
+struct procs {
+	struct traced_proc *head;
+	unsigned count;
+};
+
+/* Attach to pid if it has a valid block and is not attached yet.  Returns the process,
+ * or NULL (errno: ENOENT no block, EAGAIN block not initialised yet, ESTALE stale). */
+struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat_ns);
+struct traced_proc *procs_find(struct procs *ps, pid_t pid);
+/* Re-read the process's mapped objects (new dlopen'd libraries). */
+int procs_rediscover(struct traced_proc *p);
+/* Mark processes whose block vanished or whose pid died or was reused. */
+void procs_check_alive(struct procs *ps);
+/* Unlink detached processes from the list; each is passed to fn before it is freed. */
+void procs_reap(struct procs *ps, void (*fn)(struct traced_proc *p, void *arg), void *arg);
+/* Scan /dev/shm for blocks and attach every new one; removes blocks of dead processes. */
+void procs_scan(struct procs *ps, uint64_t heartbeat_ns);
+void procs_heartbeat(struct procs *ps, uint64_t now_ns);
+
+/* The slot for a site (same runtime address), assigning and filling one if needed.
+ * Returns the slot index or -1 when the block is full or the site's spec cannot be
+ * compiled. */
+int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const struct sled_site *s);
+
+/* Ring the agent's doorbell with an APPLY command and wait up to timeout_ms for it.
+ * Returns 0, -ETIMEDOUT, or the agent's first error. */
+int procs_apply(struct traced_proc *p, unsigned timeout_ms, uint32_t *applied, uint32_t *failed);
+
+static inline struct sled_ring_header *proc_ring(const struct traced_proc *p, unsigned i)
+{
+	return (struct sled_ring_header *)(p->rings + (uint64_t)i * sled_ring_stride());
+}
+
+void procs_free(struct procs *ps);
+
+#endif /* SLED_PROCS_H */

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket.  Clients send msgpack requests (ctl.h); each gets one reply.  The
+ * peer's credentials (SO_PEERCRED) decide what it may touch: root everything, anyone
+ * else only processes running under its own uid and probes it made.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "pattern.h"
+
+#define TAIL_BUF_MAX (4u << 20)
+
+struct client {
+	int fd;
+	uid_t uid;
+	msgpack_unpacker up;
+	bool tail, tail_json;
+	char tail_pattern[256];
+	struct sled_buf out;
+	uint64_t tail_dropped;
+	struct client *next;
+};
+
+int server_listen(struct daemon *d)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	char err[256];
+	int fd, probe;
+
+	if (strlen(d->socket_path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "Error: socket path too long: %s\n", d->socket_path);
+		return -1;
+	}
+	/* A socket file nobody answers on is left over from a daemon that died: replace it. */
+	probe = ctl_connect(d->socket_path, err, sizeof(err));
+	if (probe >= 0) {
+		close(probe);
+		fprintf(stderr, "Error: another probed is already listening on %s\n", d->socket_path);
+		return -1;
+	}
+	unlink(d->socket_path);
+	strcpy(addr.sun_path, d->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    chmod(d->socket_path, d->socket_mode) || listen(fd, 64)) {
+		fprintf(stderr, "Error: cannot listen on %s: %s\n", d->socket_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	d->listen_fd = fd;
+	ev.data.fd = fd;
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void server_accept(struct daemon *d)
+{
+	for (;;) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct client *c;
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+		    !(c = calloc(1, sizeof(*c)))) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = cred.uid;
+		msgpack_unpacker_init(&c->up, 4096);
+		ev.data.fd = fd;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+		c->next = d->clients;
+		d->clients = c;
+	}
+}
+
+static void client_close(struct daemon *d, struct client *c)
+{
+	for (struct client **pp = &d->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	msgpack_unpacker_destroy(&c->up);
+	sled_buf_free(&c->out);
+	free(c);
+}
+
+/* Reply helpers: a map of n entries whose first is "ok". */
+struct reply {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+};
+
+static void reply_begin(struct reply *r, uint32_t nkeys, bool ok)
+{
+	msgpack_sbuffer_init(&r->sb);
+	msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&r->pk, nkeys);
+	ctl_pack_kv_bool(&r->pk, "ok", ok);
+}
+
+static void reply_send(struct client *c, struct reply *r)
+{
+	ctl_send(c->fd, r->sb.data, r->sb.size);
+	msgpack_sbuffer_destroy(&r->sb);
+}
+
+static void reply_error(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reply_error(struct client *c, const char *fmt, ...)
+{
+	struct reply r;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_begin(&r, 2, false);
+	ctl_pack_kv_str(&r.pk, "error", msg);
+	reply_send(c, &r);
+}
+
+static bool may_touch(const struct client *c, const struct traced_proc *p)
+{
+	return c->uid == 0 || c->uid == p->uid;
+}
+
+static uid_t owner_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &st) ? (uid_t)-1 : st.st_uid;
+}
+
+static bool in_scope(const struct probe *pb, const struct traced_proc *p)
+{
+	return !pb->pid || pb->pid == p->pid;
+}
+
+/* Shared argument parsing of enable and disable. */
+struct scope_args {
+	char pattern[256];
+	char binary[PATH_MAX];
+	int64_t pid;
+	bool has_pattern;
+};
+
+static int parse_scope(struct client *c, const msgpack_object *req, struct scope_args *a)
+{
+	char err[256], raw[PATH_MAX];
+
+	memset(a, 0, sizeof(*a));
+	a->has_pattern = ctl_get_str(req, "pattern", a->pattern, sizeof(a->pattern));
+	if (!a->has_pattern)
+		strcpy(a->pattern, "*");
+	if (sled_pattern_check(a->pattern, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return -1;
+	}
+	ctl_get_i64(req, "pid", &a->pid);
+	if (a->pid < 0 || a->pid > INT_MAX) {
+		reply_error(c, "bad pid %lld", (long long)a->pid);
+		return -1;
+	}
+	if (ctl_get_str(req, "binary", raw, sizeof(raw)) && raw[0] && !realpath(raw, a->binary)) {
+		reply_error(c, "%s: %s", raw, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req)
+{
+	unsigned nproc = 0, wanted = 0, on = 0;
+	struct apply_result res[256];
+	pid_t pids[256];
+	struct scope_args a;
+	struct probe *pb;
+	struct reply r;
+	int first_err = 0;
+
+	if (parse_scope(c, req, &a))
+		return;
+	if (a.pid) {
+		uid_t owner = owner_of((pid_t)a.pid);
+
+		if (owner == (uid_t)-1) {
+			reply_error(c, "no such process: %lld", (long long)a.pid);
+			return;
+		}
+		if (c->uid != 0 && owner != c->uid) {
+			reply_error(c, "permission denied: process %lld belongs to another user",
+				    (long long)a.pid);
+			return;
+		}
+		if (!procs_attach(&d->procs, (pid_t)a.pid, d->last_beat_ns)) {
+			reply_error(c, "process %lld does not link libsled: sled mode needs the runtime "
+				    "(link with `pkg-config --libs sled`)", (long long)a.pid);
+			return;
+		}
+	}
+	pb = probes_add(&d->probes, a.pattern, (pid_t)a.pid, a.binary, c->uid);
+	if (!pb) {
+		reply_error(c, "out of memory");
+		return;
+	}
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		struct apply_result ar;
+
+		if (p->gone || !in_scope(pb, p) || !may_touch(c, p))
+			continue;
+		probes_apply(&d->probes, p, pb, &ar);
+		if (!ar.wanted && !ar.failed)
+			continue;
+		wanted += ar.wanted;
+		on += ar.on;
+		if (ar.error && !first_err)
+			first_err = ar.error;
+		if (nproc < sizeof(res) / sizeof(res[0])) {
+			res[nproc] = ar;
+			pids[nproc++] = p->pid;
+		}
+	}
+	if ((a.pid && !wanted) || (wanted && !on)) {
+		uint32_t id = pb->id;
+
+		probes_remove(&d->probes, id);
+		for (struct traced_proc *p = d->procs.head; p; p = p->next)
+			if (!p->gone && nproc)
+				probes_apply(&d->probes, p, NULL, NULL);
+		if (!wanted)
+			reply_error(c, "no sled tracepoint matches '%s' in process %lld", a.pattern,
+				    (long long)a.pid);
+		else
+			reply_error(c, "could not patch any of %u sites: %s", wanted,
+				    strerror(-first_err));
+		return;
+	}
+	log_info(d, "probe %u enabled: %s%s%s pid %d: %u/%u sites in %u processes", pb->id,
+		 pb->pattern, pb->binary[0] ? " binary " : "", pb->binary, (int)pb->pid, on, wanted,
+		 nproc);
+	reply_begin(&r, 3, true);
+	ctl_pack_kv_u64(&r.pk, "id", pb->id);
+	ctl_pack_str(&r.pk, "processes");
+	msgpack_pack_array(&r.pk, nproc);
+	for (unsigned i = 0; i < nproc; i++) {
+		msgpack_pack_map(&r.pk, res[i].error ? 5 : 4);
+		ctl_pack_kv_i64(&r.pk, "pid", pids[i]);
+		ctl_pack_kv_u64(&r.pk, "sites", res[i].wanted);
+		ctl_pack_kv_u64(&r.pk, "on", res[i].on);
+		ctl_pack_kv_u64(&r.pk, "failed", res[i].failed);
+		if (res[i].error)
+			ctl_pack_kv_str(&r.pk, "error", strerror(-res[i].error));
+	}
+	reply_send(c, &r);
+}
+
+static void handle_disable(struct daemon *d, struct client *c, const msgpack_object *req)
+{
+	uint32_t ids[256];
+	unsigned n = 0;
+	struct scope_args a;
+	struct reply r;
+	int64_t id;
+
+	if (ctl_get_i64(req, "id", &id)) {
+		struct probe *pb = probes_find(&d->probes, (uint32_t)id);
+
+		if (!pb || (c->uid != 0 && pb->owner != c->uid)) {
+			reply_error(c, "no probe with id %lld", (long long)id);
+			return;
+		}
+		ids[n++] = pb->id;
+	} else {
+		if (parse_scope(c, req, &a))
+			return;
+		for (struct probe *pb = d->probes.head; pb && n < 256; pb = pb->next)
+			if (!strcmp(pb->pattern, a.pattern) && pb->pid == (pid_t)a.pid &&
+			    !strcmp(pb->binary, a.binary) && (c->uid == 0 || pb->owner == c->uid))
+				ids[n++] = pb->id;
+		if (!n) {
+			reply_error(c, "no probe enabled as '%s'%s", a.pattern,
+				    a.pid || a.binary[0] ? " with that scope" : "");
+			return;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		probes_remove(&d->probes, ids[i]);
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		if (!p->gone)
+			probes_apply(&d->probes, p, NULL, NULL);
+	log_info(d, "disabled %u probe(s)", n);
+	reply_begin(&r, 2, true);
+	ctl_pack_str(&r.pk, "disabled");
+	msgpack_pack_array(&r.pk, n);
+	for (unsigned i = 0; i < n; i++)
+		msgpack_pack_uint32(&r.pk, ids[i]);
+	reply_send(c, &r);
+}
+
+static void handle_status(struct daemon *d, struct client *c)
+{
+	unsigned nprobes = 0, nprocs = 0;
+	struct reply r;
+
+	/* The figures must include what is still in the rings: drain first. */
+	daemon_drain(d);
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
+		nprobes += c->uid == 0 || pb->owner == c->uid;
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		nprocs += !p->gone && may_touch(c, p);
+	reply_begin(&r, 4, true);
+	ctl_pack_str(&r.pk, "probes");
+	msgpack_pack_array(&r.pk, nprobes);
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
+		struct probe_counts pc;
+
+		if (c->uid != 0 && pb->owner != c->uid)
+			continue;
+		probes_count(pb, &d->procs, &pc);
+		msgpack_pack_map(&r.pk, 9);
+		ctl_pack_kv_u64(&r.pk, "id", pb->id);
+		ctl_pack_kv_str(&r.pk, "pattern", pb->pattern);
+		ctl_pack_kv_i64(&r.pk, "pid", pb->pid);
+		ctl_pack_kv_str(&r.pk, "binary", pb->binary);
+		ctl_pack_kv_u64(&r.pk, "processes", pc.processes);
+		ctl_pack_kv_u64(&r.pk, "sites", pc.sites_on);
+		ctl_pack_kv_u64(&r.pk, "emitted", pc.emitted);
+		ctl_pack_kv_u64(&r.pk, "exported", pc.exported);
+		ctl_pack_kv_u64(&r.pk, "dropped", pc.dropped);
+	}
+	ctl_pack_str(&r.pk, "processes");
+	msgpack_pack_array(&r.pk, nprocs);
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		unsigned on = 0, rings = 0;
+
+		if (p->gone || !may_touch(c, p))
+			continue;
+		for (unsigned i = 0; i < p->nslots; i++)
+			on += p->slots[i].state == SLED_STATE_ON;
+		for (unsigned i = 0; i < SLED_SHM_MAX_RINGS; i++)
+			rings += proc_ring(p, i)->state != SLED_RING_FREE;
+		msgpack_pack_map(&r.pk, 9);
+		ctl_pack_kv_i64(&r.pk, "pid", p->pid);
+		ctl_pack_kv_str(&r.pk, "exe", p->exe);
+		ctl_pack_kv_i64(&r.pk, "uid", p->uid);
+		ctl_pack_kv_str(&r.pk, "mode", "sled");
+		ctl_pack_kv_u64(&r.pk, "sites_on", on);
+		ctl_pack_kv_u64(&r.pk, "rings", rings);
+		ctl_pack_kv_u64(&r.pk, "lost", p->shm->lost_no_ring);
+		ctl_pack_kv_u64(&r.pk, "malformed", p->malformed);
+		ctl_pack_kv_u64(&r.pk, "restores", p->shm->restores);
+	}
+	ctl_pack_str(&r.pk, "outputs");
+	msgpack_pack_array(&r.pk, d->noutputs);
+	for (unsigned i = 0; i < d->noutputs; i++) {
+		struct sled_output_stats st;
+
+		sled_output_stats(d->outputs[i], &st);
+		msgpack_pack_map(&r.pk, 4);
+		ctl_pack_kv_str(&r.pk, "spec", sled_output_spec(d->outputs[i]));
+		ctl_pack_kv_u64(&r.pk, "written", st.written);
+		ctl_pack_kv_u64(&r.pk, "dropped", st.dropped);
+		ctl_pack_kv_str(&r.pk, "error", st.last_error ? strerror(st.last_error) : "");
+	}
+	reply_send(c, &r);
+}
+
+static void handle_sites(struct daemon *d, struct client *c)
+{
+	unsigned n = 0;
+	struct reply r;
+
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		if (!p->gone && may_touch(c, p))
+			n += p->nslots;
+	reply_begin(&r, 2, true);
+	ctl_pack_str(&r.pk, "sites");
+	msgpack_pack_array(&r.pk, n);
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		if (p->gone || !may_touch(c, p))
+			continue;
+		for (unsigned i = 0; i < p->nslots; i++) {
+			static const char *const states[] = { "off", "on", "failed" };
+			uint32_t st = p->slots[i].state;
+
+			msgpack_pack_map(&r.pk, 4);
+			ctl_pack_kv_i64(&r.pk, "pid", p->pid);
+			ctl_pack_kv_u64(&r.pk, "address", p->slots[i].addr);
+			ctl_pack_kv_str(&r.pk, "state", st < 3 ? states[st] : "?");
+			ctl_pack_kv_u64(&r.pk, "probe", p->meta[i] ? p->meta[i]->probe_id : 0);
+		}
+	}
+	reply_send(c, &r);
+}
+
+static void handle_tail(struct client *c, const msgpack_object *req)
+{
+	char format[16] = "human", err[256];
+	struct reply r;
+
+	if (!ctl_get_str(req, "pattern", c->tail_pattern, sizeof(c->tail_pattern)))
+		c->tail_pattern[0] = 0;
+	if (sled_pattern_check(c->tail_pattern, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	ctl_get_str(req, "format", format, sizeof(format));
+	if (strcmp(format, "json") && strcmp(format, "human")) {
+		reply_error(c, "unknown tail format '%s' (json or human)", format);
+		return;
+	}
+	c->tail_json = !strcmp(format, "json");
+	reply_begin(&r, 1, true);
+	reply_send(c, &r);
+	/* From now on the client only reads: writes must never block the daemon. */
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	c->tail = true;
+}
+
+static void handle_request(struct daemon *d, struct client *c, const msgpack_object *req)
+{
+	char cmd[32];
+
+	if (!ctl_get_str(req, "cmd", cmd, sizeof(cmd))) {
+		reply_error(c, "request without \"cmd\"");
+		return;
+	}
+	if (!strcmp(cmd, "enable"))
+		handle_enable(d, c, req);
+	else if (!strcmp(cmd, "disable"))
+		handle_disable(d, c, req);
+	else if (!strcmp(cmd, "status"))
+		handle_status(d, c);
+	else if (!strcmp(cmd, "sites"))
+		handle_sites(d, c);
+	else if (!strcmp(cmd, "tail"))
+		handle_tail(c, req);
+	else
+		reply_error(c, "unknown command '%s'", cmd);
+}
+
+bool server_client_event(struct daemon *d, int fd, uint32_t events)
+{
+	struct client *c = d->clients;
+	msgpack_unpacked msg;
+
+	while (c && c->fd != fd)
+		c = c->next;
+	if (!c)
+		return false;
+	if (c->tail) {
+		/* A tail client sends nothing more; any readable event is its goodbye. */
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
+			client_close(d, c);
+		return true;
+	}
+	msgpack_unpacked_init(&msg);
+	for (;;) {
+		int r = ctl_recv(fd, &c->up, &msg, 0);
+
+		if (r == 1) {
+			handle_request(d, c, &msg.data);
+			if (c->tail)
+				break;
+			continue;
+		}
+		if (r == -ETIMEDOUT)
+			break;
+		/* End of stream or garbage: drop the client. */
+		msgpack_unpacked_destroy(&msg);
+		client_close(d, c);
+		return true;
+	}
+	msgpack_unpacked_destroy(&msg);
+	return true;
+}
+
+void server_tail_event(struct daemon *d, const struct sled_event *ev, const struct traced_proc *p)
+{
+	for (struct client *c = d->clients; c; c = c->next) {
+		if (!c->tail || !may_touch(c, p) ||
+		    !sled_pattern_match(c->tail_pattern, ev->provider, ev->name))
+			continue;
+		/* A reader that falls behind loses events, counted; the daemon never waits. */
+		if (c->out.len > TAIL_BUF_MAX) {
+			c->tail_dropped++;
+			continue;
+		}
+		if (c->tail_json)
+			sled_encode_json(&c->out, ev);
+		else
+			sled_encode_human(&c->out, ev);
+	}
+}
+
+void server_flush_tails(struct daemon *d)
+{
+	struct client *c = d->clients, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (!c->tail || !c->out.len)
+			continue;
+		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			client_close(d, c);
+			continue;
+		}
+		if (n > 0) {
+			memmove(c->out.data, c->out.data + n, c->out.len - (size_t)n);
+			c->out.len -= (size_t)n;
+		}
+	}
+}
+
+void server_close(struct daemon *d)
+{
+	while (d->clients)
+		client_close(d, d->clients);
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		unlink(d->socket_path);
+	}
+}

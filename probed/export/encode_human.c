@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+/*
+ * encode_human: one event as one line for people (probectl tail):
+ *
+ *   14:03:07.123456789 42/43 http:req status=200 ok=true path="/index"... ptr=0x7ffd1000
+ *
+ * The time is local, to the nanosecond.  Integers are decimal, pointers hex, floats the
+ * shortest text that reads back (nan, inf, -inf as such), a NULL char * is NULL.  Strings
+ * are quoted; '"' and '\' are backslash-escaped, \n \r \t too, other control characters
+ * and ill-formed UTF-8 bytes are shown as \xNN; a truncated string is followed by "...".
+ * The mode is not shown.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "buf.h"
+#include "utf8.h"
+
+#include <sled/tracepoint.h>
+
+static const char hex[] = "0123456789abcdef";
+
+/* Text of len bytes, escaped (not quoted). */
+static int put_escaped(struct sled_buf *b, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+	int err = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		char esc[4] = { '\\' };
+		size_t n = 2;
+		int r = 1;
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			r = sled_utf8_seq(s + i, len - i);
+			if (r > 0) {
+				i += (size_t)r;
+				continue;
+			}
+			r = -r;
+		}
+		err |= sled_buf_append(b, str + run, i - run);
+		for (int k = 0; k < r; k++, i++) {
+			c = s[i];
+			switch (c) {
+			case '"':  esc[1] = '"'; break;
+			case '\\': esc[1] = '\\'; break;
+			case '\n': esc[1] = 'n'; break;
+			case '\r': esc[1] = 'r'; break;
+			case '\t': esc[1] = 't'; break;
+			default:
+				esc[1] = 'x';
+				esc[2] = hex[c >> 4];
+				esc[3] = hex[c & 15];
+				n = 4;
+				break;
+			}
+			err |= sled_buf_append(b, esc, n);
+		}
+		run = i;
+	}
+	err |= sled_buf_append(b, str + run, len - run);
+	return err ? -ENOMEM : 0;
+}
+
+static int put_name(struct sled_buf *b, const char *s)
+{
+	return s ? put_escaped(b, s, strlen(s)) : 0;
+}
+
+static int put_hex(struct sled_buf *b, uint64_t v)
+{
+	char tmp[18];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = hex[v & 15];
+		v >>= 4;
+	} while (v);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	return sled_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+static int put_value(struct sled_buf *b, const struct sled_event_field *f)
+{
+	int err = 0;
+
+	switch (f->type) {
+	case SLED_T_I8:
+	case SLED_T_I16:
+	case SLED_T_I32:
+	case SLED_T_I64:
+		return sled_buf_put_i64(b, f->v.i);
+	case SLED_T_U8:
+	case SLED_T_U16:
+	case SLED_T_U32:
+	case SLED_T_U64:
+		return sled_buf_put_u64(b, f->v.u);
+	case SLED_T_POINTER:
+		return put_hex(b, f->v.u);
+	case SLED_T_BOOL:
+		return sled_buf_puts(b, f->v.b ? "true" : "false");
+	case SLED_T_FLOAT:
+	case SLED_T_DOUBLE:
+		if (isnan(f->v.d))
+			return sled_buf_puts(b, "nan");
+		if (isinf(f->v.d))
+			return sled_buf_puts(b, f->v.d < 0 ? "-inf" : "inf");
+		return sled_buf_put_double(b, f->v.d, f->type == SLED_T_FLOAT);
+	case SLED_T_STRING:
+		if (!f->v.str.ptr)
+			return sled_buf_puts(b, "NULL");
+		err |= sled_buf_putc(b, '"');
+		err |= put_escaped(b, f->v.str.ptr,
+				   f->v.str.truncated
+					   ? sled_utf8_trim_partial(f->v.str.ptr, f->v.str.len)
+					   : f->v.str.len);
+		err |= sled_buf_putc(b, '"');
+		if (f->v.str.truncated)
+			err |= sled_buf_puts(b, "...");
+		return err;
+	default:
+		return sled_buf_putc(b, '?');
+	}
+}
+
+/* "HH:MM:SS" of a second, local time; localtime_r is slow, so the last one is kept. */
+static void format_hms(time_t sec, char out[9])
+{
+	static __thread time_t cached_sec = -1;
+	static __thread char cached[9];
+	struct tm tm;
+
+	if (sec != cached_sec) {
+		if (!localtime_r(&sec, &tm))
+			memset(&tm, 0, sizeof(tm));
+		snprintf(cached, sizeof(cached), "%02u:%02u:%02u", (unsigned)tm.tm_hour % 100u,
+			 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+		cached_sec = sec;
+	}
+	memcpy(out, cached, 9);
+}
+
+int sled_encode_human(struct sled_buf *buf, const struct sled_event *ev)
+{
+	unsigned nfields = ev->nfields < SLED_EVENT_MAX_FIELDS ? ev->nfields
+							       : SLED_EVENT_MAX_FIELDS;
+	uint32_t nsec = (uint32_t)(ev->ts_ns % 1000000000u);
+	size_t start = buf->len;
+	char hms[9], frac[11];
+	int err = 0;
+
+	format_hms((time_t)(ev->ts_ns / 1000000000u), hms);
+	frac[0] = '.';
+	for (int i = 9; i >= 1; i--, nsec /= 10)
+		frac[i] = (char)('0' + nsec % 10);
+	frac[10] = ' ';
+	err |= sled_buf_append(buf, hms, 8);
+	err |= sled_buf_append(buf, frac, sizeof(frac));
+	err |= sled_buf_put_i64(buf, ev->pid);
+	err |= sled_buf_putc(buf, '/');
+	err |= sled_buf_put_i64(buf, ev->tid);
+	err |= sled_buf_putc(buf, ' ');
+	err |= put_name(buf, ev->provider);
+	err |= sled_buf_putc(buf, ':');
+	err |= put_name(buf, ev->name);
+	for (unsigned i = 0; i < nfields; i++) {
+		err |= sled_buf_putc(buf, ' ');
+		err |= put_name(buf, ev->fields[i].name);
+		err |= sled_buf_putc(buf, '=');
+		err |= put_value(buf, &ev->fields[i]);
+	}
+	err |= sled_buf_putc(buf, '\n');
+	if (err) {
+		buf->len = start;
+		return -ENOMEM;
+	}
+	return 0;
+}

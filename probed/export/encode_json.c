@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/*
+ * encode_json: one event as one JSON object on one line, the keys of the msgpack form:
+ *
+ *   {"provider":"http","name":"req","ts":1700000000123456789,"pid":42,"tid":43,
+ *    "mode":"sled","args":{"status":200,"path":"/index"},"truncated":["path"]}
+ *
+ * ts is an integer, nanoseconds since the epoch.  Integers are exact decimal (pointers
+ * too); floats are the shortest text that reads back as the same float or double, always
+ * with a '.' or an exponent; NaN and infinities, which JSON lacks, are null.  Strings are
+ * escaped per RFC 8259 (control characters as \u00XX), ill-formed UTF-8 is replaced by
+ * U+FFFD so the line is always valid JSON, a NULL char * is null, and a string the
+ * runtime truncated holds the bytes kept (a character cut in the middle is dropped) and
+ * is listed in "truncated".  "mode" appears only when the event has one.
+ */
+#include <errno.h>
+#include <math.h>
+
+#include "buf.h"
+#include "utf8.h"
+
+#include <sled/tracepoint.h>
+
+static const char hex[] = "0123456789abcdef";
+
+/* A quoted, escaped JSON string of len bytes. */
+static int put_string(struct sled_buf *b, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0;
+	int err = 0;
+
+	err |= sled_buf_putc(b, '"');
+	while (i < len) {
+		unsigned char c = s[i];
+		char esc[6];
+		size_t n = 0;
+		int r = -1;
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			r = sled_utf8_seq(s + i, len - i);
+			if (r > 0) {
+				i += (size_t)r;
+				continue;
+			}
+		}
+		/* Flush the plain run before s[i], then its replacement. */
+		err |= sled_buf_append(b, str + run, i - run);
+		switch (c) {
+		case '"':  esc[n++] = '\\'; esc[n++] = '"'; break;
+		case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
+		case '\n': esc[n++] = '\\'; esc[n++] = 'n'; break;
+		case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
+		case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
+		case '\b': esc[n++] = '\\'; esc[n++] = 'b'; break;
+		case '\f': esc[n++] = '\\'; esc[n++] = 'f'; break;
+		default:
+			if (c < 0x20) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 15];
+				n = 6;
+			}
+			break;
+		}
+		if (n) {
+			err |= sled_buf_append(b, esc, n);
+			i++;
+		} else { /* ill-formed UTF-8: r holds minus its length */
+			err |= sled_buf_append(b, SLED_UTF8_REPLACEMENT,
+					       sizeof(SLED_UTF8_REPLACEMENT) - 1);
+			i += (size_t)-r;
+		}
+		run = i;
+	}
+	err |= sled_buf_append(b, str + run, len - run);
+	err |= sled_buf_putc(b, '"');
+	return err ? -ENOMEM : 0;
+}
+
+static int put_cstr(struct sled_buf *b, const char *s)
+{
+	return s ? put_string(b, s, strlen(s)) : sled_buf_append(b, "null", 4);
+}
+
+/* ,"key": — key is a literal that needs no escaping. */
+#define PUT_KEY(b, lit) sled_buf_append(b, "," lit ":", sizeof(lit) + 1)
+
+static int put_value(struct sled_buf *b, const struct sled_event_field *f)
+{
+	switch (f->type) {
+	case SLED_T_I8:
+	case SLED_T_I16:
+	case SLED_T_I32:
+	case SLED_T_I64:
+		return sled_buf_put_i64(b, f->v.i);
+	case SLED_T_U8:
+	case SLED_T_U16:
+	case SLED_T_U32:
+	case SLED_T_U64:
+	case SLED_T_POINTER:
+		return sled_buf_put_u64(b, f->v.u);
+	case SLED_T_BOOL:
+		return f->v.b ? sled_buf_append(b, "true", 4) : sled_buf_append(b, "false", 5);
+	case SLED_T_FLOAT:
+	case SLED_T_DOUBLE:
+		if (!isfinite(f->v.d))
+			return sled_buf_append(b, "null", 4);
+		return sled_buf_put_double(b, f->v.d, f->type == SLED_T_FLOAT);
+	case SLED_T_STRING:
+		if (!f->v.str.ptr)
+			return sled_buf_append(b, "null", 4);
+		return put_string(b, f->v.str.ptr,
+				  f->v.str.truncated
+					  ? sled_utf8_trim_partial(f->v.str.ptr, f->v.str.len)
+					  : f->v.str.len);
+	default:
+		return sled_buf_append(b, "null", 4);
+	}
+}
+
+int sled_encode_json(struct sled_buf *buf, const struct sled_event *ev)
+{
+	unsigned nfields = ev->nfields < SLED_EVENT_MAX_FIELDS ? ev->nfields
+							       : SLED_EVENT_MAX_FIELDS;
+	size_t start = buf->len;
+	bool any_truncated = false;
+	int err = 0;
+
+	err |= sled_buf_append(buf, "{\"provider\":", 12);
+	err |= put_cstr(buf, ev->provider ? ev->provider : "");
+	err |= PUT_KEY(buf, "\"name\"");
+	err |= put_cstr(buf, ev->name ? ev->name : "");
+	err |= PUT_KEY(buf, "\"ts\"");
+	err |= sled_buf_put_u64(buf, ev->ts_ns);
+	err |= PUT_KEY(buf, "\"pid\"");
+	err |= sled_buf_put_i64(buf, ev->pid);
+	err |= PUT_KEY(buf, "\"tid\"");
+	err |= sled_buf_put_i64(buf, ev->tid);
+	if (ev->mode) {
+		err |= PUT_KEY(buf, "\"mode\"");
+		err |= put_cstr(buf, ev->mode);
+	}
+	err |= PUT_KEY(buf, "\"args\"");
+	err |= sled_buf_putc(buf, '{');
+	for (unsigned i = 0; i < nfields; i++) {
+		const struct sled_event_field *f = &ev->fields[i];
+
+		if (i)
+			err |= sled_buf_putc(buf, ',');
+		err |= put_cstr(buf, f->name ? f->name : "");
+		err |= sled_buf_putc(buf, ':');
+		err |= put_value(buf, f);
+		if (f->type == SLED_T_STRING && f->v.str.ptr && f->v.str.truncated)
+			any_truncated = true;
+	}
+	err |= sled_buf_putc(buf, '}');
+	if (any_truncated) {
+		bool first = true;
+
+		err |= PUT_KEY(buf, "\"truncated\"");
+		err |= sled_buf_putc(buf, '[');
+		for (unsigned i = 0; i < nfields; i++) {
+			const struct sled_event_field *f = &ev->fields[i];
+
+			if (f->type != SLED_T_STRING || !f->v.str.ptr || !f->v.str.truncated)
+				continue;
+			if (!first)
+				err |= sled_buf_putc(buf, ',');
+			first = false;
+			err |= put_cstr(buf, f->name ? f->name : "");
+		}
+		err |= sled_buf_putc(buf, ']');
+	}
+	err |= sled_buf_append(buf, "}\n", 2);
+	if (err) {
+		buf->len = start;
+		return -ENOMEM;
+	}
+	return 0;
+}

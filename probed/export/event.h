@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * event: one decoded tracepoint hit, as the daemon hands it to encoders and outputs.
+ * Strings point into the ring (or a caller's buffer) and are valid only during the call.
+ */
+#ifndef SLED_EVENT_H
+#define SLED_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SLED_EVENT_MAX_FIELDS 12
+
+struct sled_event_field {
+	const char *name;
+	uint8_t type; /* SLED_T_* of <sled/tracepoint.h> */
+	union {
+		int64_t i;    /* SLED_T_I8..I64 (sign-extended) */
+		uint64_t u;   /* SLED_T_U8..U64, SLED_T_POINTER */
+		bool b;       /* SLED_T_BOOL */
+		double d;     /* SLED_T_FLOAT (widened) and SLED_T_DOUBLE */
+		struct {
+			const char *ptr; /* NULL for a NULL char * */
+			uint32_t len;
+			bool truncated;  /* the string was longer than the runtime keeps */
+		} str;        /* SLED_T_STRING */
+	} v;
+};
+
+struct sled_event {
+	const char *provider;
+	const char *name;
+	uint64_t ts_ns;   /* CLOCK_REALTIME, nanoseconds since the epoch */
+	pid_t pid;
+	pid_t tid;
+	const char *mode; /* "sled" or "uprobe"; encoders may omit it */
+	unsigned nfields;
+	struct sled_event_field fields[SLED_EVENT_MAX_FIELDS];
+};
+
+#endif /* SLED_EVENT_H */

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent: one thread that sleeps on a futex in the shared block until the daemon rings
+ * the doorbell, then makes every site slot's state match what the daemon wants.  While
+ * any site is patched it also wakes periodically to check the daemon's heartbeat, and
+ * restores every sled when the daemon has gone quiet: a dead daemon never leaves an app
+ * paying for probes nobody reads.  Without a daemon it costs one sleeping thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+static pthread_mutex_t agent_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void jmp5(uint8_t out[5], uint64_t from, uint64_t to)
+{
+	int32_t rel = (int32_t)((int64_t)to - (int64_t)(from + 5));
+
+	out[0] = 0xe9;
+	memcpy(out + 1, &rel, 4);
+}
+
+struct range_check {
+	uint64_t lo, hi;
+	bool ok;
+};
+
+static int in_exec_segment(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct range_check *rc = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		uint64_t start = info->dlpi_addr + p->p_vaddr;
+
+		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && rc->lo >= start &&
+		    rc->hi <= start + p->p_memsz) {
+			rc->ok = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Only code of a loaded object is ever touched: never trust an address blindly. */
+static bool is_loaded_code(uint64_t addr, uint64_t len)
+{
+	struct range_check rc = { addr, addr + len, false };
+
+	dl_iterate_phdr(in_exec_segment, &rc);
+	return rc.ok;
+}
+
+static int enable_slot(unsigned i, const struct sled_shm_site *s)
+{
+	uint8_t want[5], first;
+	uint64_t stub;
+	int err;
+
+	if (s->kind == SLED_SITE_SLOT_GUARD) {
+		if (!is_loaded_code(s->addr, 5) || !is_loaded_code(s->target, 1))
+			return -EFAULT;
+		jmp5(want, s->addr, s->target);
+		return sled_poke5(s->addr, nop5, want);
+	}
+	if (!is_loaded_code(s->addr, 6))
+		return -EFAULT;
+	if (sled_peek(s->addr, &first, 1) || first != 0x90)
+		return -EILSEQ;
+	stub = sled_stub_for(i, s->addr, &err);
+	if (!stub)
+		return err;
+	jmp5(want, s->addr + 1, stub);
+	return sled_poke5(s->addr + 1, nop5, want);
+}
+
+static int disable_slot(unsigned i, const struct sled_shm_site *s)
+{
+	uint8_t cur[5];
+	uint64_t stub;
+	int err;
+
+	if (s->kind == SLED_SITE_SLOT_GUARD) {
+		jmp5(cur, s->addr, s->target);
+		return sled_poke5(s->addr, cur, nop5);
+	}
+	stub = sled_stub_for(i, s->addr, &err);
+	if (!stub)
+		return err;
+	jmp5(cur, s->addr + 1, stub);
+	return sled_poke5(s->addr + 1, cur, nop5);
+}
+
+/* Make every slot's state match want (or force everything off). Returns -errno of the
+ * first failure, 0 if none. */
+static int apply(bool all_off, uint32_t *applied, uint32_t *failed)
+{
+	struct sled_shm_site *sites = sled_rt.sites;
+	int first_err = 0;
+
+	for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++) {
+		struct sled_shm_site *s = &sites[i];
+		uint32_t kind = __atomic_load_n(&s->kind, __ATOMIC_ACQUIRE);
+		bool want = !all_off && __atomic_load_n(&s->want, __ATOMIC_ACQUIRE);
+		int err;
+
+		if (kind == SLED_SITE_SLOT_FREE)
+			continue;
+		if (want == (s->state == SLED_STATE_ON)) {
+			if (!want && s->state == SLED_STATE_FAILED)
+				s->state = SLED_STATE_OFF;
+			continue;
+		}
+		err = want ? enable_slot(i, s) : disable_slot(i, s);
+		if (err) {
+			s->error = err;
+			s->state = want ? SLED_STATE_FAILED : s->state;
+			(*failed)++;
+			if (!first_err)
+				first_err = err;
+			continue;
+		}
+		s->error = 0;
+		__atomic_store_n(&s->state, want ? SLED_STATE_ON : SLED_STATE_OFF, __ATOMIC_RELEASE);
+		(*applied)++;
+	}
+	return first_err;
+}
+
+static bool any_on(void)
+{
+	for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++)
+		if (sled_rt.sites[i].state == SLED_STATE_ON)
+			return true;
+	return false;
+}
+
+static void futex_wake_all(uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+}
+
+static void handle_command(struct sled_shm_header *h)
+{
+	uint32_t seq = __atomic_load_n(&h->cmd.seq, __ATOMIC_ACQUIRE);
+	uint32_t applied = 0, failed = 0;
+	int ret = 0;
+
+	if (seq == h->cmd.done_seq)
+		return;
+	if (h->cmd.op == SLED_OP_APPLY)
+		ret = apply(false, &applied, &failed);
+	h->cmd.result = ret;
+	h->cmd.applied = applied;
+	h->cmd.failed = failed;
+	__atomic_store_n(&h->cmd.done_seq, seq, __ATOMIC_RELEASE);
+	futex_wake_all(&h->cmd.done_seq);
+}
+
+/* The daemon beats every second; after heartbeat_timeout_ms of silence, restore all. */
+static void check_heartbeat(struct sled_shm_header *h)
+{
+	uint64_t beat = __atomic_load_n(&h->heartbeat_ns, __ATOMIC_ACQUIRE);
+	uint64_t limit = (uint64_t)h->heartbeat_timeout_ms * 1000000ull;
+	uint32_t applied = 0, failed = 0;
+
+	if (!any_on())
+		return;
+	if (beat && sled_monotonic_ns() - beat <= limit)
+		return;
+	apply(true, &applied, &failed);
+	__atomic_add_fetch(&h->restores, 1, __ATOMIC_RELAXED);
+}
+
+static void *agent_main(void *arg)
+{
+	struct sled_shm_header *h = arg;
+
+	pthread_setname_np(pthread_self(), "sled-agent");
+	__atomic_store_n(&h->agent_alive, 1, __ATOMIC_RELEASE);
+	for (;;) {
+		uint32_t bell = __atomic_load_n(&h->doorbell, __ATOMIC_ACQUIRE);
+		struct timespec ts, *timeout = NULL;
+		bool on;
+
+		pthread_mutex_lock(&agent_lock);
+		if (sled_rt.shm != h) { /* a forked child replaced the block: we are stale */
+			pthread_mutex_unlock(&agent_lock);
+			return NULL;
+		}
+		handle_command(h);
+		check_heartbeat(h);
+		on = any_on();
+		pthread_mutex_unlock(&agent_lock);
+		if (on) {
+			uint64_t ms = h->heartbeat_timeout_ms / 3;
+
+			ts.tv_sec = (time_t)(ms / 1000);
+			ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+			timeout = &ts;
+		}
+		syscall(SYS_futex, &h->doorbell, FUTEX_WAIT, bell, timeout, NULL, 0);
+	}
+	return NULL;
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&agent_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&agent_lock);
+}
+
+int sled_agent_start(void)
+{
+	static bool atfork_done;
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int ret;
+
+	if (!atfork_done) {
+		/* Fork only between two patches, never in the middle of one. */
+		pthread_atfork(fork_prepare, fork_parent, NULL);
+		atfork_done = true;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	/* The agent must never run the application's signal handlers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&t, &attr, agent_main, sled_rt.shm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return -ret;
+}
+
+void sled_agent_forget_after_fork(void)
+{
+	/* The child inherited the lock held by fork_prepare, and patched text. */
+	pthread_mutex_init(&agent_lock, NULL);
+	for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++) {
+		const struct sled_shm_site *s = &sled_rt.sites[i];
+		uint8_t cur[5];
+		uint64_t at;
+
+		if (s->kind == SLED_SITE_SLOT_FREE || s->state == SLED_STATE_OFF)
+			continue;
+		at = s->kind == SLED_SITE_SLOT_GUARD ? s->addr : s->addr + 1;
+		if (!is_loaded_code(at, 5) || sled_peek(at, cur, 5) || !memcmp(cur, nop5, 5))
+			continue;
+		/* Single-threaded child: a plain write of all five bytes is safe. */
+		sled_poke_raw(at, nop5, 5);
+	}
+}

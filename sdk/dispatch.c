@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hot path: one event from an enabled site into this thread's ring.
+ *
+ * Compiled with -mgeneral-regs-only (see CMakeLists.txt): the trampoline saves only the
+ * general-purpose registers, so this file must never touch SSE/AVX state, which rules out
+ * libc (memcpy, strlen) and floating point.  It takes no lock, makes no system call, and
+ * writes only to this thread's ring; it reads the daemon's tail only when the ring looks
+ * full.  The arguments are decoded by the slot's table, compiled once by the daemon.
+ */
+#include <stddef.h>
+
+#include <sled/tracepoint.h>
+
+#include "runtime.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+typedef uint16_t __attribute__((may_alias, aligned(1))) u16_u;
+typedef uint32_t __attribute__((may_alias, aligned(1))) u32_u;
+typedef uint64_t __attribute__((may_alias, aligned(1))) u64_u;
+
+static inline uint64_t load_sized(uint64_t addr, unsigned size)
+{
+	const void *p = (const void *)(uintptr_t)addr;
+
+	switch (size) {
+	case 1: return *(const uint8_t *)p;
+	case 2: return *(const u16_u *)p;
+	case 4: return *(const u32_u *)p;
+	default: return *(const u64_u *)p;
+	}
+}
+
+static inline uint64_t extend(uint64_t v, unsigned size, bool is_signed)
+{
+	unsigned bits = size * 8;
+
+	if (bits >= 64)
+		return v;
+	v &= (1ull << bits) - 1;
+	if (is_signed && (v >> (bits - 1)))
+		v |= ~0ull << bits;
+	return v;
+}
+
+static inline uint64_t reg_of(const uint64_t *regs, unsigned r, uint64_t site)
+{
+	/* %rip-relative operands refer to the instruction after the site. */
+	if (r == SLED_R_RIP)
+		return site + 6;
+	return r < SLED_R_RIP ? regs[r] : 0;
+}
+
+static inline uint64_t decode(const uint64_t *regs, const struct sled_shm_arg *a, uint64_t site)
+{
+	uint64_t v, addr;
+
+	switch (a->kind) {
+	case SLED_A_CONST:
+		v = (uint64_t)a->imm;
+		break;
+	case SLED_A_REG:
+		v = reg_of(regs, a->reg, site) >> a->shift;
+		break;
+	case SLED_A_MEM:
+		addr = (uint64_t)a->imm;
+		if (a->reg != SLED_R_NONE)
+			addr += reg_of(regs, a->reg, site);
+		if (a->index != SLED_R_NONE)
+			addr += reg_of(regs, a->index, site) * a->scale;
+		v = load_sized(addr, a->size);
+		break;
+	default:
+		return 0;
+	}
+	return extend(v, a->size, a->is_signed);
+}
+
+static inline unsigned bounded_strlen(const char *s, unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max && s[n])
+		n++;
+	return n;
+}
+
+int sled_dispatch(uint64_t *regs, uint64_t slot)
+{
+	struct sled_ring_header *ring = sled_tls_ring;
+	const struct sled_shm_site *site;
+	uint64_t vals[SLED_SHM_MAX_ARGS], head, tail, need, size, pos, room;
+	unsigned nargs, i, slen[SLED_SHM_MAX_ARGS];
+	struct sled_record *rec;
+	char *data;
+
+	if (unlikely(!ring))
+		return 1; /* first event of this thread: claim a ring on the slow path */
+	if (unlikely(slot >= SLED_SHM_MAX_SITES || !sled_rt.sites))
+		return 0;
+	site = &sled_rt.sites[slot];
+	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
+	ring->hits[slot]++;
+
+	size = sizeof(struct sled_record) + 8 * (uint64_t)nargs;
+	for (i = 0; i < nargs; i++) {
+		const struct sled_shm_arg *a = &site->args[i];
+
+		vals[i] = decode(regs, a, site->addr);
+		slen[i] = 0;
+		if (a->type != SLED_T_STRING)
+			continue;
+		if (!vals[i]) {
+			slen[i] = 0;
+			continue;
+		}
+		slen[i] = bounded_strlen((const char *)(uintptr_t)vals[i], SLED_SHM_MAX_STR);
+		size += slen[i];
+	}
+	size = SLED_ALIGN8(size);
+
+	/* Room: the record must not wrap, so a pad may fill the end of the data first. */
+	head = ring->head;
+	pos = head & (SLED_SHM_RING_DATA - 1);
+	room = SLED_SHM_RING_DATA - pos;
+	need = size <= room ? size : room + size;
+	tail = ring->tail_cache;
+	if (unlikely(head + need - tail > SLED_SHM_RING_DATA)) {
+		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+		ring->tail_cache = tail;
+		if (head + need - tail > SLED_SHM_RING_DATA) {
+			ring->drops[slot]++;
+			return 0;
+		}
+	}
+	data = (char *)ring + SLED_ALIGN8(sizeof(*ring));
+	if (unlikely(size > room)) {
+		rec = (struct sled_record *)(data + pos);
+		rec->size = (uint32_t)room;
+		rec->site = SLED_REC_PAD;
+		rec->flags = 0;
+		head += room;
+		pos = 0;
+	}
+	rec = (struct sled_record *)(data + pos);
+	rec->size = (uint32_t)size;
+	rec->site = (uint16_t)slot;
+	rec->flags = 0;
+	rec->tsc = __builtin_ia32_rdtsc();
+	{
+		uint64_t *v = (uint64_t *)(rec + 1);
+		char *s = (char *)(v + nargs);
+
+		for (i = 0; i < nargs; i++) {
+			if (site->args[i].type != SLED_T_STRING) {
+				v[i] = vals[i];
+				continue;
+			}
+			if (!vals[i]) {
+				v[i] = SLED_REC_STR_NULL;
+				continue;
+			}
+			const char *src = (const char *)(uintptr_t)vals[i];
+
+			for (unsigned k = 0; k < slen[i]; k++)
+				s[k] = src[k];
+			s += slen[i];
+			v[i] = slen[i];
+			if (slen[i] == SLED_SHM_MAX_STR && src[slen[i]])
+				v[i] |= SLED_REC_STR_TRUNCATED;
+		}
+	}
+	__atomic_store_n(&ring->head, head + size, __ATOMIC_RELEASE);
+	return 0;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The slow path of the hot path: a thread's first event claims a free ring (compare and
+ * swap on its state) and registers a thread-exit hook that hands the ring back to the
+ * daemon (ORPHANED: drain me, then free me).  Runs between XSAVE and XRSTOR in the
+ * trampoline, so ordinary C and libc are fine here.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+__thread struct sled_ring_header *sled_tls_ring __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void on_thread_exit(void *arg)
+{
+	struct sled_ring_header *ring = arg;
+
+	sled_tls_ring = NULL;
+	__atomic_store_n(&ring->state, SLED_RING_ORPHANED, __ATOMIC_RELEASE);
+}
+
+static void make_exit_key(void)
+{
+	pthread_key_create(&exit_key, on_thread_exit);
+}
+
+static struct sled_ring_header *claim(void)
+{
+	for (unsigned i = 0; i < SLED_SHM_MAX_RINGS; i++) {
+		struct sled_ring_header *r = sled_ring_at(i);
+		uint32_t free_state = SLED_RING_FREE;
+
+		if (__atomic_load_n(&r->state, __ATOMIC_RELAXED) != SLED_RING_FREE)
+			continue;
+		if (!__atomic_compare_exchange_n(&r->state, &free_state, SLED_RING_OWNED, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		/* A freed ring was fully drained: head == tail; keep counting from there. */
+		r->tid = (uint32_t)gettid();
+		r->claims++;
+		r->tail_cache = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		return r;
+	}
+	return NULL;
+}
+
+void sled_dispatch_slow(uint64_t *regs, uint64_t slot)
+{
+	struct sled_ring_header *ring;
+
+	if (!sled_rt.shm)
+		return;
+	ring = claim();
+	if (!ring) {
+		__atomic_add_fetch(&sled_rt.shm->lost_no_ring, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	pthread_once(&exit_key_once, make_exit_key);
+	pthread_setspecific(exit_key, ring);
+	sled_tls_ring = ring;
+	sled_dispatch(regs, slot);
+}
+
+/* After fork the child's only thread must not keep writing into the parent's ring. */
+void sled_rings_forget_after_fork(void)
+{
+	sled_tls_ring = NULL;
+	pthread_setspecific(exit_key, NULL);
+}

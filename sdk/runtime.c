@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libsled start-up and shutdown.
+ *
+ * At load: create /dev/shm/sled.<pid>, map it, describe the layout, start the agent
+ * thread.  No waiting for a daemon, no socket, no start-up delay: a daemon finds us when
+ * it wants to.  At exit: unlink the file so the daemon knows we are gone.  At fork: the
+ * child gets its own block and agent and restores the sleds it inherited, so it never
+ * writes into its parent's rings.  SLED_DISABLE=1 in the environment turns it all off.
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime.h"
+
+struct sled_runtime sled_rt;
+uint64_t sled_xsave_size = 4096;
+uint32_t sled_xsave_ok;
+
+uint64_t sled_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Size of the XSAVE area for the features the OS enabled (CPUID leaf 0xd). */
+static void probe_xsave(void)
+{
+	unsigned a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) {
+		sled_xsave_size = 512 + 64;
+		return;
+	}
+	__cpuid_count(0xd, 0, a, b, c, d);
+	sled_xsave_ok = 1;
+	sled_xsave_size = ((uint64_t)b + 63) & ~63ull;
+	if (sled_xsave_size < 576)
+		sled_xsave_size = 576;
+}
+
+/* Field 22 of /proc/self/stat: start time in clock ticks, to tell a reused pid apart. */
+static uint64_t process_start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long v = 0;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", &v) != 1)
+		return 0;
+	return v;
+}
+
+static int create_block(void)
+{
+	struct sled_shm_header *h;
+	uint64_t size = sled_shm_size(), id = 0;
+	void *mem;
+	int fd;
+
+	sled_rt.pid = getpid();
+	snprintf(sled_rt.path, sizeof(sled_rt.path), SLED_SHM_DIR "/" SLED_SHM_PREFIX "%d",
+		 (int)sled_rt.pid);
+	/* A leftover with our pid belongs to a dead process or to our pre-exec image. */
+	unlink(sled_rt.path);
+	fd = open(sled_rt.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size)) {
+		int err = -errno;
+
+		close(fd);
+		unlink(sled_rt.path);
+		return err;
+	}
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (mem == MAP_FAILED) {
+		unlink(sled_rt.path);
+		return -ENOMEM;
+	}
+	h = mem;
+	h->version = SLED_SHM_VERSION;
+	h->header_size = sizeof(*h);
+	h->pid = (uint32_t)sled_rt.pid;
+	h->max_sites = SLED_SHM_MAX_SITES;
+	h->max_rings = SLED_SHM_MAX_RINGS;
+	h->ring_data = SLED_SHM_RING_DATA;
+	h->ring_stride = sled_ring_stride();
+	h->sites_offset = sizeof(*h);
+	h->rings_offset = sizeof(*h) + sizeof(struct sled_shm_site) * SLED_SHM_MAX_SITES;
+	h->total_size = size;
+	h->start_time = process_start_time();
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+		id = sled_monotonic_ns() ^ (uint64_t)sled_rt.pid << 32;
+	h->exec_id = id;
+	h->heartbeat_timeout_ms = 3000;
+	sled_rt.size = size;
+	sled_rt.sites = (struct sled_shm_site *)((char *)mem + h->sites_offset);
+	sled_rt.rings = (char *)mem + h->rings_offset;
+	__atomic_store_n(&h->magic, SLED_SHM_MAGIC, __ATOMIC_RELEASE);
+	sled_rt.shm = h;
+	return 0;
+}
+
+static void drop_block(void)
+{
+	if (sled_rt.shm)
+		munmap(sled_rt.shm, sled_rt.size);
+	sled_rt.shm = NULL;
+	sled_rt.sites = NULL;
+	sled_rt.rings = NULL;
+}
+
+static void start(void)
+{
+	if (create_block())
+		return;
+	if (sled_poke_init() || sled_agent_start()) {
+		unlink(sled_rt.path);
+		drop_block();
+	}
+}
+
+static void after_fork_child(void)
+{
+	if (!sled_rt.shm)
+		return;
+	/* Order matters: reopen /proc/self/mem, put the inherited sleds back to NOPs (this is
+	 * the only thread, so plain writes are safe), then leave the parent's block. */
+	sled_poke_after_fork();
+	sled_agent_forget_after_fork();
+	sled_rings_forget_after_fork();
+	drop_block();
+	start();
+}
+
+__attribute__((constructor)) static void sled_runtime_init(void)
+{
+	const char *off = getenv("SLED_DISABLE");
+
+	if (off && *off && strcmp(off, "0"))
+		return;
+	probe_xsave();
+	start();
+	pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+__attribute__((destructor)) static void sled_runtime_fini(void)
+{
+	/* Only the process that created the file removes it (not a child that shares it). */
+	if (sled_rt.shm && sled_rt.pid == getpid()) {
+		__atomic_store_n(&sled_rt.shm->agent_alive, 0, __ATOMIC_RELEASE);
+		unlink(sled_rt.path);
+	}
+}

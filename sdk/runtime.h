@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime.h - libsled's internal interfaces (never installed).
+ *
+ *   runtime.c     start-up: the shared-memory block, the agent thread, fork handling
+ *   agent.c       the agent: sleeps on a futex, applies the daemon's enables, heartbeat
+ *   text_poke.c   patching live code: int3 + membarrier discipline, the SIGTRAP handler
+ *   stubs.c       per-site stubs in executable pages mapped near each object
+ *   trampoline.S  saves registers, calls the dispatcher, restores, returns to the stub
+ *   dispatch.c    the hot path: decode arguments, write one record (no SSE, no libc)
+ *   ring_claim.c  the slow path: a thread's first event claims a ring
+ */
+#ifndef SLED_RUNTIME_H
+#define SLED_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shm_layout.h"
+
+#define SLED_HIDDEN __attribute__((visibility("hidden")))
+
+struct sled_runtime {
+	struct sled_shm_header *shm; /* NULL when the runtime is off */
+	struct sled_shm_site *sites;
+	char *rings;
+	uint64_t size;
+	pid_t pid;
+	char path[64];               /* /dev/shm/sled.<pid> */
+};
+
+extern struct sled_runtime sled_rt SLED_HIDDEN;
+/* This thread's ring, claimed at its first event (initial-exec TLS: one %fs load). */
+extern __thread struct sled_ring_header *sled_tls_ring SLED_HIDDEN
+	__attribute__((tls_model("initial-exec")));
+/* Bytes the trampoline reserves for XSAVE on the slow path (64-byte multiple). */
+extern uint64_t sled_xsave_size SLED_HIDDEN;
+extern uint32_t sled_xsave_ok SLED_HIDDEN;
+
+static inline struct sled_ring_header *sled_ring_at(unsigned i)
+{
+	return (struct sled_ring_header *)(sled_rt.rings + (uint64_t)i * sled_ring_stride());
+}
+
+/* runtime.c */
+SLED_HIDDEN uint64_t sled_monotonic_ns(void);
+
+/* agent.c */
+SLED_HIDDEN int sled_agent_start(void);
+/* Restore every patched site in this (single-threaded, just forked) child. */
+SLED_HIDDEN void sled_agent_forget_after_fork(void);
+
+/* text_poke.c */
+SLED_HIDDEN int sled_poke_init(void);
+/* Replace the 5 bytes at addr, which must currently equal expect, with want, so that no
+ * thread ever executes a mix of old and new bytes.  -EILSEQ if the bytes differ. */
+SLED_HIDDEN int sled_poke5(uint64_t addr, const uint8_t expect[5], const uint8_t want[5]);
+/* Write len bytes with no synchronisation (code no thread can be running yet). */
+SLED_HIDDEN int sled_poke_raw(uint64_t addr, const void *bytes, size_t len);
+SLED_HIDDEN int sled_peek(uint64_t addr, void *bytes, size_t len);
+SLED_HIDDEN void sled_poke_after_fork(void);
+
+/* stubs.c: the stub for slot (same stub for the same slot and address), or 0. */
+SLED_HIDDEN uint64_t sled_stub_for(unsigned slot, uint64_t site_addr, int *err);
+
+/* trampoline.S */
+SLED_HIDDEN void sled_trampoline(void);
+
+/* dispatch.c: 0 when the event was handled, 1 when the thread needs the slow path. */
+SLED_HIDDEN int sled_dispatch(uint64_t *regs, uint64_t slot);
+/* ring_claim.c */
+SLED_HIDDEN void sled_dispatch_slow(uint64_t *regs, uint64_t slot);
+SLED_HIDDEN void sled_rings_forget_after_fork(void);
+
+#endif /* SLED_RUNTIME_H */

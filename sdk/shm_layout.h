@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shm_layout.h - the one contract between libsled (in the traced process) and probed.
+ *
+ * Each process that links libsled creates /dev/shm/sled.<pid> at start-up and maps it
+ * shared; the daemon finds it (inotify on /dev/shm plus a periodic rescan) and maps it
+ * too.  Layout:
+ *
+ *   struct sled_shm_header                      control block, agent mailbox
+ *   struct sled_shm_site    sites[max_sites]    per site: address, decode table, want/state
+ *   struct sled_ring        rings[max_rings]    per thread: header, counters, data
+ *
+ * Ownership of every field is written next to it: [D] written by the daemon, [A] by the
+ * agent thread, [P] by a producing thread (the trampoline).  A field is written by one
+ * side only.  All integers are native (x86-64, little-endian).  Bump SLED_SHM_VERSION on
+ * any change; the static asserts below pin sizes and offsets.
+ */
+#ifndef SLED_SHM_LAYOUT_H
+#define SLED_SHM_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SLED_SHM_MAGIC   0x44454c53u /* "SLED" */
+#define SLED_SHM_VERSION 1
+#define SLED_SHM_DIR     "/dev/shm"
+#define SLED_SHM_PREFIX  "sled." /* /dev/shm/sled.<pid> */
+
+#define SLED_SHM_MAX_SITES 1024
+#define SLED_SHM_MAX_RINGS 64
+#define SLED_SHM_RING_DATA (256u * 1024u) /* bytes of records per ring, power of two */
+#define SLED_SHM_MAX_ARGS  12
+#define SLED_SHM_MAX_STR   256 /* bytes of a string argument kept, NUL excluded */
+
+/* Register indexes in struct sled_regs (the trampoline's save area). */
+enum sled_regs_index {
+	SLED_R_R15, SLED_R_R14, SLED_R_R13, SLED_R_R12, SLED_R_R11, SLED_R_R10, SLED_R_R9,
+	SLED_R_R8, SLED_R_RDI, SLED_R_RSI, SLED_R_RBP, SLED_R_RBX, SLED_R_RDX, SLED_R_RCX,
+	SLED_R_RAX, SLED_R_RSP, SLED_R_RIP, SLED_R_COUNT
+};
+#define SLED_R_NONE 0xff
+
+/* One argument, compiled by the daemon from the stapsdt arg spec (no text at run time). */
+enum sled_shm_arg_kind { SLED_A_NONE, SLED_A_CONST, SLED_A_REG, SLED_A_MEM };
+struct sled_shm_arg {
+	uint8_t kind;      /* enum sled_shm_arg_kind */
+	uint8_t size;      /* 1, 2, 4, 8 */
+	uint8_t is_signed; /* sign-extend to 64 bits */
+	uint8_t type;      /* SLED_T_* of <sled/tracepoint.h>; SLED_T_STRING is copied as text */
+	uint8_t reg;       /* REG: register; MEM: base register or SLED_R_NONE */
+	uint8_t index;     /* MEM: index register or SLED_R_NONE */
+	uint8_t scale;     /* MEM: 1, 2, 4, 8 */
+	uint8_t shift;     /* REG: 8 for %ah..%dh */
+	int64_t imm;       /* CONST: value; MEM: displacement */
+};
+
+enum sled_site_kind_shm { SLED_SITE_SLOT_FREE, SLED_SITE_SLOT_TRACEPOINT, SLED_SITE_SLOT_GUARD };
+enum sled_site_state { SLED_STATE_OFF, SLED_STATE_ON, SLED_STATE_FAILED };
+
+/*
+ * A site slot.  The daemon fills addr, kind, target, nargs and args once, before the
+ * slot's first enable, and never rewrites them for the life of the process (a thread may
+ * still be inside the trampoline of a just-disabled site); only want changes after.
+ */
+struct sled_shm_site {
+	uint64_t addr;      /* [D] tracepoint: the 1-byte NOP (sled at addr+1); guard: the nop5 */
+	uint64_t target;    /* [D] guard: the jmp target */
+	uint32_t kind;      /* [D] enum sled_site_kind_shm */
+	uint32_t want;      /* [D] 1 = should be patched */
+	uint32_t state;     /* [A] enum sled_site_state */
+	int32_t error;      /* [A] -errno of the last failed patch */
+	uint16_t nargs;     /* [D] */
+	uint16_t reserved0;
+	uint32_t reserved1;
+	struct sled_shm_arg args[SLED_SHM_MAX_ARGS]; /* [D] */
+	uint8_t pad[256 - 40 - 16 * SLED_SHM_MAX_ARGS];
+};
+
+/* Agent mailbox.  The daemon sets want on the slots, then posts SLED_OP_APPLY: the agent
+ * makes every slot's state match its want and answers with done_seq = seq. */
+enum sled_shm_op { SLED_OP_NONE, SLED_OP_APPLY };
+struct sled_shm_cmd {
+	uint32_t seq;      /* [D] incremented to post */
+	uint32_t op;       /* [D] enum sled_shm_op */
+	uint32_t done_seq; /* [A] seq of the last finished command */
+	int32_t result;    /* [A] 0 or the first -errno of the command */
+	uint32_t applied;  /* [A] slots whose state changed */
+	uint32_t failed;   /* [A] slots that could not be changed */
+};
+
+struct sled_shm_header {
+	uint32_t magic;         /* [A] SLED_SHM_MAGIC, written last at creation */
+	uint16_t version;       /* [A] SLED_SHM_VERSION */
+	uint16_t header_size;   /* [A] sizeof(struct sled_shm_header) */
+	uint32_t pid;           /* [A] */
+	uint32_t max_sites;     /* [A] */
+	uint32_t max_rings;     /* [A] */
+	uint32_t ring_data;     /* [A] bytes of record data per ring */
+	uint64_t ring_stride;   /* [A] bytes from one ring to the next */
+	uint64_t sites_offset;  /* [A] */
+	uint64_t rings_offset;  /* [A] */
+	uint64_t total_size;    /* [A] */
+	uint64_t start_time;    /* [A] /proc/self/stat starttime: tells a reused pid apart */
+	uint64_t exec_id;       /* [A] random per runtime start: tells an exec'd image apart */
+	uint8_t pad0[128 - 72];
+	/* Agent control, its own cache line. */
+	uint32_t doorbell;       /* [D] futex word: incremented + FUTEX_WAKE to wake the agent */
+	uint32_t agent_alive;    /* [A] 1 while the agent thread runs */
+	uint64_t heartbeat_ns;   /* [D] CLOCK_MONOTONIC of the daemon's last beat; 0 = no daemon */
+	uint32_t heartbeat_timeout_ms; /* [D] the agent restores every sled after this silence */
+	uint32_t restores;       /* [A] times the agent restored everything on a lost heartbeat */
+	struct sled_shm_cmd cmd;
+	uint8_t pad1[64 - 24 - sizeof(struct sled_shm_cmd)];
+	/* Rare-path counter, its own line: events lost because no ring was free. */
+	uint64_t lost_no_ring;   /* [P] atomic add */
+	uint8_t pad2[64 - 8];
+};
+
+enum sled_ring_state { SLED_RING_FREE, SLED_RING_OWNED, SLED_RING_ORPHANED };
+
+/*
+ * A single-producer single-consumer ring.  The producer is the one thread that claimed it
+ * (state FREE -> OWNED by compare-and-swap); at thread exit it becomes ORPHANED and the
+ * daemon drains it and sets it FREE again.  head and tail count bytes forever; the data
+ * offset is (count & (ring_data - 1)).  Counters are per site slot and written only by
+ * the producer, so counting costs no shared cache line.
+ */
+struct sled_ring_header {
+	uint32_t state;      /* [P] OWNED at claim, ORPHANED at exit; [D] FREE after draining */
+	uint32_t tid;        /* [P] */
+	uint64_t claims;     /* [P] incremented at each claim */
+	uint8_t pad0[64 - 16];
+	uint64_t head;       /* [P] bytes published (release) */
+	uint64_t tail_cache; /* [P] last tail seen: the consumer's line is read only when full */
+	uint8_t pad1[64 - 16];
+	uint64_t tail;       /* [D] bytes consumed (release) */
+	uint8_t pad2[64 - 8];
+	uint64_t hits[SLED_SHM_MAX_SITES];  /* [P] events seen per site slot */
+	uint64_t drops[SLED_SHM_MAX_SITES]; /* [P] events dropped for a full ring, per slot */
+};
+
+/*
+ * A record: header, then nargs 8-byte values, then the bytes of the string arguments in
+ * argument order.  For a string the value is its byte length, ORed with
+ * SLED_REC_STR_TRUNCATED or SLED_REC_STR_NULL.  size is the whole record, a multiple of 8.
+ * A record never wraps: at the end of the data, a SLED_REC_PAD record fills the rest.
+ */
+struct sled_record {
+	uint32_t size;
+	uint16_t site;  /* slot index, or SLED_REC_PAD */
+	uint16_t flags;
+	uint64_t tsc;   /* rdtsc at the site */
+};
+#define SLED_REC_PAD            0xffffu
+#define SLED_REC_STR_TRUNCATED  (1ull << 63)
+#define SLED_REC_STR_NULL       (1ull << 62)
+#define SLED_REC_STR_LEN_MASK   0xffffull
+#define SLED_REC_MAX_SIZE                                                               \
+	(sizeof(struct sled_record) + 8 * SLED_SHM_MAX_ARGS + SLED_SHM_MAX_ARGS * SLED_SHM_MAX_STR + 8)
+
+#define SLED_ALIGN8(n) (((n) + 7u) & ~(uint64_t)7u)
+
+static inline uint64_t sled_ring_stride(void)
+{
+	return SLED_ALIGN8(sizeof(struct sled_ring_header)) + SLED_SHM_RING_DATA;
+}
+
+static inline uint64_t sled_shm_size(void)
+{
+	return sizeof(struct sled_shm_header) + sizeof(struct sled_shm_site) * SLED_SHM_MAX_SITES +
+	       sled_ring_stride() * SLED_SHM_MAX_RINGS;
+}
+
+#ifdef __cplusplus
+#define SLED_STATIC_ASSERT static_assert
+#else
+#define SLED_STATIC_ASSERT _Static_assert
+#endif
+SLED_STATIC_ASSERT(sizeof(struct sled_shm_arg) == 16, "arg layout");
+SLED_STATIC_ASSERT(sizeof(struct sled_shm_site) == 256, "site slot layout");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, args) == 40, "site slot layout");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, exec_id) == 64, "identity line");
+SLED_STATIC_ASSERT(sizeof(struct sled_shm_header) == 256, "header layout");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, doorbell) == 128, "agent line");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, lost_no_ring) == 192, "counter line");
+SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, head) == 64, "producer line");
+SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, tail) == 128, "consumer line");
+SLED_STATIC_ASSERT(sizeof(struct sled_record) == 16, "record header");
+SLED_STATIC_ASSERT((SLED_SHM_RING_DATA & (SLED_SHM_RING_DATA - 1)) == 0, "ring size power of 2");
+
+#endif /* SLED_SHM_LAYOUT_H */
