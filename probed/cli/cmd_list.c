@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ctl_client.h"
 #include "json_writer.h"
 #include "pattern.h"
 #include "process.h"
@@ -26,11 +27,22 @@ struct row {
 	const struct sled_site *first; /* the tracepoint site whose fields are shown */
 	size_t nsites, nguards, cap;
 	const struct sled_site **sites; /* tracepoint sites, then guards */
+	size_t non;                      /* tracepoint sites the daemon reports on */
+};
+
+/* A site the daemon has patched (or tried to), from its "sites" reply. */
+struct daemon_site {
+	pid_t pid;
+	uint64_t address;
+	bool on;
 };
 
 struct listing {
 	const char *pattern;
 	bool verbose;
+	bool have_daemon;        /* the daemon answered: show each tracepoint's state */
+	size_t ndsites;
+	struct daemon_site *dsites;
 	size_t nrows;
 	struct row *rows;
 	/* Sources owned by the listing, freed at the end. */
@@ -181,6 +193,65 @@ static int scan_all_processes(struct listing *l)
 	return 0;
 }
 
+/* Ask a running daemon which sites are patched; silently nothing without a daemon. */
+static void fetch_daemon_state(struct listing *l)
+{
+	const msgpack_object *arr;
+	struct ctl_call call;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 1);
+	ctl_pack_kv_str(&pk, "cmd", "sites");
+	if (ctl_call(&call, &sb, true)) {
+		msgpack_sbuffer_destroy(&sb);
+		return;
+	}
+	msgpack_sbuffer_destroy(&sb);
+	arr = ctl_get(&call.reply.data, "sites");
+	if (arr && arr->type == MSGPACK_OBJECT_ARRAY) {
+		l->dsites = calloc(arr->via.array.size + 1, sizeof(*l->dsites));
+		for (uint32_t i = 0; l->dsites && i < arr->via.array.size; i++) {
+			const msgpack_object *o = &arr->via.array.ptr[i];
+			int64_t pid = 0, addr = 0;
+			char state[16] = "";
+
+			ctl_get_i64(o, "pid", &pid);
+			ctl_get_i64(o, "address", &addr);
+			ctl_get_str(o, "state", state, sizeof(state));
+			l->dsites[l->ndsites++] = (struct daemon_site){ (pid_t)pid, (uint64_t)addr,
+									 !strcmp(state, "on") };
+		}
+		l->have_daemon = l->dsites != NULL;
+	}
+	ctl_call_end(&call);
+}
+
+static void count_on(struct listing *l)
+{
+	for (size_t i = 0; i < l->nrows; i++) {
+		struct row *r = &l->rows[i];
+
+		for (size_t j = 0; r->pid && j < r->nsites; j++)
+			for (size_t k = 0; k < l->ndsites; k++)
+				if (l->dsites[k].pid == r->pid && l->dsites[k].on &&
+				    l->dsites[k].address == r->sites[j]->runtime)
+					r->non++;
+	}
+}
+
+static const char *state_text(const struct row *r, char *buf, size_t len)
+{
+	if (!r->non)
+		return "off";
+	if (r->non == r->nsites)
+		return "on";
+	snprintf(buf, len, "on %zu/%zu", r->non, r->nsites);
+	return buf;
+}
+
 static int row_cmp(const void *a, const void *b)
 {
 	const struct row *x = a, *y = b;
@@ -214,11 +285,15 @@ static uint64_t site_address(const struct row *r, const struct sled_site *s)
 
 static void print_table(const struct listing *l, bool with_pid)
 {
-	char fields[1024], tp[160];
+	bool with_state = with_pid && l->have_daemon;
+	char fields[1024], tp[160], st[32];
 
 	if (with_pid)
 		printf("%-8s ", "PID");
-	printf("%-32s %-48s %5s  %s\n", "TRACEPOINT", "FIELDS", "SITES", "OBJECT");
+	printf("%-32s ", "TRACEPOINT");
+	if (with_state)
+		printf("%-8s ", "STATE");
+	printf("%-48s %5s  %s\n", "FIELDS", "SITES", "OBJECT");
 	for (size_t i = 0; i < l->nrows; i++) {
 		const struct row *r = &l->rows[i];
 
@@ -226,7 +301,10 @@ static void print_table(const struct listing *l, bool with_pid)
 		fields_text(r, fields, sizeof(fields));
 		if (with_pid)
 			printf("%-8d ", (int)r->pid);
-		printf("%-32s %-48s %5zu  %s%s\n", tp, fields[0] ? fields : "-", r->nsites,
+		printf("%-32s ", tp);
+		if (with_state)
+			printf("%-8s ", state_text(r, st, sizeof(st)));
+		printf("%-48s %5zu  %s%s\n", fields[0] ? fields : "-", r->nsites,
 		       r->obj->path, r->nguards ? "  (+guard)" : "");
 		if (!l->verbose)
 			continue;
@@ -261,6 +339,8 @@ static void print_json(const struct listing *l)
 		if (r->pid)
 			jsonw_int_field(w, "pid", r->pid);
 		jsonw_bool_field(w, "sled", r->first && r->first->has_sled_note);
+		if (l->have_daemon && r->pid)
+			jsonw_uint_field(w, "enabled_sites", r->non);
 		jsonw_name(w, "fields");
 		jsonw_start_array(w);
 		for (int f = 0; r->first && f < r->first->nargs; f++) {
@@ -309,6 +389,7 @@ static void listing_free(struct listing *l)
 	for (size_t i = 0; i < l->nprocs; i++)
 		sled_process_free(&l->procs[i]);
 	free(l->procs);
+	free(l->dsites);
 	if (l->have_single)
 		sled_object_free(&l->single);
 }
@@ -396,6 +477,10 @@ int do_list(int argc, char **argv)
 		goto out;
 	}
 	qsort(l.rows, l.nrows, sizeof(*l.rows), row_cmp);
+	if (!binary) {
+		fetch_daemon_state(&l);
+		count_on(&l);
+	}
 	if (json_output)
 		print_json(&l);
 	else

@@ -51,6 +51,8 @@ void server_close(struct daemon *d);
 
 /* main.c: applies the standing probes to a newly attached or changed process. */
 void daemon_apply_all(struct daemon *d, struct traced_proc *p);
+/* Detach processes that died or exec'd, after draining what they left. */
+void daemon_reap(struct daemon *d);
 /* Drain every attached process into the outputs and tail clients. */
 uint64_t daemon_drain(struct daemon *d);
 

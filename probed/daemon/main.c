@@ -83,7 +83,14 @@ static void drain_before_free(struct traced_proc *p, void *arg)
 	struct daemon *d = arg;
 
 	drain_process(p, &d->clock, sink, d);
+	probes_retire_process(&d->probes, p);
 	log_info(d, "process %d detached", (int)p->pid);
+}
+
+void daemon_reap(struct daemon *d)
+{
+	procs_check_alive(&d->procs);
+	procs_reap(&d->procs, drain_before_free, d);
 }
 
 static void attach_new(struct daemon *d)
@@ -123,8 +130,7 @@ static void each_second(struct daemon *d, uint64_t now)
 	d->last_beat_ns = now;
 	procs_heartbeat(&d->procs, now);
 	sled_clock_update(&d->clock);
-	procs_check_alive(&d->procs);
-	procs_reap(&d->procs, drain_before_free, d);
+	daemon_reap(d);
 	attach_new(d);
 	/* New libraries (dlopen) get the standing probes within a second. */
 	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
@@ -157,10 +163,8 @@ static void handle_inotify(struct daemon *d)
 			p += sizeof(*e) + e->len;
 		}
 	}
-	if (check) {
-		procs_check_alive(&d->procs);
-		procs_reap(&d->procs, drain_before_free, d);
-	}
+	if (check)
+		daemon_reap(d);
 	if (scan) {
 		unsigned before = d->procs.count;
 
@@ -302,7 +306,12 @@ int main(int argc, char **argv)
 			else
 				server_client_event(&d, fd, evs[i].events);
 		}
-		poll_ms = daemon_drain(&d) ? BUSY_POLL_MS : IDLE_POLL_MS;
+		{
+			uint64_t got = daemon_drain(&d);
+
+			/* Flowing hard: go straight back to the rings; trickling: 1 ms; idle: 10. */
+			poll_ms = got >= 1024 ? 0 : got ? BUSY_POLL_MS : IDLE_POLL_MS;
+		}
 		now = sled_clock_monotonic_ns();
 		if (d.rescan_at_ns && now >= d.rescan_at_ns) {
 			d.rescan_at_ns = 0;

@@ -74,16 +74,33 @@ void slot_counters(const struct traced_proc *p, unsigned slot, uint64_t *hits, u
 	}
 }
 
-/* A slot changes hands: per-probe figures start from the counters as they are now. */
-static void rebase(struct traced_proc *p, unsigned slot, uint32_t probe_id)
+/* A slot changes hands: what it counted for its old probe stays with that probe, and the
+ * new probe's figures start from the counters as they are now. */
+static void rebase(struct probes *pr, struct traced_proc *p, unsigned slot, uint32_t probe_id)
 {
 	struct slot_meta *m = p->meta[slot];
+	struct probe *old;
+	uint64_t hits, drops;
 
 	if (!m || m->probe_id == probe_id)
 		return;
+	slot_counters(p, slot, &hits, &drops);
+	old = m->probe_id ? probes_find(pr, m->probe_id) : NULL;
+	if (old) {
+		old->past_emitted += hits - m->hits_base;
+		old->past_dropped += drops - m->drops_base;
+		old->past_exported += m->exported - m->exported_base;
+	}
 	m->probe_id = probe_id;
-	slot_counters(p, slot, &m->hits_base, &m->drops_base);
+	m->hits_base = hits;
+	m->drops_base = drops;
 	m->exported_base = m->exported;
+}
+
+void probes_retire_process(struct probes *pr, struct traced_proc *p)
+{
+	for (unsigned i = 0; i < p->nslots; i++)
+		rebase(pr, p, i, 0);
 }
 
 int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
@@ -121,7 +138,7 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 		}
 	}
 	for (unsigned i = 0; i < p->nslots; i++) {
-		rebase(p, i, who[i]);
+		rebase(pr, p, i, who[i]);
 		__atomic_store_n(&p->slots[i].want, who[i] ? 1u : 0u, __ATOMIC_RELEASE);
 	}
 	ret = procs_apply(p, 2000, NULL, NULL);
@@ -147,6 +164,9 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->emitted = pb->past_emitted;
+	c->exported = pb->past_exported;
+	c->dropped = pb->past_dropped;
 	for (const struct traced_proc *p = ps->head; p; p = p->next) {
 		bool any = false;
 

@@ -20,6 +20,8 @@ struct probe {
 	pid_t pid;               /* 0: any */
 	char binary[PATH_MAX];   /* "": any object */
 	uid_t owner;             /* who made it: non-root owners reach only their processes */
+	/* Figures of slots that left the probe (process exited, slot re-assigned). */
+	uint64_t past_emitted, past_exported, past_dropped;
 	struct probe *next;
 };
 
@@ -58,6 +60,9 @@ struct probe_counts {
 	uint64_t emitted, exported, dropped;
 };
 void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c);
+
+/* A process is going away: fold its slots' figures into their probes' totals. */
+void probes_retire_process(struct probes *pr, struct traced_proc *p);
 
 /* Sum of a slot's per-ring counters in process p. */
 void slot_counters(const struct traced_proc *p, unsigned slot, uint64_t *hits, uint64_t *drops);

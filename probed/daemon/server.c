@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -197,6 +198,24 @@ static int parse_scope(struct client *c, const msgpack_object *req, struct scope
 	return 0;
 }
 
+/* A process that has just started may still be filling in its block: give it a second. */
+static struct traced_proc *attach_soon(struct daemon *d, pid_t pid)
+{
+	for (int i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		struct traced_proc *p = procs_attach(&d->procs, pid, d->last_beat_ns);
+
+		if (p) {
+			daemon_apply_all(d, p);
+			return p;
+		}
+		if (errno != EAGAIN)
+			return NULL;
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
 static void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req)
 {
 	unsigned nproc = 0, wanted = 0, on = 0;
@@ -221,7 +240,7 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 				    (long long)a.pid);
 			return;
 		}
-		if (!procs_attach(&d->procs, (pid_t)a.pid, d->last_beat_ns)) {
+		if (!attach_soon(d, (pid_t)a.pid)) {
 			reply_error(c, "process %lld does not link libsled: sled mode needs the runtime "
 				    "(link with `pkg-config --libs sled`)", (long long)a.pid);
 			return;
@@ -249,7 +268,9 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			pids[nproc++] = p->pid;
 		}
 	}
-	if ((a.pid && !wanted) || (wanted && !on)) {
+	/* A probe on one process must take effect there; a standing probe (all processes,
+	 * or a binary) stays for the processes to come even if none takes it now. */
+	if (a.pid && (!wanted || !on)) {
 		uint32_t id = pb->id;
 
 		probes_remove(&d->probes, id);
@@ -450,6 +471,8 @@ static void handle_request(struct daemon *d, struct client *c, const msgpack_obj
 {
 	char cmd[32];
 
+	/* Never wait on an agent that is gone: forget dead processes first. */
+	daemon_reap(d);
 	if (!ctl_get_str(req, "cmd", cmd, sizeof(cmd))) {
 		reply_error(c, "request without \"cmd\"");
 		return;

@@ -35,11 +35,19 @@ struct packer_sink {
 static int sink_write(void *data, const char *p, size_t n)
 {
 	struct packer_sink *s = data;
+	struct sled_buf *b = s->buf;
 
-	if (s->err || sled_buf_append(s->buf, p, n)) {
+	if (s->err || sled_buf_reserve(b, n)) {
 		s->err = -ENOMEM;
 		return -1;
 	}
+	if (n <= 16) { /* the packer's headers and scalars: cheaper than a memcpy call */
+		for (size_t i = 0; i < n; i++)
+			b->data[b->len + i] = p[i];
+	} else {
+		memcpy(b->data + b->len, p, n);
+	}
+	b->len += n;
 	return 0;
 }
 
@@ -96,9 +104,14 @@ static void pack_cstr(msgpack_packer *pk, const char *s)
 	pack_text(pk, s, strlen(s));
 }
 
-static void pack_key(msgpack_packer *pk, const char *key, size_t len)
+/* A key of the event map (a literal, under 32 bytes): its fixstr in one append. */
+static inline void pack_key(msgpack_packer *pk, const char *key, size_t len)
 {
-	msgpack_pack_str_with_body(pk, key, len);
+	char tmp[32];
+
+	tmp[0] = (char)(0xa0 | len);
+	memcpy(tmp + 1, key, len);
+	sink_write(pk->data, tmp, len + 1);
 }
 #define PACK_KEY(pk, lit) pack_key(pk, lit, sizeof(lit) - 1)
 

@@ -24,8 +24,9 @@ struct sled_output_stats {
 	int last_error;   /* errno of the last failure, 0 if none */
 };
 
-/* Parse spec and open the output.  NULL with a one-line reason in err on bad specs or
- * unopenable files. */
+/* Parse spec and open the output.  NULL with errno set and a one-line reason in err
+ * (may be NULL) on bad specs or unopenable files, e.g.
+ * "unknown output 'x': expected jsonl:PATH or msgpack:PATH". */
 struct sled_output *sled_output_open(const char *spec, char *err, size_t errlen);
 
 /* Encode and queue one event; flushes when the buffer fills. */
@@ -34,22 +35,32 @@ void sled_output_write(struct sled_output *o, const struct sled_event *ev);
 /* Write out what is buffered (called after each drain pass and on exit). */
 void sled_output_flush(struct sled_output *o);
 
-/* Reopen the file (SIGHUP, for logrotate); no-op for stdout. */
+/* Reopen the file (SIGHUP, for logrotate): what is buffered goes to the old file first.
+ * 0, or -errno with the old file kept.  No-op for stdout. */
 int sled_output_reopen(struct sled_output *o);
 
 const char *sled_output_spec(const struct sled_output *o);
 void sled_output_stats(const struct sled_output *o, struct sled_output_stats *st);
+/* Flush and free.  Read the stats before: the final flush's failures are not reported. */
 void sled_output_close(struct sled_output *o);
 
 /*
  * Encoders, usable on their own (tail streams, tests, benchmarks).  Each appends one
- * encoded event to buf (growing it) and returns 0 or -ENOMEM.
+ * encoded event to buf (growing it) and returns 0 or -ENOMEM (then buf is unchanged).
  *
- * msgpack: a map {provider, name, ts (msgpack timestamp ext -1, 96-bit form when needed),
- *          pid, tid, args: {field name: typed value}}; strings longer than the runtime
- *          keeps carry "...": the key "truncated" lists their field names.
- * JSON:    the same keys, ts in nanoseconds since the epoch, one line ending in '\n'.
- * Human:   "HH:MM:SS.nnnnnnnnn pid/tid provider:name field=value ..." for probectl tail.
+ * msgpack: a map {provider, name, ts (msgpack timestamp ext -1: 32-, 64- or 96-bit form,
+ *          the smallest that fits), pid, tid, [mode,] args: {field name: typed value},
+ *          [truncated: [field names]]}.  Integers as ints, bool as bool, SLED_T_FLOAT as
+ *          float 32, SLED_T_DOUBLE as float 64, pointers as uint, strings as str (nil for
+ *          a NULL char *).  A string the runtime truncated holds the bytes it kept (no
+ *          "..." added) and its field is listed in "truncated"; that key is present
+ *          only when some string was truncated, "mode" only when ev->mode is set.
+ * JSON:    the same keys, ts in nanoseconds since the epoch, one line ending in '\n';
+ *          NaN and infinities as null.
+ * Human:   "HH:MM:SS.nnnnnnnnn pid/tid provider:name field=value ..." (local time) for
+ *          probectl tail; a truncated string is followed by "...".
+ * Strings always come out as valid UTF-8 (ill-formed bytes as U+FFFD; \xNN in the human
+ * form), and a character cut by truncation is dropped.  Details in encode_*.c.
  */
 struct sled_buf {
 	char *data;

@@ -1,0 +1,10 @@
+# Encoders and outputs of probed/export against independent decoders (included from
+# tests/integration/CMakeLists.txt).  /usr/bin/python3 is the interpreter Debian's
+# python3-msgpack belongs to; a python3 earlier on PATH (pyenv) may lack it.
+add_executable(encode_driver ${CMAKE_CURRENT_LIST_DIR}/encode_driver.c)
+target_link_libraries(encode_driver PRIVATE sled_export)
+
+add_test(NAME integration.msgpack_python
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/msgpack_python.py
+          $<TARGET_FILE:encode_driver>)
+set_tests_properties(integration.msgpack_python PROPERTIES TIMEOUT 120)
