@@ -87,14 +87,126 @@ static inline unsigned bounded_strlen(const char *s, unsigned max)
 	return n;
 }
 
+/* Reserve size bytes of this thread's ring; NULL (event counted as dropped) when full.
+ * A record never wraps: a pad record fills the end of the data first. */
+static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_t slot,
+					  uint64_t size, uint64_t *new_head)
+{
+	uint64_t head = ring->head, tail = ring->tail_cache;
+	uint64_t pos = head & (SLED_SHM_RING_DATA - 1), room = SLED_SHM_RING_DATA - pos;
+	uint64_t need = size <= room ? size : room + size;
+	char *data = (char *)ring + SLED_ALIGN8(sizeof(*ring));
+
+	if (unlikely(head + need - tail > SLED_SHM_RING_DATA)) {
+		/* Full.  Reading the consumer's line costs a cache miss while the daemon works on
+		 * it, so a thread that keeps finding the ring full looks only every 64 events. */
+		if (ring->recheck) {
+			ring->recheck--;
+			ring->drops[slot]++;
+			return NULL;
+		}
+		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+		ring->tail_cache = tail;
+		if (head + need - tail > SLED_SHM_RING_DATA) {
+			ring->recheck = 63;
+			ring->drops[slot]++;
+			return NULL;
+		}
+	}
+	if (unlikely(size > room)) {
+		struct sled_record *pad = (struct sled_record *)(data + pos);
+
+		pad->size = (uint32_t)room;
+		pad->site = SLED_REC_PAD;
+		pad->flags = 0;
+		head += room;
+		pos = 0;
+	}
+	*new_head = head + size;
+	return (struct sled_record *)(data + pos);
+}
+
+static inline void publish(struct sled_ring_header *ring, uint64_t head)
+{
+	__atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+}
+
+/* Integer-only sites (the common case): fixed size, arguments decoded straight into
+ * the record. */
+static inline void record_fixed(struct sled_ring_header *ring, const struct sled_shm_site *site,
+				const uint64_t *regs, uint64_t slot, unsigned nargs)
+{
+	uint64_t size = sizeof(struct sled_record) + 8 * (uint64_t)nargs, head;
+	struct sled_record *rec = reserve(ring, slot, size, &head);
+	uint64_t *v;
+
+	if (!rec)
+		return;
+	rec->size = (uint32_t)size;
+	rec->site = (uint16_t)slot;
+	rec->flags = 0;
+	rec->tsc = __builtin_ia32_rdtsc();
+	v = (uint64_t *)(rec + 1);
+	for (unsigned i = 0; i < nargs; i++)
+		v[i] = decode(regs, &site->args[i], site->addr);
+	publish(ring, head);
+}
+
+/* Sites with strings: measure the strings first, then reserve and copy. */
+static void record_strings(struct sled_ring_header *ring, const struct sled_shm_site *site,
+			   const uint64_t *regs, uint64_t slot, unsigned nargs)
+{
+	uint64_t vals[SLED_SHM_MAX_ARGS], size, head;
+	unsigned i, slen[SLED_SHM_MAX_ARGS];
+	struct sled_record *rec;
+	uint64_t *v;
+	char *s;
+
+	size = sizeof(struct sled_record) + 8 * (uint64_t)nargs;
+	for (i = 0; i < nargs; i++) {
+		vals[i] = decode(regs, &site->args[i], site->addr);
+		slen[i] = 0;
+		if (site->args[i].type == SLED_T_STRING && vals[i]) {
+			slen[i] = bounded_strlen((const char *)(uintptr_t)vals[i], SLED_SHM_MAX_STR);
+			size += slen[i];
+		}
+	}
+	size = SLED_ALIGN8(size);
+	rec = reserve(ring, slot, size, &head);
+	if (!rec)
+		return;
+	rec->size = (uint32_t)size;
+	rec->site = (uint16_t)slot;
+	rec->flags = 0;
+	rec->tsc = __builtin_ia32_rdtsc();
+	v = (uint64_t *)(rec + 1);
+	s = (char *)(v + nargs);
+	for (i = 0; i < nargs; i++) {
+		const char *src = (const char *)(uintptr_t)vals[i];
+
+		if (site->args[i].type != SLED_T_STRING) {
+			v[i] = vals[i];
+			continue;
+		}
+		if (!src) {
+			v[i] = SLED_REC_STR_NULL;
+			continue;
+		}
+		for (unsigned k = 0; k < slen[i]; k++)
+			s[k] = src[k];
+		s += slen[i];
+		v[i] = slen[i];
+		if (slen[i] == SLED_SHM_MAX_STR && src[slen[i]])
+			v[i] |= SLED_REC_STR_TRUNCATED;
+	}
+	publish(ring, head);
+}
+
 int sled_dispatch(uint64_t *regs, uint64_t slot)
 {
 	struct sled_ring_header *ring = sled_tls_ring;
 	const struct sled_shm_site *site;
-	uint64_t vals[SLED_SHM_MAX_ARGS], head, tail, need, size, pos, room;
-	unsigned nargs, i, slen[SLED_SHM_MAX_ARGS];
-	struct sled_record *rec;
-	char *data;
+	unsigned nargs;
 
 	if (unlikely(!ring))
 		return 1; /* first event of this thread: claim a ring on the slow path */
@@ -103,75 +215,9 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	site = &sled_rt.sites[slot];
 	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
 	ring->hits[slot]++;
-
-	size = sizeof(struct sled_record) + 8 * (uint64_t)nargs;
-	for (i = 0; i < nargs; i++) {
-		const struct sled_shm_arg *a = &site->args[i];
-
-		vals[i] = decode(regs, a, site->addr);
-		slen[i] = 0;
-		if (a->type != SLED_T_STRING)
-			continue;
-		if (!vals[i]) {
-			slen[i] = 0;
-			continue;
-		}
-		slen[i] = bounded_strlen((const char *)(uintptr_t)vals[i], SLED_SHM_MAX_STR);
-		size += slen[i];
-	}
-	size = SLED_ALIGN8(size);
-
-	/* Room: the record must not wrap, so a pad may fill the end of the data first. */
-	head = ring->head;
-	pos = head & (SLED_SHM_RING_DATA - 1);
-	room = SLED_SHM_RING_DATA - pos;
-	need = size <= room ? size : room + size;
-	tail = ring->tail_cache;
-	if (unlikely(head + need - tail > SLED_SHM_RING_DATA)) {
-		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-		ring->tail_cache = tail;
-		if (head + need - tail > SLED_SHM_RING_DATA) {
-			ring->drops[slot]++;
-			return 0;
-		}
-	}
-	data = (char *)ring + SLED_ALIGN8(sizeof(*ring));
-	if (unlikely(size > room)) {
-		rec = (struct sled_record *)(data + pos);
-		rec->size = (uint32_t)room;
-		rec->site = SLED_REC_PAD;
-		rec->flags = 0;
-		head += room;
-		pos = 0;
-	}
-	rec = (struct sled_record *)(data + pos);
-	rec->size = (uint32_t)size;
-	rec->site = (uint16_t)slot;
-	rec->flags = 0;
-	rec->tsc = __builtin_ia32_rdtsc();
-	{
-		uint64_t *v = (uint64_t *)(rec + 1);
-		char *s = (char *)(v + nargs);
-
-		for (i = 0; i < nargs; i++) {
-			if (site->args[i].type != SLED_T_STRING) {
-				v[i] = vals[i];
-				continue;
-			}
-			if (!vals[i]) {
-				v[i] = SLED_REC_STR_NULL;
-				continue;
-			}
-			const char *src = (const char *)(uintptr_t)vals[i];
-
-			for (unsigned k = 0; k < slen[i]; k++)
-				s[k] = src[k];
-			s += slen[i];
-			v[i] = slen[i];
-			if (slen[i] == SLED_SHM_MAX_STR && src[slen[i]])
-				v[i] |= SLED_REC_STR_TRUNCATED;
-		}
-	}
-	__atomic_store_n(&ring->head, head + size, __ATOMIC_RELEASE);
+	if (likely(!(site->flags & SLED_SITE_F_STRINGS)))
+		record_fixed(ring, site, regs, slot, nargs);
+	else
+		record_strings(ring, site, regs, slot, nargs);
 	return 0;
 }

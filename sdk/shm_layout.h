@@ -54,6 +54,8 @@ struct sled_shm_arg {
 	int64_t imm;       /* CONST: value; MEM: displacement */
 };
 
+#define SLED_SITE_F_STRINGS 1 /* some argument is a string: records vary in size */
+
 enum sled_site_kind_shm { SLED_SITE_SLOT_FREE, SLED_SITE_SLOT_TRACEPOINT, SLED_SITE_SLOT_GUARD };
 enum sled_site_state { SLED_STATE_OFF, SLED_STATE_ON, SLED_STATE_FAILED };
 
@@ -70,7 +72,7 @@ struct sled_shm_site {
 	uint32_t state;     /* [A] enum sled_site_state */
 	int32_t error;      /* [A] -errno of the last failed patch */
 	uint16_t nargs;     /* [D] */
-	uint16_t reserved0;
+	uint16_t flags;     /* [D] SLED_SITE_F_* */
 	uint32_t reserved1;
 	struct sled_shm_arg args[SLED_SHM_MAX_ARGS]; /* [D] */
 	uint8_t pad[256 - 40 - 16 * SLED_SHM_MAX_ARGS];
@@ -132,7 +134,9 @@ struct sled_ring_header {
 	uint8_t pad0[64 - 16];
 	uint64_t head;       /* [P] bytes published (release) */
 	uint64_t tail_cache; /* [P] last tail seen: the consumer's line is read only when full */
-	uint8_t pad1[64 - 16];
+	uint32_t recheck;    /* [P] full: events to drop before reading the consumer's line again */
+	uint32_t reserved;
+	uint8_t pad1[64 - 24];
 	uint64_t tail;       /* [D] bytes consumed (release) */
 	uint8_t pad2[64 - 8];
 	uint64_t hits[SLED_SHM_MAX_SITES];  /* [P] events seen per site slot */

@@ -304,9 +304,12 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 		slot->addr = s->runtime;
 		slot->target = kind == SLED_SITE_SLOT_GUARD ? s->target + (s->runtime - s->pc) : 0;
 		slot->nargs = kind == SLED_SITE_SLOT_GUARD ? 0 : (uint16_t)s->nargs;
-		for (int a = 0; a < slot->nargs; a++)
+		for (int a = 0; a < slot->nargs; a++) {
 			if (compile_arg(&s->args[a], s->fields[a].type, &slot->args[a]))
 				return -1;
+			if (s->fields[a].type == SLED_T_STRING)
+				slot->flags |= SLED_SITE_F_STRINGS;
+		}
 		/* kind last: the agent and the SIGTRAP handler look at slots by kind. */
 		__atomic_store_n(&slot->kind, kind, __ATOMIC_RELEASE);
 		p->nslots++;

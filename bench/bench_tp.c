@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_tp: the cost of a tracepoint site, measured in-process.  bench/run_bench.py drives
+ * it (enables probes between phases) and prints the table; run it alone to see the modes.
+ *
+ *   bench_tp none|disabled|sdt ITER REPS          tight loop, ns per iteration (median)
+ *   bench_tp work-none|work-disabled ITER REPS    a loop doing ~40 ns of real work
+ *   bench_tp burst BURST REPS                     events in bursts that fit the ring,
+ *                                                 ns per event (median of bursts)
+ *
+ * Each mode first prints "ready <pid>" and waits for a line on stdin, so the driver can
+ * attach a probe (probectl enable, bpftrace) before the timed part starts.
+ */
+#define _GNU_SOURCE
+#include <sled/tracepoint.h>
+#include <sys/sdt.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The same loop three ways; noinline and aligned so that every variant gets the same
+ * code placement (a loop that straddles a fetch boundary costs a cycle more). */
+#define LOOP_ATTRS __attribute__((noinline, aligned(64)))
+
+LOOP_ATTRS static uint64_t loop_none(uint64_t n)
+{
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ __volatile__("" : "+r"(acc));
+		acc += i;
+	}
+	return acc;
+}
+
+LOOP_ATTRS static uint64_t loop_disabled(uint64_t n)
+{
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ __volatile__("" : "+r"(acc));
+		TRACEPOINT(bench, hot, i, acc);
+		acc += i;
+	}
+	return acc;
+}
+
+LOOP_ATTRS static uint64_t loop_sdt(uint64_t n)
+{
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ __volatile__("" : "+r"(acc));
+		STAP_PROBE2(bench, sdt, i, acc);
+		acc += i;
+	}
+	return acc;
+}
+
+/* ~40 ns of dependent integer work per iteration: a small hash over 64 bytes. */
+static inline uint64_t work(uint64_t x)
+{
+	for (int k = 0; k < 16; k++)
+		x = (x ^ (x >> 29)) * 0xbf58476d1ce4e5b9ull + (uint64_t)k;
+	return x;
+}
+
+LOOP_ATTRS static uint64_t loop_work_none(uint64_t n)
+{
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++)
+		acc = work(acc + i);
+	return acc;
+}
+
+LOOP_ATTRS static uint64_t loop_work_disabled(uint64_t n)
+{
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++) {
+		acc = work(acc + i);
+		TRACEPOINT(bench, work, i, acc);
+	}
+	return acc;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void wait_go(void)
+{
+	char line[64];
+
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	static volatile uint64_t sink;
+	uint64_t (*fn)(uint64_t) = NULL;
+	uint64_t iter;
+	double r[101];
+	int reps;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s MODE ITER REPS\n", argv[0]);
+		return 2;
+	}
+	iter = strtoull(argv[2], NULL, 10);
+	reps = atoi(argv[3]);
+	if (reps < 1 || reps > 101 || !iter) {
+		fprintf(stderr, "bench_tp: ITER > 0, 1 <= REPS <= 101\n");
+		return 2;
+	}
+	if (!strcmp(argv[1], "none"))
+		fn = loop_none;
+	else if (!strcmp(argv[1], "disabled"))
+		fn = loop_disabled;
+	else if (!strcmp(argv[1], "sdt"))
+		fn = loop_sdt;
+	else if (!strcmp(argv[1], "work-none"))
+		fn = loop_work_none;
+	else if (!strcmp(argv[1], "work-disabled"))
+		fn = loop_work_disabled;
+	else if (strcmp(argv[1], "burst")) {
+		fprintf(stderr, "bench_tp: unknown mode '%s'\n", argv[1]);
+		return 2;
+	}
+	wait_go();
+	if (fn) {
+		sink = fn(iter / 10); /* warm up */
+		for (int k = 0; k < reps; k++) {
+			uint64_t t0 = now_ns();
+
+			sink = fn(iter);
+			r[k] = (double)(now_ns() - t0) / (double)iter;
+		}
+	} else {
+		/* Bursts that fit one ring (8192 records of 32 bytes), a pause for the daemon to
+		 * drain between them: the cost of an event that is recorded, not dropped. */
+		struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+		for (int k = 0; k < reps; k++) {
+			uint64_t t0 = now_ns();
+
+			sink = loop_disabled(iter);
+			r[k] = (double)(now_ns() - t0) / (double)iter;
+			nanosleep(&pause, NULL);
+		}
+	}
+	printf("%.3f\n", median(r, reps));
+	(void)sink;
+	return 0;
+}
