@@ -47,6 +47,37 @@ with open(f"/proc/{pid}/mem", "rb") as m:
     print(f"0x{addr:x}: " + " ".join(f"{b:02x}" for b in m.read(6)))
 PY
 
+step "sled mode: the probed daemon, then enable a probe in the live process"
+sock=$(mktemp -u /tmp/probed-demo.XXXXXX.sock)
+"$bin/probed/probed" -S "$sock" &
+pids+=($!)
+for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.05; done
+ctl() { "$bin/probed/probectl" -S "$sock" "$@"; }
+"$bin/samples/sample_basic" 1000000 100 >/dev/null &
+pids+=($!)
+app=$!
+sleep 0.3
+echo "\$ probectl enable sample:request -p $app"
+ctl enable sample:request -p "$app"
+echo "\$ probectl list -p $app sample:*"
+ctl list -p "$app" 'sample:*'
+
+step "live events (probectl tail), for 2 seconds"
+echo "\$ probectl tail sample:request"
+ctl tail sample:request &
+tail_pid=$!
+pids+=($tail_pid)
+sleep 2
+kill "$tail_pid" 2>/dev/null || true
+wait "$tail_pid" 2>/dev/null || true
+echo "\$ probectl status"
+ctl status
+
+step "disable: the sled is a NOP again"
+echo "\$ probectl disable sample:request -p $app"
+ctl disable sample:request -p "$app"
+ctl list -p "$app" 'sample:*'
+
 if [[ $(id -u) -eq 0 ]]; then
 	step "bpftrace attached to the same sites through the standard USDT notes"
 	echo "\$ bpftrace -e 'usdt:sample_basic:sample:request { @hits = count(); printf(...) }' -c 'sample_basic 5 100'"
