@@ -187,11 +187,12 @@ __attribute__((always_inline)) inline typename operand_of<T>::type operand(T v)
 /*
  * Per-tracepoint metadata in C data: the field types and the source text of the whole
  * argument list ("provider, name, arg1, ..."), from which field names are read (split at
- * top-level commas; TP_FIELD(x, ...) is named x).  It lives in an allocated read-only
- * section that no code reads, so it costs file bytes, not cycles; and keeping user source
- * text out of the asm template means no character of it ('%', '"') can break the
- * assembler.  "retain" keeps it through --gc-sections (the note refers to it, but ld does
- * not follow references from non-allocated sections).  Types are not asm operands because
+ * top-level commas; TP_FIELD(x, ...) is named x).  It is read-only data that no code
+ * reads, so it costs file bytes, not cycles; and keeping user source text out of the asm
+ * template means no character of it ('%', '"') can break the assembler.  "retain" keeps
+ * it through --gc-sections (the note refers to it, but ld does not follow references from
+ * non-allocated sections).  No named section: in C++ inline functions the object is
+ * COMDAT, and gcc refuses COMDAT and non-COMDAT objects in one named section.  Types are not asm operands because
  * gcc allows at most 30 operands per asm and 12 arguments already take 25.
  */
 #if defined(__has_attribute)
@@ -207,7 +208,7 @@ __attribute__((always_inline)) inline typename operand_of<T>::type operand(T v)
 	static const struct {                                                           \
 		unsigned char version, nargs, types[12];                                \
 		char text[sizeof(text_)];                                               \
-	} sled__meta __attribute__((section("sled_meta"), used)) SLED__RETAIN =          \
+	} sled__meta __attribute__((used)) SLED__RETAIN =                               \
 		{ SLED_TRACEPOINT_VERSION, nargs_, { SLED__UNPAREN types_ }, text_ };
 
 /* Rejects a provider or name that is not an identifier, at compile time. */
