@@ -214,10 +214,13 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 		return 0;
 	site = &sled_rt.sites[slot];
 	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
+	__atomic_store_n(&ring->in_slot, (uint32_t)slot + 1, __ATOMIC_RELAXED);
 	ring->hits[slot]++;
 	if (likely(!(site->flags & SLED_SITE_F_STRINGS)))
 		record_fixed(ring, site, regs, slot, nargs);
 	else
 		record_strings(ring, site, regs, slot, nargs);
+	/* Release: the hit and the record are visible before the thread is seen leaving. */
+	__atomic_store_n(&ring->in_slot, 0, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -112,7 +112,10 @@ struct sled_shm_header {
 	uint32_t heartbeat_timeout_ms; /* [D] the agent restores every sled after this silence */
 	uint32_t restores;       /* [A] times the agent restored everything on a lost heartbeat */
 	struct sled_shm_cmd cmd;
-	uint8_t pad1[64 - 24 - sizeof(struct sled_shm_cmd)];
+	uint32_t daemon_pid;     /* [D] the daemon that owns this process (compare-and-swap);
+				  * another daemon keeps off while its heartbeat is fresh */
+	uint32_t reserved2;
+	uint8_t pad1[64 - 32 - sizeof(struct sled_shm_cmd)];
 	/* Rare-path counter, its own line: events lost because no ring was free. */
 	uint64_t lost_no_ring;   /* [P] atomic add */
 	uint8_t pad2[64 - 8];
@@ -131,7 +134,9 @@ struct sled_ring_header {
 	uint32_t state;      /* [P] OWNED at claim, ORPHANED at exit; [D] FREE after draining */
 	uint32_t tid;        /* [P] */
 	uint64_t claims;     /* [P] incremented at each claim */
-	uint8_t pad0[64 - 16];
+	uint32_t in_slot;    /* [P] slot + 1 while the thread records an event, else 0: lets
+			      * the daemon wait until a disabled site has no event in flight */
+	uint8_t pad0[64 - 20];
 	uint64_t head;       /* [P] bytes published (release) */
 	uint64_t tail_cache; /* [P] last tail seen: the consumer's line is read only when full */
 	uint32_t recheck;    /* [P] full: events to drop before reading the consumer's line again */

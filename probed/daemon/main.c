@@ -62,11 +62,11 @@ uint64_t daemon_drain(struct daemon *d)
 
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		n += drain_process(p, &d->clock, sink, d);
-	if (n) {
-		for (unsigned i = 0; i < d->noutputs; i++)
-			sled_output_flush(d->outputs[i]);
-		server_flush_tails(d);
-	}
+	/* Unconditionally: events drained elsewhere (a process leaving, a slot changing
+	 * hands) sit in the buffers too.  Flushing an empty buffer costs nothing. */
+	for (unsigned i = 0; i < d->noutputs; i++)
+		sled_output_flush(d->outputs[i]);
+	server_flush_tails(d);
 	d->events += n;
 	return n;
 }
@@ -85,6 +85,14 @@ static void drain_before_free(struct traced_proc *p, void *arg)
 	drain_process(p, &d->clock, sink, d);
 	probes_retire_process(&d->probes, p);
 	log_info(d, "process %d detached", (int)p->pid);
+}
+
+/* probes.c drains a process before a slot changes hands. */
+static void drain_one(struct traced_proc *p, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->events += drain_process(p, &d->clock, sink, d);
 }
 
 void daemon_reap(struct daemon *d)
@@ -282,6 +290,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	d.probes.drain = drain_one;
+	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);
 	if (setup(&d))
 		return 1;
@@ -326,6 +336,7 @@ int main(int argc, char **argv)
 		sled_output_close(d.outputs[i]);
 	}
 	server_close(&d);
+	procs_release(&d.procs);
 	procs_free(&d.procs);
 	return 0;
 }

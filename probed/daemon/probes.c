@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pattern.h"
 #include "probes.h"
@@ -103,6 +104,58 @@ void probes_retire_process(struct probes *pr, struct traced_proc *p)
 		rebase(pr, p, i, 0);
 }
 
+/* Wait (briefly) until no thread is recording an event for one of the slots in mask. */
+static void wait_quiescent(const struct traced_proc *p, const bool *mask)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		bool busy = false;
+
+		for (unsigned r = 0; r < SLED_SHM_MAX_RINGS && !busy; r++) {
+			uint32_t in = __atomic_load_n(&proc_ring(p, r)->in_slot, __ATOMIC_ACQUIRE);
+
+			busy = in && in <= SLED_SHM_MAX_SITES && mask[in - 1];
+		}
+		if (!busy)
+			return;
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * Give every slot to the probe in who[] (0: none) with exact accounting.  Slots leaving a
+ * probe are switched off first; once no thread is inside them and their records are
+ * drained, their figures are folded into the old probe.  Then slots joining a probe are
+ * rebased while still off, and switched on.
+ */
+static int hand_over(struct probes *pr, struct traced_proc *p, const uint32_t *who)
+{
+	bool leaving[SLED_SHM_MAX_SITES] = { false };
+	bool any = false;
+	int ret = 0;
+
+	for (unsigned i = 0; i < p->nslots; i++) {
+		const struct slot_meta *m = p->meta[i];
+
+		if (m && m->probe_id && m->probe_id != who[i]) {
+			leaving[i] = any = true;
+			__atomic_store_n(&p->slots[i].want, 0u, __ATOMIC_RELEASE);
+		}
+	}
+	if (any) {
+		ret = procs_apply(p, 2000, NULL, NULL);
+		wait_quiescent(p, leaving);
+		if (pr->drain)
+			pr->drain(p, pr->drain_arg);
+	}
+	for (unsigned i = 0; i < p->nslots; i++) {
+		rebase(pr, p, i, who[i]);
+		__atomic_store_n(&p->slots[i].want, who[i] ? 1u : 0u, __ATOMIC_RELEASE);
+	}
+	return procs_apply(p, 2000, NULL, NULL) ?: ret;
+}
+
 int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
 		 struct apply_result *res)
 {
@@ -137,11 +190,7 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 			}
 		}
 	}
-	for (unsigned i = 0; i < p->nslots; i++) {
-		rebase(pr, p, i, who[i]);
-		__atomic_store_n(&p->slots[i].want, who[i] ? 1u : 0u, __ATOMIC_RELEASE);
-	}
-	ret = procs_apply(p, 2000, NULL, NULL);
+	ret = hand_over(pr, p, who);
 	for (unsigned i = 0; i < p->nslots; i++) {
 		if (!mine[i])
 			continue;

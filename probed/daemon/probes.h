@@ -28,6 +28,10 @@ struct probe {
 struct probes {
 	struct probe *head;
 	uint32_t next_id;
+	/* Drains a process's rings into the outputs: called before a slot changes hands, so
+	 * that every record is counted for the probe that was on when it was made. */
+	void (*drain)(struct traced_proc *p, void *arg);
+	void *drain_arg;
 };
 
 /* Per-process outcome of applying the probes. */

@@ -89,6 +89,36 @@ static void adopt_existing_slots(struct traced_proc *p)
 	}
 }
 
+/*
+ * One daemon per process: two daemons draining the same rings would each export part of
+ * the events.  A block owned by another live daemon whose heartbeat is fresh is left
+ * alone; a silent owner (killed, hung) is replaced.
+ */
+static int claim_ownership(struct sled_shm_header *h, uint64_t now_ns)
+{
+	uint32_t me = (uint32_t)getpid();
+	uint32_t owner = __atomic_load_n(&h->daemon_pid, __ATOMIC_ACQUIRE);
+	uint64_t beat = __atomic_load_n(&h->heartbeat_ns, __ATOMIC_ACQUIRE);
+	uint64_t limit = (uint64_t)h->heartbeat_timeout_ms * 1000000ull;
+
+	if (owner == me)
+		return 0;
+	if (owner && !(kill((pid_t)owner, 0) && errno == ESRCH) && beat && now_ns - beat < limit)
+		return -1;
+	return __atomic_compare_exchange_n(&h->daemon_pid, &owner, me, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE) ? 0 : -1;
+}
+
+void procs_release(struct procs *ps)
+{
+	for (struct traced_proc *p = ps->head; p; p = p->next) {
+		uint32_t me = (uint32_t)getpid();
+
+		__atomic_compare_exchange_n(&p->shm->daemon_pid, &me, 0, false, __ATOMIC_ACQ_REL,
+					    __ATOMIC_RELAXED);
+	}
+}
+
 struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat_ns)
 {
 	struct traced_proc *p;
@@ -127,6 +157,11 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	    !maps_block(pid, st.st_ino)) {
 		munmap(mem, (size_t)st.st_size);
 		errno = ESTALE;
+		return NULL;
+	}
+	if (claim_ownership(h, heartbeat_ns)) {
+		munmap(mem, (size_t)st.st_size);
+		errno = EBUSY;
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));

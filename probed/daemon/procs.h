@@ -82,6 +82,8 @@ static inline struct sled_ring_header *proc_ring(const struct traced_proc *p, un
 	return (struct sled_ring_header *)(p->rings + (uint64_t)i * sled_ring_stride());
 }
 
+/* Give up ownership of every block (clean shutdown), so a next daemon takes over at once. */
+void procs_release(struct procs *ps);
 void procs_free(struct procs *ps);
 
 #endif /* SLED_PROCS_H */

@@ -241,8 +241,11 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			return;
 		}
 		if (!attach_soon(d, (pid_t)a.pid)) {
-			reply_error(c, "process %lld does not link libsled: sled mode needs the runtime "
-				    "(link with `pkg-config --libs sled`)", (long long)a.pid);
+			if (errno == EBUSY)
+				reply_error(c, "process %lld is traced by another probed", (long long)a.pid);
+			else
+				reply_error(c, "process %lld does not link libsled: sled mode needs the "
+					    "runtime (link with `pkg-config --libs sled`)", (long long)a.pid);
 			return;
 		}
 	}
