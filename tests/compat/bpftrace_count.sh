@@ -19,6 +19,7 @@ set -euo pipefail
 need_root
 need_tool bpftrace
 [ $# -ge 2 ] || { echo "usage: $0 SAMPLE_BASIC SAMPLE_DLOPEN [PLUGIN_SO]"; exit 2; }
+need_files "$@"
 basic=$(realpath "$1")
 dlopen=$(realpath "$2")
 plugin=$(realpath "${3:-$(dirname "$dlopen")/libsample_plugin.so}")
@@ -78,14 +79,14 @@ usdt:$basic:sample:debug { printf(\"DEBUG %d\n\", arg0); }" -c "$basic $n 0" >"$
 show "$out" 4
 check "bpftrace ran and exited 0" 0 "$rc"
 check "attached to 3 probes" 1 "$(grep -c '^Attaching 3 probes' "$out" || true)"
-check "sample:request hits" "$n" "$(grep -c '^REQUEST ' "$out" || true)"
+check "sample:request hits == $n" "$n" "$(grep -c '^REQUEST ' "$out" || true)"
 check "sample:request ids are 1..$n, once each" "$(seq 1 "$n" | xargs)" \
 	"$(awk '$1 == "REQUEST" { print $2 }' "$out" | sort -n | xargs)"
 bad=$(awk "$AWK_F64"'
 	$1 == "REQUEST" && ($3 != 2 * $2 || $4 != "req-" $2 || f64($5) != 1.5 * $2) { print; exit }' "$out")
 check "every hit has twice == 2*id, name == req-<id>, latency == 1.5*id" "" "$bad"
-check "sample:tick hits" "$n" "$(grep -c '^TICK$' "$out" || true)"
-check "sample:debug hits (guard off under uprobes)" 0 "$(grep -c '^DEBUG ' "$out" || true)"
+check "sample:tick hits == $n" "$n" "$(grep -c '^TICK$' "$out" || true)"
+check "sample:debug hits == 0 (its guard stays off under uprobes)" 0 "$(grep -c '^DEBUG ' "$out" || true)"
 
 # ---- 2. the plugin by library path, bpftrace first -----------------------------------
 n=8
@@ -96,7 +97,7 @@ usdt:$plugin:plugin:handle { printf(\"HANDLE %d %d %s\n\", pid, arg0, str(arg1))
 usdt:$plugin:plugin:loaded { printf(\"LOADED %d\n\", pid); }" >"$out" 2>&1 &
 bt=$!
 PIDS+=("$bt")
-if ! wait_for_line "$out" '^Attaching' 60; then
+if ! wait_for_line "$out" '^Attaching' 60 "$bt"; then
 	fail "bpftrace did not attach within 60 s"
 	show "$out"
 else
@@ -112,7 +113,7 @@ else
 	stop_bpftrace "$bt" || rc=$?
 	show "$out" 4
 	check "bpftrace exited 0 on SIGINT" 0 "$rc"
-	check "plugin:handle hits from pid $app" "$n" \
+	check "plugin:handle hits from pid $app == $n" "$n" \
 		"$(awk -v p="$app" '$1 == "HANDLE" && $2 == p' "$out" | wc -l)"
 	check "plugin:handle values are 1..$n, once each" "$(seq 1 "$n" | xargs)" \
 		"$(awk -v p="$app" '$1 == "HANDLE" && $2 == p { print $3 }' "$out" | sort -n | xargs)"
@@ -130,7 +131,7 @@ out=$WORK/pid.out
 app=$!
 PIDS+=("$app")
 echo "3. bpftrace -p $app (sample_dlopen, running) on plugin:handle, first $k hits"
-if ! wait_for_line "/proc/$app/maps" "$(basename "$plugin")" 10; then
+if ! wait_for_line "/proc/$app/maps" "$(basename "$plugin")" 10 "$app"; then
 	fail "sample_dlopen (pid $app) did not map $(basename "$plugin")"
 else
 	rc=0
@@ -142,7 +143,7 @@ usdt:$plugin:plugin:handle {
 }" >"$out" 2>&1 || rc=$?
 	show "$out" 4
 	check "bpftrace -p exited 0 after $k hits" 0 "$rc"
-	check "plugin:handle hits printed" "$k" "$(awk -v p="$app" '$1 == "HANDLE" && $2 == p' "$out" | wc -l)"
+	check "plugin:handle hits printed == $k" "$k" "$(awk -v p="$app" '$1 == "HANDLE" && $2 == p' "$out" | wc -l)"
 	bad=$(awk -v p="$app" '$1 == "HANDLE" {
 		if ($2 != p || $3 < 1 || (NR > 1 && prev != "" && $3 != prev + 1) ||
 		    $4 != ($3 % 2 ? "odd:" : "even:") $3) { print; exit }

@@ -11,6 +11,7 @@ set -euo pipefail
 need_root
 need_tool bpftrace
 [ $# -gt 0 ] || { echo "usage: $0 BIN..."; exit 2; }
+need_files "$@"
 
 for bin in "$@"; do
 	bin=$(realpath "$bin")

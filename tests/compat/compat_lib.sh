@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # compat_lib.sh - shared by the compat tests: pass/fail counting and reading the sites
-# of an ELF file.  Source it; it sets nothing else.
+# of an ELF file.  Source it.
 
 COMPAT_PASSED=0
 COMPAT_FAILED=0
@@ -31,7 +31,7 @@ need_root() {
 }
 
 need_tool() {
-	command -v "$1" >/dev/null || { echo "FAIL: $1 not found"; exit 1; }
+	command -v "$1" >/dev/null || { fail "$1 not found"; finish || exit 1; }
 }
 
 # stapsdt_sites FILE: one line per .note.stapsdt entry, "provider name 0xaddr", sorted,
@@ -48,11 +48,23 @@ stapsdt_names() {
 	stapsdt_sites "$1" | awk '{ print $1 ":" $2 }' | sort -u | xargs
 }
 
-# wait_for_line FILE REGEX SECONDS: wait until FILE has a line matching REGEX.
+# need_files FILE...: every file must exist (a sample that did not build fails fast).
+need_files() {
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || { fail "$f does not exist (not built?)"; finish || exit 1; }
+	done
+}
+
+# wait_for_line FILE REGEX SECONDS [PID]: wait until FILE has a line matching REGEX;
+# give up early if process PID is gone.
 wait_for_line() {
 	local i
 	for ((i = 0; i < $3 * 10; i++)); do
 		grep -qE "$2" "$1" 2>/dev/null && return 0
+		if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+			return 1
+		fi
 		sleep 0.1
 	done
 	return 1

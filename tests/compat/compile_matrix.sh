@@ -8,7 +8,9 @@
 # c++11, c++17, at -O0, -O2, -O3, as a PIE executable, a non-PIE executable and a shared
 # library, plus an executable linked with -ffunction-sections -Wl,--gc-sections (by
 # ld.bfd and by lld), and links by gold and lld.  (gold with --gc-sections is left out:
-# it rejects any note, ours or <sys/sdt.h>'s, whose code it discarded.)
+# it rejects any note, ours or <sys/sdt.h>'s, whose code it discarded.)  And C++ with an
+# inline function defined in two translation units: COMDAT folding keeps one copy
+# and the notes of that copy only (ld.bfd, lld, gold).
 # Everything is compiled with -Wall -Wextra -Werror -pedantic.  For each object:
 #   sites     readelf -n shows one stapsdt note per expected site (counted per name)
 #   bytes     at every stapsdt pc the file holds 90 0f 1f 44 00 00 (1-byte NOP + sled)
@@ -16,8 +18,11 @@
 #             matching, and one guard note for TRACEPOINT_ENABLED(matrix, guarded) at
 #             a 5-byte NOP; no note anywhere has pc 0
 #   base      every stapsdt note's base is the address of .stapsdt.base
+#   types     the metadata of each site note holds the right argument count and type
+#             codes (every integer width, bool, float, double, strings, pointers, enum)
 #   run       executables run and exit 0 (the guard is off)
 #   gc        (--gc-sections only) tpm_unused is gone and so are its notes
+#   comdat    (COMDAT variants) one matrix:comdat site, not two, none with pc 0
 # Then tp_bad.c: must compile as is, and must fail to compile with 13 arguments, a
 # non-identifier provider or name, or an argument of unsupported type.
 #
@@ -31,8 +36,7 @@ JOBS=${JOBS:-2}
 
 # Notes of one section, parsed from the raw bytes (readelf does not decode .note.sled):
 # one line per note: "owner type pc word2 word3 provider name", numbers in decimal.
-# Both stapsdt and sled
-# descriptors start with three 8-byte words followed by provider\0 name\0.
+# Both stapsdt and sled descriptors start with three 8-byte words, then provider\0 name\0.
 raw_notes() { # FILE SECTION
 	local file=$1 sec=$2 line off size
 	line=$(readelf -SW "$file" | sed 's/^ *\[ *[0-9]*\]//' | awk -v s="$sec" '$1 == s')
@@ -57,17 +61,20 @@ raw_notes() { # FILE SECTION
 		}'
 }
 
+# The PT_LOAD program headers of FILE, "offset vaddr filesz" a line: set LOADS to this
+# before calling bytes_at on FILE.
+load_table() { readelf -lW "$1" | awk '$1 == "LOAD" { print $2, $3, $5 }'; }
+
 # The bytes of FILE at virtual address VADDR (COUNT of them, hex, space separated),
-# mapped to a file offset through the PT_LOAD program headers.
+# mapped to a file offset through the PT_LOAD program headers in LOADS.
 bytes_at() { # FILE VADDR COUNT
-	local file=$1 vaddr=$(($2)) count=$3 type offset virt phys filesz rest
-	while read -r type offset virt phys filesz rest; do
-		[ "$type" = LOAD ] || continue
+	local file=$1 vaddr=$(($2)) count=$3 offset virt filesz
+	while read -r offset virt filesz; do
 		if [ "$vaddr" -ge $((virt)) ] && [ "$vaddr" -lt $((virt + filesz)) ]; then
 			od -An -v -tx1 -j $((vaddr - virt + offset)) -N "$count" "$file" | xargs
 			return
 		fi
-	done < <(readelf -lW "$file")
+	done <<<"$LOADS"
 	echo "unmapped"
 }
 
@@ -76,6 +83,7 @@ bytes_at() { # FILE VADDR COUNT
 check_object() {
 	local variant=$1 file=$2; shift 2
 	local fail="" stap sled want pc count got base_addr
+	LOADS=$(load_table "$file")
 
 	stap=$(readelf -n "$file" | awk '
 		/Provider:/ { sub(/.*Provider: */, ""); p = $1 } /^ +Name:/ { n = $2 }
@@ -105,9 +113,10 @@ check_object() {
 			[ $((pc)) -ne 0 ] || { fail="stapsdt $key has pc 0"; break; }
 			[ $((base)) -eq $((base_addr)) ] || { fail="stapsdt $key base $base != .stapsdt.base $base_addr"; break; }
 			got=$(bytes_at "$file" "$pc" 6)
-			[ "$got" = "90 0f 1f 44 00 00" ] || { fail="stapsdt $key at $pc: bytes '$got', expected '90 0f 1f 44 00 00'"; break; }
+			[ "$got" = "90 0f 1f 44 00 00" ] ||
+				{ fail="stapsdt $key at $(printf 0x%x "$pc"): bytes '$got', expected '90 0f 1f 44 00 00'"; break; }
 			[ "$(awk -v pc="$pc" -v k="$key" '$1 == "sled" && $2 == 1 && $3 == pc && $6 ":" $7 == k' <<<"$sled" | wc -l)" -eq 1 ] ||
-				{ fail="no .note.sled site note for stapsdt $key at $pc"; break; }
+				{ fail="no .note.sled site note for stapsdt $key at $(printf 0x%x "$pc")"; break; }
 		done <<<"$stap"
 	fi
 	if [ -z "$fail" ]; then
@@ -127,17 +136,36 @@ check_object() {
 			read -r _ pc target <<<"$got"
 			[ $((target)) -ne 0 ] || fail="guard note target is 0"
 			got=$(bytes_at "$file" "$pc" 5)
-			[ "$got" = "0f 1f 44 00 00" ] || fail=${fail:-"guard at $pc: bytes '$got', expected '0f 1f 44 00 00'"}
+			[ "$got" = "0f 1f 44 00 00" ] ||
+				fail=${fail:-"guard at $(printf 0x%x "$pc"): bytes '$got', expected '0f 1f 44 00 00'"}
 		fi
 	fi
 	if [ -n "$fail" ]; then echo "FAIL $variant: $fail"; else echo "ok   $variant"; fi
+}
+
+# check_types VARIANT FILE KEY=BYTES...: the metadata a .note.sled site note points at
+# starts with version 1, the argument count and the 12 type codes (hex, as od prints).
+check_types() {
+	local variant=$1 file=$2 want key meta got notes; shift 2
+	LOADS=$(load_table "$file")
+	notes=$(raw_notes "$file" .note.sled)
+	for want in "$@"; do
+		key=${want%%=*}
+		meta=$(awk -v k="$key" '$2 == 1 && $6 ":" $7 == k { print $5; exit }' <<<"$notes")
+		got=$(bytes_at "$file" "${meta:-0}" 14)
+		if [ "$got" != "${want#*=}" ]; then
+			echo "FAIL $variant: $key metadata (version nargs types) '$got', expected '${want#*=}'"
+			return
+		fi
+	done
+	echo "ok   $variant types"
 }
 
 # ---- one variant: build it, check it ------------------------------------------------
 
 # variant = CC:STD:OPT:KIND, e.g. gcc:c99:O2:pie; CC is gcc or clang (C++: g++/clang++)
 run_variant() {
-	local variant=$1 cc std opt kind compiler src out log flags=() link=()
+	local variant=$1 cc std opt kind compiler src out log flags=() link=() extra=()
 	IFS=: read -r cc std opt kind <<<"$variant"
 	case $std in
 	c++*) src=$HERE/tp_matrix.cpp; compiler=${cc/gcc/g++}; [ "$cc" = clang ] && compiler=clang++ ;;
@@ -152,23 +180,26 @@ run_variant() {
 	gc-lld) link=(-fPIE -pie -ffunction-sections -fdata-sections -Wl,--gc-sections -fuse-ld=lld) ;;
 	gold) link=(-fPIE -pie -fuse-ld=gold) ;;
 	shared-lld) link=(-fPIC -shared -DTP_MATRIX_SHARED -fuse-ld=lld) ;;
+	comdat*) link=(-fPIE -pie -DTP_MATRIX_COMDAT); extra=("$HERE/tp_comdat.cpp")
+		[ "$kind" = comdat ] || link+=(-fuse-ld="${kind#comdat-}") ;;
 	esac
 	out=$WORK/${variant//:/_}
 	case $kind in shared*) out=$out.so ;; esac
 	log=$out.log
-	if ! "$compiler" "${flags[@]}" "${link[@]}" "$src" -o "$out" >"$log" 2>&1; then
+	if ! "$compiler" "${flags[@]}" "${link[@]}" "$src" "${extra[@]}" -o "$out" >"$log" 2>&1; then
 		echo "FAIL $variant: does not compile: $(grep -m1 -E 'error|warning' "$log" || head -n1 "$log")"
 		return
 	fi
 	local expect=(matrix:zero=1 matrix:twelve=1 matrix:ints=1 matrix:others=1
 		matrix:inlined=3 matrix:guarded=1 matrix:unused=1)
+	[ "${kind%-*}" != comdat ] || expect+=(matrix:comdat=1)
 	if [ "${kind%-*}" = gc ]; then
 		expect=("${expect[@]:0:6}")
 		if nm "$out" | awk '$3 == "tpm_unused" { found = 1 } END { exit !found }'; then
 			echo "FAIL $variant: tpm_unused was not garbage-collected (the check would prove nothing)"
 			return
 		fi
-		if readelf -nW "$out" | grep -q 'Name: unused'; then
+		if readelf -n "$out" | grep -q 'Name: unused'; then
 			echo "FAIL $variant: the notes of garbage-collected tpm_unused survived"
 			return
 		fi
@@ -179,6 +210,15 @@ run_variant() {
 		[ "$rc" -eq 0 ] || { echo "FAIL $variant: the executable exited with $rc"; return; }
 	fi
 	check_object "$variant" "$out" "${expect[@]}"
+	# Type codes: I8..I64 01..04, U8..U64 05..08, bool 09, float 0a, double 0b,
+	# string 0c, pointer 0d.  b != 0 is an int in C and a bool in C++.
+	local cmp=03
+	case $std in c++*) cmp=09 ;; esac
+	check_types "$variant" "$out" \
+		"matrix:zero=01 00 00 00 00 00 00 00 00 00 00 00 00 00" \
+		"matrix:ints=01 08 01 02 03 04 05 06 07 08 00 00 00 00" \
+		"matrix:others=01 09 09 0a 0b 0c 0c 0c 0d 0d 07 00 00 00" \
+		"matrix:twelve=01 0c 04 03 02 05 04 03 04 04 $cmp 08 0d 04"
 }
 
 # variant = bad:CC:LANG:N: tp_bad with TP_BAD=N must fail to compile (N=none: must compile)
@@ -249,6 +289,9 @@ variants() {
 			echo "$cc:$std:O2:gc-lld"
 		done
 		echo "$cc:c11:O2:gold"
+		for opt in O0 O2; do echo "$cc:c++17:$opt:comdat"; done
+		echo "$cc:c++11:O0:comdat-lld"
+		echo "$cc:c++11:O0:comdat-gold"
 		echo "$cc:c11:O2:shared-lld"
 		for lang in c99 c++; do
 			for n in none 1 2 3 4; do echo "bad:$cc:$lang:$n"; done

@@ -13,11 +13,13 @@ set -euo pipefail
 
 need_tool gdb
 basic=""
-if [ "${1:-}" = -r ]; then
+if [ "${1:-}" = -r ] && [ $# -ge 2 ]; then
+	need_files "$2"
 	basic=$(realpath "$2")
 	shift 2
 fi
 [ $# -gt 0 ] || [ -n "$basic" ] || { echo "usage: $0 [-r SAMPLE_BASIC] BIN..."; exit 2; }
+need_files "$@"
 
 GDB=(gdb -nx -batch -iex 'set debuginfod enabled off')
 

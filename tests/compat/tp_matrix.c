@@ -12,6 +12,8 @@
  *   matrix:inlined   3   one tracepoint in an always_inline function, three call sites
  *   matrix:guarded   1   inside if (TRACEPOINT_ENABLED(matrix, guarded)): plus 1 guard
  *   matrix:unused    1   in a function nothing calls: 0 once --gc-sections drops it
+ *   matrix:comdat    1   (C++, -DTP_MATRIX_COMDAT, linked with tp_comdat.cpp) in an
+ *                        inline function emitted by two translation units
  *
  * Values come from argc so that no call has constant arguments the optimizer could
  * specialize a function for (a clone would be one more site); gcc's noipa forbids that.
@@ -108,6 +110,10 @@ TPM_API void tpm_unused(int x)
 	TRACEPOINT(matrix, unused, x);
 }
 
+#ifdef TP_MATRIX_COMDAT
+#include "tp_comdat.h" /* C++ only: matrix:comdat, one site after COMDAT folding */
+#endif
+
 #ifndef TP_MATRIX_SHARED
 int main(int argc, char **argv)
 {
@@ -122,6 +128,11 @@ int main(int argc, char **argv)
 	tpm_others(argc > 1, (float)argc * 0.5f, argc * 0.25, buf, buf + 1, &pt, &pt,
 		   (enum tpm_color)(argc & 1));
 	tpm_three_inlined(argc);
+#ifdef TP_MATRIX_COMDAT
+	tpc_shared(argc);
+	if (tpc_other_unit(argc) != argc)
+		return 1;
+#endif
 	/* Disabled (nothing patched the guard), so this must return 0. */
 	return tpm_guarded(argc);
 }
