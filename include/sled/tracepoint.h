@@ -141,9 +141,17 @@ __attribute__((always_inline)) inline typename operand_of<T>::type operand(T v)
 #define SLED__STR(x)  #x
 #define SLED__XSTR(x) SLED__STR(x)
 
+/* "nor" as in <sys/sdt.h>: the argument stays wherever it is.  clang resolves "nor" to
+ * memory and would store every argument at every site, disabled or not; "nr" keeps its
+ * sites as bare as gcc's. */
+#ifdef __clang__
+#define SLED__CONSTRAINT "nr"
+#else
+#define SLED__CONSTRAINT "nor"
+#endif
 #define SLED__OP(i, x)                                                                  \
 	[s##i] "n"(SLED__SIGNED(x) ? (int)sizeof(SLED__VAL(x)) : -(int)sizeof(SLED__VAL(x))), \
-	[a##i] "nor"(SLED__VAL(x))
+	[a##i] SLED__CONSTRAINT(SLED__VAL(x))
 #define SLED__SPEC(i) "%n[s" #i "]@%[a" #i "]"
 
 /* One note header: 4-byte aligned namesz, descsz, type, owner name, 4-byte aligned desc. */
