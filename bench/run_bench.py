@@ -87,6 +87,26 @@ class Daemon:
         self.p.wait()
 
 
+def enable_latency(d, n=21):
+    """probectl enable -p round trip (process start, socket, agent patching the site, reply)
+    on a process looping over the site: the next hit after it returns is recorded."""
+    p = subprocess.Popen([bench, "disabled", "4000000000", "1"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    pid = int(p.stdout.readline().split()[1])
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        d.enable(pid, "bench:hot")
+        times.append((time.perf_counter() - t0) * 1000)
+        subprocess.run([probectl, "-S", d.sock, "disable", "bench:hot", "-p", str(pid)],
+                       check=True, capture_output=True)
+    p.kill()
+    p.wait()
+    return median(times)
+
+
 def bpftrace_attach(probe):
     def attach(pid):
         bt = subprocess.Popen(["bpftrace", "-p", str(pid), "-e", probe + " { @n = count(); }"],
@@ -109,6 +129,7 @@ def main():
 
     d = Daemon()
     try:
+        enable_ms = enable_latency(d)
         burst = median([run_mode("burst", 8000, 31, lambda pid: d.enable(pid, "bench:hot"))
                         for _ in range(ROUNDS)])
         full = median([run_mode("disabled", 20_000_000, 5, lambda pid: d.enable(pid, "bench:hot"))
@@ -147,6 +168,7 @@ def main():
               f"(the 1-byte and the 5-byte NOP)")
     if bt_sdt:
         print(f"sled mode recorded event is {bt_sdt / burst:.0f}x cheaper than bpftrace on USDT")
+    print(f"enable -p round trip (probectl start, patch, reply), median of 21: {enable_ms:.2f} ms")
 
 
 if __name__ == "__main__":
