@@ -116,23 +116,6 @@ static void attach_new(struct daemon *d)
 	}
 }
 
-/* A cheap summary of a process's file mappings: rediscover only when it changes. */
-static uint64_t maps_fingerprint(pid_t pid)
-{
-	struct sled_map *maps;
-	char err[128];
-	uint64_t h = 1469598103934665603ull;
-	size_t n;
-
-	if (sled_maps_read(pid, &maps, &n, err, sizeof(err)))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (maps[i].executable && sled_map_is_file(&maps[i]))
-			h = (h ^ (maps[i].start + maps[i].inode)) * 1099511628211ull;
-	free(maps);
-	return h;
-}
-
 static void each_second(struct daemon *d, uint64_t now)
 {
 	d->last_beat_ns = now;
@@ -140,16 +123,12 @@ static void each_second(struct daemon *d, uint64_t now)
 	sled_clock_update(&d->clock);
 	daemon_reap(d);
 	attach_new(d);
-	/* New libraries (dlopen) get the standing probes within a second. */
-	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
-		uint64_t fp = maps_fingerprint(p->pid);
-
-		if (!fp || fp == p->maps_fingerprint)
-			continue;
-		p->maps_fingerprint = fp;
-		if (procs_rediscover(p) == 0)
+	/* New libraries (dlopen) get the standing probes within a second; an exec'd image
+	 * that no longer maps its block is let go. */
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		if (!p->gone && procs_check_maps(p))
 			daemon_apply_all(d, p);
-	}
+	daemon_reap(d);
 }
 
 static void handle_inotify(struct daemon *d)

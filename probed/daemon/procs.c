@@ -170,6 +170,7 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 		return NULL;
 	}
 	p->pid = pid;
+	p->block_ino = st.st_ino;
 	p->uid = pst.st_uid;
 	p->start_time = h->start_time;
 	p->exec_id = h->exec_id;
@@ -187,6 +188,34 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	ps->head = p;
 	ps->count++;
 	return p;
+}
+
+int procs_check_maps(struct traced_proc *p)
+{
+	uint64_t h = 1469598103934665603ull;
+	struct sled_map *maps;
+	char err[128], path[64];
+	bool mapped = false;
+	size_t n;
+
+	if (sled_maps_read(p->pid, &maps, &n, err, sizeof(err)))
+		return 0;
+	block_path(path, sizeof(path), p->pid);
+	for (size_t i = 0; i < n; i++) {
+		if (maps[i].inode == p->block_ino && !strcmp(maps[i].path, path))
+			mapped = true;
+		if (maps[i].executable && sled_map_is_file(&maps[i]))
+			h = (h ^ (maps[i].start + maps[i].inode)) * 1099511628211ull;
+	}
+	free(maps);
+	if (!mapped) {
+		p->gone = true;
+		return 0;
+	}
+	if (h == p->maps_fingerprint)
+		return 0;
+	p->maps_fingerprint = h;
+	return procs_rediscover(p) == 0;
 }
 
 int procs_rediscover(struct traced_proc *p)
@@ -211,7 +240,8 @@ void procs_check_alive(struct procs *ps)
 		if (p->gone)
 			continue;
 		block_path(path, sizeof(path), p->pid);
-		if ((kill(p->pid, 0) && errno == ESRCH) || stat(path, &st) ||
+		/* A new block under the same name: the process exec'd into a new runtime. */
+		if ((kill(p->pid, 0) && errno == ESRCH) || stat(path, &st) || st.st_ino != p->block_ino ||
 		    start_time_of(p->pid) != p->start_time ||
 		    __atomic_load_n(&p->shm->exec_id, __ATOMIC_RELAXED) != p->exec_id)
 			p->gone = true;

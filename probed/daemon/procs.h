@@ -45,6 +45,7 @@ struct traced_proc {
 	struct sled_process disc;  /* discovered objects and sites */
 	uint64_t malformed;        /* records rejected while draining */
 	uint64_t maps_fingerprint; /* of the executable file mappings, to spot dlopen */
+	uint64_t block_ino;        /* inode of /dev/shm/sled.<pid> when attached */
 	bool gone;                 /* detach at the next reap */
 	struct traced_proc *next;
 };
@@ -58,6 +59,12 @@ struct procs {
  * or NULL (errno: ENOENT no block, EAGAIN block not initialised yet, ESTALE stale). */
 struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat_ns);
 struct traced_proc *procs_find(struct procs *ps, pid_t pid);
+/*
+ * Look at the process's mappings (once a second): if its image no longer maps our block
+ * (it exec'd), mark it gone; if its set of executable mappings changed (dlopen, dlclose),
+ * re-read its objects.  Returns 1 when the objects were re-read, 0 otherwise.
+ */
+int procs_check_maps(struct traced_proc *p);
 /* Re-read the process's mapped objects (new dlopen'd libraries). */
 int procs_rediscover(struct traced_proc *p);
 /* Mark processes whose block vanished or whose pid died or was reused. */
