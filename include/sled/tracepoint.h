@@ -91,6 +91,10 @@ template <typename X> struct type_of {
 template <typename T> struct operand_of { typedef T type; };
 template <> struct operand_of<float> { typedef unsigned int type; };
 template <> struct operand_of<double> { typedef unsigned long long type; };
+/* The string a string argument points to (for the fence below); nullptr otherwise. */
+template <typename T> inline const char *str_ptr(T) { return nullptr; }
+inline const char *str_ptr(char *v) { return v; }
+inline const char *str_ptr(const char *v) { return v; }
 template <typename T>
 __attribute__((always_inline)) inline typename operand_of<T>::type operand(T v)
 {
@@ -104,7 +108,8 @@ __attribute__((always_inline)) inline typename operand_of<T>::type operand(T v)
 #define SLED__SIGNED(x) (::sled_detail::type_of<decltype(x)>::is_signed)
 #define SLED__CHECK(x)                                                                  \
 	static_assert(SLED__TYPE(x) != SLED_T_UNSUPPORTED,                               \
-		      "TRACEPOINT argument must be an integer, bool, float, double or pointer");
+		      "TRACEPOINT argument must be an integer, bool, float, double or pointer"); \
+	SLED__STR_FENCE(SLED__TYPE(x) == SLED_T_STRING, ::sled_detail::str_ptr(x))
 #else
 /* gcc's type classes (__builtin_classify_type): 1 integer, 2 char, 3 enum, 4 bool, 5 pointer */
 #define SLED__CLASS(x)  __builtin_classify_type(x)
@@ -133,8 +138,31 @@ __attribute__((always_inline)) inline typename operand_of<T>::type operand(T v)
 	 : SLED_T_UNSUPPORTED)
 /* A negative array size is the portable (C99) compile-time assertion. */
 #define SLED__CHECK(x)                                                                  \
-	(void)sizeof(char[SLED__TYPE(x) == SLED_T_UNSUPPORTED ? -1 : 1]);
+	(void)sizeof(char[SLED__TYPE(x) == SLED_T_UNSUPPORTED ? -1 : 1]);                  \
+	SLED__STR_FENCE(SLED__IS_STR(x),                                                 \
+			(const char *)__builtin_choose_expr(SLED__IS_STR(x), SLED__DECAY(x), \
+							    (const char *)0))
 #endif
+
+/*
+ * A probe copies the text a string argument points to, but the site's asm receives only
+ * the pointer: without this fence the compiler may sink stores that fill the buffer below
+ * the site.  An empty asm that reads the whole object through the pointer keeps them
+ * above; it emits no instruction.  "m" of an array of unknown size is gcc's documented
+ * way to say "reads an unknown amount of memory at ptr"; clang gets a large object.  Only string arguments get it
+ * (a constant condition, folded away for the others).
+ */
+#ifdef __clang__ /* clang rejects the incomplete array; a large object says the same */
+struct sled__str_object {
+	char text[4096];
+};
+#define SLED__STR_OBJECT(ptr) (*(const struct sled__str_object *)(ptr))
+#else
+#define SLED__STR_OBJECT(ptr) (*(const char(*)[])(ptr))
+#endif
+#define SLED__STR_FENCE(is_string, ptr)                                                 \
+	if (is_string)                                                                  \
+		__asm__ __volatile__("" : : "m"(SLED__STR_OBJECT(ptr)));
 
 /* The asm pieces.  Operand names: s<i> the stapsdt size, signed for signed integers
  * (printed negated by %n, as <sys/sdt.h> does), a<i> the argument itself. */

@@ -97,17 +97,25 @@ static uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 	}
 	while (tail < head) {
 		uint64_t pos = tail & (SLED_SHM_RING_DATA - 1);
-		/* The process can write its ring at any time: check and use one copy. */
-		struct sled_record hdr = *(const struct sled_record *)(data + pos);
+		/* The process can write its ring at any time: check and use one copy.  A pad
+		 * record may be only 8 bytes (size, site, flags) at the very end of the data,
+		 * so the first 8 bytes are read before deciding whether there is a timestamp. */
+		struct sled_record hdr = { 0 };
 		const struct sled_record *rec = &hdr;
 
-		if (rec->size < sizeof(*rec) || (rec->size & 7) ||
-		    rec->size > SLED_SHM_RING_DATA - pos || rec->size > head - tail) {
+		memcpy(&hdr, data + pos, 8);
+		if (rec->site == SLED_REC_PAD ? rec->size < 8 : rec->size < sizeof(*rec)) {
+			p->malformed++;
+			tail = head;
+			break;
+		}
+		if ((rec->size & 7) || rec->size > SLED_SHM_RING_DATA - pos || rec->size > head - tail) {
 			p->malformed++;
 			tail = head;
 			break;
 		}
 		if (rec->site != SLED_REC_PAD) {
+			memcpy(&hdr, data + pos, sizeof(hdr));
 			if (rec->site < p->nslots &&
 			    decode(p, &hdr, (const char *)(data + pos), ring->tid, clock, &ev) == 0) {
 				sink(&ev, p, arg);

@@ -67,6 +67,43 @@ static bool maps_block(pid_t pid, ino_t ino)
 	return found;
 }
 
+static void fill_meta(struct slot_meta *m, const struct sled_object *obj, const struct sled_site *s)
+{
+	snprintf(m->provider, sizeof(m->provider), "%s", s->provider);
+	snprintf(m->name, sizeof(m->name), "%s", s->name);
+	snprintf(m->object, sizeof(m->object), "%s", obj->path);
+	m->nfields = s->kind == SLED_SITE_GUARD ? 0 : (unsigned)s->nargs;
+	memcpy(m->fields, s->fields, sizeof(m->fields[0]) * m->nfields);
+}
+
+/*
+ * Slots a previous daemon assigned may still have records in the rings (written between
+ * its death and the agent's restore): give them names again from the discovered sites,
+ * so those events are exported rather than lost.
+ */
+static void adopt_slot_meta(struct traced_proc *p)
+{
+	for (unsigned i = 0; i < p->nslots; i++) {
+		for (size_t o = 0; o < p->disc.nobjects && !p->meta[i]; o++) {
+			const struct sled_object *obj = &p->disc.objects[o];
+
+			for (size_t k = 0; k < obj->nsites; k++) {
+				const struct sled_site *s = &obj->sites[k];
+				bool guard = s->kind == SLED_SITE_GUARD;
+
+				if (s->runtime != p->slots[i].addr ||
+				    guard != (p->slots[i].kind == SLED_SITE_SLOT_GUARD) ||
+				    (!guard && s->nargs != p->slots[i].nargs))
+					continue;
+				p->meta[i] = calloc(1, sizeof(*p->meta[i]));
+				if (p->meta[i])
+					fill_meta(p->meta[i], obj, s);
+				break;
+			}
+		}
+	}
+}
+
 struct traced_proc *procs_find(struct procs *ps, pid_t pid)
 {
 	for (struct traced_proc *p = ps->head; p; p = p->next)
@@ -183,6 +220,7 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 		snprintf(p->exe, sizeof(p->exe), "?");
 	adopt_existing_slots(p);
 	procs_rediscover(p);
+	adopt_slot_meta(p);
 	__atomic_store_n(&h->heartbeat_ns, heartbeat_ns, __ATOMIC_RELEASE);
 	p->next = ps->head;
 	ps->head = p;
@@ -384,11 +422,7 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 		if (!m)
 			return -1;
 		p->meta[i] = m;
-		snprintf(m->provider, sizeof(m->provider), "%s", s->provider);
-		snprintf(m->name, sizeof(m->name), "%s", s->name);
-		snprintf(m->object, sizeof(m->object), "%s", obj->path);
-		m->nfields = kind == SLED_SITE_SLOT_GUARD ? 0 : (unsigned)s->nargs;
-		memcpy(m->fields, s->fields, sizeof(m->fields[0]) * m->nfields);
+		fill_meta(m, obj, s);
 	}
 	return (int)i;
 }

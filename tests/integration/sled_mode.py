@@ -11,8 +11,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import (SITE_OFF, Daemon, Suite, read_mem, site_addresses, start_app,  # noqa: E402
-                      stop_app)
+from sledtest import (SITE_OFF, Daemon, Suite, isolate_dev_shm, read_mem,  # noqa: E402
+                      site_addresses, start_app, stop_app)
+
+isolate_dev_shm()
 
 build = sys.argv[1]
 probed = os.path.join(build, "probed", "probed")
@@ -155,6 +157,27 @@ try:
                 f"plugin:handle events carry value and label ({got[0]['args']})")
     d.ctl("disable", str(glob_id))
     stop_app(late)
+
+    # --- exec: the same pid, a new image with a new runtime, is picked up again; an image
+    # without libsled is let go.
+    exec_app = os.path.join(build, "tests", "integration", "exec_app")
+    probe_id = d.ctl_json("enable", "execapp:tick")["id"]
+    app = start_app([exec_app, "40", exec_app, "40", "/bin/sleep", "5"])
+    apps.append(app)
+    deadline = time.time() + 15
+    gens = set()
+    while time.time() < deadline and gens != {1, 2}:
+        gens = {e["args"]["generation"] for e in d.events()
+                if e["name"] == "tick" and e["pid"] == app.pid and e["args"]["pid"] == app.pid}
+        time.sleep(0.1)
+    t.check(gens == {1, 2}, f"events from both exec'd images of one pid ({sorted(gens)})")
+    deadline = time.time() + 5
+    while time.time() < deadline and any(p["pid"] == app.pid for p in d.status()["processes"]):
+        time.sleep(0.2)
+    t.check(not any(p["pid"] == app.pid for p in d.status()["processes"]),
+            "after exec into a program without libsled the process is detached")
+    d.ctl("disable", str(probe_id))
+    stop_app(app)
 finally:
     for a in apps:
         stop_app(a)

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * usdt_events.h - the one contract between the uprobe-mode BPF program
+ * (usdt_events.bpf.c) and its loader in the daemon (probed/daemon/uprobe.c): map value
+ * layouts and the record format of the ring buffer.  Included by both; in BPF the __u*
+ * types come from vmlinux.h, in user space from <linux/types.h>.
+ *
+ * A record, pushed once per hit (8-byte aligned, the ring buffer adds its own 8-byte
+ * length header in front):
+ *
+ *   struct usdt_rec_hdr     24 bytes: probe index, generation, pid, tid, nargs, flags, ktime
+ *   __u64 value[nargs]      each argument as bpf_usdt_arg() returns it (sign- or
+ *                           zero-extended to 64 bits by the arg spec's size and sign);
+ *                           for a string argument: its byte length kept (NUL excluded),
+ *                           ORed with USDT_STR_TRUNCATED, or USDT_STR_NULL for a NULL
+ *                           pointer, or USDT_STR_FAULT when the memory could not be read
+ *   string bytes            of the string arguments, in argument order, not NUL-terminated
+ *   0..7 zero bytes         padding to a multiple of 8
+ *
+ * USDT_STR_TRUNCATED, USDT_STR_NULL and USDT_STR_LEN_MASK have the values of sled mode's
+ * SLED_REC_STR_* (sdk/shm_layout.h; uprobe.c asserts it), so both modes decode alike.
+ */
+#ifndef SLED_USDT_EVENTS_H
+#define SLED_USDT_EVENTS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define USDT_MAX_ARGS    12   /* libbpf's BPF_USDT_MAX_ARG_CNT, sled's SLED_MAX_ARGS */
+#define USDT_MAX_STR     256  /* bytes of a string kept, NUL excluded (SLED_SHM_MAX_STR) */
+#define USDT_MAX_PROBES  4096 /* probe indexes (attach handles) at once */
+
+/* Field types: SLED_T_STRING of <sled/tracepoint.h>; the only one the BPF side needs. */
+#define USDT_T_STRING 12
+
+/* Per probe index, written by user space before the attach: how to read a hit. */
+struct usdt_probe_info {
+	__u16 gen;      /* must match the cookie's generation, else the hit is counted stale */
+	__u8 nargs;     /* arguments to read (<= USDT_MAX_ARGS) */
+	__u8 nstrings;  /* how many of them are strings: 0 takes the fixed-size fast path */
+	__u8 types[USDT_MAX_ARGS]; /* SLED_T_* per argument */
+};
+
+/* Per probe index and CPU (BPF_MAP_TYPE_PERCPU_ARRAY): summed by user space. */
+struct usdt_counts {
+	__u64 hits;  /* every time the program ran for this probe (emitted) */
+	__u64 drops; /* hits that produced no record: ring buffer full (or, for string
+		      * records only, every scratch buffer of the CPU in use; see .bpf.c) */
+};
+
+struct usdt_rec_hdr {
+	__u32 index;  /* probe index: low 32 bits of the USDT cookie */
+	__u32 pid;    /* tgid */
+	__u32 tid;
+	__u16 gen;    /* generation: bits 32..47 of the cookie */
+	__u8 nargs;   /* values that follow */
+	__u8 flags;   /* USDT_REC_F_* */
+	__u64 ktime;  /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+};
+
+#define USDT_REC_F_ARGERR 0x01 /* bpf_usdt_arg() failed for some argument: its value is 0 */
+
+#define USDT_STR_TRUNCATED (1ull << 63)
+#define USDT_STR_NULL      (1ull << 62)
+#define USDT_STR_FAULT     (1ull << 61) /* unreadable (not mapped, or paged out): no bytes */
+#define USDT_STR_LEN_MASK  0xffffull
+
+/* The largest record: header, 12 values, 12 strings of 256 bytes. */
+#define USDT_REC_FIXED_MAX (sizeof(struct usdt_rec_hdr) + 8 * USDT_MAX_ARGS)
+#define USDT_REC_MAX       (USDT_REC_FIXED_MAX + USDT_MAX_ARGS * USDT_MAX_STR)
+
+/* Cookie of a probe: what bpf_usdt_cookie() returns in the program. */
+#define USDT_COOKIE(index, gen) (((__u64)(gen) << 32) | (__u32)(index))
+
+#endif /* SLED_USDT_EVENTS_H */
