@@ -465,10 +465,13 @@ int do_list(int argc, char **argv)
 		}
 		l.have_single = true;
 	} else if (pid) {
-		if (add_process(&l, pid, false))
-			return 1;
+		if (add_process(&l, pid, false)) {
+			ret = 1;
+			goto out;
+		}
 	} else if (scan_all_processes(&l)) {
-		return 1;
+		ret = 1;
+		goto out;
 	}
 	/* Diagnostics of other people's processes are noise unless asked for. */
 	if (build_rows(&l, binary || pid || l.verbose)) {

@@ -149,11 +149,16 @@ static int hand_over(struct probes *pr, struct traced_proc *p, const uint32_t *w
 		if (pr->drain)
 			pr->drain(p, pr->drain_arg);
 	}
+	any = false;
 	for (unsigned i = 0; i < p->nslots; i++) {
+		uint32_t want = who[i] ? 1u : 0u;
+
 		rebase(pr, p, i, who[i]);
-		__atomic_store_n(&p->slots[i].want, who[i] ? 1u : 0u, __ATOMIC_RELEASE);
+		/* Ask the agent only when some slot's wish differs from its state. */
+		any |= want != (p->slots[i].state == SLED_STATE_ON);
+		__atomic_store_n(&p->slots[i].want, want, __ATOMIC_RELEASE);
 	}
-	return procs_apply(p, 2000, NULL, NULL) ?: ret;
+	return any ? procs_apply(p, 2000, NULL, NULL) ?: ret : ret;
 }
 
 int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
