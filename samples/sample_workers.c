@@ -10,10 +10,12 @@
  *       is a tracepoint site of its own, all with the same provider:name, and a probe
  *       on sample:phase covers all three.
  *
- * Usage: sample_workers [THREADS [ITERATIONS [SLEEP_MS]]]
- *   THREADS     worker threads (default 4)
- *   ITERATIONS  loop iterations per thread (default 1000)
- *   SLEEP_MS    pause per iteration in milliseconds (default 1)
+ * Usage: sample_workers [THREADS [ITERATIONS [SLEEP_MS [START_DELAY_MS]]]]
+ *   THREADS         worker threads (default 4)
+ *   ITERATIONS      loop iterations per thread (default 1000)
+ *   SLEEP_MS        pause per iteration in milliseconds (default 1)
+ *   START_DELAY_MS  pause before the workers start (default 0), e.g. to let a
+ *                   tracer attach to a short tight-loop run
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -83,7 +85,7 @@ static unsigned long arg_or(int argc, char **argv, int i, unsigned long def)
 	errno = 0;
 	v = strtoul(argv[i], &end, 10);
 	if (errno || end == argv[i] || *end || argv[i][0] == '-') {
-		fprintf(stderr, "usage: %s [THREADS [ITERATIONS [SLEEP_MS]]]\n", argv[0]);
+		fprintf(stderr, "usage: %s [THREADS [ITERATIONS [SLEEP_MS [START_DELAY_MS]]]]\n", argv[0]);
 		exit(2);
 	}
 	return v;
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 	unsigned long nthreads = arg_or(argc, argv, 1, 4);
 	unsigned long iterations = arg_or(argc, argv, 2, 1000);
 	unsigned long sleep_msec = arg_or(argc, argv, 3, 1);
+	unsigned long delay_msec = arg_or(argc, argv, 4, 0);
 	struct worker *workers;
 	uint64_t total = 0;
 	unsigned long i;
@@ -107,6 +110,12 @@ int main(int argc, char **argv)
 	if (!workers) {
 		perror("calloc");
 		return 1;
+	}
+	if (delay_msec) {
+		struct timespec ts = { (time_t)(delay_msec / 1000), (long)(delay_msec % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
 	}
 	for (i = 0; i < nthreads; i++) {
 		workers[i].index = (int)i;

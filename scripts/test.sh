@@ -5,6 +5,7 @@
 #
 #   scripts/test.sh            everything
 #   SLED_SKIP_SANITIZE=1 ...   skip the sanitizer pass (quicker local runs)
+#   SLED_SKIP_FUZZ=1 ...       skip the libFuzzer runs
 set -euo pipefail
 SLED_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export SLED_ROOT
@@ -26,4 +27,20 @@ if [[ -z ${SLED_SKIP_SANITIZE:-} ]]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir "$SLED_ROOT/build-asan" --output-on-failure -j2 -R '^(unit|fuzz|integration)\.' \
 		-E 'fuzz\..*\.run$'
+fi
+
+if [[ -z ${SLED_SKIP_FUZZ:-} ]]; then
+	# The parsers under libFuzzer (clang), 20 s each from the checked-in seeds.
+	log=$(mktemp)
+	if ! { cmake -S "$SLED_ROOT" -B "$SLED_ROOT/build-fuzz" -DCMAKE_BUILD_TYPE=Debug \
+		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ &&
+		cmake --build "$SLED_ROOT/build-fuzz" -j"$(nproc)" --target fuzz_argspec fuzz_notes fuzz_text; } >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "Error: the fuzz build failed" >&2
+		exit 1
+	fi
+	rm -f "$log"
+	echo "== fuzzing (build-fuzz/, libFuzzer, 20 s per parser)"
+	ctest --test-dir "$SLED_ROOT/build-fuzz" --output-on-failure -j2 -L fuzz
 fi

@@ -220,12 +220,3 @@ int sled_object_read_mem(const void *image, size_t size, const char *display_pat
 	free(copy);
 	return ret;
 }
-
-void sled_object_free(struct sled_object *obj)
-{
-	free(obj->sites);
-	free(obj->diags);
-	obj->sites = NULL;
-	obj->diags = NULL;
-	obj->nsites = obj->ndiags = 0;
-}

@@ -31,6 +31,15 @@ void sled_object_diag(struct sled_object *obj, const char *fmt, ...)
 	obj->ndiags++;
 }
 
+void sled_object_free(struct sled_object *obj)
+{
+	free(obj->sites);
+	free(obj->diags);
+	obj->sites = NULL;
+	obj->diags = NULL;
+	obj->nsites = obj->ndiags = 0;
+}
+
 static struct sled_site *add_site(struct sled_object *obj)
 {
 	struct sled_site *s;

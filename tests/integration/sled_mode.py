@@ -74,7 +74,7 @@ try:
     # probe catches the process at start, two threads in tight loops overflow their rings,
     # the process exits, and every event is accounted for.
     probe_id = d.ctl_json("enable", "sample:work")["id"]
-    app = start_app([workers, "2", "3000000", "0"])
+    app = start_app([workers, "2", "3000000", "0", "500"])
     apps.append(app)
     app.wait(timeout=60)
     c = d.wait_drained(probe_id)
