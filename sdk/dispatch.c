@@ -152,19 +152,18 @@ static inline void record_fixed(struct sled_ring_header *ring, const struct sled
 	publish(ring, head);
 }
 
-/* Sites with strings: measure the strings first, then reserve and copy. */
-static void record_strings(struct sled_ring_header *ring, const struct sled_shm_site *site,
-			   const uint64_t *regs, uint64_t slot, unsigned nargs)
+/* Write a record from decoded values (strings: measured, then copied). */
+static void record_values(struct sled_ring_header *ring, const struct sled_shm_site *site,
+			  uint64_t slot, unsigned nargs, const uint64_t *vals)
 {
-	uint64_t vals[SLED_SHM_MAX_ARGS], size, head;
 	unsigned i, slen[SLED_SHM_MAX_ARGS];
+	uint64_t size, head;
 	struct sled_record *rec;
 	uint64_t *v;
 	char *s;
 
 	size = sizeof(struct sled_record) + 8 * (uint64_t)nargs;
 	for (i = 0; i < nargs; i++) {
-		vals[i] = decode(regs, &site->args[i], site->addr);
 		slen[i] = 0;
 		if (site->args[i].type == SLED_T_STRING && vals[i]) {
 			slen[i] = bounded_strlen((const char *)(uintptr_t)vals[i], SLED_SHM_MAX_STR);
@@ -202,6 +201,60 @@ static void record_strings(struct sled_ring_header *ring, const struct sled_shm_
 	publish(ring, head);
 }
 
+/*
+ * --rate: at most rate_per_sec records per one-second TSC window, for all threads of the
+ * process together.  Window and count share one word, so a window change and the first
+ * record of the new window are one compare-and-swap: the limit holds exactly.  This is
+ * the one shared cache line of the hot path, and only sites with --rate touch it.
+ */
+static bool rate_take(struct sled_shm_site *site)
+{
+	uint64_t hz = sled_rt.shm->tsc_hz, window, cur, next;
+
+	if (!hz)
+		return true;
+	window = (__builtin_ia32_rdtsc() / hz) & 0xffffffffull;
+	cur = __atomic_load_n(&site->rate_state, __ATOMIC_RELAXED);
+	do {
+		if ((cur >> 32) != window)
+			next = window << 32 | 1;
+		else if ((cur & 0xffffffffull) >= site->rate_per_sec)
+			return false;
+		else
+			next = cur + 1;
+	} while (!__atomic_compare_exchange_n(&site->rate_state, &cur, next, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+/* Sites with probe functions: decode, then filter, sample, rate, count-only, record. */
+static void record_with_options(struct sled_ring_header *ring, struct sled_shm_site *site,
+				const uint64_t *regs, uint64_t slot, unsigned nargs)
+{
+	uint64_t vals[SLED_SHM_MAX_ARGS];
+
+	for (unsigned i = 0; i < nargs; i++)
+		vals[i] = decode(regs, &site->args[i], site->addr);
+	if (site->filter.ninsns && !sled_filter_eval(&site->filter, vals, nargs)) {
+		ring->filtered[slot]++;
+		return;
+	}
+	if (site->sample_every > 1) {
+		if (++ring->sample_ctr[slot] < site->sample_every) {
+			ring->sampled[slot]++;
+			return;
+		}
+		ring->sample_ctr[slot] = 0;
+	}
+	if (site->rate_per_sec && !rate_take(site)) {
+		ring->limited[slot]++;
+		return;
+	}
+	if (site->count_only)
+		return;
+	record_values(ring, site, slot, nargs, vals);
+}
+
 int sled_dispatch(uint64_t *regs, uint64_t slot)
 {
 	struct sled_ring_header *ring = sled_tls_ring;
@@ -216,10 +269,17 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
 	__atomic_store_n(&ring->in_slot, (uint32_t)slot + 1, __ATOMIC_RELAXED);
 	ring->hits[slot]++;
-	if (likely(!(site->flags & SLED_SITE_F_STRINGS)))
+	if (likely(!(site->flags & (SLED_SITE_F_STRINGS | SLED_SITE_F_OPTIONS)))) {
 		record_fixed(ring, site, regs, slot, nargs);
-	else
-		record_strings(ring, site, regs, slot, nargs);
+	} else if (!(site->flags & SLED_SITE_F_OPTIONS)) {
+		uint64_t vals[SLED_SHM_MAX_ARGS];
+
+		for (unsigned i = 0; i < nargs; i++)
+			vals[i] = decode(regs, &site->args[i], site->addr);
+		record_values(ring, site, slot, nargs, vals);
+	} else {
+		record_with_options(ring, (struct sled_shm_site *)site, regs, slot, nargs);
+	}
 	/* Release: the hit and the record are visible before the thread is seen leaving. */
 	__atomic_store_n(&ring->in_slot, 0, __ATOMIC_RELEASE);
 	return 0;

@@ -21,8 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "filter_prog.h"
+
 #define SLED_SHM_MAGIC   0x44454c53u /* "SLED" */
-#define SLED_SHM_VERSION 1
+#define SLED_SHM_VERSION 2
 #define SLED_SHM_DIR     "/dev/shm"
 #define SLED_SHM_PREFIX  "sled." /* /dev/shm/sled.<pid> */
 
@@ -55,6 +57,7 @@ struct sled_shm_arg {
 };
 
 #define SLED_SITE_F_STRINGS 1 /* some argument is a string: records vary in size */
+#define SLED_SITE_F_OPTIONS 2 /* filter, sample, rate or count-only is set */
 
 enum sled_site_kind_shm { SLED_SITE_SLOT_FREE, SLED_SITE_SLOT_TRACEPOINT, SLED_SITE_SLOT_GUARD };
 enum sled_site_state { SLED_STATE_OFF, SLED_STATE_ON, SLED_STATE_FAILED };
@@ -75,7 +78,14 @@ struct sled_shm_site {
 	uint16_t flags;     /* [D] SLED_SITE_F_* */
 	uint32_t reserved1;
 	struct sled_shm_arg args[SLED_SHM_MAX_ARGS]; /* [D] */
-	uint8_t pad[256 - 40 - 16 * SLED_SHM_MAX_ARGS];
+	/* Probe functions, [D] written while the slot is off and no thread is inside it. */
+	uint32_t sample_every;   /* record one hit in N per thread (0, 1: every hit) */
+	uint32_t count_only;     /* count hits, record nothing */
+	uint64_t rate_per_sec;   /* at most this many records per second (0: no limit) */
+	uint64_t rate_state;     /* [P] atomic: window number << 32 | records in the window */
+	uint8_t pad0[8];
+	struct sled_filter_prog filter; /* [D] ninsns 0: no filter */
+	uint8_t pad[1024 - 264 - sizeof(struct sled_filter_prog)];
 };
 
 /* Agent mailbox.  The daemon sets want on the slots, then posts SLED_OP_APPLY: the agent
@@ -104,7 +114,8 @@ struct sled_shm_header {
 	uint64_t total_size;    /* [A] */
 	uint64_t start_time;    /* [A] /proc/self/stat starttime: tells a reused pid apart */
 	uint64_t exec_id;       /* [A] random per runtime start: tells an exec'd image apart */
-	uint8_t pad0[128 - 72];
+	uint64_t tsc_hz;        /* [D] TSC ticks per second, for --rate windows */
+	uint8_t pad0[128 - 80];
 	/* Agent control, its own cache line. */
 	uint32_t doorbell;       /* [D] futex word: incremented + FUTEX_WAKE to wake the agent */
 	uint32_t agent_alive;    /* [A] 1 while the agent thread runs */
@@ -146,6 +157,10 @@ struct sled_ring_header {
 	uint8_t pad2[64 - 8];
 	uint64_t hits[SLED_SHM_MAX_SITES];  /* [P] events seen per site slot */
 	uint64_t drops[SLED_SHM_MAX_SITES]; /* [P] events dropped for a full ring, per slot */
+	uint64_t filtered[SLED_SHM_MAX_SITES]; /* [P] hits the --filter rejected */
+	uint64_t sampled[SLED_SHM_MAX_SITES];  /* [P] hits --sample skipped */
+	uint64_t limited[SLED_SHM_MAX_SITES];  /* [P] hits over --rate */
+	uint32_t sample_ctr[SLED_SHM_MAX_SITES]; /* [P] this thread's --sample counter */
 };
 
 /*
@@ -186,7 +201,8 @@ static inline uint64_t sled_shm_size(void)
 #define SLED_STATIC_ASSERT _Static_assert
 #endif
 SLED_STATIC_ASSERT(sizeof(struct sled_shm_arg) == 16, "arg layout");
-SLED_STATIC_ASSERT(sizeof(struct sled_shm_site) == 256, "site slot layout");
+SLED_STATIC_ASSERT(sizeof(struct sled_shm_site) == 1024, "site slot layout");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, filter) == 264, "site slot layout");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, args) == 40, "site slot layout");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, exec_id) == 64, "identity line");
 SLED_STATIC_ASSERT(sizeof(struct sled_shm_header) == 256, "header layout");

@@ -27,7 +27,23 @@ struct scope {
 	const char *binary;
 	long pid;
 	const char *mode;
+	/* enable only: probe functions */
+	const char *filter;
+	long sample, rate;
+	bool count_only;
 };
+
+/* "100", "100/s": events per second. */
+static int parse_rate(const char *s, long *rate)
+{
+	char *end;
+
+	errno = 0;
+	*rate = strtol(s, &end, 10);
+	if (end == s || errno || *rate <= 0 || *rate > 0xffffffffL)
+		return -1;
+	return (!*end || !strcmp(end, "/s")) ? 0 : -1;
+}
 
 static int parse_scope_opts(int argc, char **argv, struct scope *s, bool with_mode)
 {
@@ -35,8 +51,13 @@ static int parse_scope_opts(int argc, char **argv, struct scope *s, bool with_mo
 		{ "binary", required_argument, NULL, 'b' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "sample", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "count-only", no_argument, NULL, 'c' },
 		{ 0 },
 	};
+	char *end;
 	int c;
 
 	memset(s, 0, sizeof(*s));
@@ -55,6 +76,30 @@ static int parse_scope_opts(int argc, char **argv, struct scope *s, bool with_mo
 				goto bad;
 			s->mode = optarg;
 			break;
+		case 'f':
+			if (!with_mode)
+				goto bad;
+			s->filter = optarg;
+			break;
+		case 's':
+			errno = 0;
+			s->sample = with_mode ? strtol(optarg, &end, 10) : -1;
+			if (!with_mode || *end || errno || s->sample < 1 || s->sample > 0xffffffffL) {
+				p_err("bad --sample '%s' (one event in N, N >= 1)", optarg);
+				return -1;
+			}
+			break;
+		case 'r':
+			if (!with_mode || parse_rate(optarg, &s->rate)) {
+				p_err("bad --rate '%s' (N/s, N >= 1)", optarg);
+				return -1;
+			}
+			break;
+		case 'c':
+			if (!with_mode)
+				goto bad;
+			s->count_only = true;
+			break;
 		default:
 			goto bad;
 		}
@@ -66,7 +111,8 @@ static int parse_scope_opts(int argc, char **argv, struct scope *s, bool with_mo
 	return optind;
 bad:
 	fprintf(stderr, "Usage: probectl %s\n",
-		with_mode ? "enable PATTERN [-p PID | -b PATH] [--mode sled|auto]"
+		with_mode ? "enable PATTERN [-p PID | -b PATH] [--mode sled|auto] [--filter EXPR]\n"
+			    "       [--sample N] [--rate N/s] [--count-only]"
 			  : "disable ID | PATTERN [-p PID | -b PATH]");
 	return -1;
 }
@@ -74,7 +120,16 @@ bad:
 static void pack_scope(msgpack_packer *pk, const char *cmd, const char *pattern,
 		       const struct scope *s)
 {
-	msgpack_pack_map(pk, 1 + (pattern != NULL) + (s->pid != 0) + (s->binary != NULL));
+	msgpack_pack_map(pk, 1 + (pattern != NULL) + (s->pid != 0) + (s->binary != NULL) +
+			     (s->filter != NULL) + (s->sample != 0) + (s->rate != 0) + s->count_only);
+	if (s->filter)
+		ctl_pack_kv_str(pk, "filter", s->filter);
+	if (s->sample)
+		ctl_pack_kv_i64(pk, "sample", s->sample);
+	if (s->rate)
+		ctl_pack_kv_i64(pk, "rate", s->rate);
+	if (s->count_only)
+		ctl_pack_kv_bool(pk, "count_only", true);
 	ctl_pack_kv_str(pk, "cmd", cmd);
 	if (pattern)
 		ctl_pack_kv_str(pk, "pattern", pattern);

@@ -34,8 +34,8 @@ static void print_human(const msgpack_object *r)
 	uint32_t n;
 
 	v = array_of(r, "probes", &n);
-	printf("%-5s %-28s %-24s %5s %6s %12s %12s %10s\n", "PROBE", "PATTERN", "SCOPE", "PROCS",
-	       "SITES", "EMITTED", "EXPORTED", "DROPPED");
+	printf("%-5s %-28s %-24s %5s %6s %12s %12s %12s %10s %12s\n", "PROBE", "PATTERN", "SCOPE",
+	       "PROCS", "SITES", "HITS", "EMITTED", "EXPORTED", "DROPPED", "FILTERED+");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
 
@@ -48,10 +48,13 @@ static void print_human(const msgpack_object *r)
 			snprintf(scope, sizeof(scope), "%s", binary);
 		else
 			snprintf(scope, sizeof(scope), "all processes");
-		printf("%-5lld %-28s %-24s %5lld %6lld %12lld %12lld %10lld\n", (long long)geti(p, "id"),
-		       pattern, scope, (long long)geti(p, "processes"), (long long)geti(p, "sites"),
+		/* FILTERED+: hits the probe functions held back (filter, sample, rate). */
+		printf("%-5lld %-28s %-24s %5lld %6lld %12lld %12lld %12lld %10lld %12lld\n",
+		       (long long)geti(p, "id"), pattern, scope, (long long)geti(p, "processes"),
+		       (long long)geti(p, "sites"), (long long)geti(p, "hits"),
 		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
-		       (long long)geti(p, "dropped"));
+		       (long long)geti(p, "dropped"),
+		       (long long)(geti(p, "filtered") + geti(p, "sampled_out") + geti(p, "rate_limited")));
 	}
 	v = array_of(r, "processes", &n);
 	printf("\n%-8s %-6s %8s %6s %10s %10s  %s\n", "PID", "MODE", "SITES_ON", "RINGS", "LOST",

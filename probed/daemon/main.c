@@ -112,6 +112,7 @@ static void attach_new(struct daemon *d)
 	/* New processes are at the head of the list, before the ones seen already. */
 	for (struct traced_proc *p = d->procs.head; p && p != seen; p = p->next) {
 		log_info(d, "attached to process %d (%s)", (int)p->pid, p->exe);
+		p->shm->tsc_hz = (uint64_t)(1e9 / d->clock.ns_per_tick);
 		daemon_apply_all(d, p);
 	}
 }
@@ -119,8 +120,8 @@ static void attach_new(struct daemon *d)
 static void each_second(struct daemon *d, uint64_t now)
 {
 	d->last_beat_ns = now;
-	procs_heartbeat(&d->procs, now);
 	sled_clock_update(&d->clock);
+	procs_heartbeat(&d->procs, now, (uint64_t)(1e9 / d->clock.ns_per_tick));
 	daemon_reap(d);
 	attach_new(d);
 	/* New libraries (dlopen) get the standing probes within a second; an exec'd image

@@ -64,38 +64,88 @@ bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 	return sled_pattern_match(pb->pattern, s->provider, s->name);
 }
 
-void slot_counters(const struct traced_proc *p, unsigned slot, uint64_t *hits, uint64_t *drops)
+void slot_figures(const struct traced_proc *p, unsigned slot, struct figures *f)
 {
-	*hits = *drops = 0;
+	memset(f, 0, sizeof(*f));
 	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
 		const struct sled_ring_header *ring = proc_ring(p, r);
 
-		*hits += __atomic_load_n(&ring->hits[slot], __ATOMIC_RELAXED);
-		*drops += __atomic_load_n(&ring->drops[slot], __ATOMIC_RELAXED);
+		f->hits += __atomic_load_n(&ring->hits[slot], __ATOMIC_RELAXED);
+		f->drops += __atomic_load_n(&ring->drops[slot], __ATOMIC_RELAXED);
+		f->filtered += __atomic_load_n(&ring->filtered[slot], __ATOMIC_RELAXED);
+		f->sampled += __atomic_load_n(&ring->sampled[slot], __ATOMIC_RELAXED);
+		f->limited += __atomic_load_n(&ring->limited[slot], __ATOMIC_RELAXED);
 	}
+	f->exported = p->meta[slot] ? p->meta[slot]->exported : 0;
+}
+
+static void figures_add_delta(struct figures *to, const struct figures *now,
+			      const struct figures *base)
+{
+	to->hits += now->hits - base->hits;
+	to->filtered += now->filtered - base->filtered;
+	to->sampled += now->sampled - base->sampled;
+	to->limited += now->limited - base->limited;
+	to->drops += now->drops - base->drops;
+	to->exported += now->exported - base->exported;
+}
+
+int probe_compile_filter(const struct probe *pb, const char *provider, const char *name,
+			 const struct sled_field *fields, unsigned nfields,
+			 struct sled_filter_prog *prog, char *err, size_t errlen)
+{
+	char why[256];
+
+	memset(prog, 0, sizeof(*prog));
+	if (!pb->filter[0])
+		return 0;
+	if (sled_filter_compile(pb->filter, fields, nfields, prog, why, sizeof(why))) {
+		snprintf(err, errlen, "%s:%s: %s", provider, name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Write a probe's functions into a slot that is off and idle. */
+static void set_slot_options(struct traced_proc *p, unsigned slot, const struct probe *pb)
+{
+	struct sled_shm_site *s = &p->slots[slot];
+	const struct slot_meta *m = p->meta[slot];
+	char err[256];
+
+	s->sample_every = pb ? pb->sample : 0;
+	s->count_only = pb ? pb->count_only : 0;
+	s->rate_per_sec = pb ? pb->rate : 0;
+	s->rate_state = 0;
+	memset(&s->filter, 0, sizeof(s->filter));
+	if (pb && m)
+		probe_compile_filter(pb, m->provider, m->name, m->fields, m->nfields, &s->filter,
+				     err, sizeof(err));
+	if (s->filter.ninsns || s->sample_every > 1 || s->count_only || s->rate_per_sec)
+		s->flags |= SLED_SITE_F_OPTIONS;
+	else
+		s->flags &= (uint16_t)~SLED_SITE_F_OPTIONS;
 }
 
 /* A slot changes hands: what it counted for its old probe stays with that probe, and the
- * new probe's figures start from the counters as they are now. */
+ * new probe's figures start from the counters as they are now.  The slot is off and idle
+ * (hand_over), so the new probe's functions can be written into it. */
 static void rebase(struct probes *pr, struct traced_proc *p, unsigned slot, uint32_t probe_id)
 {
 	struct slot_meta *m = p->meta[slot];
 	struct probe *old;
-	uint64_t hits, drops;
+	struct figures now;
 
 	if (!m || m->probe_id == probe_id)
 		return;
-	slot_counters(p, slot, &hits, &drops);
+	slot_figures(p, slot, &now);
 	old = m->probe_id ? probes_find(pr, m->probe_id) : NULL;
-	if (old) {
-		old->past_emitted += hits - m->hits_base;
-		old->past_dropped += drops - m->drops_base;
-		old->past_exported += m->exported - m->exported_base;
-	}
+	if (old)
+		figures_add_delta(&old->past, &now, &m->base);
 	m->probe_id = probe_id;
-	m->hits_base = hits;
-	m->drops_base = drops;
-	m->exported_base = m->exported;
+	m->base = now;
+	if (p->slots[slot].state != SLED_STATE_ON)
+		set_slot_options(p, slot, probe_id ? probes_find(pr, probe_id) : NULL);
 }
 
 void probes_retire_process(struct probes *pr, struct traced_proc *p)
@@ -180,6 +230,21 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 
 				if (!probe_matches(pb, p, obj, s))
 					continue;
+				if (pb->filter[0] && s->kind != SLED_SITE_GUARD) {
+					struct sled_filter_prog prog;
+					char why[256];
+
+					if (probe_compile_filter(pb, s->provider, s->name, s->fields,
+								 (unsigned)s->nargs, &prog, why, sizeof(why))) {
+						if (pb == only) {
+							r.failed++;
+							r.error = r.error ? r.error : -EINVAL;
+							if (!r.why[0])
+								snprintf(r.why, sizeof(r.why), "%s", why);
+						}
+						continue;
+					}
+				}
 				slot = procs_slot_for(p, obj, s);
 				if (slot < 0) {
 					if (pb == only) {
@@ -218,27 +283,24 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->emitted = pb->past_emitted;
-	c->exported = pb->past_exported;
-	c->dropped = pb->past_dropped;
+	c->f = pb->past;
 	for (const struct traced_proc *p = ps->head; p; p = p->next) {
 		bool any = false;
 
 		for (unsigned i = 0; i < p->nslots; i++) {
 			const struct slot_meta *m = p->meta[i];
-			uint64_t hits, drops;
+			struct figures now;
 
 			if (!m || m->probe_id != pb->id)
 				continue;
 			any = true;
-			slot_counters(p, i, &hits, &drops);
-			c->emitted += hits - m->hits_base;
-			c->dropped += drops - m->drops_base;
-			c->exported += m->exported - m->exported_base;
+			slot_figures(p, i, &now);
+			figures_add_delta(&c->f, &now, &m->base);
 			c->sites_on += p->slots[i].state == SLED_STATE_ON;
 		}
 		c->processes += any;
 	}
+	c->emitted = c->f.hits - c->f.filtered - c->f.sampled - c->f.limited;
 }
 
 void probes_free(struct probes *pr)

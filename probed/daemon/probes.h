@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "filter.h"
 #include "procs.h"
 
 struct probe {
@@ -20,8 +21,13 @@ struct probe {
 	pid_t pid;               /* 0: any */
 	char binary[PATH_MAX];   /* "": any object */
 	uid_t owner;             /* who made it: non-root owners reach only their processes */
+	/* Probe functions (sled mode evaluates them in the dispatcher). */
+	char filter[512];        /* "" for none */
+	uint32_t sample;         /* one in N, 0/1 for all */
+	uint64_t rate;           /* records per second per process, 0 for no limit */
+	bool count_only;
 	/* Figures of slots that left the probe (process exited, slot re-assigned). */
-	uint64_t past_emitted, past_exported, past_dropped;
+	struct figures past;
 	struct probe *next;
 };
 
@@ -40,10 +46,12 @@ struct apply_result {
 	unsigned on;       /* of them, patched */
 	unsigned failed;
 	int error;         /* first error (agent or timeout), 0 if none */
+	char why[256];     /* a filter that does not compile for a tracepoint, "" if none */
 };
 
 struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, const char *binary,
 			 uid_t owner);
+/* Set by the caller after probes_add, before the probe is applied. */
 /* Remove one probe; returns false if there is no such id. */
 bool probes_remove(struct probes *pr, uint32_t id);
 struct probe *probes_find(struct probes *pr, uint32_t id);
@@ -57,19 +65,27 @@ bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
 		 struct apply_result *res);
 
-/* Per-probe counters summed over every process: events seen at the sites, exported
- * by the daemon, dropped in full rings. */
+/* Per-probe counters summed over every process.  emitted = hits that passed the probe
+ * functions (filter, sample, rate) and were to be recorded = exported + dropped once the
+ * rings are drained; with --count-only nothing is recorded and emitted just counts. */
 struct probe_counts {
 	unsigned processes, sites_on;
-	uint64_t emitted, exported, dropped;
+	struct figures f;
+	uint64_t emitted;
 };
 void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c);
 
 /* A process is going away: fold its slots' figures into their probes' totals. */
 void probes_retire_process(struct probes *pr, struct traced_proc *p);
 
-/* Sum of a slot's per-ring counters in process p. */
-void slot_counters(const struct traced_proc *p, unsigned slot, uint64_t *hits, uint64_t *drops);
+/* A slot's counters in process p, summed over its rings. */
+void slot_figures(const struct traced_proc *p, unsigned slot, struct figures *f);
+
+/* Compile pb's filter for one tracepoint's fields into prog (no filter: ninsns 0).
+ * -EINVAL with the reason, naming the tracepoint, in err. */
+int probe_compile_filter(const struct probe *pb, const char *provider, const char *name,
+			 const struct sled_field *fields, unsigned nfields,
+			 struct sled_filter_prog *prog, char *err, size_t errlen);
 
 void probes_free(struct probes *pr);
 

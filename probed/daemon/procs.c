@@ -338,11 +338,14 @@ void procs_scan(struct procs *ps, uint64_t heartbeat_ns)
 	closedir(d);
 }
 
-void procs_heartbeat(struct procs *ps, uint64_t now_ns)
+void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz)
 {
-	for (struct traced_proc *p = ps->head; p; p = p->next)
-		if (!p->gone)
-			__atomic_store_n(&p->shm->heartbeat_ns, now_ns, __ATOMIC_RELEASE);
+	for (struct traced_proc *p = ps->head; p; p = p->next) {
+		if (p->gone)
+			continue;
+		__atomic_store_n(&p->shm->tsc_hz, tsc_hz, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->shm->heartbeat_ns, now_ns, __ATOMIC_RELEASE);
+	}
 }
 
 /* discovery's register ids -> the trampoline's save-area indexes */

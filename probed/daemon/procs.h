@@ -17,6 +17,16 @@
 #include "shm_layout.h"
 #include "sites.h"
 
+/* A slot's counters summed over the process's rings (exported: the daemon's own). */
+struct figures {
+	uint64_t hits;     /* the site fired */
+	uint64_t filtered; /* --filter said no */
+	uint64_t sampled;  /* --sample skipped it */
+	uint64_t limited;  /* over --rate */
+	uint64_t drops;    /* the thread's ring was full */
+	uint64_t exported; /* drained and handed to the outputs */
+};
+
 /* What the daemon knows of a slot, to decode its records and account for them. */
 struct slot_meta {
 	char provider[64];
@@ -26,9 +36,7 @@ struct slot_meta {
 	unsigned nfields;
 	struct sled_field fields[SLED_MAX_ARGS];
 	uint64_t exported;      /* records drained */
-	uint64_t hits_base;     /* counters when probe_id last changed, for per-probe figures */
-	uint64_t drops_base;
-	uint64_t exported_base;
+	struct figures base;    /* counters when probe_id last changed, for per-probe figures */
 };
 
 struct traced_proc {
@@ -73,7 +81,8 @@ void procs_check_alive(struct procs *ps);
 void procs_reap(struct procs *ps, void (*fn)(struct traced_proc *p, void *arg), void *arg);
 /* Scan /dev/shm for blocks and attach every new one; removes blocks of dead processes. */
 void procs_scan(struct procs *ps, uint64_t heartbeat_ns);
-void procs_heartbeat(struct procs *ps, uint64_t now_ns);
+/* The daemon's heartbeat, and the TSC rate the runtime needs for --rate windows. */
+void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz);
 
 /* The slot for a site (same runtime address), assigning and filling one if needed.
  * Returns the slot index or -1 when the block is full or the site's spec cannot be

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,7 @@ static struct traced_proc *attach_soon(struct daemon *d, pid_t pid)
 		struct traced_proc *p = procs_attach(&d->procs, pid, d->last_beat_ns);
 
 		if (p) {
+			p->shm->tsc_hz = (uint64_t)(1e9 / d->clock.ns_per_tick);
 			daemon_apply_all(d, p);
 			return p;
 		}
@@ -216,15 +218,52 @@ static struct traced_proc *attach_soon(struct daemon *d, pid_t pid)
 	return NULL;
 }
 
+/* The probe functions of an enable request. */
+struct functions {
+	char filter[512];
+	uint32_t sample;
+	uint64_t rate;
+	bool count_only;
+};
+
+static int parse_functions(struct client *c, const msgpack_object *req, struct functions *fn)
+{
+	int64_t v;
+
+	memset(fn, 0, sizeof(*fn));
+	if (ctl_get(req, "filter") && !ctl_get_str(req, "filter", fn->filter, sizeof(fn->filter))) {
+		reply_error(c, "filter: expression too long (at most %zu bytes)", sizeof(fn->filter) - 1);
+		return -1;
+	}
+	if (ctl_get_i64(req, "sample", &v)) {
+		if (v < 1 || v > UINT32_MAX) {
+			reply_error(c, "--sample must be between 1 and %u", UINT32_MAX);
+			return -1;
+		}
+		fn->sample = (uint32_t)v;
+	}
+	if (ctl_get_i64(req, "rate", &v)) {
+		if (v < 1 || v > UINT32_MAX) {
+			reply_error(c, "--rate must be between 1 and %u events per second", UINT32_MAX);
+			return -1;
+		}
+		fn->rate = (uint64_t)v;
+	}
+	ctl_get_bool(req, "count_only", &fn->count_only);
+	return 0;
+}
+
 static void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req)
 {
 	unsigned nproc = 0, wanted = 0, on = 0;
 	struct apply_result res[256];
 	pid_t pids[256];
+	struct functions fn;
 	struct scope_args a;
 	struct probe *pb;
 	struct reply r;
 	int first_err = 0;
+	char why[256] = "";
 
 	if (parse_scope(c, req, &a))
 		return;
@@ -249,11 +288,17 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			return;
 		}
 	}
+	if (parse_functions(c, req, &fn))
+		return;
 	pb = probes_add(&d->probes, a.pattern, (pid_t)a.pid, a.binary, c->uid);
 	if (!pb) {
 		reply_error(c, "out of memory");
 		return;
 	}
+	memcpy(pb->filter, fn.filter, sizeof(pb->filter));
+	pb->sample = fn.sample;
+	pb->rate = fn.rate;
+	pb->count_only = fn.count_only;
 	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
 		struct apply_result ar;
 
@@ -264,6 +309,8 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			continue;
 		wanted += ar.wanted;
 		on += ar.on;
+		if (ar.why[0] && !why[0])
+			snprintf(why, sizeof(why), "%s", ar.why);
 		if (ar.error && !first_err)
 			first_err = ar.error;
 		if (nproc < sizeof(res) / sizeof(res[0])) {
@@ -273,14 +320,16 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	}
 	/* A probe on one process must take effect there; a standing probe (all processes,
 	 * or a binary) stays for the processes to come even if none takes it now. */
-	if (a.pid && (!wanted || !on)) {
+	if (why[0] || (a.pid && (!wanted || !on))) {
 		uint32_t id = pb->id;
 
 		probes_remove(&d->probes, id);
 		for (struct traced_proc *p = d->procs.head; p; p = p->next)
 			if (!p->gone && nproc)
 				probes_apply(&d->probes, p, NULL, NULL);
-		if (!wanted)
+		if (why[0])
+			reply_error(c, "%s", why);
+		else if (!wanted)
 			reply_error(c, "no sled tracepoint matches '%s' in process %lld", a.pattern,
 				    (long long)a.pid);
 		else
@@ -370,16 +419,25 @@ static void handle_status(struct daemon *d, struct client *c)
 		if (c->uid != 0 && pb->owner != c->uid)
 			continue;
 		probes_count(pb, &d->procs, &pc);
-		msgpack_pack_map(&r.pk, 9);
+		msgpack_pack_map(&r.pk, 18);
 		ctl_pack_kv_u64(&r.pk, "id", pb->id);
 		ctl_pack_kv_str(&r.pk, "pattern", pb->pattern);
 		ctl_pack_kv_i64(&r.pk, "pid", pb->pid);
 		ctl_pack_kv_str(&r.pk, "binary", pb->binary);
+		ctl_pack_kv_str(&r.pk, "mode", "sled");
+		ctl_pack_kv_str(&r.pk, "filter", pb->filter);
+		ctl_pack_kv_u64(&r.pk, "sample", pb->sample);
+		ctl_pack_kv_u64(&r.pk, "rate", pb->rate);
+		ctl_pack_kv_bool(&r.pk, "count_only", pb->count_only);
 		ctl_pack_kv_u64(&r.pk, "processes", pc.processes);
 		ctl_pack_kv_u64(&r.pk, "sites", pc.sites_on);
+		ctl_pack_kv_u64(&r.pk, "hits", pc.f.hits);
+		ctl_pack_kv_u64(&r.pk, "filtered", pc.f.filtered);
+		ctl_pack_kv_u64(&r.pk, "sampled_out", pc.f.sampled);
+		ctl_pack_kv_u64(&r.pk, "rate_limited", pc.f.limited);
 		ctl_pack_kv_u64(&r.pk, "emitted", pc.emitted);
-		ctl_pack_kv_u64(&r.pk, "exported", pc.exported);
-		ctl_pack_kv_u64(&r.pk, "dropped", pc.dropped);
+		ctl_pack_kv_u64(&r.pk, "exported", pc.f.exported);
+		ctl_pack_kv_u64(&r.pk, "dropped", pc.f.drops);
 	}
 	ctl_pack_str(&r.pk, "processes");
 	msgpack_pack_array(&r.pk, nprocs);
