@@ -200,6 +200,8 @@ int do_enable(int argc, char **argv)
 			if (failed && ctl_get_str(p, "error", err, sizeof(err)))
 				p_warn("process %lld: %lld site(s) not patched: %s", (long long)pid,
 				       (long long)failed, err);
+			if (ctl_get_str(p, "busy_reason", err, sizeof(err)))
+				p_warn("process %lld: %s", (long long)pid, err);
 		}
 		printf("probe %lld: %s enabled at %lld of %lld site(s) in %u process(es)%s\n",
 		       (long long)id, argv[i], (long long)on, (long long)sites, n,
@@ -244,12 +246,21 @@ int do_disable(int argc, char **argv)
 	if (json_output) {
 		print_json_reply(&call.reply.data);
 	} else {
-		const msgpack_object *ids = ctl_get(&call.reply.data, "disabled");
+		const msgpack_object *fin = ctl_get(&call.reply.data, "final");
 
-		printf("disabled probe");
-		for (uint32_t k = 0; ids && ids->type == MSGPACK_OBJECT_ARRAY && k < ids->via.array.size; k++)
-			printf(" %llu", (unsigned long long)ids->via.array.ptr[k].via.u64);
-		printf("\n");
+		/* One line per probe with its final figures. */
+		for (uint32_t k = 0; fin && fin->type == MSGPACK_OBJECT_ARRAY && k < fin->via.array.size; k++) {
+			const msgpack_object *p = &fin->via.array.ptr[k];
+			int64_t v[6] = { 0 };
+			static const char *const keys[] = { "id", "hits", "emitted", "exported", "dropped",
+							    "filtered" };
+
+			for (int j = 0; j < 6; j++)
+				ctl_get_i64(p, keys[j], &v[j]);
+			printf("disabled probe %lld: %lld hits, %lld emitted, %lld exported, %lld dropped\n",
+			       (long long)v[0], (long long)v[1], (long long)v[2], (long long)v[3],
+			       (long long)v[4]);
+		}
 	}
 	ctl_call_end(&call);
 	return 0;

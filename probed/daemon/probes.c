@@ -53,7 +53,7 @@ bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 {
 	/* Sled mode patches only sites built by our header: a plain stapsdt probe has no
 	 * sled after its NOP. */
-	if (!s->has_sled_note)
+	if (!s->has_sled_note || pb->retired)
 		return false;
 	if (pb->owner != 0 && pb->owner != p->uid)
 		return false;
@@ -251,6 +251,17 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 						r.failed++;
 						r.error = r.error ? r.error : -ENOSPC;
 					}
+					continue;
+				}
+				if (pb == only && who[slot] && who[slot] != pb->id) {
+					/* One probe per site in sled mode: its functions live in the
+					 * site's slot.  Refuse rather than silently share. */
+					r.busy++;
+					if (!r.busy_why[0])
+						snprintf(r.busy_why, sizeof(r.busy_why),
+							 "%s:%s is already enabled by probe %u (one probe per "
+							 "site in sled mode: disable it first)",
+							 s->provider, s->name, who[slot]);
 					continue;
 				}
 				if (!who[slot])

@@ -26,6 +26,7 @@ struct probe {
 	uint32_t sample;         /* one in N, 0/1 for all */
 	uint64_t rate;           /* records per second per process, 0 for no limit */
 	bool count_only;
+	bool retired;            /* being disabled: matches nothing, kept for its last figures */
 	/* Figures of slots that left the probe (process exited, slot re-assigned). */
 	struct figures past;
 	struct probe *next;
@@ -47,6 +48,8 @@ struct apply_result {
 	unsigned failed;
 	int error;         /* first error (agent or timeout), 0 if none */
 	char why[256];     /* a filter that does not compile for a tracepoint, "" if none */
+	unsigned busy;     /* sites skipped: another probe has them */
+	char busy_why[256];
 };
 
 struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, const char *binary,

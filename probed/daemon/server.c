@@ -263,7 +263,7 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	struct probe *pb;
 	struct reply r;
 	int first_err = 0;
-	char why[256] = "";
+	char why[256] = "", busy[256] = "";
 
 	if (parse_scope(c, req, &a))
 		return;
@@ -305,12 +305,14 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		if (p->gone || !in_scope(pb, p) || !may_touch(c, p))
 			continue;
 		probes_apply(&d->probes, p, pb, &ar);
-		if (!ar.wanted && !ar.failed)
+		if (!ar.wanted && !ar.failed && !ar.busy)
 			continue;
 		wanted += ar.wanted;
 		on += ar.on;
 		if (ar.why[0] && !why[0])
 			snprintf(why, sizeof(why), "%s", ar.why);
+		if (ar.busy_why[0] && !busy[0])
+			snprintf(busy, sizeof(busy), "%s", ar.busy_why);
 		if (ar.error && !first_err)
 			first_err = ar.error;
 		if (nproc < sizeof(res) / sizeof(res[0])) {
@@ -329,6 +331,8 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 				probes_apply(&d->probes, p, NULL, NULL);
 		if (why[0])
 			reply_error(c, "%s", why);
+		else if (!wanted && busy[0])
+			reply_error(c, "%s", busy);
 		else if (!wanted)
 			reply_error(c, "no sled tracepoint matches '%s' in process %lld", a.pattern,
 				    (long long)a.pid);
@@ -345,15 +349,45 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	ctl_pack_str(&r.pk, "processes");
 	msgpack_pack_array(&r.pk, nproc);
 	for (unsigned i = 0; i < nproc; i++) {
-		msgpack_pack_map(&r.pk, res[i].error ? 5 : 4);
+		msgpack_pack_map(&r.pk, 5 + (res[i].error != 0) + (res[i].busy != 0));
 		ctl_pack_kv_i64(&r.pk, "pid", pids[i]);
 		ctl_pack_kv_u64(&r.pk, "sites", res[i].wanted);
 		ctl_pack_kv_u64(&r.pk, "on", res[i].on);
 		ctl_pack_kv_u64(&r.pk, "failed", res[i].failed);
+		ctl_pack_kv_u64(&r.pk, "busy", res[i].busy);
 		if (res[i].error)
 			ctl_pack_kv_str(&r.pk, "error", strerror(-res[i].error));
+		if (res[i].busy)
+			ctl_pack_kv_str(&r.pk, "busy_reason", res[i].busy_why);
 	}
 	reply_send(c, &r);
+}
+
+/* One probe and its figures, as status and disable report them. */
+static void pack_probe(msgpack_packer *pk, const struct probe *pb, const struct procs *procs)
+{
+	struct probe_counts pc;
+
+	probes_count(pb, procs, &pc);
+	msgpack_pack_map(pk, 18);
+	ctl_pack_kv_u64(pk, "id", pb->id);
+	ctl_pack_kv_str(pk, "pattern", pb->pattern);
+	ctl_pack_kv_i64(pk, "pid", pb->pid);
+	ctl_pack_kv_str(pk, "binary", pb->binary);
+	ctl_pack_kv_str(pk, "mode", "sled");
+	ctl_pack_kv_str(pk, "filter", pb->filter);
+	ctl_pack_kv_u64(pk, "sample", pb->sample);
+	ctl_pack_kv_u64(pk, "rate", pb->rate);
+	ctl_pack_kv_bool(pk, "count_only", pb->count_only);
+	ctl_pack_kv_u64(pk, "processes", pc.processes);
+	ctl_pack_kv_u64(pk, "sites", pc.sites_on);
+	ctl_pack_kv_u64(pk, "hits", pc.f.hits);
+	ctl_pack_kv_u64(pk, "filtered", pc.f.filtered);
+	ctl_pack_kv_u64(pk, "sampled_out", pc.f.sampled);
+	ctl_pack_kv_u64(pk, "rate_limited", pc.f.limited);
+	ctl_pack_kv_u64(pk, "emitted", pc.emitted);
+	ctl_pack_kv_u64(pk, "exported", pc.f.exported);
+	ctl_pack_kv_u64(pk, "dropped", pc.f.drops);
 }
 
 static void handle_disable(struct daemon *d, struct client *c, const msgpack_object *req)
@@ -385,17 +419,27 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 			return;
 		}
 	}
+	/* Retire first, free after: handing the slots back (off, idle, drained) folds their
+	 * last figures into the probes, which the reply then reports as final. */
 	for (unsigned i = 0; i < n; i++)
-		probes_remove(&d->probes, ids[i]);
+		probes_find(&d->probes, ids[i])->retired = true;
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone)
 			probes_apply(&d->probes, p, NULL, NULL);
 	log_info(d, "disabled %u probe(s)", n);
-	reply_begin(&r, 2, true);
+	reply_begin(&r, 3, true);
 	ctl_pack_str(&r.pk, "disabled");
 	msgpack_pack_array(&r.pk, n);
 	for (unsigned i = 0; i < n; i++)
 		msgpack_pack_uint32(&r.pk, ids[i]);
+	ctl_pack_str(&r.pk, "final");
+	msgpack_pack_array(&r.pk, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct probe *pb = probes_find(&d->probes, ids[i]);
+
+		pack_probe(&r.pk, pb, &d->procs);
+		probes_remove(&d->probes, ids[i]);
+	}
 	reply_send(c, &r);
 }
 
@@ -414,30 +458,9 @@ static void handle_status(struct daemon *d, struct client *c)
 	ctl_pack_str(&r.pk, "probes");
 	msgpack_pack_array(&r.pk, nprobes);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
-		struct probe_counts pc;
-
 		if (c->uid != 0 && pb->owner != c->uid)
 			continue;
-		probes_count(pb, &d->procs, &pc);
-		msgpack_pack_map(&r.pk, 18);
-		ctl_pack_kv_u64(&r.pk, "id", pb->id);
-		ctl_pack_kv_str(&r.pk, "pattern", pb->pattern);
-		ctl_pack_kv_i64(&r.pk, "pid", pb->pid);
-		ctl_pack_kv_str(&r.pk, "binary", pb->binary);
-		ctl_pack_kv_str(&r.pk, "mode", "sled");
-		ctl_pack_kv_str(&r.pk, "filter", pb->filter);
-		ctl_pack_kv_u64(&r.pk, "sample", pb->sample);
-		ctl_pack_kv_u64(&r.pk, "rate", pb->rate);
-		ctl_pack_kv_bool(&r.pk, "count_only", pb->count_only);
-		ctl_pack_kv_u64(&r.pk, "processes", pc.processes);
-		ctl_pack_kv_u64(&r.pk, "sites", pc.sites_on);
-		ctl_pack_kv_u64(&r.pk, "hits", pc.f.hits);
-		ctl_pack_kv_u64(&r.pk, "filtered", pc.f.filtered);
-		ctl_pack_kv_u64(&r.pk, "sampled_out", pc.f.sampled);
-		ctl_pack_kv_u64(&r.pk, "rate_limited", pc.f.limited);
-		ctl_pack_kv_u64(&r.pk, "emitted", pc.emitted);
-		ctl_pack_kv_u64(&r.pk, "exported", pc.f.exported);
-		ctl_pack_kv_u64(&r.pk, "dropped", pc.f.drops);
+		pack_probe(&r.pk, pb, &d->procs);
 	}
 	ctl_pack_str(&r.pk, "processes");
 	msgpack_pack_array(&r.pk, nprocs);

@@ -49,7 +49,10 @@ _Static_assert(USDT_T_STRING == SLED_T_STRING, "string type code");
 _Static_assert(sizeof(struct usdt_rec_hdr) == 24, "record header");
 _Static_assert(USDT_MAX_PROBES <= 4096, "handles encode the index in 12 bits");
 
-#define RING_BYTES (4u << 20)
+#ifndef RING_BYTES
+#define RING_BYTES (4u << 20) /* 87k records of 2 integers; a power of 2 */
+#endif
+#define UPROBE_DEFAULT_WAKEUP (RING_BYTES / 4)
 #define CLOCK_REFRESH_NS 100000000ull /* realtime - monotonic offset, refreshed each 100 ms */
 #define INDEX_BITS 12
 
@@ -468,6 +471,7 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 		       strerror(-rc));
 		goto fail;
 	}
+	uprobe_set_wakeup(u, UPROBE_DEFAULT_WAKEUP);
 	clock_refresh(u);
 	*out = u;
 	return 0;

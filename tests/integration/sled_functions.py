@@ -5,7 +5,6 @@ traced process before anything is recorded.
 Usage: sled_functions.py BUILD_DIR
 """
 import os
-import signal
 import sys
 import time
 
@@ -30,11 +29,8 @@ def run_probe(app, *opts, seconds=1.5):
     before = len(d.events())
     pid = d.ctl_json("enable", "sample:request", "-p", str(app.pid), *opts)["id"]
     time.sleep(seconds)
-    os.kill(app.pid, signal.SIGSTOP)
-    time.sleep(0.2)  # let a thread caught inside the dispatcher finish before the freeze
-    c = d.wait_drained(pid)
-    os.kill(app.pid, signal.SIGCONT)
-    d.ctl("disable", str(pid))
+    # disable answers once the site is off, idle and drained, with the final figures
+    c = d.ctl_json("disable", str(pid))["final"][0]
     evs = [e for e in d.events()[before:] if e["name"] == "request" and e["pid"] == app.pid]
     return c, evs
 
@@ -62,6 +58,18 @@ try:
     t.check(r.returncode == 1 and "expected a field or a literal at column 5" in r.stderr,
             f"syntax error at enable ({r.stderr.strip()})")
     t.check(d.status()["probes"] == [], "a refused enable leaves no probe behind")
+
+    # --- a second probe on an enabled site is refused, naming the first.
+    first = d.ctl_json("enable", "sample:request", "-p", str(app.pid))["id"]
+    r = d.ctl("enable", "sample:request", "-p", str(app.pid), "--sample", "2", check=False)
+    t.check(r.returncode == 1 and f"sample:request is already enabled by probe {first}" in r.stderr,
+            f"an enable whose every site is taken is refused ({r.stderr.strip()})")
+    t.check([p["id"] for p in d.status()["probes"]] == [first], "the refused probe is not kept")
+    r = d.ctl("enable", "sample:*", "-p", str(app.pid), "--sample", "2", check=False)
+    t.check(r.returncode == 0 and "Warning:" in r.stderr and f"already enabled by probe {first}" in r.stderr,
+            f"a partly overlapping enable takes the free sites and says which it skipped ({r.stderr.strip()})")
+    for p in d.status()["probes"]:
+        d.ctl("disable", str(p["id"]))
 
     # --- sample: one hit in N per thread.
     c, evs = run_probe(app, "--sample", "10")
