@@ -76,7 +76,9 @@ static int enable_slot(unsigned i, const struct sled_shm_site *s)
 	}
 	if (!is_loaded_code(s->addr, 6))
 		return -EFAULT;
-	if (sled_peek(s->addr, &first, 1) || first != 0x90)
+	/* The 1-byte NOP, or the int3 of a kernel uprobe (bpftrace, perf, uprobe mode) on it:
+	 * that one traps, runs the NOP out of line and comes back to our sled. */
+	if (sled_peek(s->addr, &first, 1) || (first != 0x90 && first != 0xcc))
 		return -EILSEQ;
 	stub = sled_stub_for(i, s->addr, &err);
 	if (!stub)

@@ -121,7 +121,10 @@ static void pack_scope(msgpack_packer *pk, const char *cmd, const char *pattern,
 		       const struct scope *s)
 {
 	msgpack_pack_map(pk, 1 + (pattern != NULL) + (s->pid != 0) + (s->binary != NULL) +
-			     (s->filter != NULL) + (s->sample != 0) + (s->rate != 0) + s->count_only);
+			     (s->filter != NULL) + (s->sample != 0) + (s->rate != 0) + s->count_only +
+			     (s->mode != NULL));
+	if (s->mode)
+		ctl_pack_kv_str(pk, "mode", s->mode);
 	if (s->filter)
 		ctl_pack_kv_str(pk, "filter", s->filter);
 	if (s->sample)
@@ -163,11 +166,8 @@ int do_enable(int argc, char **argv)
 				: "unexpected argument '%s'", argv[i + 1 < argc ? i + 1 : i]);
 		return EXIT_USAGE;
 	}
-	if (s.mode && strcmp(s.mode, "sled") && strcmp(s.mode, "auto")) {
-		if (!strcmp(s.mode, "uprobe"))
-			p_err("uprobe mode is not implemented yet; sled mode needs the app to link libsled");
-		else
-			p_err("unknown mode '%s' (sled, uprobe or auto)", s.mode);
+	if (s.mode && strcmp(s.mode, "sled") && strcmp(s.mode, "auto") && strcmp(s.mode, "uprobe")) {
+		p_err("unknown mode '%s' (sled, uprobe or auto)", s.mode);
 		return EXIT_USAGE;
 	}
 	msgpack_sbuffer_init(&sb);
@@ -183,9 +183,20 @@ int do_enable(int argc, char **argv)
 	} else {
 		const msgpack_object *procs = ctl_get(&call.reply.data, "processes");
 		int64_t sites = 0, on = 0;
+		char err_mode[16];
 		uint32_t n = procs && procs->type == MSGPACK_OBJECT_ARRAY ? procs->via.array.size : 0;
 
 		ctl_get_i64(&call.reply.data, "id", &id);
+		if (ctl_get_str(&call.reply.data, "mode", err_mode, sizeof(err_mode)) &&
+		    !strcmp(err_mode, "uprobe")) {
+			int64_t att = 0;
+
+			ctl_get_i64(&call.reply.data, "attached", &att);
+			printf("probe %lld: %s enabled in uprobe mode (%lld provider:name attach(es))\n",
+			       (long long)id, argv[i], (long long)att);
+			ctl_call_end(&call);
+			return 0;
+		}
 		for (uint32_t k = 0; k < n; k++) {
 			const msgpack_object *p = &procs->via.array.ptr[k];
 			int64_t v, pid = 0, failed = 0;

@@ -21,6 +21,7 @@
 #define MAX_OUTPUTS 16
 
 struct client;
+struct uprobe_ctx;
 
 struct daemon {
 	struct procs procs;
@@ -29,6 +30,7 @@ struct daemon {
 	struct sled_output *outputs[MAX_OUTPUTS];
 	unsigned noutputs;
 	struct client *clients;
+	struct uprobe_ctx *uprobe; /* loaded at the first uprobe-mode enable */
 	const char *socket_path;
 	unsigned socket_mode;
 	int epfd, listen_fd, inotify_fd, signal_fd;
@@ -44,8 +46,9 @@ int server_listen(struct daemon *d);
 void server_accept(struct daemon *d);
 /* Data or hang-up on a client fd; returns false if fd is not a client. */
 bool server_client_event(struct daemon *d, int fd, uint32_t events);
-/* Copy one event to the tail clients that want it. */
-void server_tail_event(struct daemon *d, const struct sled_event *ev, const struct traced_proc *p);
+/* Copy one event to the tail clients that may see it: events of processes running under
+ * owner (root sees all). */
+void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner);
 void server_flush_tails(struct daemon *d);
 void server_close(struct daemon *d);
 
@@ -53,6 +56,8 @@ void server_close(struct daemon *d);
 void daemon_apply_all(struct daemon *d, struct traced_proc *p);
 /* Detach processes that died or exec'd, after draining what they left. */
 void daemon_reap(struct daemon *d);
+/* Load the BPF side once; 0 or -errno with the reason in err. */
+int daemon_uprobe(struct daemon *d, char *err, size_t errlen);
 /* Drain every attached process into the outputs and tail clients. */
 uint64_t daemon_drain(struct daemon *d);
 

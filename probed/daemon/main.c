@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "drain.h"
 #include "proc_maps.h"
+#include "uprobe.h"
 
 #define BEAT_NS        1000000000ull
 #define IDLE_POLL_MS   10
@@ -53,7 +54,34 @@ static void sink(const struct sled_event *ev, const struct traced_proc *p, void 
 
 	for (unsigned i = 0; i < d->noutputs; i++)
 		sled_output_write(d->outputs[i], ev);
-	server_tail_event(d, ev, p);
+	server_tail_event(d, ev, p->uid);
+}
+
+/* Uprobe-mode events: tail clients see them when they own the probe (or are root). */
+static void sink_uprobe(const struct sled_event *ev, uint32_t probe_id, void *arg)
+{
+	struct daemon *d = arg;
+	struct probe *pb = probes_find(&d->probes, probe_id);
+
+	for (unsigned i = 0; i < d->noutputs; i++)
+		sled_output_write(d->outputs[i], ev);
+	server_tail_event(d, ev, pb ? pb->owner : 0);
+}
+
+int daemon_uprobe(struct daemon *d, char *err, size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ret;
+
+	if (d->uprobe)
+		return 0;
+	ret = uprobe_open(&d->uprobe, err, errlen);
+	if (ret)
+		return ret;
+	ev.data.fd = uprobe_fd(d->uprobe);
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	log_info(d, "uprobe mode loaded");
+	return 0;
 }
 
 uint64_t daemon_drain(struct daemon *d)
@@ -62,6 +90,14 @@ uint64_t daemon_drain(struct daemon *d)
 
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		n += drain_process(p, &d->clock, sink, d);
+	if (d->uprobe) {
+		uint64_t got;
+
+		do {
+			got = uprobe_drain(d->uprobe, sink_uprobe, d);
+			n += got;
+		} while (got == UPROBE_DRAIN_BUDGET);
+	}
 	/* Unconditionally: events drained elsewhere (a process leaving, a slot changing
 	 * hands) sit in the buffers too.  Flushing an empty buffer costs nothing. */
 	for (unsigned i = 0; i < d->noutputs; i++)
@@ -293,6 +329,8 @@ int main(int argc, char **argv)
 				handle_signal(&d);
 			else if (fd == d.inotify_fd)
 				handle_inotify(&d);
+			else if (d.uprobe && fd == uprobe_fd(d.uprobe))
+				; /* drained below */
 			else
 				server_client_event(&d, fd, evs[i].events);
 		}
@@ -316,6 +354,7 @@ int main(int argc, char **argv)
 		sled_output_close(d.outputs[i]);
 	}
 	server_close(&d);
+	uprobe_close(d.uprobe);
 	procs_release(&d.procs);
 	procs_free(&d.procs);
 	return 0;

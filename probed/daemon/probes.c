@@ -53,7 +53,7 @@ bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 {
 	/* Sled mode patches only sites built by our header: a plain stapsdt probe has no
 	 * sled after its NOP. */
-	if (!s->has_sled_note || pb->retired)
+	if (!s->has_sled_note || pb->retired || pb->uprobe)
 		return false;
 	if (pb->owner != 0 && pb->owner != p->uid)
 		return false;

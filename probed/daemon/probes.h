@@ -27,6 +27,9 @@ struct probe {
 	uint64_t rate;           /* records per second per process, 0 for no limit */
 	bool count_only;
 	bool retired;            /* being disabled: matches nothing, kept for its last figures */
+	bool uprobe;             /* uprobe mode: kernel uprobes + BPF, not slots */
+	unsigned nhandles;       /* uprobe mode: one per (object, provider:name) attached */
+	int handles[64];
 	/* Figures of slots that left the probe (process exited, slot re-assigned). */
 	struct figures past;
 	struct probe *next;

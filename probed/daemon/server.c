@@ -24,6 +24,7 @@
 #include "ctl.h"
 #include "daemon.h"
 #include "pattern.h"
+#include "uprobe.h"
 
 #define TAIL_BUF_MAX (4u << 20)
 
@@ -253,6 +254,109 @@ static int parse_functions(struct client *c, const msgpack_object *req, struct f
 	return 0;
 }
 
+/* Uprobe mode: every object of the scope with matching sites, attached by provider:name. */
+static unsigned attach_object(struct daemon *d, struct probe *pb, const struct sled_object *obj,
+			      const char *path, pid_t pid, char *err, size_t errlen)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < obj->nsites; i++) {
+		const struct sled_site *s = &obj->sites[i];
+		bool seen = false;
+		int h;
+
+		if (s->kind == SLED_SITE_GUARD || !sled_pattern_match(pb->pattern, s->provider, s->name))
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = obj->sites[j].kind != SLED_SITE_GUARD &&
+			       !strcmp(obj->sites[j].provider, s->provider) &&
+			       !strcmp(obj->sites[j].name, s->name);
+		if (seen || pb->nhandles == sizeof(pb->handles) / sizeof(pb->handles[0]))
+			continue;
+		h = uprobe_attach(d->uprobe, path, pid, s->provider, s->name, s->fields,
+				  (unsigned)s->nargs, pb->id, err, errlen);
+		if (h > 0) {
+			pb->handles[pb->nhandles++] = h;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void enable_uprobe(struct daemon *d, struct client *c, const struct scope_args *a,
+			  const struct functions *fn)
+{
+	char err[512] = "", path[4200];
+	struct probe *pb;
+	struct reply r;
+
+	if (fn->filter[0] || fn->sample || fn->rate || fn->count_only) {
+		reply_error(c, "--filter, --sample, --rate and --count-only are not available in uprobe mode yet");
+		return;
+	}
+	if (!a->pid && !a->binary[0]) {
+		reply_error(c, "uprobe mode needs -p PID or -b PATH");
+		return;
+	}
+	if (!a->pid && c->uid != 0) {
+		reply_error(c, "uprobe mode by binary covers every user's processes: root only");
+		return;
+	}
+	if (daemon_uprobe(d, err, sizeof(err))) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
+	if (!pb) {
+		reply_error(c, "out of memory");
+		return;
+	}
+	pb->uprobe = true;
+	if (a->binary[0]) {
+		struct sled_object obj;
+
+		if (sled_object_read(a->binary, &obj, err, sizeof(err)) == 0) {
+			err[0] = 0;
+			attach_object(d, pb, &obj, a->binary, -1, err, sizeof(err));
+			sled_object_free(&obj);
+		}
+	} else {
+		struct sled_process proc;
+
+		if (sled_process_read((pid_t)a->pid, &proc, err, sizeof(err)) == 0) {
+			err[0] = 0;
+			for (size_t i = 0; i < proc.nobjects; i++) {
+				const struct sled_object *obj = &proc.objects[i];
+
+				/* The object as the process sees it (other mount namespaces). */
+				snprintf(path, sizeof(path), "%s", obj->path);
+				if (access(path, R_OK))
+					snprintf(path, sizeof(path), "/proc/%d/root%s", (int)a->pid, obj->path);
+				attach_object(d, pb, obj, path, (pid_t)a->pid, err, sizeof(err));
+			}
+			sled_process_free(&proc);
+		}
+	}
+	if (!pb->nhandles) {
+		probes_remove(&d->probes, pb->id);
+		if (err[0])
+			reply_error(c, "%s", err);
+		else
+			reply_error(c, "no tracepoint matches '%s' in %s", a->pattern,
+				    a->binary[0] ? a->binary : "the process");
+		return;
+	}
+	log_info(d, "probe %u enabled in uprobe mode: %s, %u attach(es)", pb->id, pb->pattern,
+		 pb->nhandles);
+	reply_begin(&r, 5, true);
+	ctl_pack_kv_u64(&r.pk, "id", pb->id);
+	ctl_pack_kv_str(&r.pk, "mode", "uprobe");
+	ctl_pack_kv_u64(&r.pk, "attached", pb->nhandles);
+	ctl_pack_str(&r.pk, "processes");
+	msgpack_pack_array(&r.pk, 0);
+	reply_send(c, &r);
+}
+
 static void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req)
 {
 	unsigned nproc = 0, wanted = 0, on = 0;
@@ -265,8 +369,15 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	int first_err = 0;
 	char why[256] = "", busy[256] = "";
 
-	if (parse_scope(c, req, &a))
+	char mode[16] = "auto";
+
+	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
+	ctl_get_str(req, "mode", mode, sizeof(mode));
+	if (strcmp(mode, "auto") && strcmp(mode, "sled") && strcmp(mode, "uprobe")) {
+		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", mode);
+		return;
+	}
 	if (a.pid) {
 		uid_t owner = owner_of((pid_t)a.pid);
 
@@ -279,7 +390,16 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 				    (long long)a.pid);
 			return;
 		}
+		if (!strcmp(mode, "uprobe")) {
+			enable_uprobe(d, c, &a, &fn);
+			return;
+		}
 		if (!attach_soon(d, (pid_t)a.pid)) {
+			/* auto: a process without libsled is traced with uprobes. */
+			if (errno != EBUSY && !strcmp(mode, "auto")) {
+				enable_uprobe(d, c, &a, &fn);
+				return;
+			}
 			if (errno == EBUSY)
 				reply_error(c, "process %lld is traced by another probed", (long long)a.pid);
 			else
@@ -288,8 +408,10 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			return;
 		}
 	}
-	if (parse_functions(c, req, &fn))
+	if (!strcmp(mode, "uprobe")) {
+		enable_uprobe(d, c, &a, &fn);
 		return;
+	}
 	pb = probes_add(&d->probes, a.pattern, (pid_t)a.pid, a.binary, c->uid);
 	if (!pb) {
 		reply_error(c, "out of memory");
@@ -364,17 +486,30 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 }
 
 /* One probe and its figures, as status and disable report them. */
-static void pack_probe(msgpack_packer *pk, const struct probe *pb, const struct procs *procs)
+static void pack_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 {
 	struct probe_counts pc;
 
-	probes_count(pb, procs, &pc);
+	probes_count(pb, &d->procs, &pc);
+	if (pb->uprobe) {
+		/* Uprobe mode: the BPF side counts hits and ring-buffer drops per attach. */
+		for (unsigned i = 0; i < pb->nhandles && d->uprobe; i++) {
+			uint64_t e, x, dr;
+
+			uprobe_counts(d->uprobe, pb->handles[i], &e, &x, &dr);
+			pc.f.hits += e;
+			pc.f.exported += x;
+			pc.f.drops += dr;
+		}
+		pc.emitted = pc.f.hits;
+		pc.sites_on = pb->nhandles;
+	}
 	msgpack_pack_map(pk, 18);
 	ctl_pack_kv_u64(pk, "id", pb->id);
 	ctl_pack_kv_str(pk, "pattern", pb->pattern);
 	ctl_pack_kv_i64(pk, "pid", pb->pid);
 	ctl_pack_kv_str(pk, "binary", pb->binary);
-	ctl_pack_kv_str(pk, "mode", "sled");
+	ctl_pack_kv_str(pk, "mode", pb->uprobe ? "uprobe" : "sled");
 	ctl_pack_kv_str(pk, "filter", pb->filter);
 	ctl_pack_kv_u64(pk, "sample", pb->sample);
 	ctl_pack_kv_u64(pk, "rate", pb->rate);
@@ -421,8 +556,14 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 	}
 	/* Retire first, free after: handing the slots back (off, idle, drained) folds their
 	 * last figures into the probes, which the reply then reports as final. */
-	for (unsigned i = 0; i < n; i++)
-		probes_find(&d->probes, ids[i])->retired = true;
+	for (unsigned i = 0; i < n; i++) {
+		struct probe *pb = probes_find(&d->probes, ids[i]);
+
+		pb->retired = true;
+		for (unsigned k = 0; k < pb->nhandles && d->uprobe; k++)
+			uprobe_detach(d->uprobe, pb->handles[k]);
+	}
+	daemon_drain(d); /* what the uprobes wrote before they went */
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone)
 			probes_apply(&d->probes, p, NULL, NULL);
@@ -437,7 +578,7 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 	for (unsigned i = 0; i < n; i++) {
 		struct probe *pb = probes_find(&d->probes, ids[i]);
 
-		pack_probe(&r.pk, pb, &d->procs);
+		pack_probe(&r.pk, pb, d);
 		probes_remove(&d->probes, ids[i]);
 	}
 	reply_send(c, &r);
@@ -460,7 +601,7 @@ static void handle_status(struct daemon *d, struct client *c)
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
 		if (c->uid != 0 && pb->owner != c->uid)
 			continue;
-		pack_probe(&r.pk, pb, &d->procs);
+		pack_probe(&r.pk, pb, d);
 	}
 	ctl_pack_str(&r.pk, "processes");
 	msgpack_pack_array(&r.pk, nprocs);
@@ -611,10 +752,10 @@ bool server_client_event(struct daemon *d, int fd, uint32_t events)
 	return true;
 }
 
-void server_tail_event(struct daemon *d, const struct sled_event *ev, const struct traced_proc *p)
+void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner)
 {
 	for (struct client *c = d->clients; c; c = c->next) {
-		if (!c->tail || !may_touch(c, p) ||
+		if (!c->tail || (c->uid != 0 && c->uid != owner) ||
 		    !sled_pattern_match(c->tail_pattern, ev->provider, ev->name))
 			continue;
 		/* A reader that falls behind loses events, counted; the daemon never waits. */

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Uprobe mode through probed and probectl: --mode auto picks it for a process without
+libsled, -b covers processes started later, and sled mode and uprobe mode attached to the
+same process at once see the same events.
+
+Usage: uprobe_daemon.py BUILD_DIR
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sledtest import Daemon, Suite, isolate_dev_shm, start_app, stop_app  # noqa: E402
+
+isolate_dev_shm()
+
+build = sys.argv[1]
+probed = os.path.join(build, "probed", "probed")
+probectl = os.path.join(build, "probed", "probectl")
+basic = os.path.join(build, "samples", "sample_basic")
+header_only = os.path.join(build, "tests", "integration", "header_only_app")
+
+t = Suite()
+if os.geteuid() != 0:
+    print("SKIP: uprobe mode needs root")
+    t.finish()
+d = Daemon(probed, probectl)
+apps = []
+
+
+def wait_for(fn, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    return fn()
+
+
+try:
+    # --- auto: a process that does not link libsled gets uprobe mode.
+    app = start_app([header_only, "100000"], wait_for_block=False)
+    apps.append(app)
+    time.sleep(0.2)
+    r = d.ctl("enable", "app:tick", "-p", str(app.pid))
+    t.check(r.returncode == 0 and "uprobe mode" in r.stdout, f"--mode auto on a header-only process: {r.stdout.strip()}")
+    evs = wait_for(lambda: [e for e in d.events() if e["name"] == "tick" and e["pid"] == app.pid][:20]
+                   if len([e for e in d.events() if e["name"] == "tick"]) >= 20 else None)
+    its = [e["args"]["i"] for e in evs]
+    t.check(len(its) >= 10 and its == list(range(its[0], its[0] + len(its))),
+            f"its events arrive, consecutive, with mode uprobe ({its[:5]}...)")
+    t.check(all(e.get("mode") == "uprobe" for e in evs), "events say mode uprobe")
+    st = d.status()["probes"]
+    t.check(len(st) == 1 and st[0]["mode"] == "uprobe", "status shows the probe's mode")
+    fin = d.ctl_json("disable", "app:tick", "-p", str(app.pid))["final"][0]
+    t.check(fin["emitted"] > 0 and fin["emitted"] == fin["exported"] + fin["dropped"],
+            f"final figures: emitted = exported + dropped ({fin['emitted']}, {fin['exported']}, {fin['dropped']})")
+    stop_app(app)
+
+    # --- -b: every process of the binary, started later; and sled mode on the same
+    # process at the same time: both see each hit, with the same values.
+    up = d.ctl_json("enable", "sample:request", "--mode", "uprobe", "-b", basic)["id"]
+    app = start_app([basic, "150", "20"])
+    apps.append(app)
+    time.sleep(0.3)
+    sl = d.ctl_json("enable", "sample:request", "-p", str(app.pid), "--mode", "sled")["id"]
+    app.wait(timeout=30)
+    time.sleep(0.3)
+    ev_all = [e for e in d.events() if e["name"] == "request" and e["pid"] == app.pid]
+    by_mode = {"uprobe": {}, "sled": {}}
+    for e in ev_all:
+        by_mode[e.get("mode", "sled")][e["args"]["id"]] = e
+    ups, sls = by_mode["uprobe"], by_mode["sled"]
+    t.check(sorted(ups) == list(range(1, 151)),
+            f"uprobe -b, attached before the process started: every hit 1..150 ({len(ups)})")
+    t.check(all(e["args"]["twice"] == 2 * i and e["args"]["name"] == f"req-{i}"
+                and e["args"]["latency"] == 1.5 * i for i, e in ups.items()), "uprobe values are exact")
+    t.check(len(sls) > 100 and sorted(sls) == list(range(min(sls), 151)),
+            f"sled mode from its enable to the end: {len(sls)} events")
+    same = all(ups[i]["args"] == sls[i]["args"] and ups[i]["tid"] == sls[i]["tid"] for i in sls)
+    t.check(same, "for every hit both modes saw, the fields and values are identical")
+    for pid in (up, sl):
+        d.ctl("disable", str(pid), check=False)
+    stop_app(app)
+
+    # --- errors
+    r = d.ctl("enable", "sample:request", "--mode", "uprobe", check=False)
+    t.check(r.returncode == 1 and "uprobe mode needs -p PID or -b PATH" in r.stderr, f"scope required ({r.stderr.strip()})")
+    r = d.ctl("enable", "sample:request", "--mode", "uprobe", "-b", basic, "--filter", "id > 1", check=False)
+    t.check(r.returncode == 1 and "not available in uprobe mode yet" in r.stderr, f"functions refused ({r.stderr.strip()})")
+    r = d.ctl("enable", "nosuch:x", "--mode", "uprobe", "-b", basic, check=False)
+    t.check(r.returncode == 1 and "no tracepoint matches" in r.stderr, f"nothing to attach ({r.stderr.strip()})")
+finally:
+    for a in apps:
+        stop_app(a)
+    d.stop()
+    if t.failed:
+        print(d.log_text())
+t.finish()
