@@ -404,7 +404,8 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 				reply_error(c, "process %lld is traced by another probed", (long long)a.pid);
 			else
 				reply_error(c, "process %lld does not link libsled: sled mode needs the "
-					    "runtime (link with `pkg-config --libs sled`)", (long long)a.pid);
+					    "runtime (link with `pkg-config --libs sled`); --mode uprobe "
+					    "traces it without", (long long)a.pid);
 			return;
 		}
 	}

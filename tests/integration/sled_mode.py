@@ -126,9 +126,9 @@ try:
     plain = start_app([header_only, "100000"], wait_for_block=False)
     apps.append(plain)
     time.sleep(0.1)
-    r = d.ctl("enable", "app:*", "-p", str(plain.pid), check=False)
+    r = d.ctl("enable", "app:*", "-p", str(plain.pid), "--mode", "sled", check=False)
     t.check(r.returncode == 1 and "does not link libsled" in r.stderr and r.stderr.count("\n") == 1,
-            f"enable on a header-only process says it does not link libsled ({r.stderr.strip()})")
+            f"--mode sled on a header-only process says it does not link libsled ({r.stderr.strip()})")
     stop_app(plain)
     app = start_app([basic, "100000", "5"])
     apps.append(app)
