@@ -78,8 +78,8 @@ class Daemon:
         while not os.path.exists(self.sock):
             time.sleep(0.01)
 
-    def enable(self, pid, pattern):
-        subprocess.run([probectl, "-S", self.sock, "enable", pattern, "-p", str(pid)],
+    def enable(self, pid, pattern, *opts):
+        subprocess.run([probectl, "-S", self.sock, "enable", pattern, "-p", str(pid), *opts],
                        check=True, capture_output=True)
 
     def stop(self):
@@ -134,6 +134,13 @@ def main():
                         for _ in range(ROUNDS)])
         full = median([run_mode("disabled", 20_000_000, 5, lambda pid: d.enable(pid, "bench:hot"))
                        for _ in range(ROUNDS)])
+        uprobe = filtered = None
+        if os.geteuid() == 0:
+            uprobe = run_mode("disabled", 1_000_000, 5,
+                              lambda pid: d.enable(pid, "bench:hot", "--mode", "uprobe"))
+        filtered = median([run_mode("disabled", 20_000_000, 5,
+                                    lambda pid: d.enable(pid, "bench:hot", "--filter", "acc == 0"))
+                           for _ in range(ROUNDS)])
     finally:
         d.stop()
     bt_sdt = bt_ours = None
@@ -158,6 +165,8 @@ def main():
     row("~27 ns work loop, disabled TRACEPOINT", work["work-disabled"], work["work-none"])
     row("sled mode enabled: event recorded in the ring", burst)
     row("sled mode enabled: ring full, event dropped+counted", full)
+    row("sled mode enabled: event filtered out (--filter)", filtered)
+    row("uprobe mode (probed + BPF ring buffer)", uprobe)
     row("bpftrace on sys/sdt.h probe (uprobe trap)", bt_sdt)
     row("bpftrace on sled's site (uprobe trap)", bt_ours)
     print()
