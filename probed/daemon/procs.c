@@ -436,6 +436,9 @@ int procs_apply(struct traced_proc *p, unsigned timeout_ms, uint32_t *applied, u
 	uint64_t deadline = sled_clock_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
 	uint32_t seq = h->cmd.seq + 1;
 
+	/* A command is a sign of life too: a daemon busy with a long run of requests must not
+	 * look dead to the agent (which would restore every sled behind its back). */
+	__atomic_store_n(&h->heartbeat_ns, sled_clock_monotonic_ns(), __ATOMIC_RELEASE);
 	h->cmd.op = SLED_OP_APPLY;
 	__atomic_store_n(&h->cmd.seq, seq, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&h->doorbell, 1, __ATOMIC_RELEASE);

@@ -459,9 +459,12 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		else if (!wanted)
 			reply_error(c, "no sled tracepoint matches '%s' in process %lld", a.pattern,
 				    (long long)a.pid);
-		else
+		else if (first_err)
 			reply_error(c, "could not patch any of %u sites: %s", wanted,
 				    strerror(-first_err));
+		else
+			reply_error(c, "could not patch any of %u sites: the process's agent left "
+				    "them off", wanted);
 		return;
 	}
 	log_info(d, "probe %u enabled: %s%s%s pid %d: %u/%u sites in %u processes", pb->id,

@@ -109,10 +109,9 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		va_end(copy);
 	}
 	if (level == LIBBPF_WARN) {
-		size_t n;
-
 		char msg[sizeof(libbpf_last)];
 		const char *m = msg;
+		size_t n;
 
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		if (strncmp(m, "libbpf: ", 8) == 0)
@@ -136,7 +135,7 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ", libbpf: <its last warning>" or "" */
+/* " (libbpf: <its last warning>)", or "" when it said nothing */
 static const char *libbpf_why(char *buf, size_t len)
 {
 	buf[0] = '\0';
@@ -227,7 +226,7 @@ static unsigned count_fds(void)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n - 1; /* the directory's own fd */
+	return n ? n - 1 : 0; /* the directory's own fd */
 }
 
 /* Zero a probe index's per-CPU counters and write its description. */
@@ -452,9 +451,12 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 	rc = usdt_events__load(u->skel);
 	if (rc) {
 		rc = rc < 0 ? rc : -EINVAL;
-		if (rc == -EPERM || rc == -EACCES)
+		if (rc == -EPERM || (rc == -EACCES && geteuid() != 0))
 			seterr(err, errlen, "uprobe mode unavailable: loading BPF programs needs root "
-			       "(CAP_BPF and CAP_PERFMON): %s", strerror(-rc));
+			       "(CAP_BPF and CAP_PERFMON; and no kernel lockdown): %s", strerror(-rc));
+		else if (rc == -EACCES)
+			seterr(err, errlen, "uprobe mode unavailable: the kernel's verifier rejected the "
+			       "BPF program (SLED_LIBBPF_DEBUG=1 shows its log)");
 		else if (rc == -ENOSYS)
 			seterr(err, errlen, "uprobe mode unavailable: the kernel has no BPF "
 			       "(bpf(2): %s)", strerror(-rc));
@@ -562,7 +564,9 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 	if (s->state == SLOT_DETACHED)
 		slot_release(s); /* its records, if any are left, will count as stale */
 
-	info.gen = (uint16_t)(s->gen + 1 ? s->gen + 1 : 1);
+	info.gen = (uint16_t)(s->gen + 1);
+	if (!info.gen)
+		info.gen = 1; /* 0 is "never used" (and what an unprogrammed map entry holds) */
 	info.nargs = (uint8_t)nfields;
 	for (unsigned i = 0; i < nfields; i++) {
 		info.types[i] = fields[i].type;

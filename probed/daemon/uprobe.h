@@ -116,9 +116,10 @@ struct uprobe_stats {
 void uprobe_stats(struct uprobe_ctx *u, struct uprobe_stats *st);
 
 /* Ring buffer wakeups (uprobe_fd readiness).  By default (a quarter of the ring, 1 MiB)
- * records are committed without waking the consumer, and the record that brings the
- * pending bytes to the threshold wakes it once: the caller MUST also drain on a timer
- * (the daemon's 1-10 ms poll does), or low-rate events wait for the threshold.  0: the
+ * records are committed without waking the consumer; every 64th hit of a probe on a CPU
+ * compares the pending bytes with the threshold and the first that finds it reached
+ * wakes the consumer once: the caller MUST also drain on a timer (the daemon's 1-10 ms
+ * poll does), or events wait in the ring until the threshold is reached.  0: the
  * kernel's own policy, a wakeup whenever a record lands in a ring the consumer had
  * emptied: lowest latency, but a consumer that keeps up takes one wakeup (a self-IPI; a
  * VM exit under KVM) per event: 2.0 us per hit instead of 0.6 measured here.  Takes
