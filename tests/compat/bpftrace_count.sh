@@ -36,15 +36,24 @@ trap cleanup EXIT
 # stop_bpftrace PID: SIGINT, repeated until it is gone.  bpftrace 0.17 sets a flag in its
 # SIGINT handler and re-checks it only after epoll_wait returns: a signal that lands just
 # before it blocks is lost and it sleeps on.  Returns bpftrace's exit status.
+# A second SIGINT while it is already exiting kills it (status 130), so after each one it
+# gets two seconds to finish before the next.
+alive() {
+	local state
+	state=$(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null || true)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
 stop_bpftrace() {
-	local pid=$1 i state rc=0
-	for ((i = 0; i < 50; i++)); do
-		state=$(awk '$1 == "State:" { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
-		[ -n "$state" ] && [ "$state" != Z ] || break
+	local pid=$1 i j rc=0
+	for ((i = 0; i < 10; i++)); do
+		alive "$pid" || break
 		kill -INT "$pid" 2>/dev/null || true
-		sleep 0.2
+		for ((j = 0; j < 20; j++)); do
+			alive "$pid" || break
+			sleep 0.1
+		done
 	done
-	[ "$i" -lt 50 ] || kill -KILL "$pid" 2>/dev/null || true
+	[ "$i" -lt 10 ] || kill -KILL "$pid" 2>/dev/null || true
 	wait "$pid" || rc=$?
 	return "$rc"
 }
