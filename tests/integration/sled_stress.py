@@ -36,7 +36,10 @@ stress_check = os.path.join(build, "tests", "integration", "stress_check")
 
 THREADS = 8
 TOGGLES = int(os.environ.get("SLED_STRESS_TOGGLES", "10000"))
-TOGGLE_BUDGET_S = 40.0  # a hard bound on the toggling phase, whatever the machine
+# A bound on the toggling phase, not a speed requirement: each disable waits until no
+# thread is inside the site and its events are drained (exact accounting), so the rate
+# depends on how the scheduler treats eight busy threads; ~900-2000/s here when idle.
+TOGGLE_BUDGET_S = 240.0
 MASK64 = (1 << 64) - 1
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
