@@ -5,21 +5,6 @@
 
 #include "drain.h"
 
-static double bits_to_double(uint64_t v, uint8_t type)
-{
-	if (type == SLED_T_FLOAT) {
-		uint32_t u = (uint32_t)v;
-		float f;
-
-		memcpy(&f, &u, sizeof(f));
-		return f;
-	}
-	double d;
-
-	memcpy(&d, &v, sizeof(d));
-	return d;
-}
-
 /* Decode one record into ev; -1 if it does not fit its own size. */
 static int decode(const struct traced_proc *p, const struct sled_record *rec, const char *raw,
 		  uint32_t tid, const struct sled_clock *clock, struct sled_event *ev)
@@ -47,38 +32,26 @@ static int decode(const struct traced_proc *p, const struct sled_record *rec, co
 		struct sled_event_field *f = &ev->fields[i];
 		uint8_t type = m->fields[i].type;
 
+		if (type != SLED_T_STRING) {
+			sled_event_field_set(f, m->fields[i].name, type, v[i]);
+			continue;
+		}
+		uint64_t word = v[i], len = word & SLED_REC_STR_LEN_MASK;
+
 		f->name = m->fields[i].name;
 		f->type = type;
-		switch (type) {
-		case SLED_T_I8: case SLED_T_I16: case SLED_T_I32: case SLED_T_I64:
-			f->v.i = (int64_t)v[i];
-			break;
-		case SLED_T_BOOL:
-			f->v.b = v[i] != 0;
-			break;
-		case SLED_T_FLOAT: case SLED_T_DOUBLE:
-			f->v.d = bits_to_double(v[i], type);
-			break;
-		case SLED_T_STRING: {
-			uint64_t word = v[i], len = word & SLED_REC_STR_LEN_MASK;
-
-			if (word & SLED_REC_STR_NULL) {
-				f->v.str.ptr = NULL;
-				f->v.str.len = 0;
-				f->v.str.truncated = false;
-				break;
-			}
-			if (len > SLED_SHM_MAX_STR || len > (uint64_t)(end - s))
-				return -1;
-			f->v.str.ptr = s;
-			f->v.str.len = (uint32_t)len;
-			f->v.str.truncated = (word & SLED_REC_STR_TRUNCATED) != 0;
-			s += len;
-			break;
+		if (word & SLED_REC_STR_NULL) {
+			f->v.str.ptr = NULL;
+			f->v.str.len = 0;
+			f->v.str.truncated = false;
+			continue;
 		}
-		default:
-			f->v.u = v[i];
-		}
+		if (len > SLED_SHM_MAX_STR || len > (uint64_t)(end - s))
+			return -1;
+		f->v.str.ptr = s;
+		f->v.str.len = (uint32_t)len;
+		f->v.str.truncated = (word & SLED_REC_STR_TRUNCATED) != 0;
+		s += len;
 	}
 	return 0;
 }

@@ -253,20 +253,6 @@ static void slot_unprogram(struct uprobe_ctx *u, unsigned index)
 
 /* --- Records -------------------------------------------------------------------------- */
 
-static double bits_to_double(uint64_t v, uint8_t type)
-{
-	if (type == SLED_T_FLOAT) {
-		uint32_t w = (uint32_t)v;
-		float f;
-
-		memcpy(&f, &w, sizeof(f));
-		return f;
-	}
-	double d;
-
-	memcpy(&d, &v, sizeof(d));
-	return d;
-}
 
 /* Decode one record into ev; -1 (malformed) if it does not hold what its slot says. */
 static int decode(const struct uprobe_ctx *u, const struct slot *s, const struct usdt_rec_hdr *h,
@@ -291,46 +277,34 @@ static int decode(const struct uprobe_ctx *u, const struct slot *s, const struct
 		struct sled_event_field *f = &ev->fields[i];
 		uint8_t type = s->fields[i].type;
 
+		if (type != SLED_T_STRING) {
+			sled_event_field_set(f, s->fields[i].name, type, v[i]);
+			continue;
+		}
+		uint64_t word = v[i], len = word & USDT_STR_LEN_MASK;
+
 		f->name = s->fields[i].name;
 		f->type = type;
-		switch (type) {
-		case SLED_T_I8: case SLED_T_I16: case SLED_T_I32: case SLED_T_I64:
-			f->v.i = (int64_t)v[i];
-			break;
-		case SLED_T_BOOL:
-			f->v.b = v[i] != 0;
-			break;
-		case SLED_T_FLOAT: case SLED_T_DOUBLE:
-			f->v.d = bits_to_double(v[i], type);
-			break;
-		case SLED_T_STRING: {
-			uint64_t word = v[i], len = word & USDT_STR_LEN_MASK;
-
-			if (word & USDT_STR_NULL) {
-				f->v.str.ptr = NULL;
-				f->v.str.len = 0;
-				f->v.str.truncated = false;
-				break;
-			}
-			if (word & USDT_STR_FAULT) {
-				/* Unreadable memory: nothing kept of it, so it is reported as a
-				 * string cut to nothing (listed in "truncated"), not as NULL. */
-				f->v.str.ptr = str;
-				f->v.str.len = 0;
-				f->v.str.truncated = true;
-				break;
-			}
-			if (len > USDT_MAX_STR || len > (uint64_t)(end - str))
-				return -1;
+		if (word & USDT_STR_NULL) {
+			f->v.str.ptr = NULL;
+			f->v.str.len = 0;
+			f->v.str.truncated = false;
+			continue;
+		}
+		if (word & USDT_STR_FAULT) {
+			/* Unreadable memory: nothing kept of it, so it is reported as a
+			 * string cut to nothing (listed in "truncated"), not as NULL. */
 			f->v.str.ptr = str;
-			f->v.str.len = (uint32_t)len;
-			f->v.str.truncated = (word & USDT_STR_TRUNCATED) != 0;
-			str += len;
-			break;
+			f->v.str.len = 0;
+			f->v.str.truncated = true;
+			continue;
 		}
-		default: /* unsigned integers, pointers, and types this build does not know */
-			f->v.u = v[i];
-		}
+		if (len > USDT_MAX_STR || len > (uint64_t)(end - str))
+			return -1;
+		f->v.str.ptr = str;
+		f->v.str.len = (uint32_t)len;
+		f->v.str.truncated = (word & USDT_STR_TRUNCATED) != 0;
+		str += len;
 	}
 	return 0;
 }

@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
+
+#include <sled/tracepoint.h>
 
 #define SLED_EVENT_MAX_FIELDS 12
 
@@ -39,5 +42,38 @@ struct sled_event {
 	unsigned nfields;
 	struct sled_event_field fields[SLED_EVENT_MAX_FIELDS];
 };
+
+/*
+ * A non-string field from the 64-bit word a record carries for it: integers already
+ * sign- or zero-extended, floats as their IEEE-754 bit pattern (a float in the low 32
+ * bits).  Sled-mode rings and the uprobe ring buffer use the same words.
+ */
+static inline void sled_event_field_set(struct sled_event_field *f, const char *name,
+					uint8_t type, uint64_t raw)
+{
+	f->name = name;
+	f->type = type;
+	switch (type) {
+	case SLED_T_I8: case SLED_T_I16: case SLED_T_I32: case SLED_T_I64:
+		f->v.i = (int64_t)raw;
+		break;
+	case SLED_T_BOOL:
+		f->v.b = raw != 0;
+		break;
+	case SLED_T_FLOAT: {
+		uint32_t u = (uint32_t)raw;
+		float x;
+
+		memcpy(&x, &u, sizeof(x));
+		f->v.d = x;
+		break;
+	}
+	case SLED_T_DOUBLE:
+		memcpy(&f->v.d, &raw, sizeof(f->v.d));
+		break;
+	default: /* unsigned integers, pointers, types this build does not know */
+		f->v.u = raw;
+	}
+}
 
 #endif /* SLED_EVENT_H */
