@@ -13,8 +13,11 @@
 extern "C" {
 #endif
 
+/* libsled is built with hidden visibility: only what is marked here is exported. */
+#define SLED_API __attribute__((visibility("default")))
+
 /* The runtime's version as "MAJOR.MINOR.PATCH". */
-const char *sled_runtime_version(void);
+SLED_API const char *sled_runtime_version(void);
 
 #ifdef __cplusplus
 }
