@@ -173,11 +173,8 @@ int do_enable(int argc, char **argv)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	pack_scope(&pk, "enable", argv[i], &s);
-	if (ctl_call(&call, &sb, false)) {
-		msgpack_sbuffer_destroy(&sb);
+	if (ctl_call(&call, &sb, false))
 		return 1;
-	}
-	msgpack_sbuffer_destroy(&sb);
 	if (json_output) {
 		print_json_reply(&call.reply.data);
 	} else {
@@ -249,11 +246,8 @@ int do_disable(int argc, char **argv)
 	} else {
 		pack_scope(&pk, "disable", argv[i], &s);
 	}
-	if (ctl_call(&call, &sb, false)) {
-		msgpack_sbuffer_destroy(&sb);
+	if (ctl_call(&call, &sb, false))
 		return 1;
-	}
-	msgpack_sbuffer_destroy(&sb);
 	if (json_output) {
 		print_json_reply(&call.reply.data);
 	} else {

@@ -205,11 +205,8 @@ static void fetch_daemon_state(struct listing *l)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 1);
 	ctl_pack_kv_str(&pk, "cmd", "sites");
-	if (ctl_call(&call, &sb, true)) {
-		msgpack_sbuffer_destroy(&sb);
+	if (ctl_call(&call, &sb, true))
 		return;
-	}
-	msgpack_sbuffer_destroy(&sb);
 	arr = ctl_get(&call.reply.data, "sites");
 	if (arr && arr->type == MSGPACK_OBJECT_ARRAY) {
 		l->dsites = calloc(arr->via.array.size + 1, sizeof(*l->dsites));

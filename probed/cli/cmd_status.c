@@ -97,11 +97,8 @@ int do_status(int argc, char **argv)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, 1);
 	ctl_pack_kv_str(&pk, "cmd", "status");
-	if (ctl_call(&call, &sb, false)) {
-		msgpack_sbuffer_destroy(&sb);
+	if (ctl_call(&call, &sb, false))
 		return 1;
-	}
-	msgpack_sbuffer_destroy(&sb);
 	if (json_output) {
 		struct json_writer *w = jsonw_new(stdout);
 

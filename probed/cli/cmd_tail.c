@@ -36,11 +36,8 @@ int do_tail(int argc, char **argv)
 	ctl_pack_kv_str(&pk, "format", json_output ? "json" : "human");
 	if (pattern)
 		ctl_pack_kv_str(&pk, "pattern", pattern);
-	if (ctl_call(&call, &sb, false)) {
-		msgpack_sbuffer_destroy(&sb);
+	if (ctl_call(&call, &sb, false))
 		return 1;
-	}
-	msgpack_sbuffer_destroy(&sb);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* Bytes that arrived with the reply are already in the unpacker's buffer. */
 	pending = call.up.used - call.up.off;

@@ -8,7 +8,17 @@
 
 const char *socket_option;
 
-int ctl_call(struct ctl_call *call, const msgpack_sbuffer *req, bool quiet)
+static int call_once(struct ctl_call *call, const msgpack_sbuffer *req, bool quiet);
+
+int ctl_call(struct ctl_call *call, msgpack_sbuffer *req, bool quiet)
+{
+	int ret = call_once(call, req, quiet);
+
+	msgpack_sbuffer_destroy(req);
+	return ret;
+}
+
+static int call_once(struct ctl_call *call, const msgpack_sbuffer *req, bool quiet)
 {
 	char err[512];
 	bool ok = false;

@@ -16,11 +16,12 @@ struct ctl_call {
 	msgpack_unpacked reply;
 };
 
-/* Connect and send the packed request; then wait for the reply map.  Returns 0 with
+/* Connect and send the packed request (req is destroyed, whatever happens); then wait
+ * for the reply map.  Returns 0 with
  * call->reply holding an "ok": true map; otherwise prints "Error: ..." (the daemon's
  * message or why it could not be reached) and returns -1.  quiet suppresses the message
  * for "daemon not running" (list works without a daemon). */
-int ctl_call(struct ctl_call *call, const msgpack_sbuffer *req, bool quiet);
+int ctl_call(struct ctl_call *call, msgpack_sbuffer *req, bool quiet);
 void ctl_call_end(struct ctl_call *call);
 
 #endif /* SLED_CTL_CLIENT_H */
