@@ -71,15 +71,20 @@ static void print_human(const msgpack_object *r)
 	}
 	v = array_of(r, "outputs", &n);
 	if (n)
-		printf("\n%-40s %12s %10s  %s\n", "OUTPUT", "WRITTEN", "DROPPED", "LAST ERROR");
+		printf("\n%-40s %-10s %12s %12s %10s %10s  %s\n", "OUTPUT", "STATE", "SENT", "ACKED",
+		       "QUEUED", "DROPPED", "LAST ERROR");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
+		char state[16] = "";
 
 		spec[0] = err[0] = 0;
 		ctl_get_str(p, "spec", spec, sizeof(spec));
+		ctl_get_str(p, "state", state, sizeof(state));
 		ctl_get_str(p, "error", err, sizeof(err));
-		printf("%-40s %12lld %10lld  %s\n", spec, (long long)geti(p, "written"),
-		       (long long)geti(p, "dropped"), err[0] ? err : "-");
+		printf("%-40s %-10s %12lld %12lld %10lld %10lld  %s\n", spec, state,
+		       (long long)geti(p, "sent"), (long long)geti(p, "acked"),
+		       (long long)geti(p, "queued"), (long long)geti(p, "dropped"),
+		       err[0] ? err : "-");
 	}
 }
 

@@ -14,8 +14,8 @@
  *   {"cmd":"status"}
  *       -> {"ok":true,"probes":[{"id","pattern","pid","binary","processes","sites",
  *           "emitted","exported","dropped"}],"processes":[{"pid","exe","uid","sites_on",
- *           "rings","lost","malformed","restores"}],"outputs":[{"spec","written","dropped",
- *           "error"}]}
+ *           "rings","lost","malformed","restores"}],"outputs":[{"spec","state","sent",
+ *           "acked","queued","dropped","error"}]}
  *   {"cmd":"sites"}  -> {"ok":true,"sites":[{"pid","address","state","probe"}]}
  *   {"cmd":"tail","pattern":P?,"format":"json"|"human"} -> {"ok":true} then lines
  */

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <msgpack.h>
+
 #include "clock.h"
 #include "output.h"
 #include "probes.h"
@@ -51,6 +53,10 @@ bool server_client_event(struct daemon *d, int fd, uint32_t events);
 void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner);
 void server_flush_tails(struct daemon *d);
 void server_close(struct daemon *d);
+/* Run one request as root would over the socket (config file enables): 0, or -1 with
+ * the daemon's one-line error in err. */
+int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
+			 size_t errlen);
 
 /* main.c: applies the standing probes to a newly attached or changed process. */
 void daemon_apply_all(struct daemon *d, struct traced_proc *p);

@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "config.h"
+#include "ctl_request.h"
 #include "daemon.h"
 #include "drain.h"
 #include "proc_maps.h"
@@ -227,11 +229,85 @@ static void restore_everything(struct daemon *d)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]\n"
+		"Usage: probed [-c FILE] [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]\n"
+		"  -c, --config FILE     outputs and standing enables to start with (README)\n"
 		"  -S, --socket PATH     control socket (default $PROBED_SOCKET or /run/probed.sock)\n"
 		"      --socket-mode M   octal permissions of the socket (default 0600)\n"
-		"  -o, --output SPEC     jsonl:PATH or msgpack:PATH ('-' = stdout); repeatable\n"
+		"  -o, --output SPEC     where events go; repeatable:\n"
+		"                          jsonl:PATH, msgpack:PATH ('-' = stdout)\n"
+		"                          forward://HOST:PORT, forward+unix:PATH (Fluent Forward)\n"
+		"                          syslog://HOST:PORT, syslog+udp://HOST:PORT (RFC 5424)\n"
+		"                          msgpack+tcp://HOST:PORT, msgpack+unix:PATH,\n"
+		"                          jsonl+tcp://HOST:PORT, jsonl+unix:PATH\n"
+		"                        network outputs take ?queue=N&batch=N&... (see README)\n"
 		"  -v, --verbose         log attaches, enables and disables to stderr\n");
+}
+
+static int set_socket_mode(struct daemon *d, const char *text)
+{
+	char *end;
+	unsigned long mode = strtoul(text, &end, 8);
+
+	if (*end || !*text || mode > 0777) {
+		fprintf(stderr, "Error: bad socket mode '%s' (octal, e.g. 0660)\n", text);
+		return -1;
+	}
+	d->socket_mode = (unsigned)mode;
+	return 0;
+}
+
+static int add_output(struct daemon *d, const char *spec)
+{
+	char err[512];
+
+	if (d->noutputs == MAX_OUTPUTS) {
+		fprintf(stderr, "Error: at most %d outputs\n", MAX_OUTPUTS);
+		return -1;
+	}
+	d->outputs[d->noutputs] = sled_output_open(spec, err, sizeof(err));
+	if (!d->outputs[d->noutputs]) {
+		fprintf(stderr, "Error: %s\n", err);
+		return -1;
+	}
+	d->noutputs++;
+	return 0;
+}
+
+/* The config file's enable lines, as standing probes, through the request path probectl
+ * uses: a line that fails stops the start-up with its line number. */
+static int apply_config_enables(struct daemon *d, struct config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nenables; i++) {
+		struct config_line *l = &cfg->enables[i];
+		char *argv[CONFIG_MAX_WORDS + 1], err[512];
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		msgpack_unpacked req;
+		struct ctl_scope s;
+		int rc;
+
+		memcpy(argv, l->argv, sizeof(argv));
+		if (ctl_parse_scope(l->argc, argv, true, &s, err, sizeof(err)) == 0) {
+			msgpack_sbuffer_init(&sb);
+			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+			ctl_pack_scope(&pk, "enable", &s);
+			msgpack_unpacked_init(&req);
+			rc = msgpack_unpack_next(&req, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS
+				     ? server_local_request(d, &req.data, err, sizeof(err))
+				     : -1;
+			msgpack_unpacked_destroy(&req);
+			msgpack_sbuffer_destroy(&sb);
+		} else {
+			rc = -1;
+		}
+		if (rc) {
+			fprintf(stderr, "Error: %s:%u: %s\n", cfg->path, l->lineno, err);
+			config_free(cfg);
+			return -1;
+		}
+		log_info(d, "%s:%u: enabled %s", cfg->path, l->lineno, s.pattern);
+	}
+	return 0;
 }
 
 static int setup(struct daemon *d)
@@ -263,6 +339,7 @@ static int setup(struct daemon *d)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 'S' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
@@ -271,31 +348,30 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct daemon d = { .listen_fd = -1, .socket_mode = 0600 };
-	const char *socket_opt = NULL;
-	char err[256], *end;
+	struct config cfg = { 0 };
+	const char *socket_opt = NULL, *config_path = NULL;
+	bool mode_given = false;
+	char err[512];
 	int c, poll_ms = IDLE_POLL_MS;
 
-	while ((c = getopt_long(argc, argv, "S:o:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:S:o:vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			if (config_path) {
+				fprintf(stderr, "Error: -c given twice\n");
+				return 2;
+			}
+			config_path = optarg;
+			break;
 		case 'S': socket_opt = optarg; break;
 		case 'm':
-			d.socket_mode = (unsigned)strtoul(optarg, &end, 8);
-			if (*end || !*optarg || d.socket_mode > 0777) {
-				fprintf(stderr, "Error: bad socket mode '%s' (octal, e.g. 0660)\n", optarg);
+			if (set_socket_mode(&d, optarg))
 				return 2;
-			}
+			mode_given = true;
 			break;
 		case 'o':
-			if (d.noutputs == MAX_OUTPUTS) {
-				fprintf(stderr, "Error: at most %d outputs\n", MAX_OUTPUTS);
+			if (add_output(&d, optarg))
 				return 2;
-			}
-			d.outputs[d.noutputs] = sled_output_open(optarg, err, sizeof(err));
-			if (!d.outputs[d.noutputs]) {
-				fprintf(stderr, "Error: %s\n", err);
-				return 2;
-			}
-			d.noutputs++;
 			break;
 		case 'v': d.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -306,6 +382,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	/* Read after the options: its enable lines are parsed with getopt too. */
+	if (config_path && config_load(config_path, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		config_free(&cfg);
+		return 2;
+	}
+	/* The command line wins over the file; outputs add up. */
+	if (cfg.socket && !socket_opt)
+		socket_opt = cfg.socket;
+	if (cfg.socket_mode && !mode_given && set_socket_mode(&d, cfg.socket_mode))
+		return 2;
+	d.verbose |= cfg.verbose;
+	for (unsigned i = 0; i < cfg.noutputs; i++)
+		if (add_output(&d, cfg.outputs[i]))
+			return 2;
 	d.probes.drain = drain_one;
 	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);
@@ -314,6 +405,12 @@ int main(int argc, char **argv)
 	log_info(&d, "listening on %s", d.socket_path);
 	d.last_beat_ns = sled_clock_monotonic_ns();
 	attach_new(&d);
+	if (apply_config_enables(&d, &cfg)) {
+		restore_everything(&d);
+		server_close(&d);
+		return 1;
+	}
+	config_free(&cfg);
 
 	while (!d.stop) {
 		struct epoll_event evs[32];
@@ -350,7 +447,15 @@ int main(int argc, char **argv)
 	}
 	restore_everything(&d);
 	for (unsigned i = 0; i < d.noutputs; i++) {
-		sled_output_flush(d.outputs[i]);
+		struct sled_output_stats st;
+
+		sled_output_stop(d.outputs[i]);
+		sled_output_stats(d.outputs[i], &st);
+		if (st.dropped || d.verbose)
+			fprintf(stderr, "probed: output %s: %llu sent, %llu dropped%s%s\n",
+				sled_output_spec(d.outputs[i]), (unsigned long long)st.written,
+				(unsigned long long)st.dropped, st.error[0] ? ", last error: " : "",
+				st.error);
 		sled_output_close(d.outputs[i]);
 	}
 	server_close(&d);

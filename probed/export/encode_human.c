@@ -150,10 +150,32 @@ static void format_hms(time_t sec, char out[9])
 	memcpy(out, cached, 9);
 }
 
-int sled_encode_human(struct sled_buf *buf, const struct sled_event *ev)
+/* The line without time, pid/tid and newline (also the MSG of output_syslog.c). */
+int sled_encode_human_summary(struct sled_buf *buf, const struct sled_event *ev)
 {
 	unsigned nfields = ev->nfields < SLED_EVENT_MAX_FIELDS ? ev->nfields
 							       : SLED_EVENT_MAX_FIELDS;
+	size_t start = buf->len;
+	int err = 0;
+
+	err |= put_name(buf, ev->provider);
+	err |= sled_buf_putc(buf, ':');
+	err |= put_name(buf, ev->name);
+	for (unsigned i = 0; i < nfields; i++) {
+		err |= sled_buf_putc(buf, ' ');
+		err |= put_name(buf, ev->fields[i].name);
+		err |= sled_buf_putc(buf, '=');
+		err |= put_value(buf, &ev->fields[i]);
+	}
+	if (err) {
+		buf->len = start;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int sled_encode_human(struct sled_buf *buf, const struct sled_event *ev)
+{
 	uint32_t nsec = (uint32_t)(ev->ts_ns % 1000000000u);
 	size_t start = buf->len;
 	char hms[9], frac[11];
@@ -170,15 +192,7 @@ int sled_encode_human(struct sled_buf *buf, const struct sled_event *ev)
 	err |= sled_buf_putc(buf, '/');
 	err |= sled_buf_put_i64(buf, ev->tid);
 	err |= sled_buf_putc(buf, ' ');
-	err |= put_name(buf, ev->provider);
-	err |= sled_buf_putc(buf, ':');
-	err |= put_name(buf, ev->name);
-	for (unsigned i = 0; i < nfields; i++) {
-		err |= sled_buf_putc(buf, ' ');
-		err |= put_name(buf, ev->fields[i].name);
-		err |= sled_buf_putc(buf, '=');
-		err |= put_value(buf, &ev->fields[i]);
-	}
+	err |= sled_encode_human_summary(buf, ev);
 	err |= sled_buf_putc(buf, '\n');
 	if (err) {
 		buf->len = start;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "netout.h"
 #include "output_impl.h"
 
 #define SLED_OUTPUT_CHUNK   (256 * 1024)
@@ -30,20 +31,34 @@
 
 typedef int sled_encode_fn(struct sled_buf *buf, const struct sled_event *ev);
 
-/* Output kinds by spec prefix: "PREFIX:TARGET". */
+/* Output kinds by spec prefix: "PREFIX:TARGET".  Files are written from the drain thread
+ * (encode + sink); network kinds hand batches to a worker thread (netout.c, proto). */
 static const struct output_kind {
 	const char *prefix;
 	const char *usage;
 	sled_encode_fn *encode;
 	sled_sink_open_fn *open;
+	const struct sled_proto_ops *proto;
 } kinds[] = {
-	{ "jsonl", "jsonl:PATH", sled_encode_json, sled_sink_file_open },
-	{ "msgpack", "msgpack:PATH", sled_encode_msgpack, sled_sink_file_open },
+	{ "jsonl", "jsonl:PATH", sled_encode_json, sled_sink_file_open, NULL },
+	{ "msgpack", "msgpack:PATH", sled_encode_msgpack, sled_sink_file_open, NULL },
+	{ "forward", "forward://HOST:PORT", NULL, NULL, &sled_proto_forward },
+	{ "forward+unix", "forward+unix:PATH", NULL, NULL, &sled_proto_forward_unix },
+	{ "syslog", "syslog://HOST:PORT", NULL, NULL, &sled_proto_syslog_tcp },
+	{ "syslog+udp", "syslog+udp://HOST:PORT", NULL, NULL, &sled_proto_syslog_udp },
+	{ "msgpack+tcp", "msgpack+tcp://HOST:PORT", NULL, NULL, &sled_proto_msgpack_tcp },
+	{ "msgpack+unix", "msgpack+unix:PATH", NULL, NULL, &sled_proto_msgpack_unix },
+	{ "jsonl+tcp", "jsonl+tcp://HOST:PORT", NULL, NULL, &sled_proto_jsonl_tcp },
+	{ "jsonl+unix", "jsonl+unix:PATH", NULL, NULL, &sled_proto_jsonl_unix },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
+/* How long probed's exit waits for network receivers to take what is queued. */
+#define SLED_OUTPUT_LINGER_MS 2000
+
 struct sled_output {
 	char *spec;
+	struct sled_netout *net; /* network kinds: everything below is unused */
 	sled_encode_fn *encode;
 	struct sled_sink *sink;
 	struct sled_buf buf;
@@ -65,18 +80,65 @@ void sled_output_set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "expected jsonl:PATH or msgpack:PATH", from the table. */
+/* "unknown output 'x' (jsonl:PATH, msgpack:PATH, forward://HOST:PORT, ...)", from the
+ * table. */
 static void unknown_output(const char *spec, char *err, size_t errlen)
 {
-	char expected[256];
+	char expected[512];
 	size_t n = 0;
 
 	expected[0] = '\0';
 	for (size_t i = 0; i < NKINDS && n < sizeof(expected); i++)
 		n += (size_t)snprintf(expected + n, sizeof(expected) - n, "%s%s",
-				      i == 0 ? "" : i + 1 == NKINDS ? " or " : ", ",
-				      kinds[i].usage);
-	sled_output_set_err(err, errlen, "unknown output '%s': expected %s", spec, expected);
+				      i == 0 ? "" : ", ", kinds[i].usage);
+	sled_output_set_err(err, errlen, "unknown output '%s' (expected %s)", spec, expected);
+}
+
+/* The spec as status and logs show it: the values of secret options (shared_key=,
+ * password=) replaced by "***".  A new string, or NULL when out of memory. */
+static char *masked_spec(const char *spec)
+{
+	static const char *const secrets[] = { "shared_key=", "password=" };
+	const char *q = strchr(spec, '?');
+	size_t nopts = 1;
+	char *out, *w;
+
+	for (const char *p = spec; *p; p++)
+		nopts += *p == '&';
+	out = malloc(strlen(spec) + 3 * nopts + 1); /* "***" may be longer than a value */
+
+	if (!out)
+		return NULL;
+	if (!q) {
+		strcpy(out, spec);
+		return out;
+	}
+	w = out + (q - spec);
+	memcpy(out, spec, (size_t)(q - spec));
+	while (*q) {
+		const char *key = q + 1, *end = strchr(key, '&');
+		size_t len = end ? (size_t)(end - key) : strlen(key);
+		bool secret = false;
+
+		*w++ = *q; /* '?' or '&' */
+		for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+			size_t k = strlen(secrets[i]);
+
+			if (len >= k && !strncmp(key, secrets[i], k)) {
+				memcpy(w, key, k);
+				memcpy(w + k, "***", 3);
+				w += k + 3;
+				secret = true;
+			}
+		}
+		if (!secret) {
+			memcpy(w, key, len);
+			w += len;
+		}
+		q = key + len;
+	}
+	*w = '\0';
+	return out;
 }
 
 struct sled_output *sled_output_open(const char *spec, char *err, size_t errlen)
@@ -95,17 +157,29 @@ struct sled_output *sled_output_open(const char *spec, char *err, size_t errlen)
 		return NULL;
 	}
 	if (colon[1] == '\0') {
-		sled_output_set_err(err, errlen, "output '%s': missing PATH, expected %s", spec,
-				    kind->usage);
+		sled_output_set_err(err, errlen, "output '%s': missing destination, expected %s",
+				    spec, kind->usage);
 		errno = EINVAL;
 		return NULL;
 	}
 	o = calloc(1, sizeof(*o));
-	if (!o || !(o->spec = strdup(spec))) {
+	if (!o || !(o->spec = masked_spec(spec))) {
 		free(o);
 		sled_output_set_err(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
+	}
+	if (kind->proto) {
+		o->net = sled_netout_open(kind->proto, spec, err, errlen);
+		if (!o->net) {
+			int saved = errno;
+
+			free(o->spec);
+			free(o);
+			errno = saved;
+			return NULL;
+		}
+		return o;
 	}
 	o->encode = kind->encode;
 	o->sink = kind->open(colon + 1, err, errlen);
@@ -138,6 +212,10 @@ void sled_output_write(struct sled_output *o, const struct sled_event *ev)
 
 	if (!o)
 		return;
+	if (o->net) {
+		sled_netout_write(o->net, ev);
+		return;
+	}
 	err = o->nends == o->cap_ends ? grow_ends(o) : 0;
 	if (!err)
 		err = o->encode(&o->buf, ev);
@@ -198,6 +276,10 @@ void sled_output_flush(struct sled_output *o)
 	size_t off = 0;
 	int err = 0;
 
+	if (o && o->net) {
+		sled_netout_flush(o->net);
+		return;
+	}
 	if (!o || o->buf.len == 0)
 		return;
 	ops = o->sink->ops;
@@ -230,7 +312,7 @@ int sled_output_reopen(struct sled_output *o)
 {
 	int err;
 
-	if (!o || !o->sink->ops->reopen)
+	if (!o || o->net || !o->sink->ops->reopen)
 		return 0;
 	sled_output_flush(o); /* the end of the old file goes to the old file */
 	err = o->sink->ops->reopen(o->sink);
@@ -254,13 +336,38 @@ const char *sled_output_spec(const struct sled_output *o)
 
 void sled_output_stats(const struct sled_output *o, struct sled_output_stats *st)
 {
+	if (o->net) {
+		memset(st, 0, sizeof(*st));
+		sled_netout_stats(o->net, st);
+		return;
+	}
 	*st = o->st;
+	st->state = "open";
+	st->error[0] = '\0';
+	if (st->last_error)
+		snprintf(st->error, sizeof(st->error), "%s", strerror(st->last_error));
+}
+
+void sled_output_stop(struct sled_output *o)
+{
+	if (!o)
+		return;
+	if (o->net)
+		sled_netout_stop(o->net, SLED_OUTPUT_LINGER_MS);
+	else
+		sled_output_flush(o);
 }
 
 void sled_output_close(struct sled_output *o)
 {
 	if (!o)
 		return;
+	if (o->net) {
+		sled_netout_close(o->net);
+		free(o->spec);
+		free(o);
+		return;
+	}
 	sled_output_flush(o);
 	o->st.dropped += o->nends; /* what a failing destination still holds back */
 	o->sink->ops->close(o->sink);

@@ -4,6 +4,14 @@
  *
  *   jsonl:PATH      one JSON object per line, appended to PATH ("-" = stdout)
  *   msgpack:PATH    a stream of msgpack maps, appended to PATH ("-" = stdout)
+ *   forward://HOST:PORT, forward+unix:PATH        Fluent Forward (output_forward.c)
+ *   syslog://HOST:PORT, syslog+udp://HOST:PORT    RFC 5424 (output_syslog.c)
+ *   msgpack+tcp://HOST:PORT, msgpack+unix:PATH, jsonl+tcp://..., jsonl+unix:PATH
+ *                   the msgpack / JSON-lines streams over a socket (output_stream.c)
+ *
+ * Network kinds take options after '?' (netout.h): queue=N, batch=N, and their own.
+ * They deliver from a thread of their own with a bounded queue (netout.c), so a receiver
+ * that is down or slow never blocks the caller: what does not fit is counted as dropped.
  *
  * Events are encoded into a per-output buffer and written in large chunks; a write error
  * never stops the daemon: the output counts the events it could not write as dropped.
@@ -19,9 +27,15 @@
 struct sled_output;
 
 struct sled_output_stats {
-	uint64_t written; /* events handed to the kernel */
-	uint64_t dropped; /* events lost to write errors */
+	uint64_t written; /* events handed to the kernel (files) or sent to the receiver */
+	uint64_t acked;   /* events the receiver acknowledged (Forward with ack=1) */
+	uint64_t queued;  /* events encoded and waiting for the receiver */
+	uint64_t dropped; /* events lost: write errors, full queue, undelivered at exit */
 	int last_error;   /* errno of the last failure, 0 if none */
+	/* "open" (files), or for network outputs "connecting", "connected", "down"
+	 * (waiting to retry) */
+	const char *state;
+	char error[160];  /* the last failure's one-line reason, "" if none */
 };
 
 /* Parse spec and open the output.  NULL with errno set and a one-line reason in err
@@ -41,6 +55,9 @@ int sled_output_reopen(struct sled_output *o);
 
 const char *sled_output_spec(const struct sled_output *o);
 void sled_output_stats(const struct sled_output *o, struct sled_output_stats *st);
+/* Before close, at exit: network outputs get up to 2 s to deliver what is queued, and
+ * what they could not is counted as dropped; files are flushed.  Stats stay readable. */
+void sled_output_stop(struct sled_output *o);
 /* Flush and free.  Read the stats before: the final flush's failures are not reported. */
 void sled_output_close(struct sled_output *o);
 
@@ -69,6 +86,8 @@ struct sled_buf {
 int sled_encode_msgpack(struct sled_buf *buf, const struct sled_event *ev);
 int sled_encode_json(struct sled_buf *buf, const struct sled_event *ev);
 int sled_encode_human(struct sled_buf *buf, const struct sled_event *ev);
+/* The human form without time, pid/tid and newline: "provider:name field=value ...". */
+int sled_encode_human_summary(struct sled_buf *buf, const struct sled_event *ev);
 void sled_buf_free(struct sled_buf *buf);
 
 #endif /* SLED_OUTPUT_H */

@@ -3,9 +3,9 @@
 # scripts/test.sh and scripts/demo.sh; quiet when there is nothing to do.
 
 SLED_BUILD_PACKAGES=(cmake make gcc g++ clang llvm pkg-config binutils libelf-dev zlib1g-dev
-	libbpf-dev bpftool libmsgpack-dev systemtap-sdt-dev)
+	libssl-dev libbpf-dev bpftool libmsgpack-dev systemtap-sdt-dev)
 SLED_TEST_PACKAGES=(bpftrace gdb python3 python3-msgpack util-linux libclang-rt-14-dev
-	libfuzzer-14-dev)
+	libfuzzer-14-dev rsyslog)
 
 sled_missing_packages() {
 	local p
@@ -43,5 +43,28 @@ ensure_tracefs() {
 		mount -t debugfs nodev /sys/kernel/debug 2>/dev/null &&
 			echo "Mounted debugfs at /sys/kernel/debug (older tools look for tracing there)"
 	fi
+	return 0
+}
+
+# ensure_npm_fluent: the npm package @fluent-org/logger, whose FluentServer is the
+# independent Fluent Forward receiver of tests/integration/forward_fluent.py, in
+# $SLED_NODE_CACHE/node_modules (the test looks there by default).  Installs node and npm
+# from Debian if missing, then the pinned package from the npm registry, only when it is
+# not there yet.  A failure is reported and not fatal: the test then says SKIP.
+SLED_NODE_CACHE=${SLED_NODE_CACHE:-/var/cache/sled-test/node}
+SLED_NPM_FLUENT=@fluent-org/logger@1.0.10
+ensure_npm_fluent() {
+	local dir=$SLED_NODE_CACHE log
+	[[ -f $dir/node_modules/@fluent-org/logger/package.json ]] && return 0
+	command -v node >/dev/null || ensure_packages nodejs || return 0
+	command -v npm >/dev/null || ensure_packages npm || return 0
+	echo "Installing npm package $SLED_NPM_FLUENT into $dir"
+	log=$(mktemp)
+	if ! { mkdir -p "$dir" && npm install --prefix "$dir" --no-audit --no-fund \
+		--no-package-lock --loglevel=error "$SLED_NPM_FLUENT"; } >"$log" 2>&1; then
+		cat "$log" >&2
+		echo "Warning: could not install $SLED_NPM_FLUENT; the Fluent Forward test will skip" >&2
+	fi
+	rm -f "$log"
 	return 0
 }

@@ -5,7 +5,8 @@
  *
  *   encode_driver write N SPEC...   write events 0..N-1 (see make_event) to every SPEC
  *                                   (jsonl:PATH, msgpack:PATH, "-" for stdout); prints
- *                                   "SPEC written W dropped D" per output on stderr
+ *                                   "SPEC written W acked A dropped D" per output on
+ *                                   stderr (network outputs get 2 s to deliver)
  *   encode_driver bench [N] [SPEC]  encode N (default 1000000) 4-field events with each
  *                                   encoder, and through SPEC when given; one line each:
  *                                   "<what> events=N seconds=S events_per_s=R"
@@ -133,10 +134,11 @@ static int cmd_write(int argc, char **argv)
 	for (int k = 0; k < nouts; k++) {
 		struct sled_output_stats st;
 
-		sled_output_flush(outs[k]);
+		sled_output_stop(outs[k]); /* network outputs: deliver what is queued (2 s) */
 		sled_output_stats(outs[k], &st);
-		fprintf(stderr, "%s written %llu dropped %llu\n", sled_output_spec(outs[k]),
-			(unsigned long long)st.written, (unsigned long long)st.dropped);
+		fprintf(stderr, "%s written %llu acked %llu dropped %llu\n", sled_output_spec(outs[k]),
+			(unsigned long long)st.written, (unsigned long long)st.acked,
+			(unsigned long long)st.dropped);
 		failed |= st.written != n;
 		sled_output_close(outs[k]);
 	}

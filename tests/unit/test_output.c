@@ -128,15 +128,37 @@ static int count_msgpack(const char *data, size_t len, int first_pid)
 
 TEST(open_rejects_unknown_kind_naming_the_valid_ones)
 {
-	char err[256] = "";
+	char err[512] = "";
+	static const char kinds[] = "(expected jsonl:PATH, msgpack:PATH, forward://HOST:PORT, "
+				    "forward+unix:PATH, syslog://HOST:PORT, syslog+udp://HOST:PORT, "
+				    "msgpack+tcp://HOST:PORT, msgpack+unix:PATH, "
+				    "jsonl+tcp://HOST:PORT, jsonl+unix:PATH)";
+	char want[600];
 
 	CHECK(sled_output_open("x", err, sizeof(err)) == NULL);
-	CHECK_EQ_STR(err, "unknown output 'x': expected jsonl:PATH or msgpack:PATH");
+	snprintf(want, sizeof(want), "unknown output 'x' %s", kinds);
+	CHECK_EQ_STR(err, want);
 	CHECK(sled_output_open("csv:/tmp/a", err, sizeof(err)) == NULL);
-	CHECK_EQ_STR(err, "unknown output 'csv:/tmp/a': expected jsonl:PATH or msgpack:PATH");
+	snprintf(want, sizeof(want), "unknown output 'csv:/tmp/a' %s", kinds);
+	CHECK_EQ_STR(err, want);
 	CHECK(sled_output_open("json:/tmp/a", err, sizeof(err)) == NULL);
 	CHECK(sled_output_open("", err, sizeof(err)) == NULL);
 	CHECK(sled_output_open(NULL, NULL, 0) == NULL);
+}
+
+TEST(spec_hides_secrets)
+{
+	char err[256] = "";
+	struct sled_output *o = sled_output_open(
+		"forward://127.0.0.1:1?shared_key=topsecret&username=u&password=p&tag=t", err,
+		sizeof(err));
+
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	CHECK_EQ_STR(sled_output_spec(o),
+		     "forward://127.0.0.1:1?shared_key=***&username=u&password=***&tag=t");
+	sled_output_close(o);
 }
 
 TEST(open_rejects_missing_path)
@@ -144,7 +166,7 @@ TEST(open_rejects_missing_path)
 	char err[256] = "";
 
 	CHECK(sled_output_open("jsonl:", err, sizeof(err)) == NULL);
-	CHECK_EQ_STR(err, "output 'jsonl:': missing PATH, expected jsonl:PATH");
+	CHECK_EQ_STR(err, "output 'jsonl:': missing destination, expected jsonl:PATH");
 }
 
 TEST(open_reports_unopenable_file)
@@ -382,6 +404,7 @@ static void cleanup(void)
 static const struct test_case tests[] = {
 	TEST_ENTRY(open_rejects_unknown_kind_naming_the_valid_ones),
 	TEST_ENTRY(open_rejects_missing_path),
+	TEST_ENTRY(spec_hides_secrets),
 	TEST_ENTRY(open_reports_unopenable_file),
 	TEST_ENTRY(file_created_mode_0640_and_spec_kept),
 	TEST_ENTRY(events_buffered_until_flush),

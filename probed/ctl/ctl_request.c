@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ctl_request: enable/disable options to request maps (see ctl_request.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ctl_request.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int parse_pid(const char *s, long *pid)
+{
+	char *end;
+
+	errno = 0;
+	*pid = strtol(s, &end, 10);
+	return (!*s || *end || errno || *pid <= 0 || *pid > 0x3fffffff) ? -1 : 0;
+}
+
+/* "100", "100/s": events per second. */
+static int parse_rate(const char *s, long *rate)
+{
+	char *end;
+
+	errno = 0;
+	*rate = strtol(s, &end, 10);
+	if (end == s || errno || *rate <= 0 || *rate > 0xffffffffL)
+		return -1;
+	return (!*end || !strcmp(end, "/s")) ? 0 : -1;
+}
+
+int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, char *err,
+		    size_t errlen)
+{
+	static const struct option opts[] = {
+		{ "binary", required_argument, NULL, 'b' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "sample", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "count-only", no_argument, NULL, 'c' },
+		{ 0 },
+	};
+	const char *cmd = enable ? "enable" : "disable";
+	char *end;
+	int c;
+
+	memset(s, 0, sizeof(*s));
+	optind = 1;
+	opterr = 0; /* our own messages, one line, to err */
+	while ((c = getopt_long(argc, argv, ":b:p:", opts, NULL)) != -1) {
+		if (!enable && c != 'b' && c != 'p' && c != ':')
+			c = '?';
+		switch (c) {
+		case 'b': s->binary = optarg; break;
+		case 'p':
+			if (parse_pid(optarg, &s->pid)) {
+				set_err(err, errlen, "bad PID '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'm':
+			if (strcmp(optarg, "sled") && strcmp(optarg, "auto") && strcmp(optarg, "uprobe")) {
+				set_err(err, errlen, "unknown mode '%s' (sled, uprobe or auto)", optarg);
+				return -1;
+			}
+			s->mode = optarg;
+			break;
+		case 'f': s->filter = optarg; break;
+		case 's':
+			errno = 0;
+			s->sample = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || s->sample < 1 || s->sample > 0xffffffffL) {
+				set_err(err, errlen, "bad --sample '%s' (one event in N, N >= 1)", optarg);
+				return -1;
+			}
+			break;
+		case 'r':
+			if (parse_rate(optarg, &s->rate)) {
+				set_err(err, errlen, "bad --rate '%s' (N/s, N >= 1)", optarg);
+				return -1;
+			}
+			break;
+		case 'c': s->count_only = true; break;
+		case ':':
+			set_err(err, errlen, "%s: option '%s' needs a value", cmd, argv[optind - 1]);
+			return -1;
+		default:
+			set_err(err, errlen, "%s: unknown option '%s'", cmd, argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (s->binary && s->pid) {
+		set_err(err, errlen, "-b and -p are mutually exclusive");
+		return -1;
+	}
+	if (optind != argc - 1) {
+		if (optind >= argc)
+			set_err(err, errlen, enable ? "enable needs a PATTERN (provider:name, * wildcards)"
+						    : "disable needs a probe ID or a PATTERN");
+		else
+			set_err(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
+		return -1;
+	}
+	s->pattern = argv[optind];
+	return 0;
+}
+
+void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope *s)
+{
+	msgpack_pack_map(pk, 2 + (s->pid != 0) + (s->binary != NULL) + (s->filter != NULL) +
+			     (s->sample != 0) + (s->rate != 0) + s->count_only + (s->mode != NULL));
+	if (s->mode)
+		ctl_pack_kv_str(pk, "mode", s->mode);
+	if (s->filter)
+		ctl_pack_kv_str(pk, "filter", s->filter);
+	if (s->sample)
+		ctl_pack_kv_i64(pk, "sample", s->sample);
+	if (s->rate)
+		ctl_pack_kv_i64(pk, "rate", s->rate);
+	if (s->count_only)
+		ctl_pack_kv_bool(pk, "count_only", true);
+	ctl_pack_kv_str(pk, "cmd", cmd);
+	ctl_pack_kv_str(pk, "pattern", s->pattern);
+	if (s->pid)
+		ctl_pack_kv_i64(pk, "pid", s->pid);
+	if (s->binary)
+		ctl_pack_kv_str(pk, "binary", s->binary);
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: probed -c FILE, so a service starts with its outputs and standing enables.
+ *
+ * One directive per line; words split on blanks, with '...' and "..." quoting (a
+ * backslash escapes the next character inside "..." and outside quotes); '#' at the
+ * start of a word comments out the rest of the line.
+ *
+ *   socket PATH                 control socket (-S on the command line wins)
+ *   socket-mode MODE            octal permissions of the socket
+ *   output SPEC                 as -o; repeatable (-o adds to these)
+ *   verbose                     as -v
+ *   enable PATTERN [OPTIONS]    as `probectl enable`, applied at start-up as a standing
+ *                               probe (e.g. enable 'app:*' -b /usr/bin/app --rate 100/s)
+ */
+#ifndef SLED_CONFIG_H
+#define SLED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_WORDS 32
+
+struct config_line {
+	unsigned lineno;
+	int argc;
+	char *argv[CONFIG_MAX_WORDS + 1];
+};
+
+struct config {
+	char *path;
+	char *socket;
+	char *socket_mode;
+	bool verbose;
+	char **outputs;
+	unsigned noutputs;
+	struct config_line *enables; /* argv[0] is "enable" */
+	unsigned nenables;
+};
+
+/* Read path into cfg: 0, or -1 with "FILE:LINE: reason" in err. */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+#endif /* SLED_CONFIG_H */

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/*
+ * output_stream: the raw event streams over a socket, for consumers that read the same
+ * bytes as the msgpack:PATH and jsonl:PATH files:
+ *
+ *   msgpack+tcp://HOST:PORT   msgpack+unix:PATH   a stream of msgpack maps
+ *   jsonl+tcp://HOST:PORT     jsonl+unix:PATH     one JSON object per line
+ *
+ * No framing beyond the encoding itself and no acknowledgement: a batch counts as sent
+ * once the kernel took all its bytes.  After a reconnect the batch that failed is sent
+ * again whole, so a receiver may see events of a batch cut by the failure twice, never
+ * half an event at the start of a connection.  Options: timeout_ms (how long a send may
+ * wait for a receiver that does not read, default 5000).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netout.h"
+#include "output_impl.h"
+
+typedef int encode_fn(struct sled_buf *buf, const struct sled_event *ev);
+
+struct stream {
+	const char *kind;
+	char *target;
+	bool unix_socket;
+	encode_fn *encode;
+	int timeout_ms;
+	int fd;
+};
+
+static void *stream_create(const char *kind, encode_fn *encode, bool unix_socket,
+			   const char *target, const struct sled_netout_opts *opts, char *err,
+			   size_t errlen)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (!s || !(s->target = strdup(target))) {
+		free(s);
+		sled_output_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->kind = kind;
+	s->encode = encode;
+	s->unix_socket = unix_socket;
+	s->timeout_ms = 5000;
+	s->fd = -1;
+	for (unsigned i = 0; i < opts->n; i++) {
+		uint64_t v;
+
+		if (strcmp(opts->opt[i].key, "timeout_ms")) {
+			sled_output_set_err(err, errlen,
+					    "%s: unknown option '%s' (queue, batch, timeout_ms)",
+					    kind, opts->opt[i].key);
+			goto fail;
+		}
+		if (sled_net_opt_u64(kind, "timeout_ms", opts->opt[i].value, 1, 600000, &v, err,
+				     errlen))
+			goto fail;
+		s->timeout_ms = (int)v;
+	}
+	return s;
+fail:
+	free(s->target);
+	free(s);
+	return NULL;
+}
+
+#define STREAM_CREATE(name, kind, encode, unix_socket)                                   \
+	static void *name(const char *target, const struct sled_netout_opts *opts,       \
+			  char *err, size_t errlen)                                       \
+	{                                                                                \
+		return stream_create(kind, encode, unix_socket, target, opts, err, errlen); \
+	}
+STREAM_CREATE(create_msgpack_tcp, "msgpack+tcp", sled_encode_msgpack, false)
+STREAM_CREATE(create_msgpack_unix, "msgpack+unix", sled_encode_msgpack, true)
+STREAM_CREATE(create_jsonl_tcp, "jsonl+tcp", sled_encode_json, false)
+STREAM_CREATE(create_jsonl_unix, "jsonl+unix", sled_encode_json, true)
+
+static int stream_encode(void *proto, struct sled_buf *data, const struct sled_event *ev)
+{
+	struct stream *s = proto;
+
+	return s->encode(data, ev);
+}
+
+static int stream_connect(void *proto, char *err, size_t errlen)
+{
+	struct stream *s = proto;
+	int fd = s->unix_socket ? sled_net_connect_unix(s->target, 3000, err, errlen)
+				: sled_net_connect_tcp(s->target, SOCK_STREAM, 3000, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	s->fd = fd;
+	return 0;
+}
+
+static int stream_send(void *proto, struct sled_batch *b, char *err, size_t errlen)
+{
+	struct stream *s = proto;
+	int r = sled_net_write_all(s->fd, b->data.data, b->data.len, s->timeout_ms, err, errlen);
+
+	return r ? r : 0;
+}
+
+/* A stream receiver never writes: readable means it closed (or sent junk to discard). */
+static int stream_idle(void *proto, char *err, size_t errlen)
+{
+	struct stream *s = proto;
+	char junk[512];
+
+	for (;;) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 0) <= 0)
+			return 0;
+		n = recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		sled_output_set_err(err, errlen, "%s: receiver closed the connection", s->kind);
+		return n < 0 ? -errno : -ECONNRESET;
+	}
+}
+
+static void stream_disconnect(void *proto)
+{
+	struct stream *s = proto;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+static void stream_destroy(void *proto)
+{
+	struct stream *s = proto;
+
+	stream_disconnect(s);
+	free(s->target);
+	free(s);
+}
+
+#define STREAM_OPS(name, kindstr, create_fn)                                            \
+	const struct sled_proto_ops name = {                                           \
+		.kind = kindstr,                                                       \
+		.create = create_fn,                                                    \
+		.encode = stream_encode,                                               \
+		.connect = stream_connect,                                             \
+		.send = stream_send,                                                   \
+		.idle = stream_idle,                                                   \
+		.disconnect = stream_disconnect,                                       \
+		.destroy = stream_destroy,                                             \
+		.idle_ms = 500,                                                        \
+	}
+STREAM_OPS(sled_proto_msgpack_tcp, "msgpack+tcp", create_msgpack_tcp);
+STREAM_OPS(sled_proto_msgpack_unix, "msgpack+unix", create_msgpack_unix);
+STREAM_OPS(sled_proto_jsonl_tcp, "jsonl+tcp", create_jsonl_tcp);
+STREAM_OPS(sled_proto_jsonl_unix, "jsonl+unix", create_jsonl_unix);
