@@ -434,8 +434,11 @@ int main(int argc, char **argv)
 		{
 			uint64_t got = daemon_drain(&d);
 
-			/* Flowing hard: go straight back to the rings; trickling: 1 ms; idle: 10. */
-			poll_ms = got >= 1024 ? 0 : got ? BUSY_POLL_MS : IDLE_POLL_MS;
+			/* Flowing hard: go straight back to the rings; trickling: 1 ms; idle: 10.
+			 * "Hard" is a few hundred events a pass: a pass that follows a full ring
+			 * by microseconds finds only what was written meanwhile, and sleeping
+			 * then would leave the ring to fill and drop. */
+			poll_ms = got >= 256 ? 0 : got ? BUSY_POLL_MS : IDLE_POLL_MS;
 		}
 		now = sled_clock_monotonic_ns();
 		if (d.rescan_at_ns && now >= d.rescan_at_ns) {
