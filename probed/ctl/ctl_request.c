@@ -62,7 +62,10 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 	int c;
 
 	memset(s, 0, sizeof(*s));
-	optind = 1;
+	/* 0, not 1: glibc then forgets where it was inside a previous argv's option group
+	 * (it would read freed memory when a config file parses one enable line after
+	 * another); the scan still starts at argv[1]. */
+	optind = 0;
 	opterr = 0; /* our own messages, one line, to err */
 	while ((c = getopt_long(argc, argv, ":b:p:", opts, NULL)) != -1) {
 		if (!enable && c != 'b' && c != 'p' && c != ':')

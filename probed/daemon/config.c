@@ -166,28 +166,32 @@ static int directive(struct config *cfg, unsigned lineno, char **words, int n, c
 	return -1;
 }
 
-int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+int config_load_stream(FILE *f, const char *path, struct config *cfg, char *err,
+		       size_t errlen)
 {
 	char *line = NULL, *words[CONFIG_MAX_WORDS];
 	size_t cap = 0;
 	unsigned lineno = 0;
 	int rc = 0;
-	FILE *f;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->path = strdup(path);
-	f = fopen(path, "r");
-	if (!f || !cfg->path) {
-		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
-		if (f)
-			fclose(f);
+	if (!cfg->path) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	while (getline(&line, &cap, f) >= 0) {
+	ssize_t len;
+
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		const char *why = NULL;
 		int n;
 
 		lineno++;
+		if (strlen(line) != (size_t)len) {
+			set_err(err, errlen, cfg, lineno, "NUL byte in the line");
+			rc = -1;
+			break;
+		}
 		n = split_words(line, words, CONFIG_MAX_WORDS, &why);
 		if (n < 0) {
 			set_err(err, errlen, cfg, lineno, "%s", why);
@@ -200,6 +204,20 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	free(line);
+	return rc;
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f) {
+		memset(cfg, 0, sizeof(*cfg));
+		snprintf(err, errlen, "cannot read config %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = config_load_stream(f, path, cfg, err, errlen);
 	fclose(f);
 	return rc;
 }

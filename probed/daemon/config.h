@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONFIG_MAX_WORDS 32
 
@@ -38,8 +39,12 @@ struct config {
 	unsigned nenables;
 };
 
-/* Read path into cfg: 0, or -1 with "FILE:LINE: reason" in err. */
+/* Read path into cfg: 0, or -1 with "FILE:LINE: reason" in err.  Either way cfg must be
+ * released with config_free. */
 int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+/* The same from an open stream, path naming it in messages (tests, fuzzing). */
+int config_load_stream(FILE *f, const char *path, struct config *cfg, char *err,
+		       size_t errlen);
 void config_free(struct config *cfg);
 
 #endif /* SLED_CONFIG_H */
