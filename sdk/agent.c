@@ -161,8 +161,13 @@ static void handle_command(struct sled_shm_header *h)
 
 	if (seq == h->cmd.done_seq)
 		return;
-	if (h->cmd.op == SLED_OP_APPLY)
+	if (h->cmd.op == SLED_OP_APPLY) {
 		ret = apply(false, &applied, &failed);
+		/* The daemon may have turned lanes off on sites that stay patched: once every
+		 * thread has run a barrier, a thread that enters a site afterwards sees the new
+		 * lanes, and the daemon's wait on in_slot covers the ones already inside. */
+		sled_sync_threads();
+	}
 	h->cmd.result = ret;
 	h->cmd.applied = applied;
 	h->cmd.failed = failed;

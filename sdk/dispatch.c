@@ -7,6 +7,8 @@
  * libc (memcpy, strlen) and floating point.  It takes no lock, makes no system call, and
  * writes only to this thread's ring; it reads the daemon's tail only when the ring looks
  * full.  The arguments are decoded by the slot's table, compiled once by the daemon.
+ * A site runs up to SLED_SHM_LANES probes (lanes); an event is written once, with the
+ * lanes that accepted it in the record's flags.
  */
 #include <stddef.h>
 
@@ -87,10 +89,10 @@ static inline unsigned bounded_strlen(const char *s, unsigned max)
 	return n;
 }
 
-/* Reserve size bytes of this thread's ring; NULL (event counted as dropped) when full.
+/* Reserve size bytes of this thread's ring; NULL when full (the caller counts the drop).
  * A record never wraps: a pad record fills the end of the data first. */
-static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_t slot,
-					  uint64_t size, uint64_t *new_head)
+static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_t size,
+					  uint64_t *new_head)
 {
 	uint64_t head = ring->head, tail = ring->tail_cache;
 	uint64_t pos = head & (SLED_SHM_RING_DATA - 1), room = SLED_SHM_RING_DATA - pos;
@@ -102,14 +104,12 @@ static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_
 		 * it, so a thread that keeps finding the ring full looks only every 64 events. */
 		if (ring->recheck) {
 			ring->recheck--;
-			ring->drops[slot]++;
 			return NULL;
 		}
 		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
 		ring->tail_cache = tail;
 		if (head + need - tail > SLED_SHM_RING_DATA) {
 			ring->recheck = 63;
-			ring->drops[slot]++;
 			return NULL;
 		}
 	}
@@ -131,20 +131,23 @@ static inline void publish(struct sled_ring_header *ring, uint64_t head)
 	__atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
 }
 
-/* Integer-only sites (the common case): fixed size, arguments decoded straight into
- * the record. */
+/* One plain probe on an integer-only site (the common case): fixed size, arguments
+ * decoded straight into the record. */
 static inline void record_fixed(struct sled_ring_header *ring, const struct sled_shm_site *site,
-				const uint64_t *regs, uint64_t slot, unsigned nargs)
+				const uint64_t *regs, uint64_t slot, unsigned nargs, unsigned lane,
+				uint32_t mask)
 {
 	uint64_t size = sizeof(struct sled_record) + 8 * (uint64_t)nargs, head;
-	struct sled_record *rec = reserve(ring, slot, size, &head);
+	struct sled_record *rec = reserve(ring, size, &head);
 	uint64_t *v;
 
-	if (!rec)
+	if (!rec) {
+		ring->lanes[slot][lane].drops++;
 		return;
+	}
 	rec->size = (uint32_t)size;
 	rec->site = (uint16_t)slot;
-	rec->flags = 0;
+	rec->flags = (uint16_t)mask; /* the lanes word's bit, not 1 << lane: measurably cheaper */
 	rec->tsc = __builtin_ia32_rdtsc();
 	v = (uint64_t *)(rec + 1);
 	for (unsigned i = 0; i < nargs; i++)
@@ -152,9 +155,10 @@ static inline void record_fixed(struct sled_ring_header *ring, const struct sled
 	publish(ring, head);
 }
 
-/* Write a record from decoded values (strings: measured, then copied). */
+/* Write a record for the lanes in accepted from decoded values (strings: measured, then
+ * copied).  A full ring is a drop for each of those lanes. */
 static void record_values(struct sled_ring_header *ring, const struct sled_shm_site *site,
-			  uint64_t slot, unsigned nargs, const uint64_t *vals)
+			  uint64_t slot, unsigned nargs, const uint64_t *vals, unsigned accepted)
 {
 	unsigned i, slen[SLED_SHM_MAX_ARGS];
 	uint64_t size, head;
@@ -171,12 +175,15 @@ static void record_values(struct sled_ring_header *ring, const struct sled_shm_s
 		}
 	}
 	size = SLED_ALIGN8(size);
-	rec = reserve(ring, slot, size, &head);
-	if (!rec)
+	rec = reserve(ring, size, &head);
+	if (!rec) {
+		for (unsigned m = accepted; m; m &= m - 1)
+			ring->lanes[slot][__builtin_ctz(m)].drops++;
 		return;
+	}
 	rec->size = (uint32_t)size;
 	rec->site = (uint16_t)slot;
-	rec->flags = 0;
+	rec->flags = (uint16_t)accepted;
 	rec->tsc = __builtin_ia32_rdtsc();
 	v = (uint64_t *)(rec + 1);
 	s = (char *)(v + nargs);
@@ -205,54 +212,72 @@ static void record_values(struct sled_ring_header *ring, const struct sled_shm_s
  * --rate: at most rate_per_sec records per one-second TSC window, for all threads of the
  * process together.  Window and count share one word, so a window change and the first
  * record of the new window are one compare-and-swap: the limit holds exactly.  This is
- * the one shared cache line of the hot path, and only sites with --rate touch it.
+ * the one shared cache line of the hot path, and only lanes with --rate touch it.
  */
-static bool rate_take(struct sled_shm_site *site)
+static bool rate_take(struct sled_shm_lane *ln)
 {
 	uint64_t hz = sled_rt.shm->tsc_hz, window, cur, next;
 
 	if (!hz)
 		return true;
 	window = (__builtin_ia32_rdtsc() / hz) & 0xffffffffull;
-	cur = __atomic_load_n(&site->rate_state, __ATOMIC_RELAXED);
+	cur = __atomic_load_n(&ln->rate_state, __ATOMIC_RELAXED);
 	do {
 		if ((cur >> 32) != window)
 			next = window << 32 | 1;
-		else if ((cur & 0xffffffffull) >= site->rate_per_sec)
+		else if ((cur & 0xffffffffull) >= ln->rate_per_sec)
 			return false;
 		else
 			next = cur + 1;
-	} while (!__atomic_compare_exchange_n(&site->rate_state, &cur, next, true, __ATOMIC_RELAXED,
+	} while (!__atomic_compare_exchange_n(&ln->rate_state, &cur, next, true, __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
 	return true;
 }
 
-/* Sites with probe functions: decode, then filter, sample, rate, count-only, record. */
-static void record_with_options(struct sled_ring_header *ring, struct sled_shm_site *site,
-				const uint64_t *regs, uint64_t slot, unsigned nargs)
+/* One lane's probe functions on decoded values: does the lane take this event? */
+static bool lane_takes(struct sled_shm_lane *ln, struct sled_lane_counters *c, const uint64_t *vals,
+		       unsigned nargs)
+{
+	if (ln->filter.ninsns && !sled_filter_eval(&ln->filter, vals, nargs)) {
+		c->filtered++;
+		return false;
+	}
+	if (ln->sample_every > 1) {
+		if (++c->sample_ctr < ln->sample_every) {
+			c->sampled++;
+			return false;
+		}
+		c->sample_ctr = 0;
+	}
+	if (ln->rate_per_sec && !rate_take(ln)) {
+		c->limited++;
+		return false;
+	}
+	return !ln->count_only;
+}
+
+/* Several lanes, probe functions or strings: decode once, run every active lane, write
+ * the event once for the lanes that took it. */
+static void record_lanes(struct sled_ring_header *ring, struct sled_shm_site *site,
+			 const uint64_t *regs, uint64_t slot, unsigned nargs, unsigned active)
 {
 	uint64_t vals[SLED_SHM_MAX_ARGS];
+	unsigned accepted = 0;
 
 	for (unsigned i = 0; i < nargs; i++)
 		vals[i] = decode(regs, &site->args[i], site->addr);
-	if (site->filter.ninsns && !sled_filter_eval(&site->filter, vals, nargs)) {
-		ring->filtered[slot]++;
-		return;
+	/* Lowest set bit first (no variable shifts: they cost more here than they look). */
+	for (unsigned m = active; m; m &= m - 1) {
+		unsigned l = (unsigned)__builtin_ctz(m);
+		struct sled_shm_lane *ln = &site->lane[l];
+		struct sled_lane_counters *c = &ring->lanes[slot][l];
+
+		c->hits++;
+		if (!ln->options || lane_takes(ln, c, vals, nargs))
+			accepted |= m & -m;
 	}
-	if (site->sample_every > 1) {
-		if (++ring->sample_ctr[slot] < site->sample_every) {
-			ring->sampled[slot]++;
-			return;
-		}
-		ring->sample_ctr[slot] = 0;
-	}
-	if (site->rate_per_sec && !rate_take(site)) {
-		ring->limited[slot]++;
-		return;
-	}
-	if (site->count_only)
-		return;
-	record_values(ring, site, slot, nargs, vals);
+	if (accepted)
+		record_values(ring, site, slot, nargs, vals, accepted);
 }
 
 int sled_dispatch(uint64_t *regs, uint64_t slot)
@@ -260,6 +285,7 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	struct sled_ring_header *ring = sled_tls_ring;
 	const struct sled_shm_site *site;
 	unsigned nargs;
+	uint32_t lanes;
 
 	if (unlikely(!ring))
 		return 1; /* first event of this thread: claim a ring on the slow path */
@@ -268,19 +294,20 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	site = &sled_rt.sites[slot];
 	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
 	__atomic_store_n(&ring->in_slot, (uint32_t)slot + 1, __ATOMIC_RELAXED);
-	ring->hits[slot]++;
-	if (likely(!(site->flags & (SLED_SITE_F_STRINGS | SLED_SITE_F_OPTIONS)))) {
-		record_fixed(ring, site, regs, slot, nargs);
-	} else if (!(site->flags & SLED_SITE_F_OPTIONS)) {
-		uint64_t vals[SLED_SHM_MAX_ARGS];
+	/* The lanes are read after in_slot is set (the agent's membarrier after each command
+	 * orders the two for the daemon, which waits on in_slot before it reuses a lane). */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	lanes = __atomic_load_n(&site->lanes, __ATOMIC_ACQUIRE);
+	if (likely(lanes & SLED_LANES_FAST)) {
+		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
 
-		for (unsigned i = 0; i < nargs; i++)
-			vals[i] = decode(regs, &site->args[i], site->addr);
-		record_values(ring, site, slot, nargs, vals);
-	} else {
-		record_with_options(ring, (struct sled_shm_site *)site, regs, slot, nargs);
+		ring->lanes[slot][lane].hits++;
+		record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE);
+	} else if (lanes & SLED_LANES_ACTIVE) {
+		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
+			     lanes & SLED_LANES_ACTIVE);
 	}
-	/* Release: the hit and the record are visible before the thread is seen leaving. */
+	/* Release: the counts and the record are visible before the thread is seen leaving. */
 	__atomic_store_n(&ring->in_slot, 0, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -14,8 +14,11 @@
 #ifndef SLED_FILTER_PROG_H
 #define SLED_FILTER_PROG_H
 
+/* In the BPF program (clang -target bpf) these types come from vmlinux.h. */
+#ifndef __bpf__
 #include <stdbool.h>
 #include <stdint.h>
+#endif
 
 #define SLED_FILTER_MAX_INSNS 24
 #define SLED_FILTER_MAX_POOL  128 /* bytes of string literals */
@@ -127,6 +130,9 @@ static inline bool sled_filter_cmp_value(uint64_t a, uint64_t b, unsigned cls, u
 	}
 }
 
+/* The BPF program cannot dereference user memory: it has its own string comparison and
+ * loop (probed/bpf/usdt_events.bpf.c) around the shared helpers above. */
+#ifndef __bpf__
 /* Bounded string comparison; s may be NULL (a NULL char * matches nothing). */
 static inline bool sled_filter_str(const char *s, const char *lit, unsigned len, bool prefix)
 {
@@ -213,5 +219,6 @@ static inline bool sled_filter_eval(const struct sled_filter_prog *prog, const u
 	}
 	return depth == 1 ? (stack & 1) : true;
 }
+#endif /* !__bpf__ */
 
 #endif /* SLED_FILTER_PROG_H */

@@ -59,6 +59,8 @@ SLED_HIDDEN int sled_poke5(uint64_t addr, const uint8_t expect[5], const uint8_t
 /* Write len bytes with no synchronisation (code no thread can be running yet). */
 SLED_HIDDEN int sled_poke_raw(uint64_t addr, const void *bytes, size_t len);
 SLED_HIDDEN int sled_peek(uint64_t addr, void *bytes, size_t len);
+/* Every thread of the process runs a full barrier before this returns (membarrier). */
+SLED_HIDDEN int sled_sync_threads(void);
 SLED_HIDDEN void sled_poke_after_fork(void);
 
 /* stubs.c: the stub for slot (same stub for the same slot and address), or 0. */

@@ -7,7 +7,8 @@
  * too.  Layout:
  *
  *   struct sled_shm_header                      control block, agent mailbox
- *   struct sled_shm_site    sites[max_sites]    per site: address, decode table, want/state
+ *   struct sled_shm_site    sites[max_sites]    per site: address, decode table, want/state,
+ *                                               up to SLED_SHM_LANES probes' functions
  *   struct sled_ring        rings[max_rings]    per thread: header, counters, data
  *
  * Ownership of every field is written next to it: [D] written by the daemon, [A] by the
@@ -24,7 +25,7 @@
 #include "filter_prog.h"
 
 #define SLED_SHM_MAGIC   0x44454c53u /* "SLED" */
-#define SLED_SHM_VERSION 2
+#define SLED_SHM_VERSION 3
 #define SLED_SHM_DIR     "/dev/shm"
 #define SLED_SHM_PREFIX  "sled." /* /dev/shm/sled.<pid> */
 
@@ -57,15 +58,43 @@ struct sled_shm_arg {
 };
 
 #define SLED_SITE_F_STRINGS 1 /* some argument is a string: records vary in size */
-#define SLED_SITE_F_OPTIONS 2 /* filter, sample, rate or count-only is set */
 
 enum sled_site_kind_shm { SLED_SITE_SLOT_FREE, SLED_SITE_SLOT_TRACEPOINT, SLED_SITE_SLOT_GUARD };
 enum sled_site_state { SLED_STATE_OFF, SLED_STATE_ON, SLED_STATE_FAILED };
 
 /*
+ * Several probes on one site, as a kernel tracepoint has several callbacks: a slot has
+ * SLED_SHM_LANES lanes, each with one probe's functions and, in every ring, its own
+ * counters.  The dispatcher runs each active lane and writes the event once if any lane
+ * accepts it, with the accepting lanes in the record's flags.
+ */
+#define SLED_SHM_LANES 4
+
+/* struct sled_shm_site.lanes: which lanes run, in one word so a thread reads one
+ * consistent view.  FAST: one lane, no probe functions, no strings (the plain path; the
+ * lane's index is in bits 12-13). */
+#define SLED_LANES_ACTIVE     0x000fu
+#define SLED_LANES_FAST       0x0100u
+#define SLED_LANES_FAST_SHIFT 12
+
+/* One lane's probe functions, [D] written only while the lane is inactive and no thread
+ * is inside the site for it (see probes.c: hand-over). */
+struct sled_shm_lane {
+	uint32_t sample_every;   /* record one hit in N per thread (0, 1: every hit) */
+	uint32_t count_only;     /* count hits, record nothing */
+	uint64_t rate_per_sec;   /* at most this many records per second (0: no limit) */
+	uint64_t rate_state;     /* [P] atomic: window number << 32 | records in the window */
+	uint32_t options;        /* some function above or a filter is set */
+	uint32_t reserved;
+	struct sled_filter_prog filter; /* [D] ninsns 0: no filter */
+	uint8_t pad[576 - 32 - sizeof(struct sled_filter_prog)];
+};
+
+/*
  * A site slot.  The daemon fills addr, kind, target, nargs and args once, before the
  * slot's first enable, and never rewrites them for the life of the process (a thread may
- * still be inside the trampoline of a just-disabled site); only want changes after.
+ * still be inside the trampoline of a just-disabled site); want, lanes and the lanes'
+ * functions change after.
  */
 struct sled_shm_site {
 	uint64_t addr;      /* [D] tracepoint: the 1-byte NOP (sled at addr+1); guard: the nop5 */
@@ -76,16 +105,10 @@ struct sled_shm_site {
 	int32_t error;      /* [A] -errno of the last failed patch */
 	uint16_t nargs;     /* [D] */
 	uint16_t flags;     /* [D] SLED_SITE_F_* */
-	uint32_t reserved1;
+	uint32_t lanes;     /* [D] SLED_LANES_* (release; the dispatcher loads it acquire) */
 	struct sled_shm_arg args[SLED_SHM_MAX_ARGS]; /* [D] */
-	/* Probe functions, [D] written while the slot is off and no thread is inside it. */
-	uint32_t sample_every;   /* record one hit in N per thread (0, 1: every hit) */
-	uint32_t count_only;     /* count hits, record nothing */
-	uint64_t rate_per_sec;   /* at most this many records per second (0: no limit) */
-	uint64_t rate_state;     /* [P] atomic: window number << 32 | records in the window */
-	uint8_t pad0[8];
-	struct sled_filter_prog filter; /* [D] ninsns 0: no filter */
-	uint8_t pad[1024 - 264 - sizeof(struct sled_filter_prog)];
+	uint8_t pad0[256 - 232];
+	struct sled_shm_lane lane[SLED_SHM_LANES];
 };
 
 /* Agent mailbox.  The daemon sets want on the slots, then posts SLED_OP_APPLY: the agent
@@ -132,14 +155,28 @@ struct sled_shm_header {
 	uint8_t pad2[64 - 8];
 };
 
+/* One lane's counters in one ring: a cache line, written only by the ring's thread.
+ * hits = filtered + sampled + limited + accepted; accepted = recorded + drops (count-only
+ * lanes record nothing). */
+struct sled_lane_counters {
+	uint64_t hits;       /* the site fired while the lane was active */
+	uint64_t filtered;   /* --filter said no */
+	uint64_t sampled;    /* --sample skipped it */
+	uint64_t limited;    /* over --rate */
+	uint64_t drops;      /* accepted, but the ring was full */
+	uint32_t sample_ctr; /* this thread's --sample counter */
+	uint32_t reserved;
+	uint64_t pad[2];
+};
+
 enum sled_ring_state { SLED_RING_FREE, SLED_RING_OWNED, SLED_RING_ORPHANED };
 
 /*
  * A single-producer single-consumer ring.  The producer is the one thread that claimed it
  * (state FREE -> OWNED by compare-and-swap); at thread exit it becomes ORPHANED and the
  * daemon drains it and sets it FREE again.  head and tail count bytes forever; the data
- * offset is (count & (ring_data - 1)).  Counters are per site slot and written only by
- * the producer, so counting costs no shared cache line.
+ * offset is (count & (ring_data - 1)).  Counters are per site slot and lane and written
+ * only by the producer, so counting costs no shared cache line.
  */
 struct sled_ring_header {
 	uint32_t state;      /* [P] OWNED at claim, ORPHANED at exit; [D] FREE after draining */
@@ -155,12 +192,7 @@ struct sled_ring_header {
 	uint8_t pad1[64 - 24];
 	uint64_t tail;       /* [D] bytes consumed (release) */
 	uint8_t pad2[64 - 8];
-	uint64_t hits[SLED_SHM_MAX_SITES];  /* [P] events seen per site slot */
-	uint64_t drops[SLED_SHM_MAX_SITES]; /* [P] events dropped for a full ring, per slot */
-	uint64_t filtered[SLED_SHM_MAX_SITES]; /* [P] hits the --filter rejected */
-	uint64_t sampled[SLED_SHM_MAX_SITES];  /* [P] hits --sample skipped */
-	uint64_t limited[SLED_SHM_MAX_SITES];  /* [P] hits over --rate */
-	uint32_t sample_ctr[SLED_SHM_MAX_SITES]; /* [P] this thread's --sample counter */
+	struct sled_lane_counters lanes[SLED_SHM_MAX_SITES][SLED_SHM_LANES]; /* [P] */
 };
 
 /*
@@ -172,10 +204,11 @@ struct sled_ring_header {
 struct sled_record {
 	uint32_t size;
 	uint16_t site;  /* slot index, or SLED_REC_PAD */
-	uint16_t flags;
+	uint16_t flags; /* SLED_REC_LANES: the lanes that accepted the event */
 	uint64_t tsc;   /* rdtsc at the site */
 };
 #define SLED_REC_PAD            0xffffu
+#define SLED_REC_LANES          0x000fu
 #define SLED_REC_STR_TRUNCATED  (1ull << 63)
 #define SLED_REC_STR_NULL       (1ull << 62)
 #define SLED_REC_STR_LEN_MASK   0xffffull
@@ -201,8 +234,14 @@ static inline uint64_t sled_shm_size(void)
 #define SLED_STATIC_ASSERT _Static_assert
 #endif
 SLED_STATIC_ASSERT(sizeof(struct sled_shm_arg) == 16, "arg layout");
-SLED_STATIC_ASSERT(sizeof(struct sled_shm_site) == 1024, "site slot layout");
-SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, filter) == 264, "site slot layout");
+SLED_STATIC_ASSERT(sizeof(struct sled_shm_lane) == 576, "lane layout");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_lane, filter) == 32, "lane layout");
+SLED_STATIC_ASSERT(sizeof(struct sled_shm_site) == 256 + 4 * 576, "site slot layout");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, lanes) == 36, "site slot layout");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, lane) == 256, "site slot layout");
+SLED_STATIC_ASSERT(sizeof(struct sled_lane_counters) == 64, "lane counters: one line");
+SLED_STATIC_ASSERT(SLED_REC_LANES == (1u << SLED_SHM_LANES) - 1, "a record bit per lane");
+SLED_STATIC_ASSERT(SLED_LANES_ACTIVE == (1u << SLED_SHM_LANES) - 1, "a lanes bit per lane");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, args) == 40, "site slot layout");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, exec_id) == 64, "identity line");
 SLED_STATIC_ASSERT(sizeof(struct sled_shm_header) == 256, "header layout");
@@ -210,6 +249,7 @@ SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, doorbell) == 128, "agent lin
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, lost_no_ring) == 192, "counter line");
 SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, head) == 64, "producer line");
 SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, tail) == 128, "consumer line");
+SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, lanes) == 192, "counter lines");
 SLED_STATIC_ASSERT(sizeof(struct sled_record) == 16, "record header");
 SLED_STATIC_ASSERT((SLED_SHM_RING_DATA & (SLED_SHM_RING_DATA - 1)) == 0, "ring size power of 2");
 

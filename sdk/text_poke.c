@@ -45,6 +45,11 @@ static int serialize(void)
 	return membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) ? -errno : 0;
 }
 
+int sled_sync_threads(void)
+{
+	return serialize();
+}
+
 int sled_peek(uint64_t addr, void *bytes, size_t len)
 {
 	ssize_t n = pread(mem_fd, bytes, len, (off_t)addr);

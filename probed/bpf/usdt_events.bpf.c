@@ -15,7 +15,11 @@
  *   3. for SLED_T_STRING arguments, copies up to USDT_MAX_STR bytes of the string with
  *      bpf_probe_read_user_str (truncation, NULL and unreadable pointers marked in the
  *      value word, as sled mode's records do);
- *   4. pushes the record to the `events` ring buffer, or counts a drop when it is full.
+ *   4. with probe functions (probe_conf[index]): runs the filter on the values, then
+ *      sampling, the rate limit and count-only, as sled mode's dispatcher does; a hit
+ *      stopped by one of them is counted there and never reaches the ring.  Without a
+ *      filter, 2 and 3 are skipped for the hits that sampling, rate or count-only stop;
+ *   5. pushes the record to the `events` ring buffer, or counts a drop when it is full.
  *
  * The record layout is in usdt_events.h.  Records are exactly as long as their content
  * (24 + 8 * nargs bytes, plus the string bytes, 8-aligned), never a fixed maximum:
@@ -117,6 +121,27 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64); /* bit s set: scratch slot s of this CPU is in use */
 } scratch_busy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, USDT_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, struct usdt_probe_conf);
+} probe_conf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, USDT_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, struct usdt_probe_state);
+} probe_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, USDT_RATE_PROCS);
+	__type(key, struct usdt_rate_key);
+	__type(value, __u64);
+} rate_state SEC(".maps");
 
 /* Set by user space at any time (skeleton .bss); see the wakeup note above. */
 __u64 wakeup_bytes;
@@ -247,9 +272,216 @@ static __always_inline int read_arg_fast(struct pt_regs *ctx, const struct __bpf
 	return 0;
 }
 
+/*
+ * Probe functions.
+ *
+ * The filter is sled mode's program (sdk/filter_prog.h: the same instructions, the same
+ * comparison helpers), evaluated by filter_step() one instruction at a time in a loop
+ * bounded by SLED_FILTER_MAX_INSNS.  Both are global functions: the verifier checks each
+ * once, whatever the program, instead of once per instruction, argument and path.  The
+ * only difference from sled_filter_eval() is where a string is: not at the user pointer
+ * (a BPF program may not dereference it) but in the scratch buffer, where copy_str()
+ * left it, at most USDT_MAX_STR bytes.  A literal is at most SLED_FILTER_MAX_POOL (128)
+ * bytes, so equality and prefix decide alike on a string cut at 256.
+ */
+struct filter_vals {
+	__u64 v[USDT_MAX_ARGS];     /* argument values; strings: their value word */
+};
+
+struct filter_run {
+	__u64 stack;                /* a stack of booleans, one bit each */
+	__u32 depth;
+	__u32 nvals;
+	__u16 str_off[USDT_MAX_ARGS]; /* where string argument i's bytes are in the buffer */
+};
+
+/* One instruction: 0, or -1 for a malformed program (the event is then kept, as in sled
+ * mode: never silently lost). */
+__noinline int filter_step(const struct sled_filter_prog *prog, const struct filter_vals *vals,
+			   const struct scratch_buf *buf, struct filter_run *run, __u32 i)
+{
+	const struct sled_filter_insn *in;
+	__u32 nvals, depth;
+	bool r;
+
+	if (!prog || !vals || !run || i >= SLED_FILTER_MAX_INSNS)
+		return -1;
+	in = &prog->insns[i];
+	nvals = run->nvals < USDT_MAX_ARGS ? run->nvals : USDT_MAX_ARGS;
+	depth = run->depth;
+	switch (in->op) {
+	case SLED_FOP_CMP_IMM:
+		if (in->field >= nvals)
+			return -1;
+		r = sled_filter_cmp_value(vals->v[in->field], (__u64)in->imm, in->cls, in->cmp, false);
+		break;
+	case SLED_FOP_CMP_FIELD: {
+		__u64 other = (__u64)in->imm;
+
+		if (in->field >= nvals || other >= nvals)
+			return -1;
+		r = sled_filter_cmp_value(vals->v[in->field], vals->v[other], in->cls, in->cmp, true);
+		break;
+	}
+	case SLED_FOP_STR_EQ:
+	case SLED_FOP_STR_PREFIX: {
+		__u32 f = in->field, loff = in->str_off, llen = in->str_len, soff;
+		__u64 word, len;
+
+		if (f >= nvals || loff + llen > SLED_FILTER_MAX_POOL || !buf)
+			return -1;
+		word = vals->v[f];
+		len = word & USDT_STR_LEN_MASK;
+		soff = run->str_off[f];
+		/* NULL and unreadable strings match nothing, as a NULL char * in sled mode. */
+		if (word & (USDT_STR_NULL | USDT_STR_FAULT))
+			r = false;
+		else if (in->op == SLED_FOP_STR_PREFIX ? len < llen : len != llen)
+			r = false;
+		else if (soff > STR_OFF_MAX)
+			return -1;
+		else {
+			r = true;
+			for (__u32 k = 0; k < SLED_FILTER_MAX_POOL; k++) {
+				__u32 lp = loff + k;
+
+				if (k >= llen)
+					break;
+				barrier_var(lp); /* checked on the register that indexes */
+				if (lp >= SLED_FILTER_MAX_POOL ||
+				    buf->data[soff + k] != (__u8)prog->pool[lp]) {
+					r = false;
+					break;
+				}
+			}
+		}
+		if (in->cmp == SLED_FCMP_NE)
+			r = !r;
+		break;
+	}
+	case SLED_FOP_CONST:
+		r = in->imm != 0;
+		break;
+	case SLED_FOP_NOT:
+		if (depth < 1 || depth > 64)
+			return -1;
+		run->stack ^= 1ull << (depth - 1);
+		return 0;
+	case SLED_FOP_AND:
+	case SLED_FOP_OR: {
+		bool a, b;
+
+		if (depth < 2 || depth > 64)
+			return -1;
+		b = (run->stack >> (depth - 1)) & 1;
+		a = (run->stack >> (depth - 2)) & 1;
+		depth -= 2;
+		run->stack &= ~(3ull << depth);
+		r = in->op == SLED_FOP_AND ? (a && b) : (a || b);
+		break;
+	}
+	default:
+		return -1;
+	}
+	if (depth >= 64)
+		return -1;
+	if (r)
+		run->stack |= 1ull << depth;
+	run->depth = depth + 1;
+	return 0;
+}
+
+/* The whole program: 1 if the event passes (or the program is malformed), 0 if not.
+ * run->nvals and, for string comparisons, run->str_off[] are set by the caller. */
+__noinline int filter_pass(const struct sled_filter_prog *prog, const struct filter_vals *vals,
+			   const struct scratch_buf *buf, struct filter_run *run)
+{
+	__u32 n;
+
+	if (!prog || !run)
+		return 1;
+	n = prog->ninsns;
+	if (n == 0 || n > SLED_FILTER_MAX_INSNS)
+		return 1;
+	run->stack = 0;
+	run->depth = 0;
+	for (__u32 i = 0; i < SLED_FILTER_MAX_INSNS; i++) {
+		if (i >= n)
+			break;
+		if (filter_step(prog, vals, buf, run, i))
+			return 1;
+	}
+	return run->depth == 1 ? (int)(run->stack & 1) : 1;
+}
+
+/* --sample N: hits N, 2N, 3N... of the attach (all CPUs and processes together) pass. */
+static __always_inline bool sample_take(__u32 index, __u32 every)
+{
+	struct usdt_probe_state *st = bpf_map_lookup_elem(&probe_state, &index);
+
+	if (!st)
+		return true;
+	return (__sync_fetch_and_add(&st->sample_ctr, 1) + 1) % every == 0;
+}
+
+/* A compare-and-swap that keeps failing means other CPUs are taking the window's
+ * records: giving up (counted as rate-limited) keeps the limit exact. */
+#define RATE_CAS_TRIES 8
+
+/*
+ * --rate N/s: at most N records of the attach per process in each one-second window of
+ * CLOCK_MONOTONIC (whole seconds of bpf_ktime_get_ns()).  As in sled mode (rate_take in
+ * sdk/dispatch.c), window and count share one word, so a new window and its first record
+ * are one compare-and-swap and the limit holds exactly.
+ */
+static __always_inline bool rate_take(__u32 index, __u16 gen, __u64 limit, __u64 ktime)
+{
+	struct usdt_rate_key key = {
+		.slot = USDT_RATE_SLOT(index, gen),
+		.tgid = (__u32)(bpf_get_current_pid_tgid() >> 32),
+	};
+	__u64 window = (ktime / 1000000000ull) & 0xffffffffull, init = window << 32;
+	__u64 *st = bpf_map_lookup_elem(&rate_state, &key);
+
+	if (!st) {
+		bpf_map_update_elem(&rate_state, &key, &init, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&rate_state, &key);
+		if (!st)
+			return false; /* cannot count it: refusing keeps the limit */
+	}
+	for (int k = 0; k < RATE_CAS_TRIES; k++) {
+		__u64 cur = *(volatile __u64 *)st, next;
+
+		if ((cur >> 32) != window)
+			next = window << 32 | 1;
+		else if ((cur & 0xffffffffull) >= limit)
+			return false;
+		else
+			next = cur + 1;
+		if (__sync_val_compare_and_swap(st, cur, next) == cur)
+			return true;
+	}
+	return false;
+}
+
+/* Sampling, rate and count-only, after the filter (sled mode's order): true to record. */
+static __always_inline bool gate(const struct usdt_probe_conf *conf, struct usdt_counts *c,
+				 __u32 index, __u16 gen, __u64 ktime)
+{
+	if (conf->sample_every > 1 && !sample_take(index, conf->sample_every)) {
+		__sync_fetch_and_add(&c->sampled, 1);
+		return false;
+	}
+	if (conf->rate_per_sec && !rate_take(index, gen, conf->rate_per_sec, ktime)) {
+		__sync_fetch_and_add(&c->limited, 1);
+		return false;
+	}
+	return !conf->count_only;
+}
+
 struct fixed_rec {
 	struct usdt_rec_hdr h;
-	__u64 v[USDT_MAX_ARGS];
+	struct filter_vals v;
 };
 
 /* seq: this probe's hit count on this CPU before this hit. */
@@ -287,10 +519,11 @@ static __always_inline void fill_hdr(struct usdt_rec_hdr *h, __u32 index, __u16 
 	h->ktime = ktime;
 }
 
-/* No string argument: the record is built on the stack. */
+/* No string argument: the record is built on the stack.  conf: probe functions with a
+ * filter, to run on the values (NULL: none, or already passed). */
 static __always_inline void emit_fixed(struct pt_regs *ctx, const struct __bpf_usdt_spec *spec,
-				       struct usdt_counts *c, __u32 index, __u16 gen, __u32 nargs,
-				       __u64 ktime, __u64 seq)
+				       struct usdt_counts *c, const struct usdt_probe_conf *conf,
+				       __u32 index, __u16 gen, __u32 nargs, __u64 ktime, __u64 seq)
 {
 	struct fixed_rec r = {};
 	__u64 size;
@@ -303,7 +536,17 @@ static __always_inline void emit_fixed(struct pt_regs *ctx, const struct __bpf_u
 			break;
 		if (read_arg_fast(ctx, spec, i, &v))
 			r.h.flags |= USDT_REC_F_ARGERR;
-		r.v[i] = (__u64)v;
+		r.v.v[i] = (__u64)v;
+	}
+	if (conf) {
+		struct filter_run run = { .nvals = nargs };
+
+		if (!filter_pass(&conf->filter, &r.v, NULL, &run)) {
+			__sync_fetch_and_add(&c->filtered, 1);
+			return;
+		}
+		if (!gate(conf, c, index, gen, ktime))
+			return;
 	}
 	size = sizeof(r.h) + 8 * (__u64)nargs;
 	if (bpf_ringbuf_output(&events, &r, size, commit_flags(seq)))
@@ -337,13 +580,73 @@ __noinline __u32 copy_str(struct scratch_buf *buf, __u32 off, __u64 ptr, __u64 *
 	return off + (__u32)len;
 }
 
-/* Some argument is a string: the record is built in a per-CPU scratch buffer. */
+/* Arguments 0..nargs-1 into vals (strings: their pointers); returns the mask of those
+ * that could not be read (their value is 0).  A global function, verified once. */
+__noinline __u32 read_args(struct pt_regs *ctx, const struct __bpf_usdt_spec *spec,
+			   struct filter_vals *vals, __u32 nargs)
+{
+	__u32 errs = 0;
+
+	if (!vals)
+		return 0;
+	for (__u32 i = 0; i < USDT_MAX_ARGS; i++) {
+		long v;
+
+		if (i >= nargs)
+			break;
+		if (read_arg(ctx, spec, i, &v))
+			errs |= 1u << i;
+		vals->v[i] = (__u64)v;
+	}
+	return errs;
+}
+
+/* In a record being built in buf, whose values read_args() wrote: copy each string
+ * argument's bytes after the values, in argument order, and replace its pointer by its
+ * value word; run->str_off[] gets where each string starts.  Returns the record's end
+ * (SCRATCH_SIZE when something is wrong: the caller then drops the record). */
+__noinline __u32 copy_strings(struct scratch_buf *buf, const struct usdt_probe_info *info,
+			      struct filter_run *run, __u32 nargs, __u32 errs)
+{
+	struct filter_vals *vals;
+	__u32 off;
+
+	if (!buf || !info || !run || nargs > USDT_MAX_ARGS)
+		return SCRATCH_SIZE;
+	vals = (struct filter_vals *)(buf->data + sizeof(struct usdt_rec_hdr));
+	off = sizeof(struct usdt_rec_hdr) + 8 * nargs;
+	for (__u32 i = 0; i < USDT_MAX_ARGS; i++) {
+		__u64 word, v;
+
+		if (i >= nargs)
+			break;
+		if (info->types[i] != USDT_T_STRING)
+			continue;
+		v = vals->v[i];
+		run->str_off[i] = (__u16)off;
+		if (errs & (1u << i))
+			word = USDT_STR_FAULT;
+		else if (!v)
+			word = USDT_STR_NULL;
+		else
+			off = copy_str(buf, off, v, &word);
+		vals->v[i] = word;
+	}
+	return off;
+}
+
+/* Some argument is a string: the record is built in a per-CPU scratch buffer.  conf as
+ * for emit_fixed(); a filter that compares no string runs before the strings are read. */
 static __always_inline void emit_strings(struct pt_regs *ctx, const struct __bpf_usdt_spec *spec,
 					 struct usdt_counts *c, const struct usdt_probe_info *info,
-					 __u32 index, __u16 gen, __u32 nargs, __u64 ktime, __u64 seq)
+					 const struct usdt_probe_conf *conf, __u32 index, __u16 gen,
+					 __u32 nargs, __u64 ktime, __u64 seq)
 {
-	__u32 zero = 0, slot = SCRATCH_SLOTS, key;
+	__u32 zero = 0, slot = SCRATCH_SLOTS, key, errs = 0;
 	__u64 *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
+	struct filter_run run = { .nvals = nargs };
+	bool str_filter = info->flags & USDT_PF_FILTER_STR;
+	struct filter_vals *vals;
 	struct scratch_buf *buf;
 	struct usdt_rec_hdr *h;
 	__u64 size, bit;
@@ -372,32 +675,32 @@ static __always_inline void emit_strings(struct pt_regs *ctx, const struct __bpf
 		goto release;
 	}
 	h = (struct usdt_rec_hdr *)buf->data;
+	vals = (struct filter_vals *)(buf->data + sizeof(*h));
 	fill_hdr(h, index, gen, (__u8)nargs, ktime);
-	off = sizeof(*h) + 8 * nargs;
-	for (__u32 i = 0; i < USDT_MAX_ARGS; i++) {
-		__u64 *val = (__u64 *)(buf->data + sizeof(*h)) + i;
-		__u64 word;
-		long v;
-		int err;
-
-		if (i >= nargs)
-			break;
-		err = read_arg(ctx, spec, i, &v);
-		if (err)
-			flags |= USDT_REC_F_ARGERR;
-		if (info->types[i] != USDT_T_STRING) {
-			*val = (__u64)v;
-			continue;
+	/* The values first (strings: their pointers), then the strings in their place. */
+	errs = read_args(ctx, spec, vals, nargs);
+	if (errs)
+		flags |= USDT_REC_F_ARGERR;
+	/* A filter on integers only decides before any string is read. */
+	if (conf && !str_filter) {
+		if (!filter_pass(&conf->filter, vals, buf, &run)) {
+			__sync_fetch_and_add(&c->filtered, 1);
+			goto release;
 		}
-		if (err)
-			word = USDT_STR_FAULT;
-		else if (!v)
-			word = USDT_STR_NULL;
-		else
-			off = copy_str(buf, (__u32)off, (__u64)v, &word);
-		*val = word;
+		if (!gate(conf, c, index, gen, ktime))
+			goto release;
+		conf = NULL;
 	}
+	off = copy_strings(buf, info, &run, nargs, errs);
 	h->flags = flags;
+	if (conf) {
+		if (!filter_pass(&conf->filter, vals, buf, &run)) {
+			__sync_fetch_and_add(&c->filtered, 1);
+			goto release;
+		}
+		if (!gate(conf, c, index, gen, ktime))
+			goto release;
+	}
 	if (off > SCRATCH_SIZE - 8) {
 		__sync_fetch_and_add(&c->drops, 1);
 		goto release;
@@ -405,9 +708,14 @@ static __always_inline void emit_strings(struct pt_regs *ctx, const struct __bpf
 	/* Zero the padding: no stale bytes of an earlier record leave the kernel. */
 	size = (off + 7) & ~7u;
 	for (__u32 k = 0; k < 7; k++) {
-		if (off + k >= size)
+		__u32 p = off + k;
+
+		/* Checked on the very register used: off itself may be reloaded from a
+		 * spill that lost its bounds. */
+		barrier_var(p);
+		if (p >= size || p >= SCRATCH_SIZE)
 			break;
-		buf->data[off + k] = 0;
+		buf->data[p] = 0;
 	}
 	if (bpf_ringbuf_output(&events, buf->data, size, commit_flags(seq)))
 		__sync_fetch_and_add(&c->drops, 1);
@@ -420,6 +728,7 @@ int sled_usdt(struct pt_regs *ctx)
 {
 	__u64 ktime = bpf_ktime_get_ns();
 	int spec_id = __bpf_usdt_spec_id(ctx);
+	const struct usdt_probe_conf *conf = NULL;
 	struct __bpf_usdt_spec *spec;
 	struct usdt_probe_info *info;
 	struct usdt_counts *c;
@@ -444,12 +753,22 @@ int sled_usdt(struct pt_regs *ctx)
 	/* Per-CPU value, migration disabled: a plain increment would do, except that a
 	 * preempted program on this CPU could be interleaved; an atomic add costs little. */
 	seq = __sync_fetch_and_add(&c->hits, 1);
+	if (info->flags & USDT_PF_OPTIONS) {
+		conf = bpf_map_lookup_elem(&probe_conf, &index);
+		/* Without a filter, sampling, rate and count-only need no argument: a hit they
+		 * stop costs no read at all. */
+		if (conf && !conf->filter.ninsns) {
+			if (!gate(conf, c, index, gen, ktime))
+				return 0;
+			conf = NULL;
+		}
+	}
 	nargs = info->nargs;
 	if (nargs > USDT_MAX_ARGS)
 		nargs = USDT_MAX_ARGS;
 	if (!info->nstrings)
-		emit_fixed(ctx, spec, c, index, gen, nargs, ktime, seq);
+		emit_fixed(ctx, spec, c, conf, index, gen, nargs, ktime, seq);
 	else
-		emit_strings(ctx, spec, c, info, index, gen, nargs, ktime, seq);
+		emit_strings(ctx, spec, c, info, conf, index, gen, nargs, ktime, seq);
 	return 0;
 }

@@ -27,6 +27,8 @@
 #include <linux/types.h>
 #endif
 
+#include "filter_prog.h" /* struct sled_filter_prog: the same program as sled mode's */
+
 #define USDT_MAX_ARGS    12   /* libbpf's BPF_USDT_MAX_ARG_CNT, sled's SLED_MAX_ARGS */
 #define USDT_MAX_STR     256  /* bytes of a string kept, NUL excluded (SLED_SHM_MAX_STR) */
 #define USDT_MAX_PROBES  4096 /* probe indexes (attach handles) at once */
@@ -40,13 +42,51 @@ struct usdt_probe_info {
 	__u8 nargs;     /* arguments to read (<= USDT_MAX_ARGS) */
 	__u8 nstrings;  /* how many of them are strings: 0 takes the fixed-size fast path */
 	__u8 types[USDT_MAX_ARGS]; /* SLED_T_* per argument */
+	__u8 flags;     /* USDT_PF_* */
+	__u8 reserved[3];
 };
 
-/* Per probe index and CPU (BPF_MAP_TYPE_PERCPU_ARRAY): summed by user space. */
+#define USDT_PF_OPTIONS    0x01 /* probe_conf[index] holds probe functions */
+#define USDT_PF_FILTER_STR 0x02 /* the filter compares a string field: strings are read first */
+
+/*
+ * Probe functions of a probe index (sled mode's --filter, --sample, --rate, --count-only;
+ * the same meaning and order as sdk/dispatch.c), written before probe_info so that a hit
+ * that sees the generation sees them too.  A hit goes: filter (on the argument values,
+ * strings compared with bpf_probe_read_user_str's copy), then sample, rate, count-only;
+ * each stage that stops it counts it in its own counter.
+ */
+struct usdt_probe_conf {
+	__u32 sample_every;  /* keep hits N, 2N, 3N... of the attach (0, 1: every hit) */
+	__u32 count_only;    /* count, record nothing */
+	__u64 rate_per_sec;  /* at most this many records per second per process (0: no limit) */
+	struct sled_filter_prog filter; /* ninsns 0: no filter */
+};
+
+/* Per probe index, shared by every CPU (atomics). */
+struct usdt_probe_state {
+	__u64 sample_ctr;    /* hits that reached the sampling stage */
+};
+
+/* --rate's window word, per attach and process (LRU hash): window number << 32 | records
+ * in it.  A window is one second of CLOCK_MONOTONIC (bpf_ktime_get_ns() / 1e9). */
+struct usdt_rate_key {
+	__u32 slot;          /* USDT_RATE_SLOT(index, gen) */
+	__u32 tgid;
+};
+#define USDT_RATE_SLOT(index, gen) (((__u32)(gen) << 12) | ((__u32)(index) & 0xfff))
+#define USDT_RATE_PROCS 16384 /* processes x rate-limited attaches tracked at once */
+
+/* Per probe index and CPU (BPF_MAP_TYPE_PERCPU_ARRAY): summed by user space.
+ * emitted = hits - filtered - sampled - limited = records pushed + drops (count-only:
+ * nothing is pushed and emitted only counts). */
 struct usdt_counts {
-	__u64 hits;  /* every time the program ran for this probe (emitted) */
-	__u64 drops; /* hits that produced no record: ring buffer full (or, for string
-		      * records only, every scratch buffer of the CPU in use; see .bpf.c) */
+	__u64 hits;     /* every time the program ran for this probe */
+	__u64 drops;    /* emitted but no record: ring buffer full (or, for string records
+			 * only, every scratch buffer of the CPU in use; see .bpf.c) */
+	__u64 filtered; /* the filter said no */
+	__u64 sampled;  /* passed the filter, not the Nth */
+	__u64 limited;  /* over --rate in its window */
 };
 
 struct usdt_rec_hdr {

@@ -61,7 +61,7 @@ static uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 {
 	const char *data = (const char *)ring + SLED_ALIGN8(sizeof(*ring));
 	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
-	uint64_t tail = ring->tail, n = 0;
+	uint64_t tail = ring->tail, n = 0, records = 0;
 	struct sled_event ev;
 
 	if (head - tail > SLED_SHM_RING_DATA) {
@@ -91,14 +91,23 @@ static uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 			memcpy(&hdr, data + pos, sizeof(hdr));
 			if (rec->site < p->nslots &&
 			    decode(p, &hdr, (const char *)(data + pos), ring->tid, clock, &ev) == 0) {
+				struct slot_meta *m = p->meta[rec->site];
+
+				/* Exported once, counted for every lane (probe) that took it. */
 				sink(&ev, p, arg);
-				p->meta[rec->site]->exported++;
+				for (unsigned l = 0; l < SLED_SHM_LANES; l++)
+					m->lane[l].exported += (hdr.flags >> l) & 1;
 				n++;
 			} else {
 				p->malformed++;
 			}
 		}
 		tail += rec->size;
+		/* Hand the space back as we go, not only at the end: a producer that found the
+		 * ring full can write again while the rest of it is being read, instead of
+		 * dropping for the whole pass. */
+		if ((++records & 63) == 0)
+			__atomic_store_n(&ring->tail, tail, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&ring->tail, tail, __ATOMIC_RELEASE);
 	return n;

@@ -64,19 +64,19 @@ bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 	return sled_pattern_match(pb->pattern, s->provider, s->name);
 }
 
-void slot_figures(const struct traced_proc *p, unsigned slot, struct figures *f)
+void lane_figures(const struct traced_proc *p, unsigned slot, unsigned lane, struct figures *f)
 {
 	memset(f, 0, sizeof(*f));
 	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
-		const struct sled_ring_header *ring = proc_ring(p, r);
+		const struct sled_lane_counters *c = &proc_ring(p, r)->lanes[slot][lane];
 
-		f->hits += __atomic_load_n(&ring->hits[slot], __ATOMIC_RELAXED);
-		f->drops += __atomic_load_n(&ring->drops[slot], __ATOMIC_RELAXED);
-		f->filtered += __atomic_load_n(&ring->filtered[slot], __ATOMIC_RELAXED);
-		f->sampled += __atomic_load_n(&ring->sampled[slot], __ATOMIC_RELAXED);
-		f->limited += __atomic_load_n(&ring->limited[slot], __ATOMIC_RELAXED);
+		f->hits += __atomic_load_n(&c->hits, __ATOMIC_RELAXED);
+		f->drops += __atomic_load_n(&c->drops, __ATOMIC_RELAXED);
+		f->filtered += __atomic_load_n(&c->filtered, __ATOMIC_RELAXED);
+		f->sampled += __atomic_load_n(&c->sampled, __ATOMIC_RELAXED);
+		f->limited += __atomic_load_n(&c->limited, __ATOMIC_RELAXED);
 	}
-	f->exported = p->meta[slot] ? p->meta[slot]->exported : 0;
+	f->exported = p->meta[slot] ? p->meta[slot]->lane[lane].exported : 0;
 }
 
 static void figures_add_delta(struct figures *to, const struct figures *now,
@@ -106,66 +106,99 @@ int probe_compile_filter(const struct probe *pb, const char *provider, const cha
 	return 0;
 }
 
-/* Write a probe's functions into a slot that is off and idle. */
-static void set_slot_options(struct traced_proc *p, unsigned slot, const struct probe *pb)
+/*
+ * Write a probe's functions into a lane that is inactive and quiet (no thread inside the
+ * site for it: hand_over), and restart the lane's per-thread state: --sample counts from
+ * the probe's first hit, --rate from an empty window.  The rings' counters are the
+ * producers' to write; a quiet lane is the one moment no producer touches them.
+ */
+static void set_lane_options(struct traced_proc *p, unsigned slot, unsigned lane,
+			     const struct probe *pb)
 {
-	struct sled_shm_site *s = &p->slots[slot];
+	struct sled_shm_lane *ln = &p->slots[slot].lane[lane];
 	const struct slot_meta *m = p->meta[slot];
-	char err[256];
+	char err[400]; /* unused: probes_apply checked that the filter compiles */
 
-	s->sample_every = pb ? pb->sample : 0;
-	s->count_only = pb ? pb->count_only : 0;
-	s->rate_per_sec = pb ? pb->rate : 0;
-	s->rate_state = 0;
-	memset(&s->filter, 0, sizeof(s->filter));
-	if (pb && m)
-		probe_compile_filter(pb, m->provider, m->name, m->fields, m->nfields, &s->filter,
+	ln->sample_every = pb->sample;
+	ln->count_only = pb->count_only;
+	ln->rate_per_sec = pb->rate;
+	ln->rate_state = 0;
+	memset(&ln->filter, 0, sizeof(ln->filter));
+	if (m)
+		probe_compile_filter(pb, m->provider, m->name, m->fields, m->nfields, &ln->filter,
 				     err, sizeof(err));
-	if (s->filter.ninsns || s->sample_every > 1 || s->count_only || s->rate_per_sec)
-		s->flags |= SLED_SITE_F_OPTIONS;
-	else
-		s->flags &= (uint16_t)~SLED_SITE_F_OPTIONS;
+	ln->options = ln->filter.ninsns || ln->sample_every > 1 || ln->count_only || ln->rate_per_sec;
+	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++)
+		proc_ring(p, r)->lanes[slot][lane].sample_ctr = 0;
 }
 
-/* A slot changes hands: what it counted for its old probe stays with that probe, and the
- * new probe's figures start from the counters as they are now.  The slot is off and idle
- * (hand_over), so the new probe's functions can be written into it. */
-static void rebase(struct probes *pr, struct traced_proc *p, unsigned slot, uint32_t probe_id)
+/* The slot's lanes word for the lanes the daemon has given to probes. */
+static uint32_t lanes_word(const struct traced_proc *p, unsigned slot)
 {
-	struct slot_meta *m = p->meta[slot];
-	struct probe *old;
+	const struct slot_meta *m = p->meta[slot];
+	const struct sled_shm_site *s = &p->slots[slot];
+	uint32_t active = 0;
+	unsigned n = 0, last = 0;
+
+	for (unsigned l = 0; m && l < SLED_SHM_LANES; l++) {
+		if (!m->lane[l].probe_id)
+			continue;
+		active |= 1u << l;
+		n++;
+		last = l;
+	}
+	/* One probe with no functions on an integer-only site: the dispatcher's plain path. */
+	if (n == 1 && !s->lane[last].options && !(s->flags & SLED_SITE_F_STRINGS))
+		return active | SLED_LANES_FAST | last << SLED_LANES_FAST_SHIFT;
+	return active;
+}
+
+/* A lane leaves its probe: what it counted stays with that probe.  The lane is inactive,
+ * quiet and drained (hand_over), or its process is gone. */
+static void lane_release(struct probes *pr, struct traced_proc *p, unsigned slot, unsigned lane)
+{
+	struct lane_meta *lm = &p->meta[slot]->lane[lane];
+	struct probe *old = lm->probe_id ? probes_find(pr, lm->probe_id) : NULL;
 	struct figures now;
 
-	if (!m || m->probe_id == probe_id)
-		return;
-	slot_figures(p, slot, &now);
-	old = m->probe_id ? probes_find(pr, m->probe_id) : NULL;
+	lane_figures(p, slot, lane, &now);
 	if (old)
-		figures_add_delta(&old->past, &now, &m->base);
-	m->probe_id = probe_id;
-	m->base = now;
-	if (p->slots[slot].state != SLED_STATE_ON)
-		set_slot_options(p, slot, probe_id ? probes_find(pr, probe_id) : NULL);
+		figures_add_delta(&old->past, &now, &lm->base);
+	lm->probe_id = 0;
+	lm->base = now;
 }
 
 void probes_retire_process(struct probes *pr, struct traced_proc *p)
 {
 	for (unsigned i = 0; i < p->nslots; i++)
-		rebase(pr, p, i, 0);
+		for (unsigned l = 0; p->meta[i] && l < SLED_SHM_LANES; l++)
+			if (p->meta[i]->lane[l].probe_id)
+				lane_release(pr, p, i, l);
 }
 
-/* Wait (briefly) until no thread is recording an event for one of the slots in mask. */
+/*
+ * Wait (briefly) until every ring has been seen outside each slot in mask at least once:
+ * a thread that enters such a slot afterwards reads its new lanes (the agent's barrier
+ * after the command orders that), so nothing more is counted or recorded for the lanes
+ * turned off.  Other lanes may keep the site busy, hence once per ring, not all at once.
+ */
 static void wait_quiescent(const struct traced_proc *p, const bool *mask)
 {
+	bool seen_out[SLED_SHM_MAX_RINGS] = { false };
+
 	/* Up to 200 ms: a thread preempted inside the dispatcher finishes its event as soon as
 	 * it runs again; 100 us steps keep the common case (nobody inside) fast. */
 	for (int tries = 0; tries < 2000; tries++) {
 		bool busy = false;
 
-		for (unsigned r = 0; r < SLED_SHM_MAX_RINGS && !busy; r++) {
-			uint32_t in = __atomic_load_n(&proc_ring(p, r)->in_slot, __ATOMIC_ACQUIRE);
+		for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
+			/* A hot site is entered again at once: look a few times before sleeping. */
+			for (int spin = 0; spin < 64 && !seen_out[r]; spin++) {
+				uint32_t in = __atomic_load_n(&proc_ring(p, r)->in_slot, __ATOMIC_ACQUIRE);
 
-			busy = in && in <= SLED_SHM_MAX_SITES && mask[in - 1];
+				seen_out[r] = !(in && in <= SLED_SHM_MAX_SITES && mask[in - 1]);
+			}
+			busy |= !seen_out[r];
 		}
 		if (!busy)
 			return;
@@ -175,25 +208,46 @@ static void wait_quiescent(const struct traced_proc *p, const bool *mask)
 	}
 }
 
+static bool holds(const uint32_t *ids, uint32_t id)
+{
+	for (unsigned l = 0; l < SLED_SHM_LANES; l++)
+		if (ids[l] == id)
+			return true;
+	return false;
+}
+
 /*
- * Give every slot to the probe in who[] (0: none) with exact accounting.  Slots leaving a
- * probe are switched off first; once no thread is inside them and their records are
- * drained, their figures are folded into the old probe.  Then slots joining a probe are
- * rebased while still off, and switched on.
+ * Give every slot the probes in who[slot] (up to SLED_SHM_LANES ids, 0: none) with exact
+ * accounting.  Lanes leaving a probe are turned off first (the site stays patched while
+ * other lanes run); once no thread is inside the site for them and their records are
+ * drained, their figures are folded into the old probe.  Then joining probes get free
+ * lanes, their functions written and their figures based while the lanes are still off,
+ * and the lanes are turned on.
  */
-static int hand_over(struct probes *pr, struct traced_proc *p, const uint32_t *who)
+static int hand_over(struct probes *pr, struct traced_proc *p, uint32_t (*who)[SLED_SHM_LANES])
 {
 	bool leaving[SLED_SHM_MAX_SITES] = { false };
 	bool any = false;
 	int ret = 0;
 
 	for (unsigned i = 0; i < p->nslots; i++) {
-		const struct slot_meta *m = p->meta[i];
+		struct slot_meta *m = p->meta[i];
+		uint32_t cur = __atomic_load_n(&p->slots[i].lanes, __ATOMIC_RELAXED), next;
 
-		if (m && m->probe_id && m->probe_id != who[i]) {
-			leaving[i] = any = true;
+		for (unsigned l = 0; m && l < SLED_SHM_LANES; l++)
+			if (m->lane[l].probe_id && !holds(who[i], m->lane[l].probe_id))
+				leaving[i] = true;
+		if (!leaving[i] && !(cur & SLED_LANES_ACTIVE & ~lanes_word(p, i)))
+			continue;
+		/* Lanes active in the block but not ours (a previous daemon's) leave too. */
+		leaving[i] = any = true;
+		next = 0;
+		for (unsigned l = 0; m && l < SLED_SHM_LANES; l++)
+			if (m->lane[l].probe_id && holds(who[i], m->lane[l].probe_id))
+				next |= 1u << l;
+		__atomic_store_n(&p->slots[i].lanes, next, __ATOMIC_RELEASE);
+		if (!next)
 			__atomic_store_n(&p->slots[i].want, 0u, __ATOMIC_RELEASE);
-		}
 	}
 	if (any) {
 		ret = procs_apply(p, 2000, NULL, NULL);
@@ -203,9 +257,34 @@ static int hand_over(struct probes *pr, struct traced_proc *p, const uint32_t *w
 	}
 	any = false;
 	for (unsigned i = 0; i < p->nslots; i++) {
-		uint32_t want = who[i] ? 1u : 0u;
+		struct slot_meta *m = p->meta[i];
+		uint32_t want, word;
 
-		rebase(pr, p, i, who[i]);
+		for (unsigned l = 0; m && leaving[i] && l < SLED_SHM_LANES; l++)
+			if (m->lane[l].probe_id && !holds(who[i], m->lane[l].probe_id))
+				lane_release(pr, p, i, l);
+		for (unsigned k = 0; m && k < SLED_SHM_LANES && who[i][k]; k++) {
+			struct probe *pb = probes_find(pr, who[i][k]);
+			unsigned l;
+
+			if (!pb)
+				continue;
+			for (l = 0; l < SLED_SHM_LANES && m->lane[l].probe_id != pb->id; l++)
+				;
+			if (l < SLED_SHM_LANES)
+				continue; /* already there */
+			for (l = 0; l < SLED_SHM_LANES && m->lane[l].probe_id; l++)
+				;
+			if (l == SLED_SHM_LANES)
+				break;
+			set_lane_options(p, i, l, pb);
+			lane_figures(p, i, l, &m->lane[l].base);
+			m->lane[l].probe_id = pb->id;
+		}
+		word = lanes_word(p, i);
+		want = (word & SLED_LANES_ACTIVE) ? 1u : 0u;
+		/* Release: a thread that sees a lane active sees its functions too. */
+		__atomic_store_n(&p->slots[i].lanes, word, __ATOMIC_RELEASE);
 		/* Ask the agent only when some slot's wish differs from its state. */
 		any |= want != (p->slots[i].state == SLED_STATE_ON);
 		__atomic_store_n(&p->slots[i].want, want, __ATOMIC_RELEASE);
@@ -213,10 +292,23 @@ static int hand_over(struct probes *pr, struct traced_proc *p, const uint32_t *w
 	return any ? procs_apply(p, 2000, NULL, NULL) ?: ret : ret;
 }
 
+/* "p:n already has 4 probes (1, 2, 3, 4), ..." for an enable that finds a site full. */
+static void busy_reason(struct apply_result *r, const struct sled_site *s, const uint32_t *ids)
+{
+	char list[64] = "";
+	size_t len = 0;
+
+	for (unsigned l = 0; l < SLED_SHM_LANES && len < sizeof(list); l++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%u", l ? ", " : "", ids[l]);
+	snprintf(r->busy_why, sizeof(r->busy_why),
+		 "%.48s:%.48s already has %d probes (%s), the most a site takes in sled mode: disable "
+		 "one first", s->provider, s->name, SLED_SHM_LANES, list);
+}
+
 int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
 		 struct apply_result *res)
 {
-	uint32_t who[SLED_SHM_MAX_SITES] = { 0 };
+	uint32_t who[SLED_SHM_MAX_SITES][SLED_SHM_LANES] = { { 0 } };
 	bool mine[SLED_SHM_MAX_SITES] = { false };
 	struct apply_result r = { 0 };
 	int ret;
@@ -228,13 +320,14 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 			const struct sled_site *s = &obj->sites[i];
 
 			for (const struct probe *pb = pr->head; pb; pb = pb->next) {
+				unsigned k;
 				int slot;
 
 				if (!probe_matches(pb, p, obj, s))
 					continue;
 				if (pb->filter[0] && s->kind != SLED_SITE_GUARD) {
 					struct sled_filter_prog prog;
-					char why[256];
+					char why[400]; /* provider:name: and the compiler's message */
 
 					if (probe_compile_filter(pb, s->provider, s->name, s->fields,
 								 (unsigned)s->nargs, &prog, why, sizeof(why))) {
@@ -242,7 +335,7 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 							r.failed++;
 							r.error = r.error ? r.error : -EINVAL;
 							if (!r.why[0])
-								snprintf(r.why, sizeof(r.why), "%s", why);
+								snprintf(r.why, sizeof(r.why), "%.255s", why);
 						}
 						continue;
 					}
@@ -255,19 +348,15 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 					}
 					continue;
 				}
-				if (pb == only && who[slot] && who[slot] != pb->id) {
-					/* One probe per site in sled mode: its functions live in the
-					 * site's slot.  Refuse rather than silently share. */
-					r.busy++;
-					if (!r.busy_why[0])
-						snprintf(r.busy_why, sizeof(r.busy_why),
-							 "%s:%s is already enabled by probe %u (one probe per "
-							 "site in sled mode: disable it first)",
-							 s->provider, s->name, who[slot]);
+				for (k = 0; k < SLED_SHM_LANES && who[slot][k] && who[slot][k] != pb->id; k++)
+					;
+				if (k == SLED_SHM_LANES) {
+					/* Every lane is taken, by older probes (they keep their places). */
+					if (pb == only && !r.busy++)
+						busy_reason(&r, s, who[slot]);
 					continue;
 				}
-				if (!who[slot])
-					who[slot] = pb->id;
+				who[slot][k] = pb->id;
 				if (pb == only)
 					mine[slot] = true;
 			}
@@ -302,14 +391,17 @@ void probes_count(const struct probe *pb, const struct procs *ps, struct probe_c
 
 		for (unsigned i = 0; i < p->nslots; i++) {
 			const struct slot_meta *m = p->meta[i];
-			struct figures now;
 
-			if (!m || m->probe_id != pb->id)
-				continue;
-			any = true;
-			slot_figures(p, i, &now);
-			figures_add_delta(&c->f, &now, &m->base);
-			c->sites_on += p->slots[i].state == SLED_STATE_ON;
+			for (unsigned l = 0; m && l < SLED_SHM_LANES; l++) {
+				struct figures now;
+
+				if (m->lane[l].probe_id != pb->id)
+					continue;
+				any = true;
+				lane_figures(p, i, l, &now);
+				figures_add_delta(&c->f, &now, &m->lane[l].base);
+				c->sites_on += p->slots[i].state == SLED_STATE_ON;
+			}
 		}
 		c->processes += any;
 	}

@@ -29,7 +29,7 @@ struct probe {
 	bool retired;            /* being disabled: matches nothing, kept for its last figures */
 	bool uprobe;             /* uprobe mode: kernel uprobes + BPF, not slots */
 	unsigned nhandles;       /* uprobe mode: one per (object, provider:name) attached */
-	int handles[64];
+	int handles[1024];       /* up to 1024 provider:names per uprobe-mode enable */
 	/* Figures of slots that left the probe (process exited, slot re-assigned). */
 	struct figures past;
 	struct probe *next;
@@ -51,7 +51,7 @@ struct apply_result {
 	unsigned failed;
 	int error;         /* first error (agent or timeout), 0 if none */
 	char why[256];     /* a filter that does not compile for a tracepoint, "" if none */
-	unsigned busy;     /* sites skipped: another probe has them */
+	unsigned busy;     /* sites skipped: SLED_SHM_LANES other probes have them */
 	char busy_why[256];
 };
 
@@ -66,8 +66,9 @@ struct probe *probes_find(struct probes *pr, uint32_t id);
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 		   const struct sled_object *obj, const struct sled_site *s);
 
-/* Make p's slots want exactly what the probes cover, tell its agent, wait for it.
- * When only is non-NULL, fills *res with the figures for that probe. */
+/* Make p's slots want exactly what the probes cover, tell its agent, wait for it.  A site
+ * takes up to SLED_SHM_LANES probes, oldest first.  When only is non-NULL, fills *res
+ * with the figures for that probe. */
 int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
 		 struct apply_result *res);
 
@@ -84,8 +85,8 @@ void probes_count(const struct probe *pb, const struct procs *ps, struct probe_c
 /* A process is going away: fold its slots' figures into their probes' totals. */
 void probes_retire_process(struct probes *pr, struct traced_proc *p);
 
-/* A slot's counters in process p, summed over its rings. */
-void slot_figures(const struct traced_proc *p, unsigned slot, struct figures *f);
+/* The counters of one lane of a slot in process p, summed over its rings. */
+void lane_figures(const struct traced_proc *p, unsigned slot, unsigned lane, struct figures *f);
 
 /* Compile pb's filter for one tracepoint's fields into prog (no filter: ninsns 0).
  * -EINVAL with the reason, naming the tracepoint, in err. */

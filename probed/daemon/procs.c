@@ -122,6 +122,8 @@ static void adopt_existing_slots(struct traced_proc *p)
 		if (s->kind == SLED_SITE_SLOT_FREE)
 			break;
 		__atomic_store_n(&s->want, 0, __ATOMIC_RELEASE);
+		/* Its lanes stay as they are until the first hand-over, which sees them active
+		 * with no probe of ours and waits for them to go quiet before reusing them. */
 		p->nslots = i + 1;
 	}
 }

@@ -27,16 +27,21 @@ struct figures {
 	uint64_t exported; /* drained and handed to the outputs */
 };
 
+/* What the daemon knows of one lane of a slot (a probe's place on the site). */
+struct lane_meta {
+	uint32_t probe_id;      /* the probe in this lane, 0 if none */
+	uint64_t exported;      /* records drained that this lane accepted */
+	struct figures base;    /* the lane's counters when probe_id last changed */
+};
+
 /* What the daemon knows of a slot, to decode its records and account for them. */
 struct slot_meta {
 	char provider[64];
 	char name[64];
 	char object[4096];
-	uint32_t probe_id;      /* the probe that wants it, 0 if none */
 	unsigned nfields;
 	struct sled_field fields[SLED_MAX_ARGS];
-	uint64_t exported;      /* records drained */
-	struct figures base;    /* counters when probe_id last changed, for per-probe figures */
+	struct lane_meta lane[SLED_SHM_LANES];
 };
 
 struct traced_proc {

@@ -254,11 +254,19 @@ static int parse_functions(struct client *c, const msgpack_object *req, struct f
 	return 0;
 }
 
-/* Uprobe mode: every object of the scope with matching sites, attached by provider:name. */
-static unsigned attach_object(struct daemon *d, struct probe *pb, const struct sled_object *obj,
-			      const char *path, pid_t pid, char *err, size_t errlen)
+/* Uprobe mode: every object of the scope with matching sites, attached by provider:name,
+ * with the probe's functions (the filter compiled for each provider:name's fields, as in
+ * sled mode).  Refusals, with err saying why: -EINVAL, a filter that does not compile
+ * for one of them; -E2BIG, more provider:names than a probe holds.  An attach that fails
+ * is counted in *failed, its error left in err. */
+static int attach_object(struct daemon *d, struct probe *pb, const struct sled_object *obj,
+			 const char *path, pid_t pid, unsigned *failed, char *err, size_t errlen)
 {
-	unsigned n = 0;
+	const unsigned max = sizeof(pb->handles) / sizeof(pb->handles[0]);
+	struct sled_filter_prog prog;
+	struct uprobe_functions fn = {
+		.filter = &prog, .sample = pb->sample, .rate = pb->rate, .count_only = pb->count_only,
+	};
 
 	for (size_t i = 0; i < obj->nsites; i++) {
 		const struct sled_site *s = &obj->sites[i];
@@ -271,29 +279,35 @@ static unsigned attach_object(struct daemon *d, struct probe *pb, const struct s
 			seen = obj->sites[j].kind != SLED_SITE_GUARD &&
 			       !strcmp(obj->sites[j].provider, s->provider) &&
 			       !strcmp(obj->sites[j].name, s->name);
-		if (seen || pb->nhandles == sizeof(pb->handles) / sizeof(pb->handles[0]))
+		if (seen)
 			continue;
-		h = uprobe_attach(d->uprobe, path, pid, s->provider, s->name, s->fields,
-				  (unsigned)s->nargs, pb->id, err, errlen);
-		if (h > 0) {
-			pb->handles[pb->nhandles++] = h;
-			n++;
+		if (pb->nhandles == max) {
+			snprintf(err, errlen, "'%s' matches more than %u tracepoints (provider:name) in "
+				 "uprobe mode: narrow the pattern", pb->pattern, max);
+			return -E2BIG;
 		}
+		if (probe_compile_filter(pb, s->provider, s->name, s->fields, (unsigned)s->nargs,
+					 &prog, err, errlen))
+			return -EINVAL;
+		h = uprobe_attach(d->uprobe, path, pid, s->provider, s->name, s->fields,
+				  (unsigned)s->nargs, pb->id, &fn, err, errlen);
+		if (h > 0)
+			pb->handles[pb->nhandles++] = h;
+		else
+			(*failed)++;
 	}
-	return n;
+	return 0;
 }
 
 static void enable_uprobe(struct daemon *d, struct client *c, const struct scope_args *a,
 			  const struct functions *fn)
 {
 	char err[512] = "", path[4200];
+	unsigned failed = 0, fds = 0;
+	bool refused = false;
 	struct probe *pb;
 	struct reply r;
 
-	if (fn->filter[0] || fn->sample || fn->rate || fn->count_only) {
-		reply_error(c, "--filter, --sample, --rate and --count-only are not available in uprobe mode yet");
-		return;
-	}
 	if (!a->pid && !a->binary[0]) {
 		reply_error(c, "uprobe mode needs -p PID or -b PATH");
 		return;
@@ -312,12 +326,17 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		return;
 	}
 	pb->uprobe = true;
+	memcpy(pb->filter, fn->filter, sizeof(pb->filter));
+	pb->sample = fn->sample;
+	pb->rate = fn->rate;
+	pb->count_only = fn->count_only;
 	if (a->binary[0]) {
 		struct sled_object obj;
 
 		if (sled_object_read(a->binary, &obj, err, sizeof(err)) == 0) {
 			err[0] = 0;
-			attach_object(d, pb, &obj, a->binary, -1, err, sizeof(err));
+			refused = attach_object(d, pb, &obj, a->binary, -1, &failed, err,
+						sizeof(err)) != 0;
 			sled_object_free(&obj);
 		}
 	} else {
@@ -325,17 +344,27 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 
 		if (sled_process_read((pid_t)a->pid, &proc, err, sizeof(err)) == 0) {
 			err[0] = 0;
-			for (size_t i = 0; i < proc.nobjects; i++) {
+			for (size_t i = 0; i < proc.nobjects && !refused; i++) {
 				const struct sled_object *obj = &proc.objects[i];
 
 				/* The object as the process sees it (other mount namespaces). */
 				snprintf(path, sizeof(path), "%s", obj->path);
 				if (access(path, R_OK))
 					snprintf(path, sizeof(path), "/proc/%d/root%s", (int)a->pid, obj->path);
-				attach_object(d, pb, obj, path, (pid_t)a->pid, err, sizeof(err));
+				refused = attach_object(d, pb, obj, path, (pid_t)a->pid, &failed,
+							err, sizeof(err)) != 0;
 			}
 			sled_process_free(&proc);
 		}
+	}
+	if (refused) {
+		/* As in sled mode: an enable whose filter does not fit every tracepoint it
+		 * matches is refused whole. */
+		for (unsigned i = 0; i < pb->nhandles; i++)
+			uprobe_detach(d->uprobe, pb->handles[i]);
+		probes_remove(&d->probes, pb->id);
+		reply_error(c, "%s", err);
+		return;
 	}
 	if (!pb->nhandles) {
 		probes_remove(&d->probes, pb->id);
@@ -346,12 +375,25 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 				    a->binary[0] ? a->binary : "the process");
 		return;
 	}
-	log_info(d, "probe %u enabled in uprobe mode: %s, %u attach(es)", pb->id, pb->pattern,
-		 pb->nhandles);
-	reply_begin(&r, 5, true);
+	for (unsigned i = 0; i < pb->nhandles; i++) {
+		struct uprobe_handle_info hi;
+
+		if (uprobe_handle_info(d->uprobe, pb->handles[i], &hi) == 0)
+			fds += hi.fds;
+	}
+	log_info(d, "probe %u enabled in uprobe mode: %s, %u attach(es), %u fds%s%s", pb->id,
+		 pb->pattern, pb->nhandles, fds, failed ? "; failed: " : "", failed ? err : "");
+	/* fds: what the attaches hold (2 per site); failed/error: attaches that did not
+	 * take (the others stay on). */
+	reply_begin(&r, failed ? 8 : 6, true);
 	ctl_pack_kv_u64(&r.pk, "id", pb->id);
 	ctl_pack_kv_str(&r.pk, "mode", "uprobe");
 	ctl_pack_kv_u64(&r.pk, "attached", pb->nhandles);
+	ctl_pack_kv_u64(&r.pk, "fds", fds);
+	if (failed) {
+		ctl_pack_kv_u64(&r.pk, "failed", failed);
+		ctl_pack_kv_str(&r.pk, "error", err);
+	}
 	ctl_pack_str(&r.pk, "processes");
 	msgpack_pack_array(&r.pk, 0);
 	reply_send(c, &r);
@@ -408,6 +450,12 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 					    "traces it without", (long long)a.pid);
 			return;
 		}
+	}
+	/* auto with -b: the binary's processes get the runtime or they do not; without it,
+	 * uprobe mode covers them all, present and future. */
+	if (!strcmp(mode, "auto") && a.binary[0] && sled_elf_has_runtime(a.binary) == 0) {
+		enable_uprobe(d, c, &a, &fn);
+		return;
 	}
 	if (!strcmp(mode, "uprobe")) {
 		enable_uprobe(d, c, &a, &fn);
@@ -496,16 +544,20 @@ static void pack_probe(msgpack_packer *pk, const struct probe *pb, struct daemon
 
 	probes_count(pb, &d->procs, &pc);
 	if (pb->uprobe) {
-		/* Uprobe mode: the BPF side counts hits and ring-buffer drops per attach. */
+		/* Uprobe mode: the BPF side counts every stage per attach, as a slot does. */
+		pc.emitted = 0;
 		for (unsigned i = 0; i < pb->nhandles && d->uprobe; i++) {
-			uint64_t e, x, dr;
+			struct uprobe_figures f;
 
-			uprobe_counts(d->uprobe, pb->handles[i], &e, &x, &dr);
-			pc.f.hits += e;
-			pc.f.exported += x;
-			pc.f.drops += dr;
+			uprobe_figures(d->uprobe, pb->handles[i], &f);
+			pc.f.hits += f.hits;
+			pc.f.filtered += f.filtered;
+			pc.f.sampled += f.sampled;
+			pc.f.limited += f.limited;
+			pc.f.exported += f.exported;
+			pc.f.drops += f.dropped;
+			pc.emitted += f.emitted;
 		}
-		pc.emitted = pc.f.hits;
 		pc.sites_on = pb->nhandles;
 	}
 	msgpack_pack_map(pk, 18);
@@ -665,11 +717,23 @@ static void handle_sites(struct daemon *d, struct client *c)
 			static const char *const states[] = { "off", "on", "failed" };
 			uint32_t st = p->slots[i].state;
 
-			msgpack_pack_map(&r.pk, 4);
+			const struct slot_meta *m = p->meta[i];
+			uint32_t ids[SLED_SHM_LANES];
+			unsigned nids = 0;
+
+			/* Every probe on the site (one per lane); "probe": the first, or 0. */
+			for (unsigned l = 0; m && l < SLED_SHM_LANES; l++)
+				if (m->lane[l].probe_id)
+					ids[nids++] = m->lane[l].probe_id;
+			msgpack_pack_map(&r.pk, 5);
 			ctl_pack_kv_i64(&r.pk, "pid", p->pid);
 			ctl_pack_kv_u64(&r.pk, "address", p->slots[i].addr);
 			ctl_pack_kv_str(&r.pk, "state", st < 3 ? states[st] : "?");
-			ctl_pack_kv_u64(&r.pk, "probe", p->meta[i] ? p->meta[i]->probe_id : 0);
+			ctl_pack_kv_u64(&r.pk, "probe", nids ? ids[0] : 0);
+			ctl_pack_str(&r.pk, "probes");
+			msgpack_pack_array(&r.pk, nids);
+			for (unsigned k = 0; k < nids; k++)
+				msgpack_pack_uint32(&r.pk, ids[k]);
 		}
 	}
 	reply_send(c, &r);

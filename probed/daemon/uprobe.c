@@ -9,6 +9,21 @@
  * hits of an earlier user of a slot are never attributed to the next one.  The handle
  * number given out encodes both (gen << 12 | index), so a stale handle is refused too.
  *
+ * Detaching is where the kernel is slow: releasing a site's BPF link waits for an RCU
+ * tasks-trace grace period, and releasing its uprobe for another (~110 ms per site
+ * measured here, kernel 6.18: a 300-site disable took 33 s of the daemon's loop).  So a
+ * detach only stops the handle, at once (its probe_info entry is cleared: the program,
+ * still attached, returns at its first check), and leaves the rest to a pool of detacher
+ * threads, whose grace periods overlap.  A detacher drops the kernel objects behind the
+ * link's fds by dup3()ing a /dev/null fd over them (the numbers stay valid, so libbpf's
+ * own closes later are harmless and quick), then lets libbpf destroy the link.  In that
+ * order: libbpf gives the link's USDT spec slots to the next attach when it destroys it,
+ * so nothing in the kernel may still use them.  Every libbpf attach and destroy takes one
+ * lock (libbpf's USDT bookkeeping is not thread-safe).  The figures of a detached handle
+ * are final once the program's runs in flight are over: the first drain or figures read
+ * after a detach waits for them (membarrier(GLOBAL), i.e. synchronize_rcu(); a
+ * non-sleepable uprobe program runs under rcu_read_lock()).
+ *
  * Nothing read from the ring buffer is trusted: the record's size against its header,
  * the index against the table, the generation and nargs against the slot, each string's
  * length against what remains of the record.
@@ -16,7 +31,9 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -28,6 +45,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -68,9 +87,31 @@ struct slot {
 	uint64_t exported;
 	uint64_t arg_errors;
 	struct bpf_link *link;
+	int *kfds;               /* the attach's perf-event and BPF-link fds */
+	unsigned nkfds;
 	char *binary;
 	char provider[64], name[64];
 	struct sled_field fields[SLED_MAX_ARGS];
+};
+
+/* Finishes detaches off the daemon's thread (see the top of this file). */
+#define DETACH_THREADS 16
+
+struct detach_job {
+	struct bpf_link *link;
+	int *fds;                /* its kernel objects' fds, to drop first */
+	unsigned nfds;
+	struct detach_job *next;
+};
+
+struct detacher {
+	pthread_mutex_t lock;    /* the queue */
+	pthread_cond_t more;
+	struct detach_job *head, *tail;
+	unsigned queued, nthreads;
+	bool stop;
+	int null_fd;             /* what the dropped fds point to until libbpf closes them */
+	pthread_t threads[DETACH_THREADS];
 };
 
 struct uprobe_ctx {
@@ -86,6 +127,10 @@ struct uprobe_ctx {
 	void *sink_arg;
 	uint64_t drained;
 	uint64_t malformed, stale;
+	bool legacy;                 /* no uprobe PMU: libbpf makes tracefs uprobe events */
+	pthread_mutex_t libbpf_lock; /* around every libbpf attach and link destroy */
+	bool quiesce;                /* a detach happened: wait for runs in flight */
+	struct detacher dt;
 	struct slot slots[USDT_MAX_PROBES];
 };
 
@@ -211,35 +256,226 @@ static void slot_release(struct slot *s)
 {
 	free(s->binary);
 	s->binary = NULL;
+	free(s->kfds);
+	s->kfds = NULL;
+	s->nkfds = 0;
 	s->state = SLOT_FREE;
 }
 
-static unsigned count_fds(void)
+/* --- File descriptors of attaches, and the detachers ------------------------------------ */
+
+static int cmp_int(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* The open fds, sorted, in *out (malloc'd); their number, or -1. */
+static int list_fds(int **out)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
-	unsigned n = 0;
+	int *v = NULL, n = 0, cap = 0, self;
 
+	*out = NULL;
 	if (!d)
-		return 0;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
+		return -1;
+	self = dirfd(d);
+	while ((e = readdir(d))) {
+		int fd;
+
+		if (e->d_name[0] == '.' || (fd = atoi(e->d_name)) == self)
+			continue;
+		if (n == cap) {
+			int *nv = realloc(v, sizeof(*v) * (size_t)(cap = cap ? 2 * cap : 256));
+
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -1;
+			}
+			v = nv;
+		}
+		v[n++] = fd;
+	}
 	closedir(d);
-	return n ? n - 1 : 0; /* the directory's own fd */
+	qsort(v, (size_t)n, sizeof(*v), cmp_int);
+	*out = v;
+	return n;
 }
 
-/* Zero a probe index's per-CPU counters and write its description. */
-static int slot_program(struct uprobe_ctx *u, unsigned index, const struct usdt_probe_info *info)
+/* Is fd one of the kernel objects a USDT attach makes (a uprobe perf event, a BPF link)?
+ * Other threads (exporters) may open sockets meanwhile: only these are taken. */
+static bool is_attach_fd(int fd)
 {
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, "anon_inode:[perf_event]") || !strcmp(target, "anon_inode:bpf_link");
+}
+
+/* What an attach opened: its fds in after[] and not in before[] (both sorted), kept in
+ * s->kfds and counted in s->fds. */
+static void note_new_fds(struct slot *s, const int *before, int nb, const int *after, int na)
+{
+	int i = 0;
+
+	free(s->kfds);
+	s->nkfds = 0;
+	s->kfds = na > 0 ? malloc(sizeof(int) * (size_t)na) : NULL;
+	for (int k = 0; s->kfds && k < na; k++) {
+		while (i < nb && before[i] < after[k])
+			i++;
+		if ((i < nb && before[i] == after[k]) || !is_attach_fd(after[k]))
+			continue;
+		s->kfds[s->nkfds++] = after[k];
+	}
+	s->fds = s->nkfds;
+}
+
+static void destroy_link(struct uprobe_ctx *u, struct bpf_link *link)
+{
+	pthread_mutex_lock(&u->libbpf_lock);
+	bpf_link__destroy(link);
+	pthread_mutex_unlock(&u->libbpf_lock);
+}
+
+/* Drop the kernel objects (the slow part, in this thread), then the link (quick). */
+static void detach_job_run(struct uprobe_ctx *u, struct detach_job *j)
+{
+	for (unsigned i = 0; i < j->nfds && u->dt.null_fd >= 0; i++)
+		dup3(u->dt.null_fd, j->fds[i], O_CLOEXEC);
+	destroy_link(u, j->link);
+	free(j->fds);
+	free(j);
+}
+
+static void *detacher_main(void *arg)
+{
+	struct uprobe_ctx *u = arg;
+	struct detacher *dt = &u->dt;
+
+	pthread_mutex_lock(&dt->lock);
+	for (;;) {
+		struct detach_job *j;
+
+		while (!dt->head && !dt->stop)
+			pthread_cond_wait(&dt->more, &dt->lock);
+		if (!dt->head)
+			break; /* stopping, and nothing left */
+		j = dt->head;
+		dt->head = j->next;
+		if (!dt->head)
+			dt->tail = NULL;
+		dt->queued--;
+		pthread_mutex_unlock(&dt->lock);
+		detach_job_run(u, j);
+		pthread_mutex_lock(&dt->lock);
+	}
+	pthread_mutex_unlock(&dt->lock);
+	return NULL;
+}
+
+/* Finish destroying link (fds: its kernel objects, taken over) in the background; done
+ * here, slowly, when no thread can be had. */
+static void detach_later(struct uprobe_ctx *u, struct bpf_link *link, int *fds, unsigned nfds)
+{
+	struct detacher *dt = &u->dt;
+	struct detach_job *j = calloc(1, sizeof(*j));
+	sigset_t all, old;
+
+	if (!j) {
+		free(fds);
+		destroy_link(u, link);
+		return;
+	}
+	j->link = link;
+	j->fds = fds;
+	j->nfds = fds ? nfds : 0;
+	pthread_mutex_lock(&dt->lock);
+	if (dt->tail)
+		dt->tail->next = j;
+	else
+		dt->head = j;
+	dt->tail = j;
+	dt->queued++;
+	/* Threads start on demand, with every signal blocked: the daemon's handlers run on
+	 * its own thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (dt->nthreads < DETACH_THREADS && dt->queued > 0 &&
+	    pthread_create(&dt->threads[dt->nthreads], NULL, detacher_main, u) == 0)
+		dt->nthreads++;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!dt->nthreads) {
+		dt->head = dt->tail = NULL;
+		dt->queued = 0;
+		pthread_mutex_unlock(&dt->lock);
+		detach_job_run(u, j);
+		return;
+	}
+	pthread_cond_signal(&dt->more);
+	pthread_mutex_unlock(&dt->lock);
+}
+
+/* Finish every queued detach and stop the threads. */
+static void detacher_stop(struct uprobe_ctx *u)
+{
+	struct detacher *dt = &u->dt;
+
+	pthread_mutex_lock(&dt->lock);
+	dt->stop = true;
+	pthread_cond_broadcast(&dt->more);
+	pthread_mutex_unlock(&dt->lock);
+	for (unsigned i = 0; i < dt->nthreads; i++)
+		pthread_join(dt->threads[i], NULL);
+	dt->nthreads = 0;
+}
+
+/* After a detach: wait until no run of the program that may have seen the handle still
+ * attached is in flight, so that its counts and records are complete. */
+static void quiesce(struct uprobe_ctx *u)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	if (!u->quiesce)
+		return;
+	u->quiesce = false;
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+		nanosleep(&ts, NULL); /* nohz_full kernels refuse it: runs last microseconds */
+}
+
+/* Zero a probe index's counters, write its probe functions, then its description: a hit
+ * that sees the new generation in probe_info finds everything else in place. */
+static int slot_program(struct uprobe_ctx *u, unsigned index, const struct usdt_probe_info *info,
+			const struct usdt_probe_conf *conf)
+{
+	struct usdt_probe_state st = { 0 };
 	__u32 key = index;
 
 	memset(u->percpu, 0, sizeof(*u->percpu) * (size_t)u->ncpus);
 	if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.counts), &key, u->percpu, BPF_ANY))
 		return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.probe_state), &key, &st, BPF_ANY))
+		return -errno;
+	if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.probe_conf), &key, conf, BPF_ANY))
+		return -errno;
 	if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.probe_info), &key, info, BPF_ANY))
 		return -errno;
 	return 0;
+}
+
+/* Does the filter compare a string field?  Then the BPF side reads strings before it. */
+static bool filter_reads_strings(const struct sled_filter_prog *f)
+{
+	for (unsigned i = 0; i < f->ninsns && i < SLED_FILTER_MAX_INSNS; i++)
+		if (f->insns[i].op == SLED_FOP_STR_EQ || f->insns[i].op == SLED_FOP_STR_PREFIX)
+			return true;
+	return false;
 }
 
 /* Mark a probe index unused in the BPF map: hits that still reach it are ignored. */
@@ -345,44 +581,76 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /* --- Open / close --------------------------------------------------------------------- */
 
+/* Each site attached holds 2 fds (see uprobe.h): take the hard limit, and say so, since
+ * a limit reached later shows up as attaches failing with EMFILE. */
 static void raise_nofile(void)
 {
 	struct rlimit rl;
+	rlim_t was;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		was = rl.rlim_cur;
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			fprintf(stderr, "probed: uprobe mode: RLIMIT_NOFILE raised from %llu to %llu "
+				"(2 fds per site attached)\n", (unsigned long long)was,
+				(unsigned long long)rl.rlim_cur);
 	}
 }
 
-/* libbpf uses the uprobe PMU; without it (old or unusual kernels) it falls back to
- * tracefs's uprobe_events, which must then be mounted.  Mount it once and say so. */
-static int check_uprobes(char *err, size_t errlen)
+#define TRACEFS "/sys/kernel/tracing"
+#define DEBUGFS "/sys/kernel/debug"
+
+static bool exists(const char *path)
 {
-	static bool said;
 	struct stat st;
 
-	if (stat("/sys/bus/event_source/devices/uprobe/type", &st) == 0)
+	return stat(path, &st) == 0;
+}
+
+/*
+ * libbpf attaches uprobes through the uprobe PMU (perf_event_open); on a kernel without
+ * it, libbpf falls back to tracefs's uprobe_events, in /sys/kernel/debug/tracing if that
+ * exists, else in /sys/kernel/tracing, and a fresh machine may have neither mounted.
+ * Then mount tracefs (or debugfs, which carries tracing inside it on kernels older than
+ * /sys/kernel/tracing) and say so in one line, as scripts/lib/deps.sh does for the tests.
+ */
+static int check_uprobes(char *err, size_t errlen)
+{
+	int why = 0;
+
+	if (exists("/sys/bus/event_source/devices/uprobe/type"))
 		return 0;
-	if (stat("/sys/kernel/tracing/uprobe_events", &st) == 0 ||
-	    stat("/sys/kernel/debug/tracing/uprobe_events", &st) == 0)
+	if (exists(TRACEFS "/uprobe_events") || exists(DEBUGFS "/tracing/uprobe_events"))
 		return 0;
-	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0) {
-		if (!said)
-			fprintf(stderr, "probed: mounted tracefs at /sys/kernel/tracing (needed for uprobes)\n");
-		said = true;
-		if (stat("/sys/kernel/tracing/uprobe_events", &st) == 0)
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) == 0) {
+		fprintf(stderr, "probed: mounted tracefs at " TRACEFS " (no uprobe PMU: uprobes go "
+			"through tracefs)\n");
+		if (exists(TRACEFS "/uprobe_events"))
 			return 0;
+	} else {
+		why = errno;
+		if (!exists(DEBUGFS "/tracing") && mount("nodev", DEBUGFS, "debugfs", 0, NULL) == 0) {
+			fprintf(stderr, "probed: mounted debugfs at " DEBUGFS " (no uprobe PMU: uprobes go "
+				"through tracefs, which it carries)\n");
+			if (exists(DEBUGFS "/tracing/uprobe_events"))
+				return 0;
+		}
 	}
-	seterr(err, errlen, "uprobe mode unavailable: the kernel has no uprobes "
-	       "(no uprobe PMU in /sys/bus/event_source/devices, no tracefs uprobe_events; "
-	       "needs CONFIG_UPROBE_EVENTS)");
+	if (why == EPERM || why == EACCES)
+		seterr(err, errlen, "uprobe mode unavailable: the kernel has no uprobe PMU and tracefs "
+		       "is not mounted; cannot mount it at " TRACEFS ": %s (run as root)", strerror(why));
+	else
+		seterr(err, errlen, "uprobe mode unavailable: the kernel has no uprobes "
+		       "(no uprobe PMU in /sys/bus/event_source/devices, no uprobe_events in tracefs; "
+		       "needs CONFIG_UPROBE_EVENTS)");
 	return -ENOTSUP;
 }
 
 int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 {
 	struct uprobe_ctx *u;
+	bool legacy;
 	char why[300];
 	int rc;
 
@@ -400,12 +668,18 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 	rc = check_uprobes(err, errlen);
 	if (rc)
 		return rc;
+	legacy = !exists("/sys/bus/event_source/devices/uprobe/type");
 
 	u = calloc(1, sizeof(*u));
 	if (!u) {
 		seterr(err, errlen, "uprobe mode unavailable: out of memory");
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&u->libbpf_lock, NULL);
+	pthread_mutex_init(&u->dt.lock, NULL);
+	pthread_cond_init(&u->dt.more, NULL);
+	u->dt.null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	u->legacy = legacy;
 	u->ncpus = libbpf_num_possible_cpus();
 	if (u->ncpus <= 0) {
 		rc = u->ncpus ? u->ncpus : -EINVAL;
@@ -454,6 +728,8 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 fail:
 	if (u->skel)
 		usdt_events__destroy(u->skel);
+	if (u->dt.null_fd >= 0)
+		close(u->dt.null_fd);
 	free(u->percpu);
 	free(u);
 	return rc;
@@ -471,11 +747,17 @@ void uprobe_close(struct uprobe_ctx *u)
 	for (unsigned i = 0; i < USDT_MAX_PROBES; i++) {
 		struct slot *s = &u->slots[i];
 
-		if (s->link)
-			bpf_link__destroy(s->link);
+		if (s->link) {
+			slot_unprogram(u, i);
+			detach_later(u, s->link, s->kfds, s->nkfds);
+			s->kfds = NULL;
+		}
 		s->link = NULL;
 		slot_release(s);
 	}
+	detacher_stop(u); /* the slow part of every detach, in parallel */
+	if (u->dt.null_fd >= 0)
+		close(u->dt.null_fd);
 	ring_buffer__free(u->rb);
 	usdt_events__destroy(u->skel);
 	free(u->percpu);
@@ -492,13 +774,15 @@ void uprobe_set_wakeup(struct uprobe_ctx *u, uint64_t bytes)
 
 int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const char *provider,
 		  const char *name, const struct sled_field *fields, unsigned nfields,
-		  uint32_t probe_id, char *err, size_t errlen)
+		  uint32_t probe_id, const struct uprobe_functions *fn, char *err, size_t errlen)
 {
 	struct usdt_probe_info info = { 0 };
+	struct usdt_probe_conf conf = { 0 };
 	struct bpf_link *link;
 	struct slot *s;
-	unsigned fds0, fds1;
-	char why[300];
+	int *fds0 = NULL, *fds1 = NULL, n0, n1, bin_fd = -1;
+	char why[300], short_path[32];
+	const char *attach_path = binary;
 	int index, rc;
 
 	if (!u || !binary || !*binary || !provider || !name || (!fields && nfields)) {
@@ -547,25 +831,61 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 		if (fields[i].type == SLED_T_STRING)
 			info.nstrings++;
 	}
+	if (fn) {
+		if (fn->filter && fn->filter->ninsns) {
+			if (fn->filter->ninsns > SLED_FILTER_MAX_INSNS) {
+				seterr(err, errlen, "uprobe attach: %s:%s: malformed filter program",
+				       provider, name);
+				return -EINVAL;
+			}
+			conf.filter = *fn->filter;
+			if (filter_reads_strings(fn->filter))
+				info.flags |= USDT_PF_FILTER_STR;
+		}
+		conf.sample_every = fn->sample;
+		conf.rate_per_sec = fn->rate;
+		conf.count_only = fn->count_only;
+		if (conf.filter.ninsns || conf.sample_every > 1 || conf.rate_per_sec || conf.count_only)
+			info.flags |= USDT_PF_OPTIONS;
+	}
 	s->gen = info.gen;
-	rc = slot_program(u, (unsigned)index, &info);
+	rc = slot_program(u, (unsigned)index, &info, &conf);
 	if (rc) {
 		seterr(err, errlen, "cannot attach %s:%s: BPF map update: %s", provider, name,
 		       strerror(-rc));
 		return rc;
 	}
 
+	/* libbpf 1.1 names a tracefs uprobe event after the binary's whole path, and the
+	 * kernel refuses names over 64 characters: hand it a short path to the same file. */
+	if (u->legacy && strlen(binary) > 24) {
+		bin_fd = open(binary, O_RDONLY | O_CLOEXEC);
+		if (bin_fd >= 0) {
+			snprintf(short_path, sizeof(short_path), "/proc/self/fd/%d", bin_fd);
+			attach_path = short_path;
+		}
+	}
+
 	LIBBPF_OPTS(bpf_usdt_opts, opts, .usdt_cookie = USDT_COOKIE(index, info.gen));
+	/* Locked: detachers close fds under the same lock, so the fds that appear are this
+	 * attach's. */
+	pthread_mutex_lock(&u->libbpf_lock);
 	libbpf_last[0] = '\0';
-	fds0 = count_fds();
-	link = bpf_program__attach_usdt(u->skel->progs.sled_usdt, pid, binary, provider, name, &opts);
+	n0 = list_fds(&fds0);
+	link = bpf_program__attach_usdt(u->skel->progs.sled_usdt, pid, attach_path, provider, name,
+					&opts);
+	rc = link ? 0 : -errno;
+	n1 = link ? list_fds(&fds1) : -1;
+	libbpf_why(why, sizeof(why)); /* under the lock: detachers' libbpf calls log too */
+	pthread_mutex_unlock(&u->libbpf_lock);
+	if (bin_fd >= 0)
+		close(bin_fd); /* the uprobes hold the file itself */
 	if (!link) {
-		rc = -errno;
+		free(fds0);
 		if (rc >= 0)
 			rc = -EINVAL;
 		slot_unprogram(u, (unsigned)index);
-		libbpf_why(why, sizeof(why));
-		if (rc == -ENOENT && !strstr(libbpf_last, "No such file"))
+		if (rc == -ENOENT && !strstr(why, "No such file"))
 			seterr(err, errlen, "cannot attach %s:%s: no such tracepoint in %s%s", provider,
 			       name, binary, why);
 		else if (rc == -EBADF || rc == -ENOEXEC)
@@ -581,11 +901,12 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 			       strerror(-rc), why);
 		return rc;
 	}
-	fds1 = count_fds();
 
 	s->binary = strdup(binary);
 	if (!s->binary) {
-		bpf_link__destroy(link);
+		free(fds0);
+		free(fds1);
+		destroy_link(u, link);
 		slot_unprogram(u, (unsigned)index);
 		seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
 		return -ENOMEM;
@@ -595,7 +916,12 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 	s->probe_id = probe_id;
 	s->pid = pid;
 	s->nfields = nfields;
-	s->fds = fds1 > fds0 ? fds1 - fds0 : 0;
+	if (n0 >= 0 && n1 >= 0)
+		note_new_fds(s, fds0, n0, fds1, n1);
+	else
+		s->fds = 0; /* unknown: the background detach then only destroys the link */
+	free(fds0);
+	free(fds1);
 	s->exported = 0;
 	s->arg_errors = 0;
 	snprintf(s->provider, sizeof(s->provider), "%s", provider);
@@ -614,9 +940,12 @@ void uprobe_detach(struct uprobe_ctx *u, int handle)
 
 	if (!s || s->state != SLOT_ATTACHED)
 		return;
-	bpf_link__destroy(s->link); /* unregisters every uprobe: no hit after this */
+	slot_unprogram(u, index); /* the program ignores the handle from now on */
+	u->quiesce = true;
+	detach_later(u, s->link, s->kfds, s->nkfds);
 	s->link = NULL;
-	slot_unprogram(u, index);
+	s->kfds = NULL;
+	s->nkfds = 0;
 	s->state = SLOT_DETACHED;
 }
 
@@ -630,6 +959,7 @@ uint64_t uprobe_drain(struct uprobe_ctx *u,
 
 	if (!u || !sink)
 		return 0;
+	quiesce(u);
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (now - u->clock_at >= CLOCK_REFRESH_NS)
 		clock_refresh(u);
@@ -641,29 +971,45 @@ uint64_t uprobe_drain(struct uprobe_ctx *u,
 	return u->drained;
 }
 
-void uprobe_counts(struct uprobe_ctx *u, int handle, uint64_t *emitted, uint64_t *exported,
-		   uint64_t *dropped)
+void uprobe_figures(struct uprobe_ctx *u, int handle, struct uprobe_figures *f)
 {
 	unsigned index;
 	struct slot *s = slot_of(u, handle, &index);
-	uint64_t hits = 0, drops = 0;
 	__u32 key;
 
-	if (s) {
-		key = index;
-		if (bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.counts), &key, u->percpu) == 0) {
-			for (int c = 0; c < u->ncpus; c++) {
-				hits += u->percpu[c].hits;
-				drops += u->percpu[c].drops;
-			}
+	memset(f, 0, sizeof(*f));
+	if (!s)
+		return;
+	quiesce(u);
+	key = index;
+	if (bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.counts), &key, u->percpu) == 0) {
+		for (int c = 0; c < u->ncpus; c++) {
+			f->hits += u->percpu[c].hits;
+			f->dropped += u->percpu[c].drops;
+			f->filtered += u->percpu[c].filtered;
+			f->sampled += u->percpu[c].sampled;
+			f->limited += u->percpu[c].limited;
 		}
 	}
+	/* Summed CPU by CPU while hits go on, a stage's count can be read after the hit that
+	 * it counts was: never report a negative emitted. */
+	if (f->hits >= f->filtered + f->sampled + f->limited)
+		f->emitted = f->hits - f->filtered - f->sampled - f->limited;
+	f->exported = s->exported;
+}
+
+void uprobe_counts(struct uprobe_ctx *u, int handle, uint64_t *emitted, uint64_t *exported,
+		   uint64_t *dropped)
+{
+	struct uprobe_figures f;
+
+	uprobe_figures(u, handle, &f);
 	if (emitted)
-		*emitted = hits;
+		*emitted = f.emitted;
 	if (exported)
-		*exported = s ? s->exported : 0;
+		*exported = f.exported;
 	if (dropped)
-		*dropped = drops;
+		*dropped = f.dropped;
 }
 
 int uprobe_handle_info(struct uprobe_ctx *u, int handle, struct uprobe_handle_info *info)

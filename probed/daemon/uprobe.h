@@ -23,19 +23,25 @@
  *
  * File descriptors: libbpf 1.1 (no uprobe_multi) opens, per site it attaches, one perf
  * event (the uprobe) and one BPF link: 2 fds per site and per attach.  uprobe_open raises
- * RLIMIT_NOFILE to its hard limit; uprobe_handle_info() reports what an attach took.
+ * RLIMIT_NOFILE to its hard limit (and says so on stderr); uprobe_handle_info() reports
+ * what an attach took.  The kernel takes ~0.1 s per site to unregister a uprobe, one site
+ * at a time: uprobe_detach returns at once and the fds come back in the background (300
+ * sites: ~30 s measured here), and uprobe_close waits for what is left.
  *
- * Not thread-safe: one thread (the daemon's loop) owns a context.  All functions that can
+ * Not thread-safe: one thread (the daemon's loop) owns a context (its detacher threads
+ * are internal).  All functions that can
  * fail return a negative errno and write one line, without a trailing newline, in err.
  */
 #ifndef SLED_UPROBE_H
 #define SLED_UPROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "event.h"
+#include "filter_prog.h"
 #include "sites.h"
 
 struct uprobe_ctx;
@@ -51,22 +57,42 @@ int uprobe_open(struct uprobe_ctx **u, char *err, size_t errlen);
 int uprobe_fd(struct uprobe_ctx *u);
 
 /*
+ * Probe functions of an attach: sled mode's --filter, --sample, --rate and --count-only
+ * with the same meaning (sdk/dispatch.c), evaluated in the BPF program before anything
+ * is pushed to the ring buffer.  Differences, owed to kernel uprobes: sampling counts the
+ * hits of the attach (every thread and, for a binary, every process together; sled mode
+ * counts per thread), and --rate's one-second windows are CLOCK_MONOTONIC's whole
+ * seconds, per process (sled mode: the TSC's, per process too).
+ */
+struct uprobe_functions {
+	const struct sled_filter_prog *filter; /* compiled for this provider:name; NULL or
+						* ninsns 0: no filter */
+	uint32_t sample;    /* keep hits N, 2N, ... (0, 1: every hit) */
+	uint64_t rate;      /* at most this many records per second per process (0: no limit) */
+	bool count_only;    /* count, record nothing */
+};
+
+/*
  * Attach provider:name of binary (all its sites; libbpf attaches every USDT site of that
  * name) for pid (-1: every process of the binary, present and future).  binary may be an
  * executable or a shared library (then every process mapping it is covered).
  * fields/nfields: names and SLED_T_* types (from the sled note; for plain stapsdt sites
  * derived from the spec), at most SLED_MAX_ARGS; string fields (SLED_T_STRING) are
- * captured as text.  probe_id is the daemon's probe, handed back with each event.
+ * captured as text.  probe_id is the daemon's probe, handed back with each event.  fn:
+ * probe functions (NULL: none).
  * Returns a handle > 0 or -errno with err set: -ENOENT (no such file, or no site of that
  * name in it), -ESRCH (no such process), -EINVAL (bad arguments), -ENOSPC (4096 handles
  * in use), -EMFILE (out of file descriptors), or what libbpf/the kernel said.
  */
 int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const char *provider,
 		  const char *name, const struct sled_field *fields, unsigned nfields,
-		  uint32_t probe_id, char *err, size_t errlen);
+		  uint32_t probe_id, const struct uprobe_functions *fn, char *err, size_t errlen);
 
-/* Remove every uprobe of the handle (no more hits once it returns).  Unknown or already
- * detached handles are ignored.  See "Accounting" above for what stays. */
+/* Detach the handle: once it returns the program runs no more for it (no more hits
+ * counted or recorded).  The kernel's uprobes themselves are unregistered in the
+ * background (a grace period each; see uprobe.c), so their sites may still trap for a
+ * while, without effect.  Unknown or already detached handles are ignored.  See
+ * "Accounting" above for what stays. */
 void uprobe_detach(struct uprobe_ctx *u, int handle);
 
 /* Consume the ring buffer without blocking; each record becomes a struct sled_event
@@ -80,17 +106,27 @@ uint64_t uprobe_drain(struct uprobe_ctx *u,
 		      void (*sink)(const struct sled_event *ev, uint32_t probe_id, void *arg),
 		      void *arg);
 
-/* emitted (BPF-side hits), exported (events handed to sink), dropped (ring buffer full)
- * for a handle; zeros for an unknown handle. */
+/* emitted (BPF-side hits that passed the probe functions), exported (events handed to
+ * sink), dropped (ring buffer full) for a handle; zeros for an unknown handle. */
 void uprobe_counts(struct uprobe_ctx *u, int handle, uint64_t *emitted, uint64_t *exported,
 		   uint64_t *dropped);
+
+/* Every counter of a handle, as sled mode's slots have them (probes.h, struct figures):
+ * hits = filtered + sampled + limited + emitted, and emitted = exported + dropped once
+ * the ring is drained (with count_only nothing is recorded: emitted only counts).
+ * Zeros for an unknown handle. */
+struct uprobe_figures {
+	uint64_t hits, filtered, sampled, limited, emitted, exported, dropped;
+};
+void uprobe_figures(struct uprobe_ctx *u, int handle, struct uprobe_figures *f);
 
 /* Detach everything, free the BPF objects and the context.  NULL is a no-op. */
 void uprobe_close(struct uprobe_ctx *u);
 
 /* --- Additions to the interface above ------------------------------------------------ */
 
-/* What one attach holds: fds it opened (measured: /proc/self/fd before and after), the
+/* What one attach holds: fds it opened (its perf events and BPF links, found in
+ * /proc/self/fd before and after), the
  * records that had an argument bpf_usdt_arg() could not read (exported with value 0),
  * and what it was attached to. */
 struct uprobe_handle_info {

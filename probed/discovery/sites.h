@@ -76,6 +76,10 @@ int sled_object_read_mem(const void *image, size_t size, const char *display_pat
 
 void sled_object_free(struct sled_object *obj);
 
+/* elf_runtime.c: 1 if the ELF file at path needs libsled.so or defines the runtime
+ * (linked statically), 0 if not, -1 if it cannot be read as ELF. */
+int sled_elf_has_runtime(const char *path);
+
 /*
  * Split the TRACEPOINT source text "provider, name, a, TP_FIELD(x, b + c)" into field
  * names for nargs arguments: pieces 3.. split at top-level commas (parentheses,

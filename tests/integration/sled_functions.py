@@ -59,15 +59,17 @@ try:
             f"syntax error at enable ({r.stderr.strip()})")
     t.check(d.status()["probes"] == [], "a refused enable leaves no probe behind")
 
-    # --- a second probe on an enabled site is refused, naming the first.
-    first = d.ctl_json("enable", "sample:request", "-p", str(app.pid))["id"]
-    r = d.ctl("enable", "sample:request", "-p", str(app.pid), "--sample", "2", check=False)
-    t.check(r.returncode == 1 and f"sample:request is already enabled by probe {first}" in r.stderr,
-            f"an enable whose every site is taken is refused ({r.stderr.strip()})")
-    t.check([p["id"] for p in d.status()["probes"]] == [first], "the refused probe is not kept")
+    # --- a site takes four probes; a fifth is refused, naming the four (sled_multi.py
+    # checks what the four get).
+    four = [d.ctl_json("enable", "sample:request", "-p", str(app.pid), *o)["id"]
+            for o in ([], ["--sample", "2"], ["--sample", "3"], ["--count-only"])]
+    r = d.ctl("enable", "sample:request", "-p", str(app.pid), "--sample", "5", check=False)
+    t.check(r.returncode == 1 and "sample:request already has 4 probes (%s)" % ", ".join(map(str, four)) in r.stderr,
+            f"an enable whose every site is full is refused ({r.stderr.strip()})")
+    t.check([p["id"] for p in d.status()["probes"]] == four, "the refused probe is not kept")
     r = d.ctl("enable", "sample:*", "-p", str(app.pid), "--sample", "2", check=False)
-    t.check(r.returncode == 0 and "Warning:" in r.stderr and f"already enabled by probe {first}" in r.stderr,
-            f"a partly overlapping enable takes the free sites and says which it skipped ({r.stderr.strip()})")
+    t.check(r.returncode == 0 and "Warning:" in r.stderr and "sample:request already has 4 probes" in r.stderr,
+            f"a partly overlapping enable takes the sites with room and says which it skipped ({r.stderr.strip()})")
     for p in d.status()["probes"]:
         d.ctl("disable", str(p["id"]))
 

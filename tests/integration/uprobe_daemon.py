@@ -58,6 +58,24 @@ try:
             f"final figures: emitted = exported + dropped ({fin['emitted']}, {fin['exported']}, {fin['dropped']})")
     stop_app(app)
 
+    # --- auto with -b: a binary without libsled gets uprobe mode for all its processes,
+    # including ones started later; one that links libsled gets sled mode.
+    r = d.ctl("enable", "app:tick", "-b", header_only)
+    t.check(r.returncode == 0 and "uprobe mode" in r.stdout,
+            f"--mode auto -b on a header-only binary: {r.stdout.strip()}")
+    app = start_app([header_only, "30"], wait_for_block=False)
+    apps.append(app)
+    app.wait(timeout=30)
+    evs = wait_for(lambda: [e["args"]["i"] for e in d.events()
+                            if e["name"] == "tick" and e["pid"] == app.pid] or None)
+    t.check(evs == list(range(30)), f"a process started after enable -b: every hit 0..29 ({evs and len(evs)})")
+    fin = d.ctl_json("disable", "app:tick", "-b", header_only)["final"][0]
+    t.check(fin["exported"] == 30, f"its probe exported 30 ({fin})")
+    r = d.ctl("enable", "sample:request", "-b", basic)
+    t.check(r.returncode == 0 and "uprobe mode" not in r.stdout,
+            f"--mode auto -b on a binary that links libsled: sled mode ({r.stdout.strip()})")
+    d.ctl("disable", "sample:request", "-b", basic)
+
     # --- -b: every process of the binary, started later; and sled mode on the same
     # process at the same time: both see each hit, with the same values.
     up = d.ctl_json("enable", "sample:request", "--mode", "uprobe", "-b", basic)["id"]
@@ -87,8 +105,9 @@ try:
     # --- errors
     r = d.ctl("enable", "sample:request", "--mode", "uprobe", check=False)
     t.check(r.returncode == 1 and "uprobe mode needs -p PID or -b PATH" in r.stderr, f"scope required ({r.stderr.strip()})")
-    r = d.ctl("enable", "sample:request", "--mode", "uprobe", "-b", basic, "--filter", "id > 1", check=False)
-    t.check(r.returncode == 1 and "not available in uprobe mode yet" in r.stderr, f"functions refused ({r.stderr.strip()})")
+    r = d.ctl("enable", "sample:request", "--mode", "uprobe", "-b", basic, "--filter", "idd > 1", check=False)
+    t.check(r.returncode == 1 and "filter: unknown field 'idd'" in r.stderr,
+            f"a bad filter is refused as in sled mode ({r.stderr.strip()})")
     r = d.ctl("enable", "nosuch:x", "--mode", "uprobe", "-b", basic, check=False)
     t.check(r.returncode == 1 and "no tracepoint matches" in r.stderr, f"nothing to attach ({r.stderr.strip()})")
 finally:

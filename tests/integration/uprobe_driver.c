@@ -156,7 +156,8 @@ int main(int argc, char **argv)
 	}
 	if (wakeup != UINT64_MAX)
 		uprobe_set_wakeup(u, wakeup);
-	handle = uprobe_attach(u, binary, pid, provider, name, fields, nfields, 1, err, sizeof(err));
+	handle = uprobe_attach(u, binary, pid, provider, name, fields, nfields, 1, NULL, err,
+			       sizeof(err));
 	if (handle < 0) {
 		fprintf(stderr, "Error: %s\n", err);
 		uprobe_close(u);

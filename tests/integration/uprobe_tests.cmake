@@ -16,3 +16,25 @@ add_test(NAME integration.uprobe_mode
           --cc ${CMAKE_C_COMPILER} --include ${PROJECT_SOURCE_DIR}/include)
 set_tests_properties(integration.uprobe_mode PROPERTIES
   TIMEOUT 120 RUN_SERIAL TRUE LABELS root SKIP_RETURN_CODE 77)
+
+# Probe functions (--filter, --sample, --rate, --count-only) in uprobe mode, through
+# probed and probectl; the filter table is checked against sled mode on the same process.
+add_test(NAME integration.uprobe_functions
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/uprobe_functions.py ${CMAKE_BINARY_DIR})
+set_tests_properties(integration.uprobe_functions PROPERTIES
+  TIMEOUT 120 RUN_SERIAL TRUE LABELS root SKIP_REGULAR_EXPRESSION "SKIP: uprobe mode needs root")
+
+# Uprobe mode without tracefs mounted (probed mounts it) and without uprobes at all (one
+# clear error, sled mode unaffected), each simulated in a private mount namespace.
+add_test(NAME integration.uprobe_tracefs
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/uprobe_tracefs.py ${CMAKE_BINARY_DIR})
+set_tests_properties(integration.uprobe_tracefs PROPERTIES
+  TIMEOUT 60 RUN_SERIAL TRUE LABELS root SKIP_REGULAR_EXPRESSION "SKIP: ")
+
+# Uprobe mode at scale: 300 tracepoints, 40 processes, one enable -b; RLIMIT_NOFILE
+# raised and reported, every process traced, fds given back.
+add_test(NAME integration.uprobe_scale
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/uprobe_scale.py ${CMAKE_BINARY_DIR}
+          ${CMAKE_C_COMPILER} ${PROJECT_SOURCE_DIR}/include)
+set_tests_properties(integration.uprobe_scale PROPERTIES
+  TIMEOUT 120 RUN_SERIAL TRUE LABELS root SKIP_REGULAR_EXPRESSION "SKIP: ")

@@ -11,6 +11,7 @@
 #include <msgpack.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sys/time.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -235,10 +236,15 @@ static void *receiver_main(void *arg)
 	struct receiver *r = arg;
 	msgpack_unpacker unp;
 	msgpack_unpacked u;
-	int fd = accept(r->lfd, NULL, NULL);
+	/* Never hang the suite: accept and every read give up after 10 s. */
+	struct timeval tv = { .tv_sec = 10 };
+	int fd;
 
+	setsockopt(r->lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	fd = accept(r->lfd, NULL, NULL);
 	if (fd < 0)
 		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (r->script == CLOSE || r->script == HELO_FIRST) {
 		if (r->script == HELO_FIRST) /* ["HELO", {"nonce": "n"}] */
 			write_str(fd, "\x92\xa4HELO\x81\xa5nonce\xa1n");
