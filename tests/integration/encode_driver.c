@@ -14,6 +14,7 @@
  * make_event is the contract with msgpack_python.py, which builds the same events.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,11 +109,20 @@ static void make_event(struct sled_event *ev, uint64_t i)
 
 static int cmd_write(int argc, char **argv)
 {
-	uint64_t n = strtoull(argv[0], NULL, 0);
+	/* --hold: after writing, wait for EOF on stdin before stopping the outputs, so a
+	 * test can restart a receiver while the output is still live (not lingering). */
+	bool hold = argc > 0 && strcmp(argv[0], "--hold") == 0;
+	uint64_t n;
 	struct sled_output *outs[8];
-	int nouts = argc - 1, failed = 0;
+	int nouts, failed = 0;
 	struct sled_event ev;
 
+	if (hold) {
+		argc--;
+		argv++;
+	}
+	n = argc > 0 ? strtoull(argv[0], NULL, 0) : 0;
+	nouts = argc - 1;
 	if (nouts < 1 || nouts > 8) {
 		fprintf(stderr, "Error: write N SPEC... (1 to 8 specs)\n");
 		return 2;
@@ -130,6 +140,12 @@ static int cmd_write(int argc, char **argv)
 		make_event(&ev, i);
 		for (int k = 0; k < nouts; k++)
 			sled_output_write(outs[k], &ev);
+	}
+	if (hold) {
+		char buf[256];
+
+		while (fread(buf, 1, sizeof(buf), stdin) > 0)
+			;
 	}
 	for (int k = 0; k < nouts; k++) {
 		struct sled_output_stats st;
@@ -251,6 +267,6 @@ int main(int argc, char **argv)
 		return cmd_write(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
 		return cmd_bench(argc - 2, argv + 2);
-	fprintf(stderr, "usage: %s write N SPEC... | bench [N] [SPEC]\n", argv[0]);
+	fprintf(stderr, "usage: %s write [--hold] N SPEC... | bench [N] [SPEC]\n", argv[0]);
 	return 2;
 }

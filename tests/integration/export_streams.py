@@ -172,18 +172,20 @@ def main():
     # Receiver restarted mid-stream: the output reconnects without help.
     rx = Receiver("msgpack")
     host, port = rx.addr.split(":")
+    # --hold keeps the output live until stdin closes: the reconnect is checked while the
+    # output runs normally, not raced against the 2 s linger of its shutdown.
     feeder = subprocess.Popen(
-        [driver, "write", "3000000", "msgpack+tcp://%s?queue=2000000" % rx.addr],
-        stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: len(rx.events) > 1000, 20)
+        [driver, "write", "--hold", "3000000", "msgpack+tcp://%s?queue=2000000" % rx.addr],
+        stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(rx.events) > 1000, 30)
     first = len(rx.events)
     rx.close()
     time.sleep(0.3)
     rx2 = Receiver("msgpack", port=int(port))
-    _, err = feeder.communicate(timeout=120)
+    wait_for(lambda: rx2.connections and len(rx2.events) > 0, 30)
+    _, err = feeder.communicate(input="", timeout=120)
     m = re.search(r"written (\d+) acked (\d+) dropped (\d+)", err)
     sent, _, dropped = (int(x) for x in m.groups()) if m else (0, 0, 0)
-    wait_for(lambda: rx2.connections and len(rx2.events) > 0, 5)
     time.sleep(0.5)
     got = first + len(rx2.events)
     t.check(m is not None and sent + dropped == 3000000 and rx2.connections >= 1 and
