@@ -25,7 +25,7 @@ static void sample(uint64_t *tsc, uint64_t *mono)
 	for (int i = 0; i < 5; i++) {
 		uint64_t t0 = __rdtsc(), m = sled_clock_monotonic_ns(), t1 = __rdtsc();
 
-		if (t1 - t0 < best) {
+		if (i == 0 || t1 - t0 < best) {
 			best = t1 - t0;
 			*tsc = t0 + (t1 - t0) / 2;
 			*mono = m;

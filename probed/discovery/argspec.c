@@ -206,7 +206,7 @@ static int parse_signed(struct cursor *c, bool wrap, int64_t *out)
 {
 	const char *start = c->p;
 	bool neg = false;
-	uint64_t mag;
+	uint64_t mag = 0; /* set by parse_magnitude; gcc -O2 cannot see it */
 	int ret;
 
 	if (peek(c) == '-') {
