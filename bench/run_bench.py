@@ -6,8 +6,9 @@
 Rows: a tight loop with no tracepoint, with a disabled TRACEPOINT, with a sys/sdt.h probe
 (not attached); the same with ~27 ns of real work per iteration; sled mode enabled (one
 event with 2 integer arguments into the ring, and the drop path when the ring is full);
-bpftrace attached to the sys/sdt.h probe and to our site (uprobe traps).  Times are
-medians of repeated runs; instruction counts come from callgrind (this VM has no
+uprobe mode through probed, and bpftrace (count() and printf of the arguments) on the
+same site, interleaved and pinned (loop on CPU 0, consumer on CPU 1); "vs bpftrace" is
+against bpftrace count() on the same site.  Times are medians of repeated runs; instruction counts come from callgrind (this VM has no
 hardware counters).  Needs root for bpftrace; rows it cannot run are marked n/a.
 """
 import os
@@ -26,10 +27,17 @@ probectl = os.path.join(build, "probed", "probectl")
 ROUNDS = 1 if quick else 3
 
 
-def run_mode(mode, iters, reps, before_go=None):
+# Rows with a consumer (probed, bpftrace) pin the traced loop to CPU 0 and the consumer to
+# CPU 1, so that both sides of a comparison get a core each (unpinned, the scheduler's
+# choices dominate the difference on 2 vCPUs).
+PIN_APP = ["taskset", "-c", "0"] if shutil.which("taskset") and os.cpu_count() >= 2 else []
+PIN_CONSUMER = ["taskset", "-c", "1"] if PIN_APP else []
+
+
+def run_mode(mode, iters, reps, before_go=None, pin=False):
     """Start bench_tp, let before_go(pid) attach something, then time it."""
-    p = subprocess.Popen([bench, mode, str(iters), str(reps)], stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen((PIN_APP if pin else []) + [bench, mode, str(iters), str(reps)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline().split()
     pid = int(line[1])
     cleanup = before_go(pid) if before_go else None
@@ -73,14 +81,21 @@ class Daemon:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="sledbench.")
         self.sock = os.path.join(self.dir, "s")
-        self.p = subprocess.Popen([probed, "-S", self.sock, "-o", "msgpack:/dev/null"],
+        self.p = subprocess.Popen(PIN_CONSUMER + [probed, "-S", self.sock, "-o", "msgpack:/dev/null"],
                                   stderr=subprocess.DEVNULL)
         while not os.path.exists(self.sock):
             time.sleep(0.01)
 
     def enable(self, pid, pattern, *opts):
-        subprocess.run([probectl, "-S", self.sock, "enable", pattern, "-p", str(pid), *opts],
-                       check=True, capture_output=True)
+        """Enable on pid; returns what disables it again (uprobe attaches outlive the
+        process until disabled, and stale ones would slow later rounds' traps)."""
+        r = subprocess.run([probectl, "-S", self.sock, "enable", pattern, "-p", str(pid), *opts],
+                           check=True, capture_output=True, text=True)
+        m = re.search(r"probe (\d+):", r.stdout)
+        if not m:
+            return None
+        return lambda: subprocess.run([probectl, "-S", self.sock, "disable", m.group(1)],
+                                      capture_output=True)
 
     def stop(self):
         self.p.terminate()
@@ -107,17 +122,40 @@ def enable_latency(d, n=21):
     return median(times)
 
 
-def bpftrace_attach(probe):
+def bpftrace_attach(probe, action="@n = count();"):
     def attach(pid):
-        bt = subprocess.Popen(["bpftrace", "-p", str(pid), "-e", probe + " { @n = count(); }"],
+        bt = subprocess.Popen(PIN_CONSUMER + ["bpftrace", "-p", str(pid), "-e", probe + " { " + action + " }"],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         while True:
             line = bt.stdout.readline()
             if not line or "Attaching" in line:
                 break
+        # printf output is read (and thrown away) so that bpftrace keeps consuming.
+        drain = subprocess.Popen(["cat"], stdin=bt.stdout, stdout=subprocess.DEVNULL)
         time.sleep(0.5)
-        return lambda: (bt.terminate(), bt.wait())
+        return lambda: (bt.terminate(), bt.wait(), drain.wait())
     return attach
+
+
+def peers(d, rounds):
+    """Uprobe mode and bpftrace on the same site, interleaved over rounds, pinned."""
+    site = f"usdt:{bench}:bench:hot"
+    variants = {
+        "uprobe": lambda pid: d.enable(pid, "bench:hot", "--mode", "uprobe"),
+        "uprobe_filtered": lambda pid: d.enable(pid, "bench:hot", "--mode", "uprobe",
+                                                "--filter", "acc == 0"),
+        "bt_count": bpftrace_attach(site),
+        "bt_printf": bpftrace_attach(site, 'printf("%d %d\\n", arg0, arg1);'),
+        "bt_sdt": bpftrace_attach(f"usdt:{bench}:bench:sdt"),
+    }
+    # printf costs ~10 us a hit (perf buffer output and a wakeup each): fewer iterations.
+    iters = {"bt_printf": 100_000}
+    res = {k: [] for k in variants}
+    for _ in range(rounds):
+        for k, attach in variants.items():
+            mode = "sdt" if k == "bt_sdt" else "disabled"
+            res[k].append(run_mode(mode, iters.get(k, 1_000_000), 5, attach, pin=True))
+    return {k: median(v) for k, v in res.items()}
 
 
 def main():
@@ -134,24 +172,17 @@ def main():
                         for _ in range(ROUNDS)])
         full = median([run_mode("disabled", 20_000_000, 5, lambda pid: d.enable(pid, "bench:hot"))
                        for _ in range(ROUNDS)])
-        uprobe = filtered = uprobe_filtered = None
-        if os.geteuid() == 0:
-            uprobe = run_mode("disabled", 1_000_000, 5,
-                              lambda pid: d.enable(pid, "bench:hot", "--mode", "uprobe"))
+        pr = {}
+        if os.geteuid() == 0 and shutil.which("bpftrace"):
             # The filter runs in the BPF program: the hit still traps, nothing is pushed.
-            uprobe_filtered = median([run_mode("disabled", 1_000_000, 5,
-                                               lambda pid: d.enable(pid, "bench:hot", "--mode", "uprobe",
-                                                                    "--filter", "acc == 0"))
-                                      for _ in range(ROUNDS)])
+            pr = peers(d, 3 if quick else 7)
         filtered = median([run_mode("disabled", 20_000_000, 5,
                                     lambda pid: d.enable(pid, "bench:hot", "--filter", "acc == 0"))
                            for _ in range(ROUNDS)])
     finally:
         d.stop()
-    bt_sdt = bt_ours = None
-    if os.geteuid() == 0 and shutil.which("bpftrace"):
-        bt_sdt = run_mode("sdt", 1_000_000, 5, bpftrace_attach(f"usdt:{bench}:bench:sdt"))
-        bt_ours = run_mode("disabled", 1_000_000, 5, bpftrace_attach(f"usdt:{bench}:bench:hot"))
+    uprobe, uprobe_filtered = pr.get("uprobe"), pr.get("uprobe_filtered")
+    bt_sdt, bt_ours, bt_printf = pr.get("bt_sdt"), pr.get("bt_count"), pr.get("bt_printf")
 
     base = tight["none"]
     print(f"{'variant':<52} {'ns/event':>10} {'vs none':>9} {'vs bpftrace':>12}")
@@ -160,7 +191,7 @@ def main():
         if ns is None:
             print(f"{name:<52} {'n/a':>10}")
             return
-        vs_bt = f"{ns / bt_sdt:.3f}x" if bt_sdt else "n/a"
+        vs_bt = f"{ns / bt_ours:.3f}x" if bt_ours else "n/a"
         print(f"{name:<52} {ns:>10.3f} {ns / ref:>8.2f}x {vs_bt:>12}")
 
     row("tight loop, no tracepoint", tight["none"])
@@ -173,16 +204,20 @@ def main():
     row("sled mode enabled: event filtered out (--filter)", filtered)
     row("uprobe mode (probed + BPF ring buffer)", uprobe)
     row("uprobe mode: event filtered out in BPF (--filter)", uprobe_filtered)
-    row("bpftrace on sys/sdt.h probe (uprobe trap)", bt_sdt)
-    row("bpftrace on sled's site (uprobe trap)", bt_ours)
+    row("bpftrace count() on sled's site (uprobe trap)", bt_ours)
+    row("bpftrace printf of both args on sled's site", bt_printf)
+    row("bpftrace count() on sys/sdt.h probe", bt_sdt)
     print()
     print(f"disabled - none: {tight['disabled'] - tight['none']:+.3f} ns/iteration in the tight loop, "
           f"{(work['work-disabled'] / work['work-none'] - 1) * 100:+.2f}% in the work loop")
     if extra_ir is not None:
         print(f"callgrind: disabled TRACEPOINT adds {extra_ir:.2f} instructions per iteration "
               f"(the 1-byte and the 5-byte NOP)")
-    if bt_sdt:
-        print(f"sled mode recorded event is {bt_sdt / burst:.0f}x cheaper than bpftrace on USDT")
+    if bt_ours:
+        print(f"sled mode recorded event is {bt_ours / burst:.0f}x cheaper than bpftrace count() on the same site")
+    if uprobe and bt_ours and bt_printf:
+        print(f"uprobe mode: {uprobe / bt_ours:.3f}x bpftrace count(), {uprobe / bt_printf:.3f}x bpftrace "
+              f"printf (medians of {3 if quick else 7} interleaved rounds; loop on CPU 0, consumer on CPU 1)")
     print(f"enable -p round trip (probectl start, patch, reply), median of 21: {enable_ms:.2f} ms")
 
 

@@ -34,13 +34,78 @@ static void print_json_reply(const msgpack_object *o)
 	jsonw_destroy(&w);
 }
 
+/* The reply to enable, for people: one line, warnings before it.  A no-scope probe in
+ * auto mode has two parts: sled mode's processes and uprobe mode's ("mode" per row). */
+static void print_enable(const msgpack_object *reply, const struct ctl_scope *s)
+{
+	const msgpack_object *procs = ctl_get(reply, "processes");
+	uint32_t n = procs && procs->type == MSGPACK_OBJECT_ARRAY ? procs->via.array.size : 0;
+	int64_t id = 0, sites = 0, on = 0, att = 0, failed = 0, fds = 0;
+	unsigned nsled = 0, nup = 0;
+	char mode[16] = "sled", err[512];
+	bool everywhere = !s->pid && !s->binary;
+	const char *later = s->pid ? "" : "; applies to processes started later too";
+
+	ctl_get_i64(reply, "id", &id);
+	ctl_get_str(reply, "mode", mode, sizeof(mode));
+	ctl_get_i64(reply, "attached", &att);
+	ctl_get_i64(reply, "failed", &failed);
+	ctl_get_i64(reply, "fds", &fds);
+	for (uint32_t k = 0; k < n; k++) {
+		const msgpack_object *p = &procs->via.array.ptr[k];
+		int64_t v, pid = 0, pfailed = 0;
+		char pmode[16] = "sled";
+
+		ctl_get_i64(p, "pid", &pid);
+		ctl_get_i64(p, "failed", &pfailed);
+		ctl_get_str(p, "mode", pmode, sizeof(pmode));
+		if (!strcmp(pmode, "uprobe")) {
+			nup++;
+			if (pfailed && ctl_get_str(p, "error", err, sizeof(err)))
+				p_warn("process %lld: %lld uprobe attach(es) failed: %s", (long long)pid,
+				       (long long)pfailed, err);
+			continue;
+		}
+		nsled++;
+		if (ctl_get_i64(p, "sites", &v))
+			sites += v;
+		if (ctl_get_i64(p, "on", &v))
+			on += v;
+		if (pfailed && ctl_get_str(p, "error", err, sizeof(err)))
+			p_warn("process %lld: %lld site(s) not patched: %s", (long long)pid,
+			       (long long)pfailed, err);
+		if (ctl_get_str(p, "busy_reason", err, sizeof(err)))
+			p_warn("process %lld: %s", (long long)pid, err);
+	}
+	if (ctl_get_str(reply, "error", err, sizeof(err))) {
+		if (failed)
+			p_warn("%lld uprobe attach(es) failed: %s", (long long)failed, err);
+		else
+			p_warn("no uprobes for processes without libsled: %s", err);
+	}
+	if (!strcmp(mode, "uprobe") && everywhere)
+		printf("probe %lld: %s enabled in uprobe mode in %u process(es) (%lld attach(es), "
+		       "%lld fds)%s\n", (long long)id, s->pattern, nup, (long long)att,
+		       (long long)fds, later);
+	else if (!strcmp(mode, "uprobe"))
+		printf("probe %lld: %s enabled in uprobe mode (%lld provider:name attach(es))\n",
+		       (long long)id, s->pattern, (long long)att);
+	else if (!strcmp(mode, "auto"))
+		printf("probe %lld: %s enabled at %lld of %lld site(s) in %u process(es) in sled "
+		       "mode, and in %u process(es) in uprobe mode (%lld attach(es), %lld fds)%s\n",
+		       (long long)id, s->pattern, (long long)on, (long long)sites, nsled, nup,
+		       (long long)att, (long long)fds, later);
+	else
+		printf("probe %lld: %s enabled at %lld of %lld site(s) in %u process(es)%s\n",
+		       (long long)id, s->pattern, (long long)on, (long long)sites, nsled, later);
+}
+
 int do_enable(int argc, char **argv)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
 	struct ctl_call call;
 	struct ctl_scope s;
-	int64_t id = 0;
 
 	if (parse_scope(argc, argv, true, &s))
 		return EXIT_USAGE;
@@ -49,46 +114,10 @@ int do_enable(int argc, char **argv)
 	ctl_pack_scope(&pk, "enable", &s);
 	if (ctl_call(&call, &sb, false))
 		return 1;
-	if (json_output) {
+	if (json_output)
 		print_json_reply(&call.reply.data);
-	} else {
-		const msgpack_object *procs = ctl_get(&call.reply.data, "processes");
-		int64_t sites = 0, on = 0;
-		char err_mode[16];
-		uint32_t n = procs && procs->type == MSGPACK_OBJECT_ARRAY ? procs->via.array.size : 0;
-
-		ctl_get_i64(&call.reply.data, "id", &id);
-		if (ctl_get_str(&call.reply.data, "mode", err_mode, sizeof(err_mode)) &&
-		    !strcmp(err_mode, "uprobe")) {
-			int64_t att = 0;
-
-			ctl_get_i64(&call.reply.data, "attached", &att);
-			printf("probe %lld: %s enabled in uprobe mode (%lld provider:name attach(es))\n",
-			       (long long)id, s.pattern, (long long)att);
-			ctl_call_end(&call);
-			return 0;
-		}
-		for (uint32_t k = 0; k < n; k++) {
-			const msgpack_object *p = &procs->via.array.ptr[k];
-			int64_t v, pid = 0, failed = 0;
-			char err[256];
-
-			if (ctl_get_i64(p, "sites", &v))
-				sites += v;
-			if (ctl_get_i64(p, "on", &v))
-				on += v;
-			ctl_get_i64(p, "pid", &pid);
-			ctl_get_i64(p, "failed", &failed);
-			if (failed && ctl_get_str(p, "error", err, sizeof(err)))
-				p_warn("process %lld: %lld site(s) not patched: %s", (long long)pid,
-				       (long long)failed, err);
-			if (ctl_get_str(p, "busy_reason", err, sizeof(err)))
-				p_warn("process %lld: %s", (long long)pid, err);
-		}
-		printf("probe %lld: %s enabled at %lld of %lld site(s) in %u process(es)%s\n",
-		       (long long)id, s.pattern, (long long)on, (long long)sites, n,
-		       s.pid ? "" : "; applies to processes started later too");
-	}
+	else
+		print_enable(&call.reply.data, &s);
 	ctl_call_end(&call);
 	return 0;
 }

@@ -27,15 +27,32 @@ static const msgpack_object *array_of(const msgpack_object *m, const char *k, ui
 	return *n ? a->via.array.ptr : NULL;
 }
 
+/* "1,3" from a row's "probes" array, "-" when empty. */
+static const char *id_list(const msgpack_object *row, char *buf, size_t len)
+{
+	uint32_t n;
+	const msgpack_object *v = array_of(row, "probes", &n);
+	size_t used = 0;
+
+	snprintf(buf, len, "-");
+	for (uint32_t i = 0; i < n && used < len; i++)
+		if (v[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			used += (size_t)snprintf(buf + used, len - used, "%s%llu", i ? "," : "",
+						 (unsigned long long)v[i].via.u64);
+	return buf;
+}
+
 static void print_human(const msgpack_object *r)
 {
-	char pattern[256], binary[4096], scope[4200], exe[256], spec[512], err[256];
+	char pattern[256], binary[4096], scope[4200], exe[256], spec[512], err[256], mode[16];
+	char ids[64];
 	const msgpack_object *v;
 	uint32_t n;
 
 	v = array_of(r, "probes", &n);
-	printf("%-5s %-28s %-24s %5s %6s %12s %12s %12s %10s %12s\n", "PROBE", "PATTERN", "SCOPE",
-	       "PROCS", "SITES", "HITS", "EMITTED", "EXPORTED", "DROPPED", "FILTERED+");
+	printf("%-5s %-28s %-24s %-6s %5s %6s %12s %12s %12s %10s %12s\n", "PROBE", "PATTERN",
+	       "SCOPE", "MODE", "PROCS", "SITES", "HITS", "EMITTED", "EXPORTED", "DROPPED",
+	       "FILTERED+");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
 
@@ -48,26 +65,36 @@ static void print_human(const msgpack_object *r)
 			snprintf(scope, sizeof(scope), "%s", binary);
 		else
 			snprintf(scope, sizeof(scope), "all processes");
-		/* FILTERED+: hits the probe functions held back (filter, sample, rate). */
-		printf("%-5lld %-28s %-24s %5lld %6lld %12lld %12lld %12lld %10lld %12lld\n",
-		       (long long)geti(p, "id"), pattern, scope, (long long)geti(p, "processes"),
+		mode[0] = 0;
+		ctl_get_str(p, "mode", mode, sizeof(mode));
+		/* MODE auto: sled mode for processes with libsled, uprobes for the others.
+		 * FILTERED+: hits the probe functions held back (filter, sample, rate). */
+		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld\n",
+		       (long long)geti(p, "id"), pattern, scope, mode, (long long)geti(p, "processes"),
 		       (long long)geti(p, "sites"), (long long)geti(p, "hits"),
 		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
 		       (long long)geti(p, "dropped"),
 		       (long long)(geti(p, "filtered") + geti(p, "sampled_out") + geti(p, "rate_limited")));
 	}
 	v = array_of(r, "processes", &n);
-	printf("\n%-8s %-6s %8s %6s %10s %10s  %s\n", "PID", "MODE", "SITES_ON", "RINGS", "LOST",
-	       "RESTORES", "EXE");
+	printf("\n%-8s %-6s %8s %6s %10s %10s %-12s %s\n", "PID", "MODE", "SITES_ON", "RINGS",
+	       "LOST", "RESTORES", "PROBES", "EXE");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
-		char mode[16] = "sled";
+		char rings[24] = "-", lost[24] = "-", restores[24] = "-";
 
+		strcpy(mode, "sled");
 		ctl_get_str(p, "exe", exe, sizeof(exe));
 		ctl_get_str(p, "mode", mode, sizeof(mode));
-		printf("%-8lld %-6s %8lld %6lld %10lld %10lld  %s\n", (long long)geti(p, "pid"), mode,
-		       (long long)geti(p, "sites_on"), (long long)geti(p, "rings"),
-		       (long long)geti(p, "lost"), (long long)geti(p, "restores"), exe);
+		/* Rings, lost events and restores are sled mode's; uprobe rows show "-". */
+		if (strcmp(mode, "uprobe")) {
+			snprintf(rings, sizeof(rings), "%lld", (long long)geti(p, "rings"));
+			snprintf(lost, sizeof(lost), "%lld", (long long)geti(p, "lost"));
+			snprintf(restores, sizeof(restores), "%lld", (long long)geti(p, "restores"));
+		}
+		printf("%-8lld %-6s %8lld %6s %10s %10s %-12s %s\n", (long long)geti(p, "pid"), mode,
+		       (long long)geti(p, "sites_on"), rings, lost, restores, id_list(p, ids, sizeof(ids)),
+		       exe);
 	}
 	v = array_of(r, "outputs", &n);
 	if (n)

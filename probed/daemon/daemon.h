@@ -5,6 +5,8 @@
  *   main.c      options, start-up, the epoll loop, shutdown
  *   server.c    the control socket: clients, requests, replies, tail streams
  *   procs.c     attached processes;  probes.c  standing enables;  drain.c  rings -> events
+ *   uprobe_auto.c  the uprobe part of no-scope probes: processes without libsled
+ *   report.c    what status, disable and enable report about probes and processes
  */
 #ifndef SLED_DAEMON_H
 #define SLED_DAEMON_H
@@ -24,6 +26,7 @@
 
 struct client;
 struct uprobe_ctx;
+struct uprobe_auto;
 
 struct daemon {
 	struct procs procs;
@@ -33,6 +36,7 @@ struct daemon {
 	unsigned noutputs;
 	struct client *clients;
 	struct uprobe_ctx *uprobe; /* loaded at the first uprobe-mode enable */
+	struct uprobe_auto *uauto; /* no-scope probes' uprobe part (uprobe_auto.c) */
 	const char *socket_path;
 	unsigned socket_mode;
 	int epfd, listen_fd, inotify_fd, signal_fd;

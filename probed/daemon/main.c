@@ -9,7 +9,8 @@
  * (a traced process appearing or going), signals, and a drain pass every few
  * milliseconds (producers never make system calls, so rings are polled: every 1 ms while
  * events flow, backing off to 10 ms when idle).  Once a second: heartbeat to every agent,
- * clock refinement, liveness checks, a rescan for new processes and new libraries.
+ * clock refinement, liveness checks, a rescan for new processes and new libraries, and
+ * while a no-scope probe stands, a look for processes without libsled (uprobe_auto.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include "drain.h"
 #include "proc_maps.h"
 #include "uprobe.h"
+#include "uprobe_auto.h"
 
 #define BEAT_NS        1000000000ull
 #define IDLE_POLL_MS   10
@@ -155,6 +157,35 @@ static void attach_new(struct daemon *d)
 	}
 }
 
+/*
+ * A -p probe in uprobe mode whose process exited: its attaches no longer fire but would
+ * hold 2 fds per site, and a slot each, for as long as the probe stands.  What they wrote
+ * is drained first, then their figures move into the probe (upast) and they go; the
+ * probe stays, with its final figures, until disabled, as in sled mode.
+ */
+static void release_exited_targets(struct daemon *d)
+{
+	bool drained = false;
+
+	for (struct probe *pb = d->probes.head; pb && d->uprobe; pb = pb->next) {
+		unsigned n = pb->nhandles;
+
+		if (!pb->uprobe || !pb->pid || !n || procs_start_time(pb->pid) == pb->start_time)
+			continue;
+		if (!drained) {
+			daemon_drain(d);
+			drained = true;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			uprobe_fold_handle(d, pb, pb->handles[i]);
+			uprobe_detach(d->uprobe, pb->handles[i]);
+		}
+		pb->nhandles = 0;
+		log_info(d, "probe %u: process %d exited; its %u uprobe attach(es) released", pb->id,
+			 (int)pb->pid, n);
+	}
+}
+
 static void each_second(struct daemon *d, uint64_t now)
 {
 	d->last_beat_ns = now;
@@ -168,6 +199,11 @@ static void each_second(struct daemon *d, uint64_t now)
 		if (!p->gone && procs_check_maps(p))
 			daemon_apply_all(d, p);
 	daemon_reap(d);
+	/* No-scope probes: processes without libsled that started since get uprobes, those
+	 * that left give theirs back.  After the sled-mode rescan, so that a process it has
+	 * just attached is left to sled mode. */
+	uprobe_auto_tick(d);
+	release_exited_targets(d);
 }
 
 static void handle_inotify(struct daemon *d)
@@ -220,6 +256,7 @@ static void handle_signal(struct daemon *d)
 static void restore_everything(struct daemon *d)
 {
 	probes_free(&d->probes);
+	uprobe_auto_free(d); /* the uprobes themselves go with uprobe_close */
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone && p->nslots)
 			probes_apply(&d->probes, p, NULL, NULL);
@@ -271,6 +308,17 @@ static int add_output(struct daemon *d, const char *spec)
 	}
 	d->noutputs++;
 	return 0;
+}
+
+/* Start-up failed before the loop: release what the options and the file opened (the
+ * sanitizer build checks that an early exit leaks nothing). */
+static int fail_startup(struct daemon *d, struct config *cfg, int rc)
+{
+	for (unsigned i = 0; i < d->noutputs; i++)
+		sled_output_close(d->outputs[i]);
+	d->noutputs = 0;
+	config_free(cfg);
+	return rc;
 }
 
 /* The config file's enable lines, as standing probes, through the request path probectl
@@ -371,7 +419,7 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			if (add_output(&d, optarg))
-				return 2;
+				return fail_startup(&d, &cfg, 2);
 			break;
 		case 'v': d.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -380,35 +428,34 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "Error: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		return fail_startup(&d, &cfg, 2);
 	}
 	/* Read after the options: its enable lines are parsed with getopt too. */
 	if (config_path && config_load(config_path, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
-		config_free(&cfg);
-		return 2;
+		return fail_startup(&d, &cfg, 2);
 	}
 	/* The command line wins over the file; outputs add up. */
 	if (cfg.socket && !socket_opt)
 		socket_opt = cfg.socket;
 	if (cfg.socket_mode && !mode_given && set_socket_mode(&d, cfg.socket_mode))
-		return 2;
+		return fail_startup(&d, &cfg, 2);
 	d.verbose |= cfg.verbose;
 	for (unsigned i = 0; i < cfg.noutputs; i++)
 		if (add_output(&d, cfg.outputs[i]))
-			return 2;
+			return fail_startup(&d, &cfg, 2);
 	d.probes.drain = drain_one;
 	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);
 	if (setup(&d))
-		return 1;
+		return fail_startup(&d, &cfg, 1);
 	log_info(&d, "listening on %s", d.socket_path);
 	d.last_beat_ns = sled_clock_monotonic_ns();
 	attach_new(&d);
 	if (apply_config_enables(&d, &cfg)) {
 		restore_everything(&d);
 		server_close(&d);
-		return 1;
+		return fail_startup(&d, &cfg, 1);
 	}
 	config_free(&cfg);
 

@@ -28,10 +28,17 @@ struct probe {
 	bool count_only;
 	bool retired;            /* being disabled: matches nothing, kept for its last figures */
 	bool uprobe;             /* uprobe mode: kernel uprobes + BPF, not slots */
+	/* No scope, with uprobes (uprobe_auto.c): auto mode's processes without libsled, or
+	 * with uprobe set, every process; per process, present and future. */
+	bool auto_uprobe;
 	unsigned nhandles;       /* uprobe mode: one per (object, provider:name) attached */
+	uint64_t start_time;     /* -p in uprobe mode: the process's start, to see it exit */
 	int handles[1024];       /* up to 1024 provider:names per uprobe-mode enable */
 	/* Figures of slots that left the probe (process exited, slot re-assigned). */
 	struct figures past;
+	/* Figures of uprobe attaches released when their process exited (uprobe_auto.c, and
+	 * a -p uprobe probe's own: release_exited_targets in main.c). */
+	struct figures upast;
 	struct probe *next;
 };
 

@@ -26,7 +26,7 @@ static void block_path(char *buf, size_t len, pid_t pid)
 }
 
 /* Field 22 of /proc/PID/stat (start time in ticks); 0 if unreadable. */
-static uint64_t start_time_of(pid_t pid)
+uint64_t procs_start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long v = 0;
@@ -192,7 +192,7 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	if (h->version != SLED_SHM_VERSION || h->pid != (uint32_t)pid ||
 	    h->total_size != (uint64_t)st.st_size || h->max_sites != SLED_SHM_MAX_SITES ||
 	    h->max_rings != SLED_SHM_MAX_RINGS || h->ring_stride != sled_ring_stride() ||
-	    stat(err, &pst) || pst.st_uid != st.st_uid || start_time_of(pid) != h->start_time ||
+	    stat(err, &pst) || pst.st_uid != st.st_uid || procs_start_time(pid) != h->start_time ||
 	    !maps_block(pid, st.st_ino)) {
 		munmap(mem, (size_t)st.st_size);
 		errno = ESTALE;
@@ -282,7 +282,7 @@ void procs_check_alive(struct procs *ps)
 		block_path(path, sizeof(path), p->pid);
 		/* A new block under the same name: the process exec'd into a new runtime. */
 		if ((kill(p->pid, 0) && errno == ESRCH) || stat(path, &st) || st.st_ino != p->block_ino ||
-		    start_time_of(p->pid) != p->start_time ||
+		    procs_start_time(p->pid) != p->start_time ||
 		    __atomic_load_n(&p->shm->exec_id, __ATOMIC_RELAXED) != p->exec_id)
 			p->gone = true;
 	}

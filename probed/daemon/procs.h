@@ -71,6 +71,9 @@ struct procs {
 /* Attach to pid if it has a valid block and is not attached yet.  Returns the process,
  * or NULL (errno: ENOENT no block, EAGAIN block not initialised yet, ESTALE stale). */
 struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat_ns);
+/* Start time of pid (field 22 of /proc/PID/stat, in ticks), 0 if it is gone: with the
+ * pid, it names one process across pid reuse. */
+uint64_t procs_start_time(pid_t pid);
 struct traced_proc *procs_find(struct procs *ps, pid_t pid);
 /*
  * Look at the process's mappings (once a second): if its image no longer maps our block

@@ -25,6 +25,8 @@
 #include "daemon.h"
 #include "pattern.h"
 #include "uprobe.h"
+#include "report.h"
+#include "uprobe_auto.h"
 
 #define TAIL_BUF_MAX (4u << 20)
 
@@ -299,6 +301,55 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 	return 0;
 }
 
+#define AUTO_ROWS 256
+
+/* --mode uprobe with no scope: every process, with per-process uprobes (uprobe_auto.c),
+ * present and future. */
+static void enable_uprobe_everywhere(struct daemon *d, struct client *c,
+				     const struct scope_args *a, const struct functions *fn)
+{
+	struct auto_result *res = calloc(AUTO_ROWS, sizeof(*res));
+	struct auto_report rep;
+	char err[512];
+	struct probe *pb;
+	struct reply r;
+
+	if (!res || daemon_uprobe(d, err, sizeof(err))) {
+		reply_error(c, "%s", res ? err : "out of memory");
+		free(res);
+		return;
+	}
+	pb = probes_add(&d->probes, a->pattern, 0, "", c->uid);
+	if (!pb) {
+		reply_error(c, "out of memory");
+		free(res);
+		return;
+	}
+	pb->uprobe = pb->auto_uprobe = true;
+	memcpy(pb->filter, fn->filter, sizeof(pb->filter));
+	pb->sample = fn->sample;
+	pb->rate = fn->rate;
+	pb->count_only = fn->count_only;
+	if (uprobe_auto_enable(d, pb, res, AUTO_ROWS, &rep, err, sizeof(err))) {
+		probes_remove(&d->probes, pb->id);
+		reply_error(c, "%s", err);
+		free(res);
+		return;
+	}
+	log_info(d, "probe %u enabled in uprobe mode: %s, every process: %u attach(es) in %u "
+		 "process(es), %u fds%s%s", pb->id, pb->pattern, rep.attached, rep.processes,
+		 rep.fds, rep.error[0] ? "; failed: " : "", rep.error);
+	reply_begin(&r, 4 + report_auto_keys(&rep), true);
+	ctl_pack_kv_u64(&r.pk, "id", pb->id);
+	ctl_pack_kv_str(&r.pk, "mode", "uprobe");
+	report_auto_totals(&r.pk, &rep);
+	ctl_pack_str(&r.pk, "processes");
+	msgpack_pack_array(&r.pk, rep.nres);
+	report_auto_rows(&r.pk, res, rep.nres);
+	reply_send(c, &r);
+	free(res);
+}
+
 static void enable_uprobe(struct daemon *d, struct client *c, const struct scope_args *a,
 			  const struct functions *fn)
 {
@@ -309,7 +360,7 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	struct reply r;
 
 	if (!a->pid && !a->binary[0]) {
-		reply_error(c, "uprobe mode needs -p PID or -b PATH");
+		enable_uprobe_everywhere(d, c, a, fn);
 		return;
 	}
 	if (!a->pid && c->uid != 0) {
@@ -321,6 +372,8 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		return;
 	}
 	pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
+	if (pb && a->pid)
+		pb->start_time = procs_start_time((pid_t)a->pid);
 	if (!pb) {
 		reply_error(c, "out of memory");
 		return;
@@ -409,7 +462,10 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	struct probe *pb;
 	struct reply r;
 	int first_err = 0;
-	char why[256] = "", busy[256] = "";
+	char why[512] = "", busy[256] = "";
+	struct auto_result *ures = NULL;
+	struct auto_report rep = { 0 };
+	bool everywhere;
 
 	char mode[16] = "auto";
 
@@ -491,6 +547,27 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			pids[nproc++] = p->pid;
 		}
 	}
+	/* auto with no scope: the processes without libsled get uprobes (uprobe_auto.c).
+	 * Without BPF or uprobes the sled part stands alone, and the reply says why. */
+	if (!why[0] && !a.pid && !a.binary[0] && !strcmp(mode, "auto")) {
+		ures = calloc(AUTO_ROWS, sizeof(*ures));
+		if (!ures)
+			snprintf(rep.error, sizeof(rep.error), "uprobe part: out of memory");
+		else if (daemon_uprobe(d, rep.error, sizeof(rep.error)))
+			log_info(d, "probe %u: no uprobe part: %s", pb->id, rep.error);
+		else {
+			int rc;
+
+			pb->auto_uprobe = true;
+			rc = uprobe_auto_enable(d, pb, ures, AUTO_ROWS, &rep, why, sizeof(why));
+			/* -EINVAL: the filter does not fit a tracepoint: refused whole, below. */
+			if (rc && rc != -EINVAL) {
+				snprintf(rep.error, sizeof(rep.error), "%.250s", why);
+				why[0] = 0;
+				pb->auto_uprobe = false;
+			}
+		}
+	}
 	/* A probe on one process must take effect there; a standing probe (all processes,
 	 * or a binary) stays for the processes to come even if none takes it now. */
 	if (why[0] || (a.pid && (!wanted || !on))) {
@@ -513,18 +590,29 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		else
 			reply_error(c, "could not patch any of %u sites: the process's agent left "
 				    "them off", wanted);
+		free(ures);
 		return;
 	}
 	log_info(d, "probe %u enabled: %s%s%s pid %d: %u/%u sites in %u processes", pb->id,
 		 pb->pattern, pb->binary[0] ? " binary " : "", pb->binary, (int)pb->pid, on, wanted,
 		 nproc);
-	reply_begin(&r, 3, true);
+	if (pb->auto_uprobe)
+		log_info(d, "probe %u: uprobe part: %u attach(es) in %u process(es), %u fds%s%s",
+			 pb->id, rep.attached, rep.processes, rep.fds,
+			 rep.error[0] ? "; failed: " : "", rep.error);
+	/* Sled mode's processes first, then the uprobe part's (no scope, auto). */
+	everywhere = !a.pid && !a.binary[0] && !strcmp(mode, "auto");
+	reply_begin(&r, 4 + (everywhere ? report_auto_keys(&rep) : 0), true);
 	ctl_pack_kv_u64(&r.pk, "id", pb->id);
+	ctl_pack_kv_str(&r.pk, "mode", pb->auto_uprobe ? "auto" : "sled");
+	if (everywhere)
+		report_auto_totals(&r.pk, &rep);
 	ctl_pack_str(&r.pk, "processes");
-	msgpack_pack_array(&r.pk, nproc);
+	msgpack_pack_array(&r.pk, nproc + rep.nres);
 	for (unsigned i = 0; i < nproc; i++) {
-		msgpack_pack_map(&r.pk, 5 + (res[i].error != 0) + (res[i].busy != 0));
+		msgpack_pack_map(&r.pk, 6 + (res[i].error != 0) + (res[i].busy != 0));
 		ctl_pack_kv_i64(&r.pk, "pid", pids[i]);
+		ctl_pack_kv_str(&r.pk, "mode", "sled");
 		ctl_pack_kv_u64(&r.pk, "sites", res[i].wanted);
 		ctl_pack_kv_u64(&r.pk, "on", res[i].on);
 		ctl_pack_kv_u64(&r.pk, "failed", res[i].failed);
@@ -534,51 +622,9 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		if (res[i].busy)
 			ctl_pack_kv_str(&r.pk, "busy_reason", res[i].busy_why);
 	}
+	report_auto_rows(&r.pk, ures, rep.nres);
 	reply_send(c, &r);
-}
-
-/* One probe and its figures, as status and disable report them. */
-static void pack_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
-{
-	struct probe_counts pc;
-
-	probes_count(pb, &d->procs, &pc);
-	if (pb->uprobe) {
-		/* Uprobe mode: the BPF side counts every stage per attach, as a slot does. */
-		pc.emitted = 0;
-		for (unsigned i = 0; i < pb->nhandles && d->uprobe; i++) {
-			struct uprobe_figures f;
-
-			uprobe_figures(d->uprobe, pb->handles[i], &f);
-			pc.f.hits += f.hits;
-			pc.f.filtered += f.filtered;
-			pc.f.sampled += f.sampled;
-			pc.f.limited += f.limited;
-			pc.f.exported += f.exported;
-			pc.f.drops += f.dropped;
-			pc.emitted += f.emitted;
-		}
-		pc.sites_on = pb->nhandles;
-	}
-	msgpack_pack_map(pk, 18);
-	ctl_pack_kv_u64(pk, "id", pb->id);
-	ctl_pack_kv_str(pk, "pattern", pb->pattern);
-	ctl_pack_kv_i64(pk, "pid", pb->pid);
-	ctl_pack_kv_str(pk, "binary", pb->binary);
-	ctl_pack_kv_str(pk, "mode", pb->uprobe ? "uprobe" : "sled");
-	ctl_pack_kv_str(pk, "filter", pb->filter);
-	ctl_pack_kv_u64(pk, "sample", pb->sample);
-	ctl_pack_kv_u64(pk, "rate", pb->rate);
-	ctl_pack_kv_bool(pk, "count_only", pb->count_only);
-	ctl_pack_kv_u64(pk, "processes", pc.processes);
-	ctl_pack_kv_u64(pk, "sites", pc.sites_on);
-	ctl_pack_kv_u64(pk, "hits", pc.f.hits);
-	ctl_pack_kv_u64(pk, "filtered", pc.f.filtered);
-	ctl_pack_kv_u64(pk, "sampled_out", pc.f.sampled);
-	ctl_pack_kv_u64(pk, "rate_limited", pc.f.limited);
-	ctl_pack_kv_u64(pk, "emitted", pc.emitted);
-	ctl_pack_kv_u64(pk, "exported", pc.f.exported);
-	ctl_pack_kv_u64(pk, "dropped", pc.f.drops);
+	free(ures);
 }
 
 static void handle_disable(struct daemon *d, struct client *c, const msgpack_object *req)
@@ -618,6 +664,7 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 		pb->retired = true;
 		for (unsigned k = 0; k < pb->nhandles && d->uprobe; k++)
 			uprobe_detach(d->uprobe, pb->handles[k]);
+		uprobe_auto_detach(d, pb->id);
 	}
 	daemon_drain(d); /* what the uprobes wrote before they went */
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
@@ -634,7 +681,8 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 	for (unsigned i = 0; i < n; i++) {
 		struct probe *pb = probes_find(&d->probes, ids[i]);
 
-		pack_probe(&r.pk, pb, d);
+		report_probe(&r.pk, pb, d);
+		uprobe_auto_forget(d, ids[i]);
 		probes_remove(&d->probes, ids[i]);
 	}
 	reply_send(c, &r);
@@ -642,45 +690,23 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 
 static void handle_status(struct daemon *d, struct client *c)
 {
-	unsigned nprobes = 0, nprocs = 0;
+	unsigned nprobes = 0;
 	struct reply r;
 
 	/* The figures must include what is still in the rings: drain first. */
 	daemon_drain(d);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
 		nprobes += c->uid == 0 || pb->owner == c->uid;
-	for (struct traced_proc *p = d->procs.head; p; p = p->next)
-		nprocs += !p->gone && may_touch(c, p);
 	reply_begin(&r, 4, true);
 	ctl_pack_str(&r.pk, "probes");
 	msgpack_pack_array(&r.pk, nprobes);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
 		if (c->uid != 0 && pb->owner != c->uid)
 			continue;
-		pack_probe(&r.pk, pb, d);
+		report_probe(&r.pk, pb, d);
 	}
 	ctl_pack_str(&r.pk, "processes");
-	msgpack_pack_array(&r.pk, nprocs);
-	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
-		unsigned on = 0, rings = 0;
-
-		if (p->gone || !may_touch(c, p))
-			continue;
-		for (unsigned i = 0; i < p->nslots; i++)
-			on += p->slots[i].state == SLED_STATE_ON;
-		for (unsigned i = 0; i < SLED_SHM_MAX_RINGS; i++)
-			rings += proc_ring(p, i)->state != SLED_RING_FREE;
-		msgpack_pack_map(&r.pk, 9);
-		ctl_pack_kv_i64(&r.pk, "pid", p->pid);
-		ctl_pack_kv_str(&r.pk, "exe", p->exe);
-		ctl_pack_kv_i64(&r.pk, "uid", p->uid);
-		ctl_pack_kv_str(&r.pk, "mode", "sled");
-		ctl_pack_kv_u64(&r.pk, "sites_on", on);
-		ctl_pack_kv_u64(&r.pk, "rings", rings);
-		ctl_pack_kv_u64(&r.pk, "lost", p->shm->lost_no_ring);
-		ctl_pack_kv_u64(&r.pk, "malformed", p->malformed);
-		ctl_pack_kv_u64(&r.pk, "restores", p->shm->restores);
-	}
+	report_processes(&r.pk, d, c->uid);
 	ctl_pack_str(&r.pk, "outputs");
 	msgpack_pack_array(&r.pk, d->noutputs);
 	for (unsigned i = 0; i < d->noutputs; i++) {

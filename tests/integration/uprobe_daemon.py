@@ -58,6 +58,42 @@ try:
             f"final figures: emitted = exported + dropped ({fin['emitted']}, {fin['exported']}, {fin['dropped']})")
     stop_app(app)
 
+    # --- -p in uprobe mode, and the process exits: its attaches (2 fds per site) are
+    # released within a second or two, the probe stays with its final figures.
+    def nfds():
+        return len(os.listdir(f"/proc/{d.proc.pid}/fd"))
+
+    def settled_fds():
+        # Detached uprobes give their fds back in background threads: wait for quiet.
+        last, since = nfds(), time.time()
+        end = since + 10
+        while time.time() - since < 0.5 and time.time() < end:
+            time.sleep(0.05)
+            if nfds() != last:
+                last, since = nfds(), time.time()
+        return last
+
+    fds_before = settled_fds()
+    app = start_app([header_only, "40"], wait_for_block=False)
+    apps.append(app)
+    time.sleep(0.2)
+    pid_gone = app.pid
+    r = d.ctl("enable", "app:tick", "-p", str(app.pid), "--mode", "uprobe")
+    t.check(r.returncode == 0 and "uprobe mode" in r.stdout, f"-p --mode uprobe: {r.stdout.strip()}")
+    app.wait(timeout=30)
+    off = wait_for(lambda: [p for p in d.status()["probes"]
+                            if p["pid"] == pid_gone and p["sites"] == 0], 15)
+    t.check(off, "its process exited: the probe has no attaches left")
+    released = wait_for(lambda: nfds() <= fds_before, 15)
+    t.check(released, f"probed's fds back to {fds_before} ({nfds()})")
+    got = len([e for e in d.events() if e["name"] == "tick" and e["pid"] == pid_gone])
+    st = [p for p in d.status()["probes"] if p["pid"] == pid_gone]
+    t.check(len(st) == 1 and st[0]["exported"] == got and got > 0 and st[0]["sites"] == 0,
+            f"the probe stays with its final figures: exported {st and st[0]['exported']} = "
+            f"{got} events, attaches on {st and st[0]['sites']}")
+    d.ctl("disable", "app:tick", "-p", str(pid_gone))
+    stop_app(app)
+
     # --- auto with -b: a binary without libsled gets uprobe mode for all its processes,
     # including ones started later; one that links libsled gets sled mode.
     r = d.ctl("enable", "app:tick", "-b", header_only)
@@ -103,8 +139,11 @@ try:
     stop_app(app)
 
     # --- errors
+    # No scope: every process, with uprobes (tests/integration/uprobe_auto_all.py).
     r = d.ctl("enable", "sample:request", "--mode", "uprobe", check=False)
-    t.check(r.returncode == 1 and "uprobe mode needs -p PID or -b PATH" in r.stderr, f"scope required ({r.stderr.strip()})")
+    t.check(r.returncode == 0 and "enabled in uprobe mode in" in r.stdout and "started later" in r.stdout,
+            f"--mode uprobe with no scope: every process ({r.stdout.strip()})")
+    d.ctl("disable", "sample:request")
     r = d.ctl("enable", "sample:request", "--mode", "uprobe", "-b", basic, "--filter", "idd > 1", check=False)
     t.check(r.returncode == 1 and "filter: unknown field 'idd'" in r.stderr,
             f"a bad filter is refused as in sled mode ({r.stderr.strip()})")

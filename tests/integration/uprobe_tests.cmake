@@ -38,3 +38,14 @@ add_test(NAME integration.uprobe_scale
           ${CMAKE_C_COMPILER} ${PROJECT_SOURCE_DIR}/include)
 set_tests_properties(integration.uprobe_scale PROPERTIES
   TIMEOUT 120 RUN_SERIAL TRUE LABELS root SKIP_REGULAR_EXPRESSION "SKIP: ")
+
+# --mode auto (and --mode uprobe) with no scope: every process, sled mode for those that
+# link libsled, per-process uprobes for the others, present and future.  The header-only
+# twin of sample_basic has the same tracepoints and the same output, without libsled.
+add_executable(sample_basic_plain ${PROJECT_SOURCE_DIR}/samples/sample_basic.c)
+target_include_directories(sample_basic_plain PRIVATE ${PROJECT_SOURCE_DIR}/include)
+target_compile_options(sample_basic_plain PRIVATE -Wall -Wextra -Werror)
+add_test(NAME integration.uprobe_auto_all
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/uprobe_auto_all.py ${CMAKE_BINARY_DIR})
+set_tests_properties(integration.uprobe_auto_all PROPERTIES
+  TIMEOUT 90 RUN_SERIAL TRUE LABELS root SKIP_REGULAR_EXPRESSION "SKIP: ")

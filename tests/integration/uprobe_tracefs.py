@@ -105,6 +105,13 @@ try:
     evs = [e for e in d.events()[before:] if e["name"] == "request" and e["pid"] == app.pid]
     t.check(c["exported"] > 0 and len(evs) == c["exported"],
             f"sled mode keeps working in the same daemon ({len(evs)} events)")
+    # --mode auto with no scope: the sled part stands, the reply says why there are no uprobes.
+    r = d.ctl("enable", "sample:request", check=False)
+    st = d.status()
+    t.check(r.returncode == 0 and "enabled at 1 of 1 site" in r.stdout and "uprobe mode unavailable" in r.stderr
+            and [p["mode"] for p in st["probes"]] == ["sled"] and st["probes"][0]["sled_processes"] == 1,
+            f"a no-scope enable keeps its sled part and says why it has no uprobes ({(r.stdout + r.stderr).strip()})")
+    d.ctl("disable", "sample:request")
 finally:
     for a in apps:
         stop_app(a)
