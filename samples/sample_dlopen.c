@@ -7,8 +7,10 @@
  * that a running process has the library mapped and its plugin:handle tracepoint can
  * be probed by PID (bpftrace -p, probectl enable -p) as well as by library path.
  *
- * Usage: sample_dlopen [-v] [-l PLUGIN_PATH] [N [SLEEP_MS]]
+ * Usage: sample_dlopen [-v] [-l PLUGIN_PATH] [-d DELAY_MS] [N [SLEEP_MS]]
  *   -l PATH   the plugin to load (default: libsample_plugin.so next to this program)
+ *   -d MS     wait this long before dlopen() (a probe standing before the library
+ *             exists must catch it when it appears)
  *   N         calls to make (default 10; 0 = run until killed)
  *   SLEEP_MS  pause between calls in milliseconds (default 200)
  *   -v        print each call's value and result
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
 {
 	char path[PATH_MAX];
 	const char *plugin = NULL;
-	unsigned long n = 10, sleep_msec = 200, pos[2], i;
+	unsigned long n = 10, sleep_msec = 200, delay_msec = 0, pos[2], i;
 	int npos = 0, verbose = 0, a;
 	plugin_handle_fn handle;
 	void *lib, *sym;
@@ -76,10 +78,14 @@ int main(int argc, char **argv)
 			verbose = 1;
 		} else if (strcmp(argv[a], "-l") == 0 && a + 1 < argc) {
 			plugin = argv[++a];
+		} else if (strcmp(argv[a], "-d") == 0 && a + 1 < argc &&
+			   parse_ulong(argv[a + 1], &delay_msec) == 0) {
+			a++;
 		} else if (npos < 2 && parse_ulong(argv[a], &pos[npos]) == 0) {
 			npos++;
 		} else {
-			fprintf(stderr, "usage: %s [-v] [-l PLUGIN_PATH] [N [SLEEP_MS]]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-v] [-l PLUGIN_PATH] [-d DELAY_MS] [N [SLEEP_MS]]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -95,6 +101,8 @@ int main(int argc, char **argv)
 		plugin = path;
 	}
 
+	if (delay_msec)
+		sleep_ms(delay_msec);
 	lib = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		fprintf(stderr, "%s: dlopen: %s\n", argv[0], dlerror());

@@ -65,6 +65,7 @@ struct aproc {
 	pid_t pid;
 	uid_t uid;
 	uint64_t start_time, exe_dev, exe_ino;
+	uint64_t vsize;           /* at the last look: another size, other mappings (dlopen) */
 	bool libsled;             /* links the runtime, or the daemon traces it in sled mode */
 	bool fresh;               /* examined since the standing probes were attached */
 	bool young;               /* examined right after it started: look once more */
@@ -212,10 +213,10 @@ static struct aobj *obj_get(struct uprobe_auto *a, pid_t pid, const struct sled_
 /* --- Processes -------------------------------------------------------------------------- */
 
 /* State, flags and start time (ticks since boot) from /proc/PID/stat; -1 if gone. */
-static int read_stat(pid_t pid, char *st, unsigned *flags, uint64_t *start)
+static int read_stat(pid_t pid, char *st, unsigned *flags, uint64_t *start, uint64_t *vsize)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long v;
+	unsigned long long v, vs;
 	ssize_t n;
 	int fd;
 
@@ -230,9 +231,10 @@ static int read_stat(pid_t pid, char *st, unsigned *flags, uint64_t *start)
 	buf[n] = 0;
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-			 "%*d %*d %*d %llu", st, flags, &v) != 3)
+			 "%*d %*d %*d %llu %llu", st, flags, &v, &vs) != 4)
 		return -1;
 	*start = v;
+	*vsize = vs;
 	return 0;
 }
 
@@ -607,14 +609,14 @@ static void scan(struct daemon *d, struct uprobe_auto *a)
 	while ((e = readdir(dir))) {
 		char *end, path[64], st;
 		unsigned flags;
-		uint64_t start;
+		uint64_t start, vsize;
 		struct stat xs;
 		struct aproc *p;
 		long pid = strtol(e->d_name, &end, 10);
 
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		if (read_stat((pid_t)pid, &st, &flags, &start) || (flags & PF_KTHREAD) || st == 'Z' ||
+		if (read_stat((pid_t)pid, &st, &flags, &start, &vsize) || (flags & PF_KTHREAD) || st == 'Z' ||
 		    st == 'X')
 			continue; /* gone, a kernel thread, or a zombie (no memory left to trace) */
 		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
@@ -639,11 +641,15 @@ static void scan(struct daemon *d, struct uprobe_auto *a)
 			p->next = a->procs[(unsigned)pid % PROC_BUCKETS];
 			a->procs[(unsigned)pid % PROC_BUCKETS] = p;
 			p->young = now - start * tick_ns < YOUNG_NS;
+			p->vsize = vsize;
 			examine(d, a, p);
 			p->fresh = true;
-		} else if (p->young) {
-			/* Libraries mapped after the first look (the loader was still at work). */
+		} else if (p->young || (p->vsize != vsize && !p->libsled)) {
+			/* Libraries mapped after the first look: the loader was still at work, or
+			 * the address space changed size (dlopen; also any large malloc, so this
+			 * costs a maps read for busy processes, objects are still read once). */
 			p->young = false;
+			p->vsize = vsize;
 			examine(d, a, p);
 			p->fresh = true;
 		}

@@ -14,7 +14,8 @@ source built with the header only: the same tracepoints and the same -v output).
   (d) disable removes both parts: no more events, fds back;
   (e) --filter selects the same events in both parts;
   (f) each process's events are exactly what it printed (-v) from the first one traced;
-and --mode uprobe with no scope: every process with uprobes, the libsled one too.
+and --mode uprobe with no scope: every process with uprobes, the libsled one too;
+  (g) a library dlopen()ed late by a process without libsled is attached when it appears.
 
 Usage: uprobe_auto_all.py BUILD_DIR
 """
@@ -246,6 +247,25 @@ try:
                 f"process {p.pid}: {len(evs)} events, all in uprobe mode, exactly what it printed")
     t.check(consistent(c) and c["exported"] == all_requests(since),
             f"figures add up ({c['exported']} exported)")
+
+    # --- (g) a process without libsled that dlopen()s a library with tracepoints after
+    # the daemon first looked at it (3 s: past the second look at young processes).
+    dl_app = os.path.join(build, "tests", "integration", "sample_dlopen_plain")
+    dl_lib = os.path.join(build, "tests", "integration", "libsample_plugin_plain.so")
+    r = d.ctl_json("enable", "plugin:handle")
+    late_dl = subprocess.Popen([dl_app, "-l", dl_lib, "-d", "3000", "60", "50"],
+                               stdout=subprocess.DEVNULL)
+    apps.append(late_dl)
+    got, waited = wait_until(lambda: [e for e in d.events() if e["name"] == "handle"
+                                      and e["pid"] == late_dl.pid], 10, 0.05)
+    late_dl.wait(timeout=30)
+    d.status()  # drains
+    vals = [e["args"]["value"] for e in d.events() if e["name"] == "handle" and e["pid"] == late_dl.pid]
+    t.check(len(vals) >= 20 and vals == list(range(vals[0], 61)) and
+            all(e.get("mode") == "uprobe" for e in got),
+            f"a library dlopen()ed 3 s after start is traced in uprobe mode: values "
+            f"{vals[:1]}..{vals[-1:]} ({len(vals)} of 60), first event {waited:.1f} s after start")
+    d.ctl("disable", str(r["id"]))
 finally:
     for a in apps:
         stop_app(a)

@@ -45,6 +45,15 @@ set_tests_properties(integration.uprobe_scale PROPERTIES
 add_executable(sample_basic_plain ${PROJECT_SOURCE_DIR}/samples/sample_basic.c)
 target_include_directories(sample_basic_plain PRIVATE ${PROJECT_SOURCE_DIR}/include)
 target_compile_options(sample_basic_plain PRIVATE -Wall -Wextra -Werror)
+# And a program without libsled that dlopen()s a library (without libsled either) late:
+# the no-scope probe must notice the new mapping.
+add_library(sample_plugin_plain SHARED ${PROJECT_SOURCE_DIR}/samples/sample_plugin.c)
+target_include_directories(sample_plugin_plain PRIVATE ${PROJECT_SOURCE_DIR}/include)
+target_compile_options(sample_plugin_plain PRIVATE -Wall -Wextra -Werror)
+add_executable(sample_dlopen_plain ${PROJECT_SOURCE_DIR}/samples/sample_dlopen.c)
+target_compile_options(sample_dlopen_plain PRIVATE -Wall -Wextra -Werror)
+target_link_libraries(sample_dlopen_plain PRIVATE ${CMAKE_DL_LIBS})
+add_dependencies(sample_dlopen_plain sample_plugin_plain)
 add_test(NAME integration.uprobe_auto_all
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/uprobe_auto_all.py ${CMAKE_BINARY_DIR})
 set_tests_properties(integration.uprobe_auto_all PROPERTIES
