@@ -25,28 +25,36 @@ static void block_path(char *buf, size_t len, pid_t pid)
 	snprintf(buf, len, SLED_SHM_DIR "/" SLED_SHM_PREFIX "%d", (int)pid);
 }
 
-/* Field 22 of /proc/PID/stat (start time in ticks); 0 if unreadable. */
-uint64_t procs_start_time(pid_t pid)
+int procs_read_stat(pid_t pid, struct proc_stat *st)
 {
 	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
+	unsigned long long start, vsize;
 	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu", &v) != 1)
-		return 0;
-	return v;
+	p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			 "%*d %*d %*d %llu %llu", &st->state, &st->flags, &start, &vsize) != 4)
+		return -1;
+	st->start_time = start;
+	st->vsize = vsize;
+	return 0;
+}
+
+uint64_t procs_start_time(pid_t pid)
+{
+	struct proc_stat st;
+
+	return procs_read_stat(pid, &st) ? 0 : st.start_time;
 }
 
 /* The block must be mapped by the live image of pid: an exec'd image without libsled,

@@ -71,8 +71,15 @@ struct procs {
 /* Attach to pid if it has a valid block and is not attached yet.  Returns the process,
  * or NULL (errno: ENOENT no block, EAGAIN block not initialised yet, ESTALE stale). */
 struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat_ns);
-/* Start time of pid (field 22 of /proc/PID/stat, in ticks), 0 if it is gone: with the
- * pid, it names one process across pid reuse. */
+/* What the daemon reads from /proc/PID/stat: -1 if the process is gone. */
+struct proc_stat {
+	char state;          /* field 3: R, S, Z, ... */
+	unsigned flags;      /* field 9: PF_* (PF_KTHREAD: a kernel thread) */
+	uint64_t start_time; /* field 22, ticks since boot: with the pid, names one process */
+	uint64_t vsize;      /* field 23: address-space size; changes when mappings do */
+};
+int procs_read_stat(pid_t pid, struct proc_stat *st);
+/* Start time of pid (field 22, in ticks), 0 if it is gone. */
 uint64_t procs_start_time(pid_t pid);
 struct traced_proc *procs_find(struct procs *ps, pid_t pid);
 /*

@@ -372,12 +372,12 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		return;
 	}
 	pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
-	if (pb && a->pid)
-		pb->start_time = procs_start_time((pid_t)a->pid);
 	if (!pb) {
 		reply_error(c, "out of memory");
 		return;
 	}
+	if (a->pid)
+		pb->start_time = procs_start_time((pid_t)a->pid);
 	pb->uprobe = true;
 	memcpy(pb->filter, fn->filter, sizeof(pb->filter));
 	pb->sample = fn->sample;

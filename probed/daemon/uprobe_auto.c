@@ -120,20 +120,6 @@ static uint64_t map_dev(const struct sled_map *m)
 	return makedev(m->dev_major, m->dev_minor);
 }
 
-/* The file behind mapping m as the process sees it (deleted files, other namespaces). */
-static int open_mapped(pid_t pid, const struct sled_map *m, char *path, size_t len)
-{
-	int fd;
-
-	snprintf(path, len, "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 || m->deleted)
-		return fd;
-	snprintf(path, len, "/proc/%d/root%s", (int)pid, m->path);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
 static bool header_sites(const struct sled_object *obj)
 {
 	for (size_t i = 0; i < obj->nsites; i++)
@@ -184,7 +170,7 @@ static struct aobj *obj_get(struct uprobe_auto *a, pid_t pid, const struct sled_
 	for (o = a->objs[b]; o; o = o->next)
 		if (o->dev == dev && o->ino == m->inode)
 			return o;
-	fd = open_mapped(pid, m, path, sizeof(path));
+	fd = sled_map_open(pid, m, path, sizeof(path));
 	if (fd < 0)
 		return NULL;
 	o = calloc(1, sizeof(*o));
@@ -211,32 +197,6 @@ static struct aobj *obj_get(struct uprobe_auto *a, pid_t pid, const struct sled_
 }
 
 /* --- Processes -------------------------------------------------------------------------- */
-
-/* State, flags and start time (ticks since boot) from /proc/PID/stat; -1 if gone. */
-static int read_stat(pid_t pid, char *st, unsigned *flags, uint64_t *start, uint64_t *vsize)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v, vs;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-			 "%*d %*d %*d %llu %llu", st, flags, &v, &vs) != 4)
-		return -1;
-	*start = v;
-	*vsize = vs;
-	return 0;
-}
 
 static uint64_t boot_ns(void)
 {
@@ -339,7 +299,7 @@ static void examine(struct daemon *d, struct uprobe_auto *a, struct aproc *p)
 			continue;
 		o = obj_get(a, p->pid, &maps[i]);
 		if (o && o->runtime < 0) {
-			fd = open_mapped(p->pid, &maps[i], path, sizeof(path));
+			fd = sled_map_open(p->pid, &maps[i], path, sizeof(path));
 			if (fd >= 0)
 				close(fd);
 			o->runtime = fd >= 0 && sled_elf_has_runtime(path) == 1;
@@ -607,23 +567,23 @@ static void scan(struct daemon *d, struct uprobe_auto *a)
 	EACH_PROC(a, p)
 		p->seen = false;
 	while ((e = readdir(dir))) {
-		char *end, path[64], st;
-		unsigned flags;
-		uint64_t start, vsize;
+		char *end, path[64];
+		struct proc_stat ps;
 		struct stat xs;
 		struct aproc *p;
 		long pid = strtol(e->d_name, &end, 10);
 
 		if (*end || pid <= 0 || pid == self)
 			continue;
-		if (read_stat((pid_t)pid, &st, &flags, &start, &vsize) || (flags & PF_KTHREAD) || st == 'Z' ||
-		    st == 'X')
+		if (procs_read_stat((pid_t)pid, &ps) || (ps.flags & PF_KTHREAD) || ps.state == 'Z' ||
+		    ps.state == 'X')
 			continue; /* gone, a kernel thread, or a zombie (no memory left to trace) */
 		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
 		if (stat(path, &xs))
 			xs.st_dev = xs.st_ino = 0;
 		p = proc_find(a, (pid_t)pid);
-		if (p && (p->start_time != start || p->exe_dev != xs.st_dev || p->exe_ino != xs.st_ino)) {
+		if (p && (p->start_time != ps.start_time || p->exe_dev != xs.st_dev ||
+			  p->exe_ino != xs.st_ino)) {
 			/* Another process under the pid, or an exec: the old one is gone. */
 			retire |= start_retire(d, p, false);
 			p->gone = true;
@@ -635,21 +595,21 @@ static void scan(struct daemon *d, struct uprobe_auto *a)
 			if (!p)
 				continue;
 			p->pid = (pid_t)pid;
-			p->start_time = start;
+			p->start_time = ps.start_time;
 			p->exe_dev = xs.st_dev;
 			p->exe_ino = xs.st_ino;
 			p->next = a->procs[(unsigned)pid % PROC_BUCKETS];
 			a->procs[(unsigned)pid % PROC_BUCKETS] = p;
-			p->young = now - start * tick_ns < YOUNG_NS;
-			p->vsize = vsize;
+			p->young = now - ps.start_time * tick_ns < YOUNG_NS;
+			p->vsize = ps.vsize;
 			examine(d, a, p);
 			p->fresh = true;
-		} else if (p->young || (p->vsize != vsize && !p->libsled)) {
+		} else if (p->young || (p->vsize != ps.vsize && !p->libsled)) {
 			/* Libraries mapped after the first look: the loader was still at work, or
 			 * the address space changed size (dlopen; also any large malloc, so this
 			 * costs a maps read for busy processes, objects are still read once). */
 			p->young = false;
-			p->vsize = vsize;
+			p->vsize = ps.vsize;
 			examine(d, a, p);
 			p->fresh = true;
 		}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Parsing /proc/PID/maps: "start-end perms offset major:minor inode   path". */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,4 +102,17 @@ int sled_maps_read(pid_t pid, struct sled_map **maps, size_t *n, char *err, size
 	}
 	*maps = v;
 	return 0;
+}
+
+int sled_map_open(pid_t pid, const struct sled_map *m, char *path, size_t len)
+{
+	int fd;
+
+	snprintf(path, len, "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || m->deleted)
+		return fd;
+	snprintf(path, len, "/proc/%d/root%s", (int)pid, m->path);
+	return open(path, O_RDONLY | O_CLOEXEC);
 }

@@ -29,4 +29,9 @@ int sled_maps_read(pid_t pid, struct sled_map **maps, size_t *n, char *err, size
 /* True for a mapping of a regular file (not anonymous, not [vdso], [heap], ...). */
 bool sled_map_is_file(const struct sled_map *m);
 
+/* Open the file behind mapping m of pid as the process sees it: /proc/PID/map_files
+ * (deleted files too), else /proc/PID/root + its path (other mount namespaces).  The path
+ * that opened it is left in path[len].  Returns the fd (O_RDONLY) or -1 with errno. */
+int sled_map_open(pid_t pid, const struct sled_map *m, char *path, size_t len);
+
 #endif /* SLED_PROC_MAPS_H */

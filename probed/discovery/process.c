@@ -16,21 +16,6 @@ static bool same_file(const struct sled_map *a, const struct sled_map *b)
 	       a->dev_minor == b->dev_minor && !strcmp(a->path, b->path);
 }
 
-/* Open the file behind mapping m as the process sees it. */
-static int open_mapped(pid_t pid, const struct sled_map *m)
-{
-	char path[4200];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 || m->deleted)
-		return fd;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
 /*
  * A site's runtime address: the executable mapping of the same file whose file range
  * holds the site's file offset.  This is the general form of "load bias + pc" and holds
@@ -65,10 +50,10 @@ static void read_one(struct sled_process *proc, const struct sled_map *maps, siz
 		     const struct sled_map *m)
 {
 	struct sled_object obj;
-	char err[256];
+	char err[256], path[4200];
 	int fd, ret;
 
-	fd = open_mapped(proc->pid, m);
+	fd = sled_map_open(proc->pid, m, path, sizeof(path));
 	if (fd < 0) {
 		memset(&obj, 0, sizeof(obj));
 		snprintf(obj.path, sizeof(obj.path), "%s", m->path);
