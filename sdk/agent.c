@@ -62,54 +62,69 @@ static bool is_loaded_code(uint64_t addr, uint64_t len)
 	return rc.ok;
 }
 
-static int enable_slot(unsigned i, const struct sled_shm_site *s)
+/* The patch that turns slot i on or off, into p; 0, or -errno when it cannot be made. */
+static int prepare_slot(unsigned i, const struct sled_shm_site *s, bool on, struct sled_poke *p)
 {
-	uint8_t want[5], first;
+	uint8_t jmp[5], first;
 	uint64_t stub;
 	int err;
 
 	if (s->kind == SLED_SITE_SLOT_GUARD) {
-		if (!is_loaded_code(s->addr, 5) || !is_loaded_code(s->target, 1))
+		if (on && (!is_loaded_code(s->addr, 5) || !is_loaded_code(s->target, 1)))
 			return -EFAULT;
-		jmp5(want, s->addr, s->target);
-		return sled_poke5(s->addr, nop5, want);
+		p->addr = s->addr;
+		jmp5(jmp, p->addr, s->target);
+	} else {
+		if (on && !is_loaded_code(s->addr, 6))
+			return -EFAULT;
+		/* The 1-byte NOP, or the int3 of a kernel uprobe (bpftrace, perf, uprobe mode)
+		 * on it: that one traps, runs the NOP out of line and comes back to our sled. */
+		if (on && (sled_peek(s->addr, &first, 1) || (first != 0x90 && first != 0xcc)))
+			return -EILSEQ;
+		stub = sled_stub_for(i, s->addr, &err);
+		if (!stub)
+			return err;
+		p->addr = s->addr + 1;
+		jmp5(jmp, p->addr, stub);
 	}
-	if (!is_loaded_code(s->addr, 6))
-		return -EFAULT;
-	/* The 1-byte NOP, or the int3 of a kernel uprobe (bpftrace, perf, uprobe mode) on it:
-	 * that one traps, runs the NOP out of line and comes back to our sled. */
-	if (sled_peek(s->addr, &first, 1) || (first != 0x90 && first != 0xcc))
-		return -EILSEQ;
-	stub = sled_stub_for(i, s->addr, &err);
-	if (!stub)
-		return err;
-	jmp5(want, s->addr + 1, stub);
-	return sled_poke5(s->addr + 1, nop5, want);
+	memcpy(p->expect, on ? nop5 : jmp, 5);
+	memcpy(p->want, on ? jmp : nop5, 5);
+	return 0;
 }
 
-static int disable_slot(unsigned i, const struct sled_shm_site *s)
+struct apply_totals {
+	uint32_t applied, failed;
+	int first_err;
+};
+
+static void record(struct sled_shm_site *s, bool on, int err, struct apply_totals *t)
 {
-	uint8_t cur[5];
-	uint64_t stub;
-	int err;
-
-	if (s->kind == SLED_SITE_SLOT_GUARD) {
-		jmp5(cur, s->addr, s->target);
-		return sled_poke5(s->addr, cur, nop5);
+	if (err) {
+		s->error = err;
+		s->state = on ? SLED_STATE_FAILED : s->state;
+		t->failed++;
+		if (!t->first_err)
+			t->first_err = err;
+		return;
 	}
-	stub = sled_stub_for(i, s->addr, &err);
-	if (!stub)
-		return err;
-	jmp5(cur, s->addr + 1, stub);
-	return sled_poke5(s->addr + 1, cur, nop5);
+	s->error = 0;
+	__atomic_store_n(&s->state, on ? SLED_STATE_ON : SLED_STATE_OFF, __ATOMIC_RELEASE);
+	t->applied++;
 }
 
-/* Make every slot's state match want (or force everything off). Returns -errno of the
- * first failure, 0 if none. */
+/* One command's patches, applied as one batch (the agent lock serializes their use). */
+static struct sled_poke batch[SLED_SHM_MAX_SITES];
+static uint16_t batch_slot[SLED_SHM_MAX_SITES];
+static bool batch_on[SLED_SHM_MAX_SITES];
+
+/* Make every slot's state match want (or force everything off), every site that changes
+ * in one batch.  Returns -errno of the first failure, 0 if none. */
 static int apply(bool all_off, uint32_t *applied, uint32_t *failed)
 {
 	struct sled_shm_site *sites = sled_rt.sites;
-	int first_err = 0;
+	struct apply_totals t = { 0, 0, 0 };
+	size_t n = 0;
+	int ret;
 
 	for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++) {
 		struct sled_shm_site *s = &sites[i];
@@ -124,20 +139,20 @@ static int apply(bool all_off, uint32_t *applied, uint32_t *failed)
 				s->state = SLED_STATE_OFF;
 			continue;
 		}
-		err = want ? enable_slot(i, s) : disable_slot(i, s);
+		err = prepare_slot(i, s, want, &batch[n]);
 		if (err) {
-			s->error = err;
-			s->state = want ? SLED_STATE_FAILED : s->state;
-			(*failed)++;
-			if (!first_err)
-				first_err = err;
+			record(s, want, err, &t);
 			continue;
 		}
-		s->error = 0;
-		__atomic_store_n(&s->state, want ? SLED_STATE_ON : SLED_STATE_OFF, __ATOMIC_RELEASE);
-		(*applied)++;
+		batch_slot[n] = (uint16_t)i;
+		batch_on[n++] = want;
 	}
-	return first_err;
+	ret = n ? sled_poke_batch(batch, n) : 0;
+	for (size_t k = 0; k < n; k++)
+		record(&sites[batch_slot[k]], batch_on[k], batch[k].err, &t);
+	*applied += t.applied;
+	*failed += t.failed;
+	return t.first_err ? t.first_err : ret;
 }
 
 static bool any_on(void)

@@ -4,7 +4,7 @@
  *
  *   runtime.c     start-up: the shared-memory block, the agent thread, fork handling
  *   agent.c       the agent: sleeps on a futex, applies the daemon's enables, heartbeat
- *   text_poke.c   patching live code: int3 + membarrier discipline, the SIGTRAP handler
+ *   text_poke.c   patching live code: text_poke_bp order with a self-jump, no signal
  *   stubs.c       per-site stubs in executable pages mapped near each object
  *   trampoline.S  saves registers, calls the dispatcher, restores, returns to the stub
  *   dispatch.c    the hot path: decode arguments, write one record (no SSE, no libc)
@@ -53,8 +53,21 @@ SLED_HIDDEN void sled_agent_forget_after_fork(void);
 
 /* text_poke.c */
 SLED_HIDDEN int sled_poke_init(void);
-/* Replace the 5 bytes at addr, which must currently equal expect, with want, so that no
- * thread ever executes a mix of old and new bytes.  -EILSEQ if the bytes differ. */
+/* One 5-byte instruction to replace, expect -> want; err is the outcome. */
+struct sled_poke {
+	uint64_t addr;
+	uint8_t expect[5];
+	uint8_t want[5];
+	int err;
+};
+/* Replace the 5 bytes of every site as one batch (three syncs in all, no signal), so that
+ * no thread ever executes a mix of old and new bytes.  Each site's err: 0 (patched, or it
+ * already held want), -EILSEQ (neither expect nor want: never written), -EXDEV (bytes 0-1
+ * straddle a cache line, so no atomic 2-byte store exists: refused), or the mprotect
+ * error of its page (refused, unwritten).  Returns 0, or the first sync or mprotect-back
+ * error (sites are still patched).  At most SLED_SHM_MAX_SITES sites (else -E2BIG). */
+SLED_HIDDEN int sled_poke_batch(struct sled_poke *sites, size_t n);
+/* A batch of one: the site's error, else the batch's. */
 SLED_HIDDEN int sled_poke5(uint64_t addr, const uint8_t expect[5], const uint8_t want[5]);
 /* Write len bytes with no synchronisation (code no thread can be running yet). */
 SLED_HIDDEN int sled_poke_raw(uint64_t addr, const void *bytes, size_t len);

@@ -1,39 +1,70 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Patching live code, with the kernel's text_poke_bp discipline, in user space.
+ * Patching live code with no signal: the kernel's text_poke_bp order, in user space, with
+ * a 2-byte self-jump (`eb fe`, jmp to itself) where the kernel puts int3.
  *
- * A thread may be stopped at any instruction boundary and resume much later, so a
- * multi-byte instruction is never rewritten in place.  To replace the 5 bytes at addr:
- *   1. write int3 on byte 0, serialize every core;
- *   2. write bytes 1-4, serialize;
- *   3. write the new byte 0, serialize.
- * A thread that executes the transient int3 traps into our SIGTRAP handler, which resumes
- * it after the 5 bytes: the site behaves as a NOP while it is being patched.  Traps that
- * are not ours go to whatever handler the application had.
+ * A thread may be stopped at any instruction boundary and resume much later, so a 5-byte
+ * instruction is never rewritten in place.  All the sites of one batch go through:
+ *   1. write `eb fe` on bytes 0-1 of every site, sync;
+ *   2. write bytes 2-4 of the new instruction on every site, sync;
+ *   3. write the new bytes 0-1 on every site, sync.
+ * Three syncs per batch whatever its size, as in text_poke_bp_batch.
  *
- * Bytes are written through /proc/self/mem, which the kernel writes with FOLL_FORCE: the
- * text pages never become writable, and no other thread can observe an mprotect window.
- * "Serialize" is membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE): every thread of
- * the process runs a core-serializing instruction before it returns to user space.
+ * Why no thread ever executes a mix of old and new bytes:
+ *   - Threads stop only at instruction boundaries: at a site's byte 0 or outside the site,
+ *     never on bytes 1-4.  From step 1's sync on, a thread that reaches the site spins on
+ *     the self-jump at byte 0 (it waits, it is not trapped), so nothing decodes bytes 2-4
+ *     while step 2 rewrites them.  Step 3 turns the self-jump into the finished
+ *     instruction; a spinning thread takes it at the latest when step 3's sync
+ *     serializes its core.  A signal handler that hits a site while its thread spins
+ *     there spins too, and both go on after step 3: the agent thread, which blocks every
+ *     signal, always finishes the batch.
+ *   - Steps 1 and 3 change two bytes that are decoded together, so each is one store that
+ *     no core can see half done.  A 16-bit store that lies within one cache line is
+ *     atomic on x86-64 (Intel SDM vol. 3A, 10.1.1; AMD APM vol. 2, 7.3.2), hence the two
+ *     bytes must lie in one 64-byte line: a site whose bytes 0-1 straddle a line is
+ *     refused (-EXDEV) and never written.  The store is our own `movw`, made while
+ *     PROT_WRITE is added to the site's page for the batch.  /proc/self/mem cannot give
+ *     that guarantee: the kernel copies through memcpy, which is `rep movsb` on CPUs with
+ *     FSRM and two byte stores, byte 1 first, in its fallback, so a core could fetch
+ *     `0f fe` or `eb 1f` (a jump elsewhere) in between.
+ *   - Step 2's bytes are decoded by nobody while they change: any store order is fine.
+ *
+ * The signals, handlers, sigaltstacks and masks of the application are never touched:
+ * a thread that blocks every signal, and a site hit inside a signal handler, are safe.
+ *
+ * "Sync" is membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE): every thread of the
+ * process runs a core-serializing instruction before it next runs user code, which is
+ * what the cross-modifying-code rule asks of the cores that execute the code.
+ *
+ * The write window: the pages of a batch are PROT_READ|PROT_WRITE|PROT_EXEC from before
+ * step 1 to after step 3, then get their segment's protection back (the agent holds its
+ * lock, so fork() never copies an open window).  They stay executable throughout, so
+ * threads running there are undisturbed.  The kernel may keep each such page as its own
+ * mapping afterwards (same file, same offsets, in several lines of /proc/PID/maps).  A
+ * system that forbids writable executable mappings (SELinux execmod, PaX MPROTECT, a
+ * sealed mapping) refuses the mprotect: the site fails with that error, unwritten.
+ *
+ * Other writes (stubs in pages no thread runs yet, a just-forked single-threaded child)
+ * need no atomicity and go through /proc/self/mem, whose writes the kernel makes with
+ * FOLL_FORCE without changing the mapping's protection.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/membarrier.h>
-#include <signal.h>
-#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "runtime.h"
 
-#define INT3 0xcc
+#define CACHE_LINE 64
+#define PAGE_MASK_OF(a) ((a) & ~(uint64_t)4095)
 
 static int mem_fd = -1;
-static struct sigaction old_trap;
-static bool trap_installed;
 
 static int membarrier(int cmd)
 {
@@ -64,67 +95,6 @@ int sled_poke_raw(uint64_t addr, const void *bytes, size_t len)
 	return n == (ssize_t)len ? 0 : (n < 0 ? -errno : -EIO);
 }
 
-/* The slot whose patchable bytes start at addr (a sled or a guard), if any. */
-static bool is_site_start(uint64_t addr)
-{
-	const struct sled_shm_site *s = sled_rt.sites;
-
-	if (!s)
-		return false;
-	for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++) {
-		uint32_t kind = __atomic_load_n(&s[i].kind, __ATOMIC_RELAXED);
-
-		if (kind == SLED_SITE_SLOT_TRACEPOINT && s[i].addr + 1 == addr)
-			return true;
-		if (kind == SLED_SITE_SLOT_GUARD && s[i].addr == addr)
-			return true;
-	}
-	return false;
-}
-
-static void on_sigtrap(int sig, siginfo_t *info, void *uc_)
-{
-	ucontext_t *uc = uc_;
-	uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-
-	/* int3 leaves rip after itself; a site being patched is skipped (a NOP for now). */
-	if (info->si_code == SI_KERNEL && is_site_start(rip - 1)) {
-		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(rip - 1 + 5);
-		return;
-	}
-	if (old_trap.sa_flags & SA_SIGINFO) {
-		if (old_trap.sa_sigaction)
-			old_trap.sa_sigaction(sig, info, uc_);
-		return;
-	}
-	if (old_trap.sa_handler == SIG_IGN)
-		return;
-	if (old_trap.sa_handler != SIG_DFL) {
-		old_trap.sa_handler(sig);
-		return;
-	}
-	/* Not ours, and the default action was to die: die the same way. */
-	signal(SIGTRAP, SIG_DFL);
-	raise(SIGTRAP);
-}
-
-/* The handler is installed on the first patch, so an untraced app keeps its own. */
-static int install_trap_handler(void)
-{
-	struct sigaction sa;
-
-	if (trap_installed)
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigtrap;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTRAP, &sa, &old_trap))
-		return -errno;
-	trap_installed = true;
-	return 0;
-}
-
 int sled_poke_init(void)
 {
 	if (mem_fd < 0) {
@@ -137,35 +107,185 @@ int sled_poke_init(void)
 	return 0;
 }
 
+/* One store of two bytes: a single movw, which UBSan and the compiler cannot split. */
+static void store2(uint64_t addr, const uint8_t bytes[2])
+{
+	uint16_t v;
+
+	memcpy(&v, bytes, 2);
+	__asm__ volatile("movw %1, %0" : "=m"(*(volatile uint16_t *)addr) : "r"(v) : "memory");
+}
+
+static void store3(uint64_t addr, const uint8_t bytes[3])
+{
+	volatile uint8_t *p = (volatile uint8_t *)addr;
+
+	p[0] = bytes[0];
+	p[1] = bytes[1];
+	p[2] = bytes[2];
+}
+
+struct prot_query {
+	uint64_t addr;
+	int prot; /* -1 until found */
+};
+
+static int find_segment_prot(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct prot_query *q = arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
+		uint64_t start = PAGE_MASK_OF(info->dlpi_addr + p->p_vaddr);
+		uint64_t end = info->dlpi_addr + p->p_vaddr + p->p_memsz;
+
+		if (p->p_type != PT_LOAD || q->addr < start || q->addr >= end)
+			continue;
+		q->prot = (p->p_flags & PF_R ? PROT_READ : 0) | (p->p_flags & PF_W ? PROT_WRITE : 0) |
+			  (p->p_flags & PF_X ? PROT_EXEC : 0);
+		return 1;
+	}
+	return 0;
+}
+
+/* The protection the loader gave the page at addr, or -1 if no loaded object maps it. */
+static int segment_prot(uint64_t addr)
+{
+	struct prot_query q = { addr, -1 };
+
+	dl_iterate_phdr(find_segment_prot, &q);
+	return q.prot;
+}
+
+/* The batch's pages, opened for writing once and closed once. */
+struct window {
+	uint64_t page;
+	int prot; /* to restore */
+	int err;  /* opening failed: the page's sites are not written */
+};
+
+static struct window *window_of(struct window *w, size_t nw, uint64_t addr)
+{
+	for (size_t i = 0; i < nw; i++)
+		if (w[i].page == PAGE_MASK_OF(addr))
+			return &w[i];
+	return NULL;
+}
+
+static void window_open(struct window *w, uint64_t addr)
+{
+	w->page = PAGE_MASK_OF(addr);
+	w->prot = segment_prot(addr);
+	w->err = 0;
+	if (w->prot < 0 || !(w->prot & PROT_EXEC))
+		w->err = -EFAULT;
+	else if (mprotect((void *)w->page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC))
+		w->err = -errno;
+}
+
+static int window_close(const struct window *w)
+{
+	if (w->err)
+		return 0;
+	return mprotect((void *)w->page, 4096, w->prot) ? -errno : 0;
+}
+
+/* Checks a site before anything is written: 1 if it needs the three steps, 0 if it is
+ * done (already want) or refused (p->err). */
+static int site_needs_patch(struct sled_poke *p)
+{
+	uint8_t cur[5];
+
+	p->err = sled_peek(p->addr, cur, sizeof(cur));
+	if (p->err)
+		return 0;
+	if (!memcmp(cur, p->want, 5))
+		return 0;
+	if (memcmp(cur, p->expect, 5)) {
+		p->err = -EILSEQ; /* not the bytes we expect: never write */
+		return 0;
+	}
+	if (p->addr % CACHE_LINE == CACHE_LINE - 1) {
+		p->err = -EXDEV; /* bytes 0-1 straddle a cache line: no atomic 2-byte store */
+		return 0;
+	}
+	return 1;
+}
+
+/* The window of the page at addr, opened on first use; its error, if it could not be. */
+static int need_window(struct window *win, size_t *nw, uint64_t addr)
+{
+	struct window *w = window_of(win, *nw, addr);
+
+	if (!w) {
+		w = &win[(*nw)++];
+		window_open(w, addr);
+	}
+	return w->err;
+}
+
+int sled_poke_batch(struct sled_poke *sites, size_t n)
+{
+	static const uint8_t self_jump[2] = { 0xeb, 0xfe };
+	/* A site's 5 bytes may cross a page boundary (bytes 0-1 never do): two pages each. */
+	static struct window win[2 * SLED_SHM_MAX_SITES];
+	static unsigned char todo[SLED_SHM_MAX_SITES];
+	size_t nw = 0, ntodo = 0;
+	int ret = 0, r;
+
+	if (n > SLED_SHM_MAX_SITES)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		int err;
+
+		todo[i] = (unsigned char)site_needs_patch(&sites[i]);
+		if (!todo[i])
+			continue;
+		err = need_window(win, &nw, sites[i].addr);
+		if (!err)
+			err = need_window(win, &nw, sites[i].addr + 4);
+		if (err) {
+			sites[i].err = err;
+			todo[i] = 0;
+			continue;
+		}
+		ntodo++;
+	}
+	if (!ntodo)
+		goto close;
+
+	for (size_t i = 0; i < n; i++)
+		if (todo[i])
+			store2(sites[i].addr, self_jump);
+	if ((r = serialize()) && !ret)
+		ret = r;
+	for (size_t i = 0; i < n; i++)
+		if (todo[i])
+			store3(sites[i].addr + 2, sites[i].want + 2);
+	if ((r = serialize()) && !ret)
+		ret = r;
+	for (size_t i = 0; i < n; i++)
+		if (todo[i])
+			store2(sites[i].addr, sites[i].want);
+	if ((r = serialize()) && !ret)
+		ret = r;
+close:
+	for (size_t i = 0; i < nw; i++)
+		if ((r = window_close(&win[i])) && !ret)
+			ret = r;
+	return ret;
+}
+
 int sled_poke5(uint64_t addr, const uint8_t expect[5], const uint8_t want[5])
 {
-	uint8_t cur[5], int3 = INT3;
+	struct sled_poke p = { .addr = addr };
 	int ret;
 
-	ret = sled_peek(addr, cur, sizeof(cur));
-	if (ret)
-		return ret;
-	if (!memcmp(cur, want, 5))
-		return 0;
-	if (memcmp(cur, expect, 5))
-		return -EILSEQ; /* not the bytes we expect: never write */
-	ret = install_trap_handler();
-	if (ret)
-		return ret;
-	if ((ret = sled_poke_raw(addr, &int3, 1)) || (ret = serialize()))
-		goto undo;
-	if ((ret = sled_poke_raw(addr + 1, want + 1, 4)) || (ret = serialize()))
-		goto undo;
-	if ((ret = sled_poke_raw(addr, want, 1)) || (ret = serialize()))
-		goto undo;
-	return 0;
-undo:
-	/* Put the old instruction back in the same order; byte 0 stays int3 meanwhile. */
-	sled_poke_raw(addr + 1, expect + 1, 4);
-	serialize();
-	sled_poke_raw(addr, expect, 1);
-	serialize();
-	return ret;
+	memcpy(p.expect, expect, 5);
+	memcpy(p.want, want, 5);
+	ret = sled_poke_batch(&p, 1);
+	return p.err ? p.err : ret;
 }
 
 /* /proc/self/mem opened before fork() still names the parent's memory. */
