@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * signals_app - tracepoints in the places where a signal-based patcher breaks a process.
+ *
+ *   workers     block every signal (the mask is set before pthread_create, as thread
+ *               pools do) and hit a guarded tracepoint in a tight loop:
+ *                 if (TRACEPOINT_ENABLED(sig, work)) TRACEPOINT(sig, work, thread, seq, check)
+ *               with check = seq * 2654435761 ^ thread
+ *   trap thread has its own SIGTRAP handler, raises SIGTRAP itself (raise() and an int3
+ *               instruction, in turn) and counts what its handler saw; the handler hits
+ *               TRACEPOINT(sig, trap, n) with n its running count
+ *   main thread sleeps, taking a 10 kHz SIGALRM (setitimer) whose handler hits
+ *               TRACEPOINT(sig, alarm, n) with n its running count
+ * Only the main thread takes SIGALRM and it hits no site outside the handler, and the
+ * trap thread raises SIGTRAP outside any site: no handler ever interrupts a thread inside
+ * a site.
+ *
+ * Usage: signals_app WORKERS [NICE [CPU]]
+ *   WORKERS  1..16; NICE: niceness of the workers; CPU: pin the workers to this CPU
+ * Runs until SIGTERM or SIGINT, then prints one summary line to stderr and exits 0, or 3
+ * if the SIGTRAP handler did not see exactly the traps raised.
+ */
+#define _GNU_SOURCE
+#include <sled/tracepoint.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static volatile uint64_t traps_seen, alarms_seen;
+static int worker_nice;
+static long worker_cpu = -1;
+
+struct worker {
+	pthread_t thread;
+	uint64_t index, iterations;
+};
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void on_trap(int sig)
+{
+	uint64_t n = traps_seen + 1;
+
+	(void)sig;
+	traps_seen = n;
+	TRACEPOINT(sig, trap, n);
+}
+
+static void on_alarm(int sig)
+{
+	uint64_t n = alarms_seen + 1;
+
+	(void)sig;
+	alarms_seen = n;
+	TRACEPOINT(sig, alarm, n);
+}
+
+static void sleep_us(unsigned long us)
+{
+	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t thread = w->index, seq;
+
+	if (worker_nice)
+		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), worker_nice);
+	if (worker_cpu >= 0 && worker_cpu < CPU_SETSIZE) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET((int)worker_cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	for (seq = 0; !stop; seq++) {
+		uint64_t check = seq * 2654435761u ^ thread;
+
+		if (TRACEPOINT_ENABLED(sig, work))
+			TRACEPOINT(sig, work, thread, seq, check);
+	}
+	w->iterations = seq;
+	return NULL;
+}
+
+static uint64_t traps_raised;
+
+static void *trap_main(void *arg)
+{
+	sigset_t alrm;
+
+	(void)arg;
+	/* SIGALRM goes to the main thread only. */
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+	while (!stop) {
+		if (traps_raised & 1)
+			__asm__ volatile("int3");
+		else
+			raise(SIGTRAP);
+		traps_raised++;
+		sleep_us(200);
+	}
+	return NULL;
+}
+
+static unsigned long arg_or(int argc, char **argv, int i, unsigned long def)
+{
+	char *end;
+	unsigned long v;
+
+	if (argc <= i)
+		return def;
+	errno = 0;
+	v = strtoul(argv[i], &end, 10);
+	if (errno || end == argv[i] || *end || argv[i][0] == '-') {
+		fprintf(stderr, "usage: %s WORKERS [NICE [CPU]]\n", argv[0]);
+		exit(2);
+	}
+	return v;
+}
+
+static void handle(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long nworkers = arg_or(argc, argv, 1, 2);
+	struct itimerval tick = { { 0, 100 }, { 0, 100 } }; /* 10 kHz */
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	struct worker w[16];
+	sigset_t all, old;
+	pthread_t trap_thread;
+	uint64_t total = 0;
+
+	worker_nice = (int)arg_or(argc, argv, 2, 0);
+	worker_cpu = argc > 3 ? (long)arg_or(argc, argv, 3, 0) : -1;
+	if (nworkers == 0 || nworkers > 16) {
+		fprintf(stderr, "%s: WORKERS must be 1..16\n", argv[0]);
+		return 2;
+	}
+	handle(SIGTERM, on_stop);
+	handle(SIGINT, on_stop);
+	handle(SIGTRAP, on_trap);
+	handle(SIGALRM, on_alarm);
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned long i = 0; i < nworkers; i++) {
+		int err;
+
+		w[i].index = i;
+		err = pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
+		if (err) {
+			fprintf(stderr, "pthread_create: %s\n", strerror(err));
+			return 1;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pthread_create(&trap_thread, NULL, trap_main, NULL)) {
+		fprintf(stderr, "pthread_create failed\n");
+		return 1;
+	}
+	setitimer(ITIMER_REAL, &tick, NULL);
+	while (!stop)
+		sleep_us(20000);
+	setitimer(ITIMER_REAL, &off, NULL);
+	pthread_join(trap_thread, NULL);
+	for (unsigned long i = 0; i < nworkers; i++) {
+		pthread_join(w[i].thread, NULL);
+		total += w[i].iterations;
+	}
+	fprintf(stderr, "signals_app: %lu workers, %llu iterations, %llu alarms, SIGTRAP raised %llu "
+		"seen %llu\n", nworkers, (unsigned long long)total,
+		(unsigned long long)alarms_seen, (unsigned long long)traps_raised,
+		(unsigned long long)traps_seen);
+	return traps_seen == traps_raised ? 0 : 3;
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Enabling and disabling probes needs no signal: a process whose threads block every
+signal, that has its own SIGTRAP handler, and that hits a tracepoint from a 10 kHz SIGALRM
+handler survives many enable/disable toggles of all its sites at once.
+
+signals_app runs worker threads that block every signal and hit a guarded tracepoint in a
+tight loop, a thread that raises SIGTRAP itself and counts what its own handler sees (the
+handler hits a tracepoint), and a 10 kHz SIGALRM whose handler hits a tracepoint.
+
+Checks: every enable patches every site (guard and tracepoints, one batch) and every
+disable restores them; the process survives and exits 0 after SIGTERM, its SIGTRAP
+handler having seen exactly the traps it raised; every exported event is well-formed and
+self-consistent; probed saw no malformed record and emitted == exported + dropped.
+
+Usage: sled_signals.py BUILD_DIR     (SLED_SIGNALS_TOGGLES overrides the 300 toggles)
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sledtest import (CtlClient, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
+                      is_jmp_site, pid_running, probe_counts_settled, raise_priority,
+                      read_mem, site_info, stop_app)
+
+isolate_dev_shm()
+
+build = sys.argv[1]
+probed = os.path.join(build, "probed", "probed")
+probectl = os.path.join(build, "probed", "probectl")
+app_path = os.path.join(build, "tests", "integration", "signals_app")
+
+WORKERS = 2
+TOGGLES = int(os.environ.get("SLED_SIGNALS_TOGGLES", "300"))
+TOGGLE_BUDGET_S = 60.0  # a bound on the toggling phase, not a speed requirement
+MASK64 = (1 << 64) - 1
+PATTERN = "sig:*"
+
+t = Suite()
+raise_priority()
+d = Daemon(probed, probectl)
+raise_priority(d.proc.pid)
+errlog = open(os.path.join(d.dir, "signals_app.err"), "w+")
+# The workers share the last CPU at nice 19, leaving the others to probed and the agent.
+pin = [str(os.cpu_count() - 1)] if (os.cpu_count() or 1) > 1 else []
+app = subprocess.Popen([app_path, str(WORKERS), "19", *pin], stdout=subprocess.DEVNULL,
+                       stderr=errlog)
+client = None
+try:
+    deadline = time.time() + 10
+    while not os.path.exists(f"/dev/shm/sled.{app.pid}") and time.time() < deadline:
+        time.sleep(0.01)
+    sites = site_info(probectl, app.pid, PATTERN)
+    names = {"work", "trap", "alarm"}
+    t.check(len(sites) >= 3, f"signals_app has its sig:work, sig:trap and sig:alarm sites ({sites})")
+
+    # --- Toggle every site of the process at once, while workers, traps and alarms run.
+    client = CtlClient(d.socket)
+    enable = dict(cmd="enable", pattern=PATTERN, pid=app.pid)
+    failures, slots, done, died_at = [], None, 0, None
+    t0 = time.monotonic()
+    for i in range(TOGGLES):
+        r = client.request(**enable)
+        r2 = client.request(cmd="disable", id=r["id"]) if r.get("ok") else {}
+        procs = r.get("processes", [])
+        if not (r.get("ok") and len(procs) == 1 and procs[0].get("failed") == 0):
+            failures.append(f"enable #{i}: {r}")
+        else:
+            slots = procs[0].get("on") if slots is None else slots
+            if procs[0].get("on") != slots or slots < 4:
+                failures.append(f"enable #{i} did not patch every site: {r}")
+        if not r2.get("ok") or r2.get("disabled") != [r.get("id")]:
+            failures.append(f"disable #{i}: {r2}")
+        done = i + 1
+        if app.poll() is not None:
+            died_at = i
+            break
+        if len(failures) > 20 or time.monotonic() - t0 > TOGGLE_BUDGET_S:
+            break
+    elapsed = time.monotonic() - t0
+    print(f"# {done} enable/disable pairs of {slots} slots in {elapsed:.2f} s", flush=True)
+    t.check(died_at is None and app.poll() is None and pid_running(app.pid),
+            f"the process survives the toggles (rc={app.poll()} after {done} toggles)")
+    t.check(done == TOGGLES, f"all {TOGGLES} enable/disable pairs ran ({done})")
+    t.check(not failures, f"every enable patched all {slots} slots (the guard too) and every "
+            f"disable removed the probe ({len(failures)} failures)"
+            + (": " + failures[0] if failures else ""))
+
+    # --- After the last disable every site holds its NOPs again.
+    mine = [s for s in client.request(cmd="sites").get("sites", []) if s["pid"] == app.pid]
+    t.check(mine and all(s["state"] == "off" for s in mine), f"every slot is off ({mine})")
+    patched = [a for a, _, _ in sites if is_jmp_site(read_mem(app.pid, a, 6))]
+    t.check(not patched, f"no tracepoint site is left patched ({patched})")
+
+    # --- A last enable stays while the process exits: the accounting must close.
+    r = client.request(**enable)
+    final_id = r.get("id")
+    t.check(r.get("ok"), "a final enable succeeds")
+    time.sleep(0.2)
+    st = client.request(cmd="status")
+    proc = next((p for p in st.get("processes", []) if p["pid"] == app.pid), {})
+    t.check(proc.get("malformed") == 0, f"probed found no malformed record in the process's "
+            f"rings (malformed={proc.get('malformed')})")
+    app.send_signal(signal.SIGTERM)
+    try:
+        rc = app.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        rc = None
+    errlog.seek(0)
+    summary = errlog.read().strip()
+    print(f"# {summary}", flush=True)
+    t.check(rc == 0, f"the process exits 0 after SIGTERM, its SIGTRAP handler saw exactly the "
+            f"traps it raised (rc={rc}: {summary})")
+    c = probe_counts_settled(lambda: client.request(cmd="status"), final_id)
+    t.check(c is not None and c["emitted"] > 0 and c["emitted"] == c["exported"] + c["dropped"],
+            f"emitted == exported + dropped ({c})")
+
+    # --- Every exported event of this process is well-formed and self-consistent.
+    counts, bad = {n: 0 for n in names}, []
+    with open(d.events_path, "rb") as f:
+        for line in f:
+            try:
+                e = json.loads(line)
+                if e.get("pid") != app.pid:
+                    continue
+                a = e["args"]
+                if e["provider"] != "sig" or e["name"] not in names:
+                    raise ValueError("unknown tracepoint")
+                if e["name"] == "work":
+                    ok = a["thread"] < WORKERS and \
+                        a["check"] == ((a["seq"] * 2654435761) & MASK64) ^ a["thread"]
+                else:
+                    ok = a["n"] >= 1
+                if not ok:
+                    raise ValueError("fields disagree")
+                counts[e["name"]] += 1
+            except (ValueError, KeyError, TypeError) as ex:
+                if len(bad) < 3:
+                    bad.append(f"{ex}: {line[:200]!r}")
+                else:
+                    bad.append(None)
+    print(f"# events: {counts}", flush=True)
+    t.check(not bad, f"every exported event is well-formed and self-consistent ({len(bad)} bad: {bad[:3]})")
+    t.check(all(counts[n] > 0 for n in names),
+            f"events came from the workers, the SIGTRAP handler and the SIGALRM handler ({counts})")
+finally:
+    if client:
+        client.close()
+    stop_app(app)
+    d.stop()
+    if t.failed:
+        print(d.log_text()[-4000:])
+    cleanup_dir(d.dir, t.failed)
+t.finish()
