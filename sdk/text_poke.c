@@ -191,28 +191,6 @@ static int window_close(const struct window *w)
 	return mprotect((void *)w->page, 4096, w->prot) ? -errno : 0;
 }
 
-/* Checks a site before anything is written: 1 if it needs the three steps, 0 if it is
- * done (already want) or refused (p->err). */
-static int site_needs_patch(struct sled_poke *p)
-{
-	uint8_t cur[5];
-
-	p->err = sled_peek(p->addr, cur, sizeof(cur));
-	if (p->err)
-		return 0;
-	if (!memcmp(cur, p->want, 5))
-		return 0;
-	if (memcmp(cur, p->expect, 5)) {
-		p->err = -EILSEQ; /* not the bytes we expect: never write */
-		return 0;
-	}
-	if (p->addr % CACHE_LINE == CACHE_LINE - 1) {
-		p->err = -EXDEV; /* bytes 0-1 straddle a cache line: no atomic 2-byte store */
-		return 0;
-	}
-	return 1;
-}
-
 /* The window of the page at addr, opened on first use; its error, if it could not be. */
 static int need_window(struct window *win, size_t *nw, uint64_t addr)
 {
@@ -225,7 +203,36 @@ static int need_window(struct window *win, size_t *nw, uint64_t addr)
 	return w->err;
 }
 
-int sled_poke_batch(struct sled_poke *sites, size_t n)
+/* Checks a site and opens its pages before anything is written: 1 if it needs the three
+ * steps, 0 if it is done (already want) or refused (p->err). */
+static int site_needs_patch(struct sled_poke *p, struct window *win, size_t *nw)
+{
+	volatile const uint8_t *at = (volatile const uint8_t *)p->addr;
+	uint8_t cur[5];
+
+	if (p->addr % CACHE_LINE == CACHE_LINE - 1) {
+		p->err = -EXDEV; /* bytes 0-1 straddle a cache line: no atomic 2-byte store */
+		return 0;
+	}
+	/* Both pages of the 5 bytes (bytes 0-1 never cross one): open means mapped, and the
+	 * loader lock keeps them so, hence the direct reads. */
+	p->err = need_window(win, nw, p->addr);
+	if (!p->err)
+		p->err = need_window(win, nw, p->addr + 4);
+	if (p->err)
+		return 0;
+	for (int k = 0; k < 5; k++)
+		cur[k] = at[k];
+	if (!memcmp(cur, p->want, 5))
+		return 0;
+	if (memcmp(cur, p->expect, 5)) {
+		p->err = -EILSEQ; /* not the bytes we expect: never write */
+		return 0;
+	}
+	return 1;
+}
+
+static int poke_batch_locked(struct sled_poke *sites, size_t n)
 {
 	static const uint8_t self_jump[2] = { 0xeb, 0xfe };
 	/* A site's 5 bytes may cross a page boundary (bytes 0-1 never do): two pages each. */
@@ -234,23 +241,9 @@ int sled_poke_batch(struct sled_poke *sites, size_t n)
 	size_t nw = 0, ntodo = 0;
 	int ret = 0, r;
 
-	if (n > SLED_SHM_MAX_SITES)
-		return -E2BIG;
 	for (size_t i = 0; i < n; i++) {
-		int err;
-
-		todo[i] = (unsigned char)site_needs_patch(&sites[i]);
-		if (!todo[i])
-			continue;
-		err = need_window(win, &nw, sites[i].addr);
-		if (!err)
-			err = need_window(win, &nw, sites[i].addr + 4);
-		if (err) {
-			sites[i].err = err;
-			todo[i] = 0;
-			continue;
-		}
-		ntodo++;
+		todo[i] = (unsigned char)site_needs_patch(&sites[i], win, &nw);
+		ntodo += todo[i];
 	}
 	if (!ntodo)
 		goto close;
@@ -275,6 +268,39 @@ close:
 		if ((r = window_close(&win[i])) && !ret)
 			ret = r;
 	return ret;
+}
+
+struct batch_call {
+	struct sled_poke *sites;
+	size_t n;
+	int ret;
+};
+
+static int batch_under_loader_lock(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct batch_call *c = arg;
+
+	(void)info;
+	(void)size;
+	c->ret = poke_batch_locked(c->sites, c->n);
+	return 1;
+}
+
+/*
+ * The whole batch runs inside a dl_iterate_phdr callback, under the loader's lock: dlclose
+ * takes that lock to unlink an object before it unmaps it, so no page of the batch can
+ * vanish between the check and the stores (our stores, unlike /proc/self/mem, would fault).
+ * No thread can spin on a site while holding that lock: it would have had to enter before
+ * the batch began, when every site was still whole.
+ */
+int sled_poke_batch(struct sled_poke *sites, size_t n)
+{
+	struct batch_call c = { sites, n, -ENOENT };
+
+	if (n > SLED_SHM_MAX_SITES)
+		return -E2BIG;
+	dl_iterate_phdr(batch_under_loader_lock, &c);
+	return c.ret;
 }
 
 int sled_poke5(uint64_t addr, const uint8_t expect[5], const uint8_t want[5])
