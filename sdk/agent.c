@@ -8,11 +8,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <link.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,36 +30,12 @@ static void jmp5(uint8_t out[5], uint64_t from, uint64_t to)
 	memcpy(out + 1, &rel, 4);
 }
 
-struct range_check {
-	uint64_t lo, hi;
-	bool ok;
-};
-
-static int in_exec_segment(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct range_check *rc = arg;
-
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-		uint64_t start = info->dlpi_addr + p->p_vaddr;
-
-		if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && rc->lo >= start &&
-		    rc->hi <= start + p->p_memsz) {
-			rc->ok = true;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /* Only code of a loaded object is ever touched: never trust an address blindly. */
 static bool is_loaded_code(uint64_t addr, uint64_t len)
 {
-	struct range_check rc = { addr, addr + len, false };
+	int prot = sled_segment_prot(addr, len);
 
-	dl_iterate_phdr(in_exec_segment, &rc);
-	return rc.ok;
+	return prot >= 0 && (prot & PROT_EXEC);
 }
 
 /* The patch that turns slot i on or off, into p; 0, or -errno when it cannot be made. */

@@ -72,6 +72,9 @@ SLED_HIDDEN int sled_poke5(uint64_t addr, const uint8_t expect[5], const uint8_t
 /* Write len bytes with no synchronisation (code no thread can be running yet). */
 SLED_HIDDEN int sled_poke_raw(uint64_t addr, const void *bytes, size_t len);
 SLED_HIDDEN int sled_peek(uint64_t addr, void *bytes, size_t len);
+/* The PROT_* the loader gave the loaded segment that holds all of [addr, addr + len), or
+ * -1 if none does. */
+SLED_HIDDEN int sled_segment_prot(uint64_t addr, uint64_t len);
 /* Every thread of the process runs a full barrier before this returns (membarrier). */
 SLED_HIDDEN int sled_sync_threads(void);
 SLED_HIDDEN void sled_poke_after_fork(void);

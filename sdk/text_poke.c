@@ -125,22 +125,21 @@ static void store3(uint64_t addr, const uint8_t bytes[3])
 	p[2] = bytes[2];
 }
 
-struct prot_query {
-	uint64_t addr;
+struct segment_query {
+	uint64_t lo, hi;
 	int prot; /* -1 until found */
 };
 
-static int find_segment_prot(struct dl_phdr_info *info, size_t size, void *arg)
+static int find_segment(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	struct prot_query *q = arg;
+	struct segment_query *q = arg;
 
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-		uint64_t start = PAGE_MASK_OF(info->dlpi_addr + p->p_vaddr);
-		uint64_t end = info->dlpi_addr + p->p_vaddr + p->p_memsz;
+		uint64_t start = info->dlpi_addr + p->p_vaddr;
 
-		if (p->p_type != PT_LOAD || q->addr < start || q->addr >= end)
+		if (p->p_type != PT_LOAD || q->lo < start || q->hi > start + p->p_memsz)
 			continue;
 		q->prot = (p->p_flags & PF_R ? PROT_READ : 0) | (p->p_flags & PF_W ? PROT_WRITE : 0) |
 			  (p->p_flags & PF_X ? PROT_EXEC : 0);
@@ -149,12 +148,11 @@ static int find_segment_prot(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* The protection the loader gave the page at addr, or -1 if no loaded object maps it. */
-static int segment_prot(uint64_t addr)
+int sled_segment_prot(uint64_t addr, uint64_t len)
 {
-	struct prot_query q = { addr, -1 };
+	struct segment_query q = { addr, addr + len, -1 };
 
-	dl_iterate_phdr(find_segment_prot, &q);
+	dl_iterate_phdr(find_segment, &q);
 	return q.prot;
 }
 
@@ -176,7 +174,7 @@ static struct window *window_of(struct window *w, size_t nw, uint64_t addr)
 static void window_open(struct window *w, uint64_t addr)
 {
 	w->page = PAGE_MASK_OF(addr);
-	w->prot = segment_prot(addr);
+	w->prot = sled_segment_prot(addr, 1);
 	w->err = 0;
 	if (w->prot < 0 || !(w->prot & PROT_EXEC))
 		w->err = -EFAULT;
