@@ -21,13 +21,14 @@
  *     signal, always finishes the batch.
  *   - Steps 1 and 3 change two bytes that are decoded together, so each is one store that
  *     no core can see half done.  A 16-bit store that lies within one cache line is
- *     atomic on x86-64 (Intel SDM vol. 3A, 10.1.1; AMD APM vol. 2, 7.3.2), hence the two
+ *     atomic on x86-64 (Intel SDM vol. 3A "Guaranteed Atomic Operations"; AMD APM vol. 2
+ *     "Access Atomicity"), hence the two
  *     bytes must lie in one 64-byte line: a site whose bytes 0-1 straddle a line is
  *     refused (-EXDEV) and never written.  The store is our own `movw`, made while
  *     PROT_WRITE is added to the site's page for the batch.  /proc/self/mem cannot give
- *     that guarantee: the kernel copies through memcpy, which is `rep movsb` on CPUs with
- *     FSRM and two byte stores, byte 1 first, in its fallback, so a core could fetch
- *     `0f fe` or `eb 1f` (a jump elsewhere) in between.
+ *     that guarantee: the kernel copies through its memcpy, which is `rep movsb` (byte
+ *     elements) on CPUs with FSRM and byte stores for 1-3 bytes in its fallback, so a
+ *     core could fetch `0f fe` or `eb 1f` (a jump elsewhere) in between.
  *   - Step 2's bytes are decoded by nobody while they change: any store order is fine.
  *
  * The signals, handlers, sigaltstacks and masks of the application are never touched:
@@ -39,10 +40,12 @@
  *
  * The write window: the pages of a batch are PROT_READ|PROT_WRITE|PROT_EXEC from before
  * step 1 to after step 3, then get their segment's protection back (the agent holds its
- * lock, so fork() never copies an open window).  They stay executable throughout, so
- * threads running there are undisturbed.  The kernel may keep each such page as its own
- * mapping afterwards (same file, same offsets, in several lines of /proc/PID/maps).  A
- * system that forbids writable executable mappings (SELinux execmod, PaX MPROTECT, a
+ * lock, so fork() never copies an open window; the batch holds the loader's, so dlclose
+ * never unmaps a page under it).  They stay executable throughout, so threads running
+ * there are undisturbed.  The kernel may keep each such page as its own mapping
+ * afterwards (same file, same offsets, in several lines of /proc/PID/maps), and a kernel
+ * uprobe registered during the window skips the page (uprobes ignore writable mappings).
+ * A system that forbids writable executable mappings (SELinux execmod, PaX MPROTECT, a
  * sealed mapping) refuses the mprotect: the site fails with that error, unwritten.
  *
  * Other writes (stubs in pages no thread runs yet, a just-forked single-threaded child)
