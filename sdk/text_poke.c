@@ -22,10 +22,9 @@
  *   - Steps 1 and 3 change two bytes that are decoded together, so each is one store that
  *     no core can see half done.  A 16-bit store that lies within one cache line is
  *     atomic on x86-64 (Intel SDM vol. 3A "Guaranteed Atomic Operations"; AMD APM vol. 2
- *     "Access Atomicity"), hence the two
- *     bytes must lie in one 64-byte line: a site whose bytes 0-1 straddle a line is
- *     refused (-EXDEV) and never written.  The store is our own `movw`, made while
- *     PROT_WRITE is added to the site's page for the batch.  /proc/self/mem cannot give
+ *     "Access Atomicity"), hence the two bytes must lie in one 64-byte line: a site whose
+ *     bytes 0-1 straddle a line is refused (-EXDEV) and never written.  The store is our
+ *     own `movw`, made while PROT_WRITE is added to the site's page for the batch.  /proc/self/mem cannot give
  *     that guarantee: the kernel copies through its memcpy, which is `rep movsb` (byte
  *     elements) on CPUs with FSRM and byte stores for 1-3 bytes in its fallback, so a
  *     core could fetch `0f fe` or `eb 1f` (a jump elsewhere) in between.
