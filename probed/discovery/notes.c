@@ -157,7 +157,7 @@ static void parse_stapsdt(struct sled_object *obj, const struct note *n, uint64_
 {
 	const uint8_t *p = n->desc, *end = n->desc + n->descsz;
 	struct sled_site tmp, *s;
-	char err[128];
+	char err[256];
 	int i, nargs;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -185,12 +185,19 @@ static void parse_stapsdt(struct sled_object *obj, const struct note *n, uint64_
 				 (unsigned long long)tmp.note_pc);
 		return;
 	}
-	nargs = sled_argspec_parse(tmp.argspec, tmp.args, SLED_MAX_ARGS, err, sizeof(err));
+	err[0] = '\0';
+	nargs = sled_argspec_parse_syms(tmp.argspec, tmp.args, SLED_MAX_ARGS,
+					image ? image->syms : NULL, err, sizeof(err));
 	if (nargs < 0) {
 		sled_object_diag(obj, "%s:%s at pc 0x%llx: %s", tmp.provider, tmp.name,
 				 (unsigned long long)tmp.note_pc, err);
 		return;
 	}
+	/* A symbol the tables lack (a stripped object) costs the site its values, not its
+	 * place in the listing: it stays, unattachable, with the reason. */
+	if (err[0])
+		sled_object_diag(obj, "%s:%s at pc 0x%llx: %s", tmp.provider, tmp.name,
+				 (unsigned long long)tmp.note_pc, err);
 	tmp.nargs = nargs;
 	for (i = 0; i < nargs; i++) {
 		snprintf(tmp.fields[i].name, sizeof(tmp.fields[i].name), "arg%d", i);

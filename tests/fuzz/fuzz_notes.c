@@ -33,7 +33,7 @@ static int img_off(void *ctx, uint64_t vaddr, uint64_t *off)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct sled_image image = { img_read, img_off, NULL };
+	static const struct sled_image image = { img_read, img_off, NULL, NULL };
 	struct sled_object obj;
 	size_t split;
 

@@ -102,7 +102,7 @@ static int img_off(void *ctx, uint64_t vaddr, uint64_t *off)
 	return 0;
 }
 
-static const struct sled_image image = { img_read, img_off, NULL };
+static const struct sled_image image = { img_read, img_off, NULL, NULL };
 
 static void set_meta(uint8_t version, uint8_t nargs, const uint8_t *types, const char *text)
 {

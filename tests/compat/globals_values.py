@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Arguments that are variables with static storage read the right values, in sled mode
+and in uprobe mode.
+
+Usage: globals_values.py BUILD_DIR SOURCE_DIR [MODE...]   (modes: sled uprobe; default both)
+
+tp_globals.c is built by gcc and clang at -O0..-O3 as a PIE and a non-PIE executable, and
+as a shared library loaded by a PIE (every build links libsled).  gcc writes the
+variables as symbolic operands ("g_counter(%rip)", "8+g_conf(%rip)", "local_counter.3(%rip)",
+"%fs:tls_count@tpoff", "g_arr(,%rax,8)"); every site must be listed, attach, and every
+event must carry the values the program stored in that round (see tp_globals.c).
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from sledtest import Daemon, Suite, isolate_dev_shm, start_app, stop_app, wait_until  # noqa: E402
+
+isolate_dev_shm()
+
+build, source = sys.argv[1], sys.argv[2]
+modes = sys.argv[3:] or ["sled", "uprobe"]
+probed = os.path.join(build, "probed", "probed")
+probectl = os.path.join(build, "probed", "probectl")
+sdk = os.path.join(build, "sdk")
+include = os.path.join(source, "include")
+src = os.path.join(source, "tests", "compat", "tp_globals.c")
+work = tempfile.mkdtemp(prefix="sled-globals-")
+
+MAIN_FOR_LIB = r'''
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+void tpg_round(int64_t r);
+int main(int argc, char **argv)
+{
+	long rounds = argc > 1 ? atol(argv[1]) : 2000, usec = argc > 2 ? atol(argv[2]) : 5000;
+	for (long r = 1; r <= rounds; r++) {
+		tpg_round(r);
+		usleep((useconds_t)usec);
+	}
+	return 0;
+}
+'''
+
+
+def run(argv):
+    r = subprocess.run(argv, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(" ".join(argv) + ": " + r.stderr.strip())
+
+
+def build_variants():
+    """[(label, argv of the program, has_tls)]"""
+    out = []
+    main_c = os.path.join(work, "main_for_lib.c")
+    with open(main_c, "w") as f:
+        f.write(MAIN_FOR_LIB)
+    link = ["-L" + sdk, "-Wl,-rpath," + sdk, "-Wl,--no-as-needed", "-lsled"]
+    for cc in ("gcc", "clang"):
+        for opt in ("-O0", "-O1", "-O2", "-O3"):
+            for kind, flags in (("pie", ["-fPIE", "-pie"]), ("nopie", ["-fno-pie", "-no-pie"])):
+                exe = os.path.join(work, f"tpg-{cc}{opt}-{kind}")
+                run([cc, opt, *flags, "-I" + include, src, "-o", exe, *link])
+                out.append((f"{cc} {opt} {kind}", [exe], True))
+            lib = os.path.join(work, f"libtpg-{cc}{opt}.so")
+            run([cc, opt, "-shared", "-fPIC", "-DTP_GLOBALS_SHARED", "-I" + include, src,
+                 "-o", lib])
+            exe = os.path.join(work, f"tpg-{cc}{opt}-lib")
+            run([cc, "-O2", main_c, "-o", exe, lib, "-Wl,-rpath," + work, *link])
+            out.append((f"{cc} {opt} shared library", [exe], False))
+    return out
+
+
+def check_event(e):
+    """None if the event's values are those of one round, else what is wrong."""
+    a, name = e["args"], e["name"]
+    if name == "plain":
+        r = a["g_counter"] - 100
+        want = {"g_conf.b": -(200 + r), "g_arr[2]": 2000 + r, "g_arr[i]": 1000 * (r % 4) + r}
+        bad = {k: a[k] for k, v in want.items() if a[k] != v}
+        return None if r >= 1 and not bad else f"round {r}: {bad}"
+    if name == "local":
+        return None if a["local_counter"] >= 301 else f"local_counter {a['local_counter']}"
+    if name == "tls":
+        return None if a["tls_count"] == 400 + a["r"] else f"tls {a['tls_count']} round {a['r']}"
+    return f"unexpected {name}"
+
+
+t = Suite()
+d = Daemon(probed, probectl)
+try:
+    variants = build_variants()
+    for mode in modes:
+        for label, argv, has_tls in variants:
+            want = {"plain", "local"} | ({"tls"} if has_tls else set())
+            app = start_app(argv + ["100000", "2000"])
+            try:
+                lst = subprocess.run([probectl, "list", "--json", "-p", str(app.pid), "globals:*"],
+                                     capture_output=True, text=True)
+                names = {row["name"] for row in __import__("json").loads(lst.stdout or "[]")}
+                t.check(names == want, f"{mode} {label}: every site listed ({sorted(names)}; "
+                        f"{lst.stderr.strip()[:300]})")
+                r = d.ctl("enable", "globals:*", "-p", str(app.pid), "--mode", mode, check=False)
+                t.check(r.returncode == 0, f"{mode} {label}: enable succeeds "
+                        f"({(r.stdout + r.stderr).strip()[:300]})")
+
+                def got_all():
+                    evs = [e for e in d.events() if e["pid"] == app.pid]
+                    return evs if {e["name"] for e in evs} >= want and len(evs) >= 3 * len(want) else None
+                evs, _ = wait_until(got_all, 15)
+                d.ctl("disable", "globals:*", "-p", str(app.pid), check=False)
+                evs = evs or [e for e in d.events() if e["pid"] == app.pid]
+                bad = [(e["name"], check_event(e)) for e in evs if check_event(e)]
+                t.check(evs and {e["name"] for e in evs} >= want and not bad,
+                        f"{mode} {label}: {len(evs)} events, right values ({bad[:3]})")
+            finally:
+                stop_app(app)
+finally:
+    d.stop()
+    subprocess.run(["rm", "-rf", work])
+t.finish()
