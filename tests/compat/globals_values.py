@@ -17,7 +17,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from sledtest import Daemon, Suite, isolate_dev_shm, start_app, stop_app, wait_until  # noqa: E402
+from sledtest import (Daemon, Suite, isolate_dev_shm, read_events, start_app,  # noqa: E402
+                      stop_app, wait_until)
 
 isolate_dev_shm()
 
@@ -109,12 +110,15 @@ try:
                 t.check(r.returncode == 0, f"{mode} {label}: enable succeeds "
                         f"({(r.stdout + r.stderr).strip()[:300]})")
 
+                def mine():
+                    return [e for e in read_events(d.events_path)[0] if e.get("pid") == app.pid]
+
                 def got_all():
-                    evs = [e for e in d.events() if e["pid"] == app.pid]
+                    evs = mine()
                     return evs if {e["name"] for e in evs} >= want and len(evs) >= 3 * len(want) else None
                 evs, _ = wait_until(got_all, 15)
                 d.ctl("disable", "globals:*", "-p", str(app.pid), check=False)
-                evs = evs or [e for e in d.events() if e["pid"] == app.pid]
+                evs = evs or mine()
                 bad = [(e["name"], check_event(e)) for e in evs if check_event(e)]
                 t.check(evs and {e["name"] for e in evs} >= want and not bad,
                         f"{mode} {label}: {len(evs)} events, right values ({bad[:3]})")
