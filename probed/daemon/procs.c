@@ -416,12 +416,12 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 	unsigned i;
 
 	if (!s->runtime)
-		return -1;
+		return -EADDRNOTAVAIL;
 	for (i = 0; i < p->nslots; i++)
 		if (p->slots[i].addr == s->runtime && p->slots[i].kind == kind)
 			break;
 	if (i == p->nslots && p->nslots == SLED_SHM_MAX_SITES)
-		return -1;
+		return -ENOSPC;
 	slot = &p->slots[i];
 	if (i == p->nslots) {
 		memset(slot, 0, sizeof(*slot));
@@ -431,7 +431,7 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 		for (int a = 0; a < slot->nargs; a++) {
 			if (compile_arg(&s->args[a], s->fields[a].type, s->runtime - s->pc,
 					&slot->args[a]))
-				return -1;
+				return -EINVAL;
 			if (s->fields[a].type == SLED_T_STRING)
 				slot->flags |= SLED_SITE_F_STRINGS;
 		}
@@ -442,7 +442,7 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 	if (!p->meta[i]) {
 		m = calloc(1, sizeof(*m));
 		if (!m)
-			return -1;
+			return -ENOMEM;
 		p->meta[i] = m;
 		fill_meta(m, obj, s);
 	}
