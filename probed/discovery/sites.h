@@ -28,11 +28,12 @@ struct sled_field {
 
 /*
  * At most this many sites (tracepoints and guards) are read from one object: the notes
- * are the object author's to multiply (56 bytes of note make a site entry of ~1.2 KB in
- * probed, per traced process).  Past it, the rest are skipped with one diagnostic.
+ * are the object author's to multiply (a 56-byte note makes a ~490-byte site entry in
+ * probed, per traced process: ~10 MB at the cap).  Past it, the rest are skipped with
+ * one diagnostic.
  * Real programs have hundreds to a few thousand.
  */
-#define SLED_MAX_SITES_PER_OBJECT 50000
+#define SLED_MAX_SITES_PER_OBJECT 20000
 
 /* Provider, name and arg-spec text point into the object's string pool (each distinct
  * string once); they live as long as the object. */
