@@ -92,10 +92,34 @@ def check_event(e):
     return f"unexpected {name}"
 
 
+def check_stripped(t, d, variants):
+    """A binary stripped of the variables' symbols: its sites are listed, with a warning
+    naming the argument, and enabling them fails with that reason, not silently."""
+    exe = next(v[1][0] for v in variants if v[0] == "gcc -O2 nopie")
+    stripped = exe + "-stripped"
+    run(["strip", "-o", stripped, exe])
+    lst = subprocess.run([probectl, "list", "-b", stripped, "globals:*"], capture_output=True,
+                         text=True)
+    t.check(lst.returncode == 0 and "globals:plain" in lst.stdout and "globals:tls" in lst.stdout,
+            f"stripped: the sites are still listed ({lst.stdout.strip()[:200]})")
+    t.check("argument 0: symbol 'g_counter' is not in the object's symbol tables" in lst.stderr,
+            f"stripped: the warning names the argument and the symbol ({lst.stderr.strip()[:300]})")
+    app = start_app([stripped, "100000", "2000"])
+    try:
+        r = d.ctl("enable", "globals:plain", "-p", str(app.pid), "--mode", "sled", check=False)
+        out = (r.stdout + r.stderr).strip()
+        t.check(r.returncode != 0 and "cannot be read" in out,
+                f"stripped: enable says why it cannot ({out[:300]})")
+        d.ctl("disable", "globals:plain", "-p", str(app.pid), check=False)
+    finally:
+        stop_app(app)
+
+
 t = Suite()
 d = Daemon(probed, probectl)
 try:
     variants = build_variants()
+    check_stripped(t, d, variants)
     for mode in modes:
         for label, argv, has_tls in variants:
             want = {"plain", "local"} | ({"tls"} if has_tls else set())
