@@ -92,6 +92,19 @@ def check_event(e):
     return f"unexpected {name}"
 
 
+def check_forms(t, variants):
+    """The builds really exercise the symbolic forms (a compiler that changed its mind
+    would make the value checks vacuous)."""
+    specs = ""
+    for label, argv, _ in variants:
+        if label.startswith("gcc -O2"):
+            specs += subprocess.run(["readelf", "-n", argv[0]], capture_output=True,
+                                    text=True).stdout
+    for form in ("g_counter(%rip)", "+g_conf(%rip)", "local_counter.", "%fs:tls_count@tpoff",
+                 "g_arr(,%r"):
+        t.check(form in specs, f"gcc -O2 writes an operand like '{form}'")
+
+
 def check_stripped(t, d, variants):
     """A binary stripped of the variables' symbols: its sites are listed, with a warning
     naming the argument, and enabling them fails with that reason, not silently."""
@@ -119,6 +132,7 @@ t = Suite()
 d = Daemon(probed, probectl)
 try:
     variants = build_variants()
+    check_forms(t, variants)
     check_stripped(t, d, variants)
     for mode in modes:
         for label, argv, has_tls in variants:
