@@ -74,6 +74,14 @@ static inline uint64_t decode(const uint64_t *regs, const struct sled_shm_arg *a
 			addr += reg_of(regs, a->index, site) * a->scale;
 		v = load_sized(addr, a->size);
 		break;
+	case SLED_A_MEM_FS: /* the trampoline runs on the thread that hit the site */
+		addr = (uint64_t)a->imm + *(const uint64_t __seg_fs *)0; /* TCB self pointer */
+		if (a->reg != SLED_R_NONE)
+			addr += reg_of(regs, a->reg, site);
+		if (a->index != SLED_R_NONE)
+			addr += reg_of(regs, a->index, site) * a->scale;
+		v = load_sized(addr, a->size);
+		break;
 	default:
 		return 0;
 	}

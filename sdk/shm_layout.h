@@ -44,7 +44,8 @@ enum sled_regs_index {
 #define SLED_R_NONE 0xff
 
 /* One argument, compiled by the daemon from the stapsdt arg spec (no text at run time). */
-enum sled_shm_arg_kind { SLED_A_NONE, SLED_A_CONST, SLED_A_REG, SLED_A_MEM };
+/* MEM_FS: as MEM, plus the thread pointer (%fs base): a __thread variable. */
+enum sled_shm_arg_kind { SLED_A_NONE, SLED_A_CONST, SLED_A_REG, SLED_A_MEM, SLED_A_MEM_FS };
 struct sled_shm_arg {
 	uint8_t kind;      /* enum sled_shm_arg_kind */
 	uint8_t size;      /* 1, 2, 4, 8 */

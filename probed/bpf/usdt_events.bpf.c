@@ -66,6 +66,7 @@
 #define BPF_USDT_MAX_IP_CNT   1024
 
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 
@@ -73,6 +74,14 @@
 
 /* bpf_probe_read_user_str() is GPL-only. */
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Specs of the sites probed attaches as plain uprobes (usdt_events.h: USDT_OWN_KEY). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, USDT_OWN_SPECS);
+	__type(key, __u64);
+	__type(value, struct __bpf_usdt_spec);
+} own_specs SEC(".maps");
 
 #define SCRATCH_SLOTS 4
 /* The string area ends USDT_MAX_STR + 1 (NUL) + 1 (the byte that tells "longer than
@@ -206,6 +215,33 @@ static __always_inline int pt_reg(struct pt_regs *ctx, short off, __u64 *out)
 	return 0;
 }
 
+/* USDT_ARG_SLED_ADDR: the value in memory at val_off + base + index * scale (+ the
+ * thread pointer of the task that hit the site, for a __thread variable). */
+static __always_inline int sled_addr(struct pt_regs *ctx, const struct __bpf_usdt_arg_spec *a,
+				     __u64 *out)
+{
+	__u32 t = a->arg_type;
+	__u64 addr = a->val_off, v;
+	int index = USDT_ARG_INDEX(t);
+
+	if (a->reg_off >= 0) {
+		if (pt_reg(ctx, a->reg_off, &v))
+			return -1;
+		addr += v;
+	}
+	if (index >= 0) {
+		if (pt_reg(ctx, (short)(index * 8), &v))
+			return -1;
+		addr += v << USDT_ARG_SCALE(t);
+	}
+	if (t & USDT_ARG_FS) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		addr += BPF_CORE_READ(task, thread.fsbase);
+	}
+	return bpf_probe_read_user(out, sizeof(*out), (const void *)addr) ? -1 : 0;
+}
+
 /* Argument i of the site, as bpf_usdt_arg(ctx, i, res) would return it (0 or -errno,
  * *res zero on error).  A global function: the verifier checks it once, not once per
  * argument and path of its callers (inlined, the program took 0.4 s to verify). */
@@ -236,7 +272,11 @@ __noinline int read_arg(struct pt_regs *ctx, const struct __bpf_usdt_spec *spec,
 			return -EFAULT;
 		break;
 	default:
-		return bpf_usdt_arg(ctx, i, res);
+		if ((a->arg_type & 0xffff) != USDT_ARG_SLED_ADDR)
+			return bpf_usdt_arg(ctx, i, res);
+		if (sled_addr(ctx, a, &val))
+			return -EFAULT;
+		break;
 	}
 	/* Cut to the argument's size, sign-extending a signed one (usdt.bpf.h's way). */
 	val <<= a->arg_bitshift;
@@ -727,7 +767,7 @@ SEC("usdt")
 int sled_usdt(struct pt_regs *ctx)
 {
 	__u64 ktime = bpf_ktime_get_ns();
-	int spec_id = __bpf_usdt_spec_id(ctx);
+	int spec_id;
 	const struct usdt_probe_conf *conf = NULL;
 	struct __bpf_usdt_spec *spec;
 	struct usdt_probe_info *info;
@@ -736,9 +776,17 @@ int sled_usdt(struct pt_regs *ctx)
 	__u64 cookie, seq;
 	__u16 gen;
 
-	if (spec_id < 0)
-		return 0;
-	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
+	__u64 own_key = LINUX_HAS_BPF_COOKIE ? bpf_get_attach_cookie(ctx) : 0;
+
+	if (own_key >> 63) {
+		/* One of probed's own plain uprobes (usdt_events.h: USDT_OWN_KEY). */
+		spec = bpf_map_lookup_elem(&own_specs, &own_key);
+	} else {
+		spec_id = __bpf_usdt_spec_id(ctx);
+		if (spec_id < 0)
+			return 0;
+		spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
+	}
 	if (!spec)
 		return 0;
 	cookie = spec->usdt_cookie; /* what bpf_usdt_cookie() returns, without a 2nd lookup */

@@ -113,4 +113,22 @@ struct usdt_rec_hdr {
 /* Cookie of a probe: what bpf_usdt_cookie() returns in the program. */
 #define USDT_COOKIE(index, gen) (((__u64)(gen) << 32) | (__u32)(index))
 
+/*
+ * Sites whose arg specs libbpf cannot read ("counter(%rip)", "%fs:x@tpoff", an index
+ * register) are attached by probed as plain uprobes, each with its spec decoded by
+ * probed's discovery in the own_specs map (the layout of libbpf's struct __bpf_usdt_spec)
+ * under the uprobe's BPF cookie: USDT_OWN_KEY(index, gen, site), top bit set, which
+ * libbpf's spec ids (small integers) never have.
+ */
+#define USDT_OWN_SPECS 8192
+#define USDT_OWN_KEY(index, gen, site) \
+	((1ull << 63) | ((__u64)(gen) << 40) | ((__u64)((index) & 0xfff) << 28) | ((site) & 0xfffffff))
+/* An own arg type: value = *(val_off [+ base] [+ index * scale] [+ %fs base]); base in
+ * reg_off (-1: none); arg_type's bits 16..23 hold index's pt_regs offset / 8 + 1 (0: no
+ * index), bits 24..25 log2(scale), bit 28 the %fs flag. */
+#define USDT_ARG_SLED_ADDR 0x100
+#define USDT_ARG_INDEX(t)  ((int)(((t) >> 16) & 0xff) - 1)
+#define USDT_ARG_SCALE(t)  (((t) >> 24) & 3)
+#define USDT_ARG_FS        (1u << 28)
+
 #endif /* SLED_USDT_EVENTS_H */

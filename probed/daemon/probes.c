@@ -293,6 +293,26 @@ static int hand_over(struct probes *pr, struct traced_proc *p, uint32_t (*who)[S
 }
 
 /* "p:n already has 4 probes (1, 2, 3, 4), ..." for an enable that finds a site full. */
+/* A true one-line reason for a procs_slot_for() failure (why: the 256 bytes of r.why). */
+static void slot_failure_why(char *why, const struct traced_proc *p,
+			     const struct sled_object *obj, const struct sled_site *s, int err)
+{
+	char msg[4400] = "";
+
+	if (err == -EADDRNOTAVAIL)
+		snprintf(msg, sizeof(msg), "%s:%s at 0x%llx in %s: not in an executable mapping of "
+			 "process %d", s->provider, s->name, (unsigned long long)s->pc, obj->path,
+			 (int)p->pid);
+	else if (err == -EINVAL)
+		snprintf(msg, sizeof(msg), "%s:%s in %s: an argument cannot be read (a symbol the "
+			 "object's symbol tables lack; see probectl list)", s->provider, s->name,
+			 obj->path);
+	else if (err == -ENOSPC)
+		snprintf(msg, sizeof(msg), "process %d: its site table is full (%d sites)",
+			 (int)p->pid, SLED_SHM_MAX_SITES);
+	snprintf(why, 256, "%.255s", msg);
+}
+
 static void busy_reason(struct apply_result *r, const struct sled_site *s, const uint32_t *ids)
 {
 	char list[64] = "";
@@ -344,7 +364,9 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 				if (slot < 0) {
 					if (pb == only) {
 						r.failed++;
-						r.error = r.error ? r.error : -ENOSPC;
+						r.error = r.error ? r.error : slot;
+						if (!r.why[0])
+							slot_failure_why(r.why, p, obj, s, slot);
 					}
 					continue;
 				}

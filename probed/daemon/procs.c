@@ -376,7 +376,9 @@ static int regs_index(enum sled_reg r)
 	return (unsigned)r < SLED_REG_COUNT ? map[r] : -1;
 }
 
-static int compile_arg(const struct sled_arg_spec *a, uint8_t type, struct sled_shm_arg *out)
+/* bias: the object's load bias in this process (runtime minus link-time address). */
+static int compile_arg(const struct sled_arg_spec *a, uint8_t type, uint64_t bias,
+		       struct sled_shm_arg *out)
 {
 	int reg = regs_index(a->reg), index = regs_index(a->index);
 
@@ -395,8 +397,14 @@ static int compile_arg(const struct sled_arg_spec *a, uint8_t type, struct sled_
 	case SLED_ARG_CONST: out->kind = SLED_A_CONST; break;
 	case SLED_ARG_REG: out->kind = SLED_A_REG; break;
 	case SLED_ARG_MEM: out->kind = SLED_A_MEM; break;
-	default: return -1;
+	default: return -1; /* SLED_ARG_UNRESOLVED: a symbol the object's tables lack */
 	}
+	if (a->addr == SLED_ADDR_OBJECT)
+		out->imm = (int64_t)((uint64_t)a->imm + bias);
+	else if (a->addr == SLED_ADDR_TLS && a->kind == SLED_ARG_MEM)
+		out->kind = SLED_A_MEM_FS;
+	else if (a->addr != SLED_ADDR_ABSOLUTE)
+		return -1;
 	return 0;
 }
 
@@ -408,12 +416,12 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 	unsigned i;
 
 	if (!s->runtime)
-		return -1;
+		return -EADDRNOTAVAIL;
 	for (i = 0; i < p->nslots; i++)
 		if (p->slots[i].addr == s->runtime && p->slots[i].kind == kind)
 			break;
 	if (i == p->nslots && p->nslots == SLED_SHM_MAX_SITES)
-		return -1;
+		return -ENOSPC;
 	slot = &p->slots[i];
 	if (i == p->nslots) {
 		memset(slot, 0, sizeof(*slot));
@@ -421,8 +429,9 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 		slot->target = kind == SLED_SITE_SLOT_GUARD ? s->target + (s->runtime - s->pc) : 0;
 		slot->nargs = kind == SLED_SITE_SLOT_GUARD ? 0 : (uint16_t)s->nargs;
 		for (int a = 0; a < slot->nargs; a++) {
-			if (compile_arg(&s->args[a], s->fields[a].type, &slot->args[a]))
-				return -1;
+			if (compile_arg(&s->args[a], s->fields[a].type, s->runtime - s->pc,
+					&slot->args[a]))
+				return -EINVAL;
 			if (s->fields[a].type == SLED_T_STRING)
 				slot->flags |= SLED_SITE_F_STRINGS;
 		}
@@ -433,7 +442,7 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 	if (!p->meta[i]) {
 		m = calloc(1, sizeof(*m));
 		if (!m)
-			return -1;
+			return -ENOMEM;
 		p->meta[i] = m;
 		fill_meta(m, obj, s);
 	}

@@ -100,8 +100,9 @@ void procs_scan(struct procs *ps, uint64_t heartbeat_ns);
 void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz);
 
 /* The slot for a site (same runtime address), assigning and filling one if needed.
- * Returns the slot index or -1 when the block is full or the site's spec cannot be
- * compiled. */
+ * Returns the slot index, or -EADDRNOTAVAIL (the site lies in no executable mapping),
+ * -ENOSPC (the block's site table is full), -EINVAL (an argument cannot be read: a
+ * symbol the object's tables lack), -ENOMEM. */
 int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const struct sled_site *s);
 
 /* Ring the agent's doorbell with an APPLY command and wait up to timeout_ms for it.

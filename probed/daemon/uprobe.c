@@ -55,6 +55,7 @@
 
 #include "shm_layout.h"
 #include "uprobe.h"
+#include "uprobe_spec.h"
 #include "usdt_events.h"
 #include "usdt_events.skel.h"
 
@@ -87,6 +88,8 @@ struct slot {
 	uint64_t exported;
 	uint64_t arg_errors;
 	struct bpf_link *link;
+	struct bpf_link **own;   /* plain uprobes of sites libbpf cannot parse (own_specs) */
+	unsigned nown;
 	int *kfds;               /* the attach's perf-event and BPF-link fds */
 	unsigned nkfds;
 	char *binary;
@@ -133,6 +136,9 @@ struct uprobe_ctx {
 	struct detacher dt;
 	struct slot slots[USDT_MAX_PROBES];
 };
+
+static void own_release(struct uprobe_ctx *u, struct slot *s, unsigned index, int *kfds,
+			unsigned nkfds);
 
 /* --- libbpf messages: kept for error lines, printed only with SLED_LIBBPF_DEBUG=1 ---- */
 
@@ -751,6 +757,10 @@ void uprobe_close(struct uprobe_ctx *u)
 			slot_unprogram(u, i);
 			detach_later(u, s->link, s->kfds, s->nkfds);
 			s->kfds = NULL;
+		} else if (s->own) {
+			slot_unprogram(u, i);
+			own_release(u, s, i, s->kfds, s->nkfds);
+			s->kfds = NULL;
 		}
 		s->link = NULL;
 		slot_release(s);
@@ -771,6 +781,116 @@ void uprobe_set_wakeup(struct uprobe_ctx *u, uint64_t bytes)
 }
 
 /* --- Attach / detach ------------------------------------------------------------------ */
+
+/* --- Sites libbpf's USDT parser refuses: plain uprobes with our own specs ------------ */
+
+/* Forget the own specs of slot index (the program then ignores its uprobes) and hand
+ * their links to the detachers.  kfds go with the first job. */
+static void own_release(struct uprobe_ctx *u, struct slot *s, unsigned index, int *kfds,
+			unsigned nkfds)
+{
+	int fd = bpf_map__fd(u->skel->maps.own_specs);
+
+	for (unsigned k = 0; k < s->nown; k++) {
+		__u64 key = USDT_OWN_KEY(index, s->gen, k);
+
+		bpf_map_delete_elem(fd, &key);
+		if (s->own[k] || (k == 0 && kfds))
+			detach_later(u, s->own[k], k == 0 ? kfds : NULL, k == 0 ? nkfds : 0);
+	}
+	free(s->own);
+	s->own = NULL;
+	s->nown = 0;
+}
+
+static bool same_tracepoint(const struct sled_site *s, const char *provider, const char *name)
+{
+	return s->kind == SLED_SITE_TRACEPOINT && !strcmp(s->provider, provider) &&
+	       !strcmp(s->name, name);
+}
+
+/*
+ * provider:name of binary when libbpf could not parse some site's spec: one plain uprobe
+ * per site at its file offset, with the spec discovery decoded (uprobe_spec.c) under the
+ * uprobe's cookie.  Called with libbpf_lock held.  Returns 0 (s->own set), -ENOTSUP
+ * when no site needs it (libbpf's own error stands), or -errno with err.
+ */
+static int attach_own(struct uprobe_ctx *u, struct slot *s, unsigned index, uint16_t gen,
+		      const char *binary, const char *attach_path, pid_t pid, const char *provider,
+		      const char *name, char *err, size_t errlen)
+{
+	int map_fd = bpf_map__fd(u->skel->maps.own_specs);
+	struct sled_object obj;
+	char why[256];
+	size_t n = 0, k = 0;
+	bool needed = false;
+	int rc;
+
+	rc = sled_object_read(binary, &obj, why, sizeof(why));
+	if (rc) {
+		seterr(err, errlen, "cannot attach %s:%s: %s", provider, name, why);
+		return rc;
+	}
+	for (size_t i = 0; i < obj.nsites; i++) {
+		if (same_tracepoint(&obj.sites[i], provider, name)) {
+			n++;
+			needed |= uprobe_spec_needs_own(&obj.sites[i]);
+		}
+	}
+	if (!needed || n > 0xfffffff) {
+		sled_object_free(&obj);
+		return -ENOTSUP;
+	}
+	s->own = calloc(n, sizeof(*s->own));
+	if (!s->own) {
+		sled_object_free(&obj);
+		seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
+		return -ENOMEM;
+	}
+	s->gen = gen; /* own_release() derives the keys from it */
+	for (size_t i = 0; i < obj.nsites && !rc; i++) {
+		const struct sled_site *site = &obj.sites[i];
+		struct uprobe_spec spec;
+		__u64 key = USDT_OWN_KEY(index, gen, k);
+
+		if (!same_tracepoint(site, provider, name))
+			continue;
+		if (site->semaphore) {
+			seterr(err, errlen, "cannot attach %s:%s at 0x%llx: a site with a USDT "
+			       "semaphore and symbolic arguments is not supported", provider, name,
+			       (unsigned long long)site->pc);
+			rc = -EINVAL;
+			break;
+		}
+		if (uprobe_spec_build(site, obj.elf_type, USDT_COOKIE(index, gen), &spec, why,
+				      sizeof(why))) {
+			seterr(err, errlen, "cannot attach %s:%s at 0x%llx: %s", provider, name,
+			       (unsigned long long)site->pc, why);
+			rc = -EINVAL;
+			break;
+		}
+		s->nown = (unsigned)k + 1; /* from here on, own_release() undoes it */
+		if (bpf_map_update_elem(map_fd, &key, &spec, BPF_ANY)) {
+			rc = -errno;
+			seterr(err, errlen, "cannot attach %s:%s: own_specs map: %s%s", provider, name,
+			       strerror(-rc), rc == -E2BIG ? " (too many sites attached)" : "");
+			break;
+		}
+		LIBBPF_OPTS(bpf_uprobe_opts, uopts, .bpf_cookie = key);
+		s->own[k] = bpf_program__attach_uprobe_opts(u->skel->progs.sled_usdt, pid,
+							    attach_path, site->file_offset, &uopts);
+		if (!s->own[k]) {
+			rc = -errno;
+			seterr(err, errlen, "cannot attach %s:%s at 0x%llx in %s: %s", provider, name,
+			       (unsigned long long)site->pc, binary, strerror(-rc));
+		}
+		k++;
+	}
+	sled_object_free(&obj);
+	if (rc)
+		own_release(u, s, index, NULL, 0);
+	return rc;
+}
 
 int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const char *provider,
 		  const char *name, const struct sled_field *fields, unsigned nfields,
@@ -875,12 +995,29 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 	link = bpf_program__attach_usdt(u->skel->progs.sled_usdt, pid, attach_path, provider, name,
 					&opts);
 	rc = link ? 0 : -errno;
-	n1 = link ? list_fds(&fds1) : -1;
 	libbpf_why(why, sizeof(why)); /* under the lock: detachers' libbpf calls log too */
+	if (!link && (rc == -EINVAL || rc == -ENOENT)) {
+		/* Some spec libbpf cannot parse ("counter(%rip)", "%fs:x@tpoff", ...). */
+		int own = attach_own(u, s, (unsigned)index, info.gen, binary, attach_path, pid,
+				     provider, name, err, errlen);
+
+		if (own != -ENOTSUP) {
+			if (own) {
+				pthread_mutex_unlock(&u->libbpf_lock);
+				if (bin_fd >= 0)
+					close(bin_fd);
+				free(fds0);
+				slot_unprogram(u, (unsigned)index);
+				return own;
+			}
+			rc = 0;
+		}
+	}
+	n1 = (link || s->own) ? list_fds(&fds1) : -1;
 	pthread_mutex_unlock(&u->libbpf_lock);
 	if (bin_fd >= 0)
 		close(bin_fd); /* the uprobes hold the file itself */
-	if (!link) {
+	if (!link && !s->own) {
 		free(fds0);
 		if (rc >= 0)
 			rc = -EINVAL;
@@ -907,6 +1044,7 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 		free(fds0);
 		free(fds1);
 		destroy_link(u, link);
+		own_release(u, s, (unsigned)index, NULL, 0);
 		slot_unprogram(u, (unsigned)index);
 		seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
 		return -ENOMEM;
@@ -942,7 +1080,10 @@ void uprobe_detach(struct uprobe_ctx *u, int handle)
 		return;
 	slot_unprogram(u, index); /* the program ignores the handle from now on */
 	u->quiesce = true;
-	detach_later(u, s->link, s->kfds, s->nkfds);
+	if (s->own)
+		own_release(u, s, index, s->kfds, s->nkfds);
+	else
+		detach_later(u, s->link, s->kfds, s->nkfds);
 	s->link = NULL;
 	s->kfds = NULL;
 	s->nkfds = 0;

@@ -64,6 +64,8 @@ struct cursor {
 	const char *arg;
 	char *err;
 	size_t errlen;
+	const struct sled_symbols *syms; /* NULL: symbols cannot be evaluated */
+	bool unresolved;                 /* a symbol lookup failed (the reason is in err) */
 };
 
 /* Longest piece of input quoted in a message; notes can hold kilobytes of junk. */
@@ -313,6 +315,8 @@ static int expect_end(struct cursor *c)
 	return 0;
 }
 
+static int parse_disp(struct cursor *c, struct sled_arg_spec *a, bool fs);
+
 /* $IMM */
 static int parse_const(struct cursor *c, struct sled_arg_spec *a)
 {
@@ -322,10 +326,15 @@ static int parse_const(struct cursor *c, struct sled_arg_spec *a)
 
 	if (at_end(c))
 		return fail(c, "missing value after '$'", NULL, NULL);
-	if (!is_digit(ch) && ch != '-')
-		return fail(c, "symbolic constant cannot be evaluated", start,
-			    symbol_end(c, c->p));
 	a->kind = SLED_ARG_CONST;
+	if (!is_digit(ch) && ch != '-') {
+		/* "$sym": the address of a symbol as an immediate (non-PIE code). */
+		if (!c->syms)
+			return fail(c, "symbolic constant cannot be evaluated", start,
+				    symbol_end(c, c->p));
+		ret = parse_disp(c, a, false);
+		return ret ? ret : expect_end(c);
+	}
 	ret = parse_signed(c, true, &a->imm);
 	return ret ? ret : expect_end(c);
 }
@@ -395,29 +404,137 @@ static int parse_index(struct cursor *c, struct sled_arg_spec *a)
 	return 0;
 }
 
-/* [DISP](%BASE[,%INDEX[,SCALE]]) or [DISP](,%INDEX,SCALE) */
-static int parse_mem(struct cursor *c, struct sled_arg_spec *a)
+/* A symbol may start with a letter, '_' or '.' (".LC0", "counter.0"), not a digit. */
+static bool is_symbol_start(char ch)
+{
+	return is_symbol_char(ch) && !is_digit(ch) && ch != '$';
+}
+
+/*
+ * SYMBOL[@tpoff] at the cursor, looked up through c->syms; *tpoff says whether the
+ * suffix was there.  A failed lookup sets c->unresolved and returns -ENOENT.
+ */
+static int parse_symbol(struct cursor *c, uint64_t *value, bool *tpoff)
+{
+	const char *start = c->p, *reloc;
+	size_t len;
+	int ret;
+
+	while (!at_end(c) && is_symbol_char(*c->p))
+		c->p++;
+	len = (size_t)(c->p - start);
+	*tpoff = false;
+	if (peek(c) == '@') {
+		reloc = ++c->p;
+		while (!at_end(c) && is_alnum(*c->p))
+			c->p++;
+		if ((size_t)(c->p - reloc) != 5 || memcmp(reloc, "tpoff", 5))
+			return fail(c, "relocation cannot be evaluated", reloc - 1, c->p);
+		*tpoff = true;
+	}
+	if (!c->syms)
+		return fail(c, "symbolic displacement cannot be evaluated", start, c->p);
+	if (len > 255)
+		return fail(c, "symbol name too long", start, c->p);
+	ret = c->syms->lookup(c->syms->ctx, start, len, *tpoff, value, c->err, c->errlen);
+	if (ret) {
+		c->unresolved = true;
+		if (c->err && c->errlen && !c->err[0]) {
+			char name[QUOTE_MAX + 8];
+
+			snprintf(c->err, c->errlen, "symbol '%s' not found",
+				 quote(name, sizeof(name), start, len));
+		}
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * DISP := TERM { (+|-) TERM }, TERM a number or a symbol (gcc writes "8+g_conf", clang
+ * "g_conf+8").  One symbol at most, added, never subtracted: the difference of two
+ * addresses or a negated address is nothing a compiler prints for an operand.  The sum
+ * wraps like the assembler's 64-bit arithmetic.  fs: the operand had a %fs: prefix, so
+ * a symbol must be "sym@tpoff" and the result is thread-pointer relative.
+ */
+static int parse_disp(struct cursor *c, struct sled_arg_spec *a, bool fs)
+{
+	bool first = true, have_sym = false, neg, tpoff;
+	uint64_t sum = 0, v;
+	int64_t num;
+	int ret;
+
+	for (;;) {
+		char ch = peek(c);
+
+		neg = false;
+		if (!first) {
+			if (ch != '+' && ch != '-')
+				break;
+			neg = ch == '-';
+			c->p++;
+			if (at_end(c))
+				return fail(c, "missing term after the sign", NULL, NULL);
+			ch = *c->p;
+		}
+		if (is_digit(ch) || (first && ch == '-')) {
+			ret = parse_signed(c, false, &num);
+			if (ret)
+				return ret;
+			sum = neg ? sum - (uint64_t)num : sum + (uint64_t)num;
+		} else if (is_symbol_start(ch)) {
+			const char *sym = c->p;
+
+			if (neg || have_sym)
+				return fail(c, "symbol used other than as one added term", sym,
+					    symbol_end(c, sym));
+			ret = parse_symbol(c, &v, &tpoff);
+			if (ret)
+				return ret;
+			if (tpoff != fs)
+				return fail(c, fs ? "%fs: operand with a symbol not @tpoff"
+						  : "@tpoff symbol without %fs:", sym, c->p);
+			sum += v;
+			have_sym = true;
+		} else if (first) {
+			break; /* no displacement: "(%rax)" */
+		} else {
+			return fail(c, "expected a number or a symbol", c->p, symbol_end(c, c->p));
+		}
+		first = false;
+	}
+	a->imm = (int64_t)sum;
+	if (fs)
+		a->addr = SLED_ADDR_TLS;
+	else if (have_sym)
+		a->addr = SLED_ADDR_OBJECT;
+	return 0;
+}
+
+/* [%fs:][DISP](%BASE[,%INDEX[,SCALE]]), [%fs:][DISP](,%INDEX,SCALE) or [%fs:]DISP */
+static int parse_mem(struct cursor *c, struct sled_arg_spec *a, bool fs)
 {
 	const char *open;
 	char ch = peek(c);
 	int ret;
 
 	a->kind = SLED_ARG_MEM;
-	if (is_digit(ch) || ch == '-') {
-		ret = parse_signed(c, false, &a->imm);
+	if (fs)
+		a->addr = SLED_ADDR_TLS;
+	if (is_digit(ch) || ch == '-' || is_symbol_start(ch)) {
+		ret = parse_disp(c, a, fs);
 		if (ret)
 			return ret;
 	} else if (ch != '(') {
-		/* "sym(%rip)", ".LC0(%rip)": the value needs the symbol table of the object
-		 * and a relocation model; nothing at a site can evaluate it. */
-		if (is_symbol_char(ch))
-			return fail(c, "symbolic displacement cannot be evaluated", c->p,
-				    symbol_end(c, c->p));
 		return fail(c, "unknown operand", c->p, c->end);
 	}
 	if (peek(c) != '(') {
-		if (at_end(c))
+		if (at_end(c)) {
+			/* Absolute: a symbol's address (non-PIE) or an offset from %fs. */
+			if (a->addr != SLED_ADDR_ABSOLUTE)
+				return 0;
 			return fail(c, "absolute memory operand without a register", NULL, NULL);
+		}
 		return fail(c, "expected '(' after the displacement", c->p, c->end);
 	}
 	open = c->p++;
@@ -438,14 +555,33 @@ static int parse_mem(struct cursor *c, struct sled_arg_spec *a)
 	if (peek(c) != ')')
 		return fail(c, at_end(c) ? "missing ')'" : "expected ')'", c->p, c->end);
 	c->p++;
+	if (a->reg == SLED_REG_RIP && a->addr == SLED_ADDR_OBJECT) {
+		/* "sym(%rip)" is the assembler's way to address sym itself: the link-time
+		 * address says it all, whatever instruction the operand would sit in. */
+		a->reg = SLED_REG_NONE;
+	} else if (a->reg == SLED_REG_RIP && a->addr == SLED_ADDR_TLS) {
+		return fail(c, "%fs: operand relative to %rip", open, c->p);
+	}
 	return expect_end(c);
 }
 
-/* One argument in [text, end). */
-static int parse_arg(const char *text, const char *end, struct sled_arg_spec *out, char *err,
-		     size_t errlen)
+/* "%fs:" before a memory operand: thread-local storage. */
+static bool take_fs_prefix(struct cursor *c)
 {
-	struct cursor c = { .p = text, .end = end, .arg = text, .err = err, .errlen = errlen };
+	if (c->end - c->p >= 4 && !memcmp(c->p, "%fs:", 4)) {
+		c->p += 4;
+		return true;
+	}
+	return false;
+}
+
+/* One argument in [text, end); -ENOENT (out set to SLED_ARG_UNRESOLVED) when a symbol
+ * could not be resolved. */
+static int parse_arg(const char *text, const char *end, struct sled_arg_spec *out,
+		     const struct sled_symbols *syms, char *err, size_t errlen)
+{
+	struct cursor c = { .p = text, .end = end, .arg = text, .err = err, .errlen = errlen,
+			    .syms = syms };
 	struct sled_arg_spec a;
 	int ret;
 
@@ -459,16 +595,23 @@ static int parse_arg(const char *text, const char *end, struct sled_arg_spec *ou
 	ret = parse_size(&c, &a);
 	if (ret)
 		return ret;
-	switch (*c.p) {
-	case '$':
+	if (err && errlen)
+		err[0] = '\0';
+	if (take_fs_prefix(&c))
+		ret = parse_mem(&c, &a, true);
+	else if (*c.p == '$')
 		ret = parse_const(&c, &a);
-		break;
-	case '%':
+	else if (*c.p == '%')
 		ret = parse_reg_operand(&c, &a);
-		break;
-	default:
-		ret = parse_mem(&c, &a);
-		break;
+	else
+		ret = parse_mem(&c, &a, false);
+	if (ret && c.unresolved) {
+		/* Kept, so that the site is listed with the reason instead of vanishing. */
+		struct sled_arg_spec u = { .kind = SLED_ARG_UNRESOLVED, .size = a.size,
+					   .is_signed = a.is_signed, .is_float = a.is_float };
+
+		*out = u;
+		return -ENOENT;
 	}
 	if (ret)
 		return ret;
@@ -484,7 +627,7 @@ int sled_argspec_parse_one(const char *text, struct sled_arg_spec *out, char *er
 			snprintf(err, errlen, "no argument text");
 		return -EINVAL;
 	}
-	return parse_arg(text, text + strlen(text), out, err, errlen);
+	return parse_arg(text, text + strlen(text), out, NULL, err, errlen);
 }
 
 /* Names the first argument over the limit, so the message points into the spec. */
@@ -501,7 +644,14 @@ static int too_many(const char *arg, const char *end, int max, char *err, size_t
 int sled_argspec_parse(const char *text, struct sled_arg_spec *out, int max, char *err,
 		       size_t errlen)
 {
+	return sled_argspec_parse_syms(text, out, max, NULL, err, errlen);
+}
+
+int sled_argspec_parse_syms(const char *text, struct sled_arg_spec *out, int max,
+			    const struct sled_symbols *syms, char *err, size_t errlen)
+{
 	const char *p = text, *start;
+	char why[160], first_why[200] = "";
 	int n = 0, ret;
 
 	if (!text || (max > 0 && !out)) {
@@ -512,16 +662,25 @@ int sled_argspec_parse(const char *text, struct sled_arg_spec *out, int max, cha
 	for (;;) {
 		while (*p == ' ')
 			p++;
-		if (!*p)
+		if (!*p) {
+			if (err && first_why[0])
+				snprintf(err, errlen, "%s", first_why);
 			return n;
+		}
 		start = p;
 		while (*p && *p != ' ')
 			p++;
 		if (n >= max)
 			return too_many(start, p, max, err, errlen);
-		ret = parse_arg(start, p, &out[n], err, errlen);
-		if (ret)
+		ret = parse_arg(start, p, &out[n], syms, err ? why : NULL, sizeof(why));
+		if (ret == -ENOENT) {
+			if (!first_why[0])
+				snprintf(first_why, sizeof(first_why), "argument %d: %s", n, why);
+		} else if (ret) {
+			if (err)
+				snprintf(err, errlen, "%s", why);
 			return ret;
+		}
 		n++;
 	}
 }
@@ -557,19 +716,32 @@ static void format_operand(const struct sled_arg_spec *a, char *buf, size_t len)
 
 	switch (a->kind) {
 	case SLED_ARG_CONST:
-		snprintf(buf, len, "$%" PRId64, a->imm);
+		if (a->addr == SLED_ADDR_OBJECT)
+			snprintf(buf, len, "$0x%" PRIx64, (uint64_t)a->imm);
+		else
+			snprintf(buf, len, "$%" PRId64, a->imm);
 		return;
 	case SLED_ARG_REG:
 		snprintf(buf, len, "%%%s", operand_reg_name(a->reg, a->size, a->shift));
 		return;
 	case SLED_ARG_MEM:
-		if (a->imm)
+		if (a->addr == SLED_ADDR_OBJECT) /* a link-time address: hex, as tools show them */
+			snprintf(disp, sizeof(disp), "0x%" PRIx64, (uint64_t)a->imm);
+		else if (a->imm)
 			snprintf(disp, sizeof(disp), "%" PRId64, a->imm);
+		if (a->reg == SLED_REG_NONE && a->index == SLED_REG_NONE) {
+			snprintf(buf, len, "%s%s", a->addr == SLED_ADDR_TLS ? "%fs:" : "",
+				 disp[0] ? disp : "0");
+			return;
+		}
 		if (a->index != SLED_REG_NONE)
 			snprintf(index, sizeof(index), ",%%%s,%u", addr_reg_name(a->index),
 				 (unsigned int)a->scale);
-		snprintf(buf, len, "%s(%s%s%s)", disp, a->reg != SLED_REG_NONE ? "%" : "",
+		snprintf(buf, len, "%s%s(%s%s%s)", a->addr == SLED_ADDR_TLS ? "%fs:" : "", disp, a->reg != SLED_REG_NONE ? "%" : "",
 			 a->reg != SLED_REG_NONE ? addr_reg_name(a->reg) : "", index);
+		return;
+	case SLED_ARG_UNRESOLVED:
+		snprintf(buf, len, "<unresolved symbol>");
 		return;
 	default:
 		snprintf(buf, len, "?");

@@ -11,6 +11,13 @@
  *              | [DISP](%BASE)     memory, DISP a signed decimal or 0x-hex integer
  *              | [DISP](%BASE,%INDEX[,SCALE])   SIB form, SCALE in {1, 2, 4, 8}
  *              | [DISP](,%INDEX,SCALE)          SIB without base
+ *              | %fs:DISP[(...)]              thread-local (DISP from the thread pointer)
+ *              | DISP                         absolute memory (non-PIE code)
+ *     DISP := TERM { (+|-) TERM }   TERM := NUMBER | SYMBOL[@tpoff]
+ * A SYMBOL (a global, a static local like "counter.0", "x@tpoff" for a __thread
+ * variable) is evaluated only with a symbol resolver (struct sled_symbols): the object's
+ * symbol tables turn it into a link-time address (or a thread-pointer offset), and the
+ * argument records which base the value is relative to (enum sled_addr_base).
  * Arguments are separated by one or more spaces.
  */
 #ifndef SLED_ARGSPEC_H
@@ -38,6 +45,14 @@ enum sled_arg_kind {
 	SLED_ARG_CONST = 1, /* value = imm */
 	SLED_ARG_REG,       /* value = (reg >> shift), truncated to size */
 	SLED_ARG_MEM,       /* value = *(base + index * scale + disp), size bytes */
+	SLED_ARG_UNRESOLVED, /* names a symbol the object's tables lack: cannot be read */
+};
+
+/* What the displacement (SLED_ARG_MEM) or value (SLED_ARG_CONST) is relative to. */
+enum sled_addr_base {
+	SLED_ADDR_ABSOLUTE = 0, /* as written */
+	SLED_ADDR_OBJECT,       /* a link-time address in the object: add its load bias */
+	SLED_ADDR_TLS,          /* an offset from the thread pointer (%fs base) */
 };
 
 struct sled_arg_spec {
@@ -49,7 +64,20 @@ struct sled_arg_spec {
 	uint8_t shift;     /* SLED_ARG_REG: 8 for %ah/%bh/%ch/%dh, else 0 */
 	enum sled_reg index; /* SLED_ARG_MEM: index register or NONE */
 	uint8_t scale;     /* SLED_ARG_MEM with index: 1, 2, 4 or 8 */
+	uint8_t addr;      /* enum sled_addr_base of imm */
 	int64_t imm;       /* SLED_ARG_CONST: the value; SLED_ARG_MEM: the displacement */
+};
+
+/*
+ * How symbolic operands are evaluated.  lookup finds the symbol [name, name+len): for
+ * tpoff (written "sym@tpoff") its offset from the thread pointer, else its link-time
+ * address.  Returns 0, or -ENOENT with a one-line reason in err (not found, undefined,
+ * ambiguous, of the wrong kind).
+ */
+struct sled_symbols {
+	int (*lookup)(void *ctx, const char *name, size_t len, bool tpoff, uint64_t *value,
+		      char *err, size_t errlen);
+	void *ctx;
 };
 
 /*
@@ -64,6 +92,15 @@ int sled_argspec_parse_one(const char *text, struct sled_arg_spec *out, char *er
  * argument, or more than max arguments).
  */
 int sled_argspec_parse(const char *text, struct sled_arg_spec *out, int max, char *err, size_t errlen);
+
+/*
+ * Same, evaluating symbols with syms (may be NULL: symbols are then an error).  An
+ * argument whose symbol cannot be resolved does not fail the spec: it is returned as
+ * SLED_ARG_UNRESOLVED (its size and sign kept) and the first such reason, prefixed with
+ * "argument N: ", is left in err.  Syntax errors fail the whole spec as above.
+ */
+int sled_argspec_parse_syms(const char *text, struct sled_arg_spec *out, int max,
+			    const struct sled_symbols *syms, char *err, size_t errlen);
 
 /* Canonical text of one parsed argument, e.g. "-4@%eax" or "8@-16(%rbp,%rcx,8)".
  * Returns the length snprintf would have written. */

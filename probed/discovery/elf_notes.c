@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "elf_symbols.h"
 #include "notes.h"
 
 struct elf_view {
@@ -83,11 +84,49 @@ static int load_segments(struct elf_view *v)
 	return 0;
 }
 
-static int read_elf(Elf *elf, const char *display_path, struct sled_object *obj, char *err,
-		    size_t errlen)
+/*
+ * The header tables must lie inside the file: libelf reports tables past the end as
+ * merely absent, which would list a truncated file as one without tracepoints.
+ */
+static int tables_in_file(const GElf_Ehdr *eh, uint64_t size, const char *path, char *err,
+			  size_t errlen)
+{
+	uint64_t sh_end = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	uint64_t ph_end = eh->e_phoff + (uint64_t)eh->e_phnum * eh->e_phentsize;
+
+	if (eh->e_shoff && (eh->e_shoff > size || sh_end > size || sh_end < eh->e_shoff)) {
+		snprintf(err, errlen, "%s: section headers lie past the end of the file "
+			 "(truncated?)", path);
+		return -EIO;
+	}
+	if (eh->e_phoff && (eh->e_phoff > size || ph_end > size || ph_end < eh->e_phoff)) {
+		snprintf(err, errlen, "%s: program headers lie past the end of the file "
+			 "(truncated?)", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Raw bytes of a note section; a section libelf cannot read (past the end of a file
+ * that shrank under us) is an error, not an empty section. */
+static int section_bytes(Elf_Scn *scn, Elf_Data **out, const char *path, const char *name,
+			 char *err, size_t errlen)
+{
+	*out = elf_rawdata(scn, NULL);
+	if (!*out) {
+		snprintf(err, errlen, "%s: %s unreadable: %s", path, name, elf_errmsg(-1));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int read_elf(Elf *elf, uint64_t file_size, const char *display_path,
+		    struct sled_object *obj, char *err, size_t errlen)
 {
 	struct elf_view view = { .elf = elf };
-	struct sled_image image = { view_read, view_file_offset, &view };
+	struct sled_elf_symbols symbols;
+	struct sled_symbols resolver;
+	struct sled_image image = { view_read, view_file_offset, &view, &resolver };
 	Elf_Data *stapsdt = NULL, *sled = NULL;
 	uint64_t base_addr = 0;
 	Elf_Scn *scn = NULL;
@@ -108,6 +147,9 @@ static int read_elf(Elf *elf, const char *display_path, struct sled_object *obj,
 		snprintf(err, errlen, "%s: not an executable or shared library", display_path);
 		return -ENOEXEC;
 	}
+	ret = tables_in_file(&eh, file_size, display_path, err, errlen);
+	if (ret)
+		return ret;
 	if (elf_getshdrstrndx(elf, &shstrndx)) {
 		snprintf(err, errlen, "%s: unreadable section headers: %s", display_path,
 			 elf_errmsg(-1));
@@ -117,6 +159,7 @@ static int read_elf(Elf *elf, const char *display_path, struct sled_object *obj,
 		GElf_Shdr sh;
 		const char *name;
 
+		ret = 0;
 		if (!gelf_getshdr(scn, &sh))
 			continue;
 		name = elf_strptr(elf, shstrndx, sh.sh_name);
@@ -124,11 +167,13 @@ static int read_elf(Elf *elf, const char *display_path, struct sled_object *obj,
 			continue;
 		/* Raw bytes: notes are parsed by hand, no libelf translation wanted. */
 		if (sh.sh_type == SHT_NOTE && !strcmp(name, ".note.stapsdt"))
-			stapsdt = elf_rawdata(scn, NULL);
+			ret = section_bytes(scn, &stapsdt, display_path, name, err, errlen);
 		else if (sh.sh_type == SHT_NOTE && !strcmp(name, ".note.sled"))
-			sled = elf_rawdata(scn, NULL);
+			ret = section_bytes(scn, &sled, display_path, name, err, errlen);
 		else if (!strcmp(name, ".stapsdt.base"))
 			base_addr = sh.sh_addr;
+		if (ret)
+			return ret;
 	}
 	snprintf(obj->path, sizeof(obj->path), "%s", display_path);
 	obj->elf_type = eh.e_type;
@@ -136,11 +181,14 @@ static int read_elf(Elf *elf, const char *display_path, struct sled_object *obj,
 		snprintf(err, errlen, "%s: unreadable program headers", display_path);
 		return -EIO;
 	}
+	sled_elf_symbols_init(&symbols, elf);
+	resolver = sled_elf_symbols_resolver(&symbols);
 	ret = sled_notes_parse(obj, stapsdt && stapsdt->d_buf ? stapsdt->d_buf : NULL,
 			       stapsdt && stapsdt->d_buf ? stapsdt->d_size : 0,
 			       sled && sled->d_buf ? sled->d_buf : NULL,
 			       sled && sled->d_buf ? sled->d_size : 0, base_addr, &image);
 	free(view.phdr);
+	sled_elf_symbols_free(&symbols);
 	if (ret) {
 		snprintf(err, errlen, "%s: out of memory", display_path);
 		sled_object_free(obj);
@@ -166,16 +214,22 @@ int sled_object_read_fd(int fd, const char *display_path, struct sled_object *ob
 
 	if (ret)
 		return ret;
-	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "%s: %s", display_path, strerror(errno));
+		return -EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: not a regular file", display_path);
 		return -ENOEXEC;
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* Read with pread, never mapped: the file belongs to whoever can write it, and a
+	 * mapping of a file that shrinks faults (SIGBUS) where a read just comes up short. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf) {
 		snprintf(err, errlen, "%s: not an ELF file", display_path);
 		return -ENOEXEC;
 	}
-	ret = read_elf(elf, display_path, obj, err, errlen);
+	ret = read_elf(elf, (uint64_t)st.st_size, display_path, obj, err, errlen);
 	elf_end(elf);
 	return ret;
 }
@@ -215,7 +269,7 @@ int sled_object_read_mem(const void *image, size_t size, const char *display_pat
 		snprintf(err, errlen, "%s: not an ELF file", display_path);
 		return -ENOEXEC;
 	}
-	ret = read_elf(elf, display_path, obj, err, errlen);
+	ret = read_elf(elf, size, display_path, obj, err, errlen);
 	elf_end(elf);
 	free(copy);
 	return ret;

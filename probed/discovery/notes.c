@@ -13,6 +13,7 @@
 #include <sled/tracepoint.h>
 
 #include "notes.h"
+#include "strpool.h"
 
 #define NT_STAPSDT 3
 
@@ -33,6 +34,8 @@ void sled_object_diag(struct sled_object *obj, const char *fmt, ...)
 
 void sled_object_free(struct sled_object *obj)
 {
+	sled_strpool_free(obj->strings);
+	obj->strings = NULL;
 	free(obj->sites);
 	free(obj->diags);
 	obj->sites = NULL;
@@ -43,6 +46,14 @@ void sled_object_free(struct sled_object *obj)
 static struct sled_site *add_site(struct sled_object *obj)
 {
 	struct sled_site *s;
+
+	if (obj->nsites >= SLED_MAX_SITES_PER_OBJECT) {
+		if (!obj->sites_capped)
+			sled_object_diag(obj, "more than %d tracepoint sites: the rest are skipped",
+					 SLED_MAX_SITES_PER_OBJECT);
+		obj->sites_capped = true;
+		return NULL;
+	}
 
 	/* Grow by doubling: a large binary has thousands of sites. */
 	if ((obj->nsites & (obj->nsites - 1)) == 0) {
@@ -156,8 +167,10 @@ static void parse_stapsdt(struct sled_object *obj, const struct note *n, uint64_
 			  const struct sled_image *image)
 {
 	const uint8_t *p = n->desc, *end = n->desc + n->descsz;
+	struct sled_field fields[SLED_MAX_ARGS];
 	struct sled_site tmp, *s;
-	char err[128];
+	char provider[64], name[64], argspec[256];
+	char err[256];
 	int i, nargs;
 
 	memset(&tmp, 0, sizeof(tmp));
@@ -173,30 +186,45 @@ static void parse_stapsdt(struct sled_object *obj, const struct note *n, uint64_
 	if (get_u64(p + 16))
 		tmp.semaphore = get_u64(p + 16);
 	p += 24;
-	if (take_string(&p, end, tmp.provider, sizeof(tmp.provider)) ||
-	    take_string(&p, end, tmp.name, sizeof(tmp.name)) ||
-	    take_string(&p, end, tmp.argspec, sizeof(tmp.argspec))) {
+	if (take_string(&p, end, provider, sizeof(provider)) ||
+	    take_string(&p, end, name, sizeof(name)) ||
+	    take_string(&p, end, argspec, sizeof(argspec))) {
 		sled_object_diag(obj, "stapsdt note at pc 0x%llx: bad or overlong strings",
 				 (unsigned long long)tmp.note_pc);
 		return;
 	}
-	if (!tmp.provider[0] || !tmp.name[0]) {
+	if (!provider[0] || !name[0]) {
 		sled_object_diag(obj, "stapsdt note at pc 0x%llx: empty provider or name",
 				 (unsigned long long)tmp.note_pc);
 		return;
 	}
-	nargs = sled_argspec_parse(tmp.argspec, tmp.args, SLED_MAX_ARGS, err, sizeof(err));
+	err[0] = '\0';
+	nargs = sled_argspec_parse_syms(argspec, tmp.args, SLED_MAX_ARGS,
+					image ? image->syms : NULL, err, sizeof(err));
 	if (nargs < 0) {
-		sled_object_diag(obj, "%s:%s at pc 0x%llx: %s", tmp.provider, tmp.name,
+		sled_object_diag(obj, "%s:%s at pc 0x%llx: %s", provider, name,
 				 (unsigned long long)tmp.note_pc, err);
 		return;
 	}
+	/* A symbol the tables lack (a stripped object) costs the site its values, not its
+	 * place in the listing: it stays, unattachable, with the reason. */
+	if (err[0])
+		sled_object_diag(obj, "%s:%s at pc 0x%llx: %s", provider, name,
+				 (unsigned long long)tmp.note_pc, err);
 	tmp.nargs = nargs;
 	for (i = 0; i < nargs; i++) {
-		snprintf(tmp.fields[i].name, sizeof(tmp.fields[i].name), "arg%d", i);
-		tmp.fields[i].type = type_from_spec(&tmp.args[i]);
+		memset(&fields[i], 0, sizeof(fields[i]));
+		snprintf(fields[i].name, sizeof(fields[i].name), "arg%d", i);
+		fields[i].type = type_from_spec(&tmp.args[i]);
 	}
+	tmp.fields = nargs ? sled_strpool_intern_bytes(&obj->strings, fields,
+						       sizeof(fields[0]) * (size_t)nargs) : NULL;
 	resolve_offset(&tmp, image);
+	tmp.provider = sled_strpool_intern(&obj->strings, provider);
+	tmp.name = sled_strpool_intern(&obj->strings, name);
+	tmp.argspec = sled_strpool_intern(&obj->strings, argspec);
+	if (!tmp.provider || !tmp.name || !tmp.argspec || (nargs && !tmp.fields))
+		return;
 	s = add_site(obj);
 	if (s)
 		*s = tmp;
@@ -255,6 +283,7 @@ static void apply_sled_site(struct sled_object *obj, size_t nstapsdt, uint64_t p
 	struct meta m;
 	int i;
 
+	memset(fields, 0, sizeof(fields)); /* compared bytewise when pooled */
 	if (!s) {
 		sled_object_diag(obj, "sled note %s:%s at pc 0x%llx has no stapsdt entry", provider,
 				 name, (unsigned long long)pc);
@@ -290,7 +319,14 @@ static void apply_sled_site(struct sled_object *obj, size_t nstapsdt, uint64_t p
 		fields[i].type = m.types[i];
 	}
 	sled_field_names(m.text, s->nargs, fields);
-	memcpy(s->fields, fields, sizeof(fields[0]) * s->nargs);
+	if (s->nargs) {
+		const struct sled_field *pooled = sled_strpool_intern_bytes(
+			&obj->strings, fields, sizeof(fields[0]) * (size_t)s->nargs);
+
+		if (!pooled)
+			return;
+		s->fields = pooled;
+	}
 	s->has_sled_note = true;
 }
 
@@ -331,12 +367,17 @@ static void parse_sled(struct sled_object *obj, const struct note *n, size_t nst
 	s = add_site(obj);
 	if (!s)
 		return;
+	s->provider = sled_strpool_intern(&obj->strings, provider);
+	s->name = sled_strpool_intern(&obj->strings, name);
+	s->argspec = "";
+	if (!s->provider || !s->name) {
+		obj->nsites--;
+		return;
+	}
 	s->kind = SLED_SITE_GUARD;
 	s->pc = s->note_pc = pc;
 	s->target = target;
 	s->has_sled_note = true;
-	memcpy(s->provider, provider, sizeof(provider));
-	memcpy(s->name, name, sizeof(name));
 	resolve_offset(s, image);
 }
 

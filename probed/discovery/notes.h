@@ -21,6 +21,8 @@ struct sled_image {
 	/* 0 and *off set when vaddr lies in a loaded segment's file bytes, else -1. */
 	int (*file_offset)(void *ctx, uint64_t vaddr, uint64_t *off);
 	void *ctx;
+	/* Evaluates symbols in arg specs ("counter(%rip)"); NULL: such sites are skipped. */
+	const struct sled_symbols *syms;
 };
 
 /*

@@ -26,10 +26,21 @@ struct sled_field {
 	uint8_t type; /* SLED_T_* from <sled/tracepoint.h> */
 };
 
+/*
+ * At most this many sites (tracepoints and guards) are read from one object: the notes
+ * are the object author's to multiply (a 56-byte note makes a ~490-byte site entry in
+ * probed, per traced process: ~10 MB at the cap).  Past it, the rest are skipped with
+ * one diagnostic.
+ * Real programs have hundreds to a few thousand.
+ */
+#define SLED_MAX_SITES_PER_OBJECT 20000
+
+/* Provider, name and arg-spec text point into the object's string pool (each distinct
+ * string once); they live as long as the object. */
 struct sled_site {
 	enum sled_site_kind kind;
-	char provider[64];
-	char name[64];
+	const char *provider; /* at most 63 characters */
+	const char *name;     /* at most 63 characters */
 	uint64_t pc;      /* link-time address (prelink-adjusted) of the stapsdt pc / guard nop */
 	uint64_t note_pc; /* pc as recorded in the note (sled and stapsdt entries match on it) */
 	uint64_t semaphore; /* stapsdt semaphore address; 0 for sled sites */
@@ -37,10 +48,10 @@ struct sled_site {
 	uint64_t file_offset; /* file offset of pc, from the PT_LOAD that maps it */
 	uint64_t runtime; /* address in a process; 0 until resolved against /proc/PID/maps */
 	bool has_sled_note;   /* a sled TRACEPOINT (project note present) */
-	char argspec[256];    /* the stapsdt argument text as found */
+	const char *argspec;  /* the stapsdt argument text as found ("" for guards) */
 	int nargs;
 	struct sled_arg_spec args[SLED_MAX_ARGS];
-	struct sled_field fields[SLED_MAX_ARGS];
+	const struct sled_field *fields; /* nargs entries, pooled (shared by identical sites) */
 };
 
 /* One problem found while reading an object; reading goes on past it. */
@@ -48,11 +59,15 @@ struct sled_diag {
 	char msg[192];
 };
 
+struct sled_strpool;
+
 struct sled_object {
 	char path[4096];    /* the path shown to users (as mapped, or as given) */
+	struct sled_strpool *strings; /* the sites' provider, name and argspec strings */
 	int elf_type;       /* ET_EXEC or ET_DYN */
 	size_t nsites;
 	struct sled_site *sites;
+	bool sites_capped;  /* SLED_MAX_SITES_PER_OBJECT reached: some sites were skipped */
 	size_t ndiags;
 	struct sled_diag *diags;
 };

@@ -6,6 +6,7 @@
  * aborts.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,53 @@ static void check_round_trip(const struct sled_arg_spec *arg)
 		abort();
 }
 
+/* Every name resolves (to a value made from its bytes), except those starting with 'x':
+ * thread-local when it starts with 't'. */
+static int any_symbol(void *ctx, const char *name, size_t len, bool tpoff, uint64_t *value,
+		      char *err, size_t errlen)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	(void)ctx;
+	if (len == 0 || name[0] == 'x' || tpoff != (name[0] == 't')) {
+		snprintf(err, errlen, "unresolved");
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	*value = h;
+	return 0;
+}
+
+/* With symbols: an error is -EINVAL with a reason; an unresolved argument is kept as
+ * such; a resolved one has a base that says what its displacement is relative to. */
+static void check_with_symbols(const char *text)
+{
+	static const struct sled_symbols syms = { any_symbol, NULL };
+	struct sled_arg_spec args[SLED_MAX_ARGS];
+	char err[160] = "";
+	int n = sled_argspec_parse_syms(text, args, SLED_MAX_ARGS, &syms, err, sizeof(err));
+
+	if (n < 0) {
+		check_error(n, err);
+		return;
+	}
+	if (n > SLED_MAX_ARGS || strchr(err, '\n'))
+		abort();
+	for (int i = 0; i < n; i++) {
+		char buf[128];
+
+		if (args[i].addr > SLED_ADDR_TLS)
+			abort();
+		if (args[i].kind == SLED_ARG_UNRESOLVED && !err[0])
+			abort();
+		if (args[i].addr == SLED_ADDR_ABSOLUTE && args[i].kind != SLED_ARG_UNRESOLVED)
+			check_round_trip(&args[i]);
+		if (sled_argspec_format(&args[i], buf, sizeof(buf)) <= 0)
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sled_arg_spec args[SLED_MAX_ARGS], one;
@@ -74,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (n != -EINVAL || strlen(err) > 8)
 		abort();
 
+	check_with_symbols(text);
 	free(text);
 	return 0;
 }

@@ -33,7 +33,7 @@ static int img_off(void *ctx, uint64_t vaddr, uint64_t *off)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct sled_image image = { img_read, img_off, NULL };
+	static const struct sled_image image = { img_read, img_off, NULL, NULL };
 	struct sled_object obj;
 	size_t split;
 
@@ -48,8 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < obj.nsites; i++) {
 		const struct sled_site *s = &obj.sites[i];
 
-		if (!memchr(s->provider, 0, sizeof(s->provider)) || !memchr(s->name, 0, sizeof(s->name)) ||
-		    s->nargs < 0 || s->nargs > SLED_MAX_ARGS)
+		if (!s->provider || !s->name || !s->argspec || strlen(s->provider) > 63 ||
+		    strlen(s->name) > 63 || s->nargs < 0 || s->nargs > SLED_MAX_ARGS)
 			abort();
 		for (int a = 0; a < s->nargs; a++)
 			if (!memchr(s->fields[a].name, 0, sizeof(s->fields[a].name)))

@@ -719,6 +719,162 @@ TEST(reg_names)
 		CHECK(sled_reg_name((enum sled_reg)r) != NULL);
 }
 
+/* --- Symbolic operands, with a symbol table of three entries ------------------------- */
+
+static int fake_lookup(void *ctx, const char *name, size_t len, bool tpoff, uint64_t *value,
+		       char *err, size_t errlen)
+{
+	static const struct { const char *name; uint64_t value; bool tls; } syms[] = {
+		{ "g_counter", 0x4010, false },
+		{ "g_conf", 0x4020, false },
+		{ "local_counter.3", 0x4040, false },
+		{ "g_arr", 0x4060, false },
+		{ "tls_count", (uint64_t)-8, true },
+	};
+
+	(void)ctx;
+	for (size_t i = 0; i < ARRAY_SIZE(syms); i++) {
+		if (strlen(syms[i].name) != len || memcmp(syms[i].name, name, len))
+			continue;
+		if (syms[i].tls != tpoff) {
+			snprintf(err, errlen, "symbol '%.*s' of the wrong kind", (int)len, name);
+			return -ENOENT;
+		}
+		*value = syms[i].value;
+		return 0;
+	}
+	snprintf(err, errlen, "symbol '%.*s' is not in the object's symbol tables", (int)len, name);
+	return -ENOENT;
+}
+
+static const struct sled_symbols fake_syms = { fake_lookup, NULL };
+
+static struct sled_arg_spec parse_sym_ok(const char *text)
+{
+	struct sled_arg_spec a[1];
+	char err[200] = "";
+	int n;
+
+	memset(a, 0, sizeof(a));
+	n = sled_argspec_parse_syms(text, a, 1, &fake_syms, err, sizeof(err));
+	if (n != 1 || err[0])
+		fprintf(stderr, "  parse of \"%s\": %d \"%s\"\n", text, n, err);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_STR(err, "");
+	return a[0];
+}
+
+TEST(global_rip_relative_is_its_link_time_address)
+{
+	struct sled_arg_spec a = parse_sym_ok("8@g_counter(%rip)");
+
+	CHECK_EQ_INT(a.kind, SLED_ARG_MEM);
+	CHECK_EQ_INT(a.addr, SLED_ADDR_OBJECT);
+	CHECK_EQ_INT(a.reg, SLED_REG_NONE);
+	CHECK_EQ_INT(a.index, SLED_REG_NONE);
+	CHECK_EQ_INT(a.imm, 0x4010);
+	CHECK_EQ_STR(fmt(&a), "8@0x4010");
+}
+
+TEST(struct_field_of_a_global_either_spelling)
+{
+	struct sled_arg_spec gcc = parse_sym_ok("-8@8+g_conf(%rip)");
+	struct sled_arg_spec clang = parse_sym_ok("-8@g_conf+8(%rip)");
+
+	CHECK_EQ_INT(gcc.imm, 0x4028);
+	CHECK(gcc.is_signed);
+	CHECK(spec_equal(&gcc, &clang) && gcc.addr == clang.addr);
+	CHECK_EQ_INT(parse_sym_ok("4@g_conf-4+12(%rip)").imm, 0x4028);
+}
+
+TEST(static_local_with_a_dotted_name)
+{
+	struct sled_arg_spec a = parse_sym_ok("-8@local_counter.3(%rip)");
+
+	CHECK_EQ_INT(a.imm, 0x4040);
+	CHECK_EQ_INT(a.addr, SLED_ADDR_OBJECT);
+}
+
+TEST(thread_local_is_an_offset_from_fs)
+{
+	struct sled_arg_spec a = parse_sym_ok("-8@%fs:tls_count@tpoff");
+	struct sled_arg_spec b = parse_sym_ok("4@%fs:tls_count@tpoff+4");
+
+	CHECK_EQ_INT(a.kind, SLED_ARG_MEM);
+	CHECK_EQ_INT(a.addr, SLED_ADDR_TLS);
+	CHECK_EQ_INT(a.imm, -8);
+	CHECK_EQ_STR(fmt(&a), "-8@%fs:-8");
+	CHECK_EQ_INT(b.imm, -4);
+}
+
+TEST(array_elements_absolute_and_indexed)
+{
+	struct sled_arg_spec c = parse_sym_ok("8@g_arr+16(%rip)");
+	struct sled_arg_spec abs = parse_sym_ok("8@g_arr+16");
+	struct sled_arg_spec idx = parse_sym_ok("-8@g_arr(,%rax,8)");
+	struct sled_arg_spec tls = parse_sym_ok("4@%fs:tls_count@tpoff(,%rcx,4)");
+
+	CHECK_EQ_INT(c.imm, 0x4070);
+	CHECK(spec_equal(&c, &abs) && c.addr == abs.addr);
+	CHECK_EQ_INT(idx.index, SLED_REG_RAX);
+	CHECK_EQ_INT(idx.scale, 8);
+	CHECK_EQ_INT(idx.imm, 0x4060);
+	CHECK_EQ_INT(idx.addr, SLED_ADDR_OBJECT);
+	CHECK_EQ_INT(tls.addr, SLED_ADDR_TLS);
+	CHECK_EQ_INT(tls.index, SLED_REG_RCX);
+}
+
+TEST(address_of_a_global_as_a_constant)
+{
+	struct sled_arg_spec a = parse_sym_ok("8@$g_arr");
+
+	CHECK_EQ_INT(a.kind, SLED_ARG_CONST);
+	CHECK_EQ_INT(a.addr, SLED_ADDR_OBJECT);
+	CHECK_EQ_INT(a.imm, 0x4060);
+}
+
+TEST(unknown_symbol_keeps_the_site_and_names_the_argument)
+{
+	struct sled_arg_spec a[3];
+	char err[200] = "";
+	int n = sled_argspec_parse_syms("8@%rax -4@stripped(%rip) 8@g_counter(%rip)", a, 3,
+					&fake_syms, err, sizeof(err));
+
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(a[0].kind, SLED_ARG_REG);
+	CHECK_EQ_INT(a[1].kind, SLED_ARG_UNRESOLVED);
+	CHECK_EQ_INT(a[1].size, 4);
+	CHECK(a[1].is_signed);
+	CHECK_EQ_INT(a[2].kind, SLED_ARG_MEM);
+	CHECK(strstr(err, "argument 1") != NULL);
+	CHECK(strstr(err, "stripped") != NULL);
+}
+
+TEST(symbolic_forms_no_compiler_writes_are_refused)
+{
+	static const char *const bad[] = {
+		"8@tls_count@tpoff(%rip)",     /* @tpoff without %fs: */
+		"8@%fs:g_counter",             /* %fs: without @tpoff */
+		"8@g_counter@GOTPCREL(%rip)",  /* a relocation we cannot evaluate */
+		"8@g_counter+g_conf(%rip)",    /* two symbols */
+		"8@-g_counter(%rip)",          /* a negated symbol */
+		"8@16-g_counter(%rip)",
+		"8@g_counter+(%rip)",          /* a sign with nothing after it */
+		"8@%fs:tls_count@tpoff(%rip)", /* %fs: relative to %rip */
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct sled_arg_spec a;
+		char err[200] = "";
+		int n = sled_argspec_parse_syms(bad[i], &a, 1, &fake_syms, err, sizeof(err));
+
+		if (n != -EINVAL || !err[0])
+			fprintf(stderr, "  \"%s\" -> %d \"%s\"\n", bad[i], n, err);
+		CHECK_EQ_INT(n, -EINVAL);
+		CHECK(err[0] != '\0');
+	}
+}
+
 static const struct test_case table[] = {
 	TEST_ENTRY(register_operand_signed_32bit),
 	TEST_ENTRY(unsigned_without_minus),
@@ -763,6 +919,14 @@ static const struct test_case table[] = {
 	TEST_ENTRY(canonical_texts_round_trip),
 	TEST_ENTRY(parse_format_parse_gives_the_same_spec),
 	TEST_ENTRY(reg_names),
+	TEST_ENTRY(global_rip_relative_is_its_link_time_address),
+	TEST_ENTRY(struct_field_of_a_global_either_spelling),
+	TEST_ENTRY(static_local_with_a_dotted_name),
+	TEST_ENTRY(thread_local_is_an_offset_from_fs),
+	TEST_ENTRY(array_elements_absolute_and_indexed),
+	TEST_ENTRY(address_of_a_global_as_a_constant),
+	TEST_ENTRY(unknown_symbol_keeps_the_site_and_names_the_argument),
+	TEST_ENTRY(symbolic_forms_no_compiler_writes_are_refused),
 };
 
 int main(void)

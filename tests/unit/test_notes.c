@@ -3,6 +3,7 @@
  * The note parsers on hand-built note bytes: what the header emits is read back right,
  * and every kind of damage is reported without hiding the valid sites around it.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include <sled/tracepoint.h>
@@ -102,7 +103,7 @@ static int img_off(void *ctx, uint64_t vaddr, uint64_t *off)
 	return 0;
 }
 
-static const struct sled_image image = { img_read, img_off, NULL };
+static const struct sled_image image = { img_read, img_off, NULL, NULL };
 
 static void set_meta(uint8_t version, uint8_t nargs, const uint8_t *types, const char *text)
 {
@@ -364,6 +365,53 @@ TEST(type_names)
 	CHECK_EQ_STR(sled_type_name(200), "unknown");
 }
 
+/* A 64-byte x86-64 ELF header whose tables lie at shoff/phoff: nothing else in the file. */
+static void elf_header(uint8_t *h, uint64_t shoff, uint16_t shnum, uint64_t phoff,
+		       uint16_t phnum)
+{
+	static const uint8_t ident[16] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	uint16_t type = 3 /* ET_DYN */, machine = 62 /* EM_X86_64 */, ehsize = 64, phentsize = 56,
+		 shentsize = 64, shstrndx = shnum ? 1 : 0;
+	uint32_t version = 1;
+
+	memset(h, 0, 64);
+	memcpy(h, ident, 16);
+	memcpy(h + 16, &type, 2);
+	memcpy(h + 18, &machine, 2);
+	memcpy(h + 20, &version, 4);
+	memcpy(h + 32, &phoff, 8);
+	memcpy(h + 40, &shoff, 8);
+	memcpy(h + 52, &ehsize, 2);
+	memcpy(h + 54, &phentsize, 2);
+	memcpy(h + 56, &phnum, 2);
+	memcpy(h + 58, &shentsize, 2);
+	memcpy(h + 60, &shnum, 2);
+	memcpy(h + 62, &shstrndx, 2);
+}
+
+TEST(section_headers_past_the_end_are_an_error)
+{
+	struct sled_object obj;
+	uint8_t h[64];
+	char err[256] = "";
+
+	elf_header(h, 0x10000, 5, 0, 0);
+	CHECK_EQ_INT(sled_object_read_mem(h, sizeof(h), "cut.so", &obj, err, sizeof(err)), -EIO);
+	CHECK(strstr(err, "cut.so") != NULL);
+	CHECK(strstr(err, "past the end") != NULL);
+	/* A table that starts inside the file but runs past its end. */
+	elf_header(h, 32, 5, 0, 0);
+	CHECK_EQ_INT(sled_object_read_mem(h, sizeof(h), "cut.so", &obj, err, sizeof(err)), -EIO);
+	elf_header(h, 0, 0, 0x10000, 3);
+	CHECK_EQ_INT(sled_object_read_mem(h, sizeof(h), "cut.so", &obj, err, sizeof(err)), -EIO);
+	CHECK(strstr(err, "program headers") != NULL);
+	/* No tables at all is a valid (empty) object. */
+	elf_header(h, 0, 0, 0, 0);
+	CHECK_EQ_INT(sled_object_read_mem(h, sizeof(h), "empty.so", &obj, err, sizeof(err)), 0);
+	CHECK_EQ_INT(obj.nsites, 0);
+	sled_object_free(&obj);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -381,6 +429,7 @@ int main(void)
 		TEST_ENTRY(huge_lengths_are_rejected),
 		TEST_ENTRY(field_names_respect_nesting_and_literals),
 		TEST_ENTRY(type_names),
+		TEST_ENTRY(section_headers_past_the_end_are_an_error),
 	};
 
 	return RUN_TESTS(tests);
