@@ -85,10 +85,10 @@ def big_string(path, total):
 
 
 def nil_array(path, n):
-    """An array32 announcing n nils, then the nils."""
+    """An array32 announcing 4n nils, then n of them: the request stays unfinished."""
     s = connect(path)
     data = b"\x82" + msgpack.packb("cmd") + msgpack.packb("status") + msgpack.packb("x") \
-        + b"\xdd" + n.to_bytes(4, "big") + b"\xc0" * n
+        + b"\xdd" + (4 * n).to_bytes(4, "big") + b"\xc0" * n
     sent, r = send_then_read(s, data)
     ready({"sent": sent})
     done({"sent": sent, "reply": r})
@@ -114,7 +114,7 @@ def pipeline(path, n, cmd):
     while got < want:
         try:
             data = s.recv(1 << 16)
-        except socket.timeout:
+        except (socket.timeout, ConnectionResetError):
             break
         if not data:
             break

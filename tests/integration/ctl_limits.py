@@ -9,6 +9,7 @@ status counts the refusal.
 Usage: ctl_limits.py BUILD_DIR
 """
 import json
+import resource
 import os
 import shutil
 import subprocess
@@ -85,9 +86,18 @@ def rss(d):
     return 0
 
 
+def cpu_seconds(d):
+    with open(f"/proc/{d.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def root_status(d):
-    r = subprocess.run([probectl, "-S", d.socket, "--json", "status"], capture_output=True,
-                       text=True, timeout=20)
+    try:
+        r = subprocess.run([probectl, "-S", d.socket, "--json", "status"], capture_output=True,
+                           text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        return None
     return json.loads(r.stdout) if r.returncode == 0 else None
 
 
@@ -98,7 +108,7 @@ def after_attack(d, name, rss0):
     t.check(alive, f"{name}: probed alive")
     t.check(st is not None, f"{name}: root's probectl status answered")
     t.check(grew < RSS_BOUND, f"{name}: probed's RSS grew by {grew >> 10} KiB (< {RSS_BOUND >> 20} MiB)")
-    return st["daemon"] if st else {}
+    return st.get("daemon", {}) if st else {}
 
 
 d = Daemon(probed, probectl, extra=["--socket-mode", "0666", *LIMITS])
@@ -115,9 +125,9 @@ try:
             f"200 MB string: attacker told '{r['reply'].get('error', r['reply'])}'")
     t.check(dm.get("refused", {}).get("request_too_large", 0) >= 1, "200 MB string: counted in status")
 
-    # 2. An array32 announcing 4 million nils: refused at its header.
+    # 2. An array32 announcing 8 million nils, 2 million sent: refused at its header.
     rss0 = rss(d)
-    a = Attack(d.socket, "nil_array", 4 << 20)
+    a = Attack(d.socket, "nil_array", 2 << 20)
     a.ready()
     after_attack(d, "array32 of nils", rss0)
     r = a.done()
@@ -191,6 +201,30 @@ try:
     r = a.done()
     t.check(r["enable_ok"] and r["lost_line"].startswith('{"lost":'),
             f"tail client told what it lost: {r['lost_line'][:80]}")
+    d.stop()
+
+    # 9. File descriptors run out (a probed with 40 and limits above that): the
+    #    connections it cannot take are refused, not left to spin the loop.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (40, hard))
+    try:
+        d = Daemon(probed, probectl, extra=["--socket-mode", "0666", "--max-clients", "1000",
+                                            "--max-clients-per-uid", "1000"]
+                   if not os.environ.get("SLED_OLD_PROBED") else ["--socket-mode", "0666"])
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    os.chmod(d.dir, 0o755)
+    a = Attack(d.socket, "connections", 100)
+    info = a.ready()
+    cpu0, t0 = cpu_seconds(d), time.monotonic()
+    time.sleep(1)  # what probed does meanwhile: sleep (fixed) or spin on accept (not)
+    cpu = (cpu_seconds(d) - cpu0) / (time.monotonic() - t0)
+    t.check(cpu < 0.5, f"fds exhausted: probed does not spin ({cpu:.0%} of a CPU while 100 "
+            "connections wait)")
+    t.check("out of file descriptors" in info["first_refusal"],
+            f"fds exhausted: the connections over are told '{info['first_refusal']}'")
+    a.done()
+    after_attack(d, "fds exhausted, then released", rss(d))
 finally:
     for p in apps:
         stop_app(p)
