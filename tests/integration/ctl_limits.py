@@ -153,6 +153,10 @@ try:
     t.check(info["refused"] >= 184 and "too many connections from uid" in info["first_refusal"],
             f"200 connections: {info['refused']} refused: '{info['first_refusal']}'")
     t.check(dm.get("refused", {}).get("clients_per_uid", 0) >= 184, "200 connections: counted in status")
+    r = subprocess.run([*as_user(), probectl, "-S", d.socket, "status"], capture_output=True,
+                       text=True, timeout=30)
+    t.check(r.returncode == 1 and r.stderr.startswith("Error: too many connections from uid"),
+            f"200 connections: the user's probectl says why: {r.stderr.strip()}")
     a.done()
 
     # 5. Four users with 16 connections each: over --max-clients 64 less root's 8.

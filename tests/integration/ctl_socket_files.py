@@ -85,5 +85,31 @@ t.check(p.returncode == 2 and "symbolic link" in err and err.count("\n") == 1,
 with open(victim) as f:
     t.check(f.read() == "secret\n", "the symlink's target is untouched")
 
+# 4. A daemon of another control-protocol version: probectl names both versions.
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+old = os.path.join(work, "old.sock")
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(old)
+srv.listen(1)
+
+
+def old_daemon():
+    c, _ = srv.accept()
+    c.recv(4096)
+    c.sendall(b"\x81\xa2ok\xc3")  # {"ok": true}: protocol 1 had no "version"
+    c.close()
+
+
+th = threading.Thread(target=old_daemon)
+th.start()
+r = subprocess.run([os.path.join(build, "probed", "probectl"), "-S", old, "status"],
+                   capture_output=True, text=True, timeout=20)
+th.join()
+srv.close()
+t.check(r.returncode == 1 and "probed speaks control protocol 1, this probectl speaks 2"
+        in r.stderr and r.stderr.count("\n") == 1, f"old daemon: {r.stderr.strip()}")
+
 subprocess.run(["rm", "-rf", work])
 t.finish()
