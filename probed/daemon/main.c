@@ -301,7 +301,7 @@ static int set_socket_mode(struct daemon *d, const char *text)
 }
 
 /* --max-* and --client-buffer (or the config directives of the same names). */
-static int set_limit(struct daemon *d, unsigned which, const char *text)
+static int set_limit(struct daemon *d, unsigned which, const char *text, const char *file)
 {
 	static const char *const names[CONFIG_NLIMITS] = { CONFIG_LIMIT_NAMES };
 	static const unsigned long long lo[CONFIG_NLIMITS] = { 256, 1, 1, 1, 4096 };
@@ -313,8 +313,8 @@ static int set_limit(struct daemon *d, unsigned which, const char *text)
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (!*text || *end || errno || *text == '-' || v < lo[which] || v > hi[which]) {
-		fprintf(stderr, "Error: bad %s '%s' (a number from %llu to %llu)\n", names[which],
-			text, lo[which], hi[which]);
+		fprintf(stderr, "Error: %s%sbad %s '%s' (a number from %llu to %llu)\n",
+			file ? file : "", file ? ": " : "", names[which], text, lo[which], hi[which]);
 		return -1;
 	}
 	switch (which) {
@@ -466,7 +466,7 @@ int main(int argc, char **argv)
 		case 'v': d.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		case 0x100: case 0x101: case 0x102: case 0x103: case 0x104:
-			if (set_limit(&d, (unsigned)(c - 0x100), optarg))
+			if (set_limit(&d, (unsigned)(c - 0x100), optarg, NULL))
 				return fail_startup(&d, &cfg, 2);
 			limit_given[c - 0x100] = true;
 			break;
@@ -489,7 +489,7 @@ int main(int argc, char **argv)
 		return fail_startup(&d, &cfg, 2);
 	d.verbose |= cfg.verbose;
 	for (unsigned i = 0; i < CONFIG_NLIMITS; i++)
-		if (cfg.limits[i] && !limit_given[i] && set_limit(&d, i, cfg.limits[i]))
+		if (cfg.limits[i] && !limit_given[i] && set_limit(&d, i, cfg.limits[i], cfg.path))
 			return fail_startup(&d, &cfg, 2);
 	for (unsigned i = 0; i < cfg.noutputs; i++)
 		if (add_output(&d, cfg.outputs[i]))
