@@ -9,6 +9,7 @@ requests sent, buffers filled), waits for a line on stdin (or its end), then pri
 "done {json}" with what probed answered, and exits, closing everything."""
 import json
 import os
+import select
 import socket
 import sys
 import time
@@ -124,8 +125,9 @@ def pipeline(path, n, cmd):
     done({"requests": want, "ok_replies": got})
 
 
-def connections(path, n):
-    """n connections held open; what probed said to each that it refused."""
+def connections(path, n, expect=-1):
+    """n connections held open; what probed said to each that it refused.  Waits for
+    `expect` refusals (-1: until none has come for a second)."""
     held, errors = [], []
     for _ in range(n):
         try:
@@ -134,26 +136,29 @@ def connections(path, n):
             errors.append("connect: " + str(e))
             continue
         held.append(s)
-    time.sleep(0.3)  # refusals are sent at accept: give probed a moment to reach them all
-    refused = []
-    for s in held:
-        s.setblocking(False)
-        try:
-            data = s.recv(4096)
-        except BlockingIOError:
-            continue
-        except OSError:
-            data = b""
-        if data:
+    refused, t0, last = {}, time.time(), time.time()
+    while time.time() - t0 < 30:
+        if expect >= 0 and len(refused) >= expect:
+            break
+        if expect < 0 and time.time() - last > 1:
+            break
+        pending = [s for s in held if s not in refused]
+        ready_socks = select.select(pending, [], [], 0.2)[0] if pending else []
+        for s in ready_socks:
+            try:
+                data = s.recv(4096)
+            except OSError:
+                data = b""
             up = msgpack.Unpacker(raw=False)
             up.feed(data)
-            m = next(iter(up), {})
-            refused.append(m.get("error", ""))
-    ready({"held": len(held), "refused": len(refused), "errors": errors[:3],
-           "first_refusal": refused[0] if refused else ""})
+            refused[s] = next(iter(up), {}).get("error", "") if data else "closed"
+            last = time.time()
+    msgs = list(refused.values())
+    ready({"held": len(held), "refused": len(msgs), "errors": errors[:3],
+           "first_refusal": msgs[0] if msgs else ""})
     for s in held:
         s.close()
-    done({"refused": len(refused), "messages": sorted(set(refused))})
+    done({"refused": len(msgs), "messages": sorted(set(msgs))})
 
 
 def probes(path, n):
@@ -226,7 +231,7 @@ if __name__ == "__main__":
     {"big_string": lambda: big_string(path, int(args[0])),
      "nil_array": lambda: nil_array(path, int(args[0])),
      "pipeline": lambda: pipeline(path, int(args[0]), args[1]),
-     "connections": lambda: connections(path, int(args[0])),
+     "connections": lambda: connections(path, *map(int, args)),
      "probes": lambda: probes(path, int(args[0])),
      "tails": lambda: tails(path, int(args[0]), args[1]),
      "malformed": lambda: malformed(path, args[0])}[attack]()
