@@ -137,8 +137,7 @@ int do_disable(int argc, char **argv)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	id = strtol(s.pattern, &end, 10);
 	if (!*end && id > 0 && !s.pid && !s.binary) {
-		msgpack_pack_map(&pk, 2);
-		ctl_pack_kv_str(&pk, "cmd", "disable");
+		ctl_pack_request(&pk, "disable", 1);
 		ctl_pack_kv_i64(&pk, "id", id);
 	} else {
 		ctl_pack_scope(&pk, "disable", &s);

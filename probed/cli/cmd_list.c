@@ -203,8 +203,7 @@ static void fetch_daemon_state(struct listing *l)
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	ctl_pack_kv_str(&pk, "cmd", "sites");
+	ctl_pack_request(&pk, "sites", 0);
 	if (ctl_call(&call, &sb, true))
 		return;
 	arr = ctl_get(&call.reply.data, "sites");

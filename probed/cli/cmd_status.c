@@ -2,7 +2,8 @@
 /*
  * probectl status [--json]: per probe what was emitted at the sites, exported by the
  * daemon and dropped in full rings (emitted = exported + dropped once the rings are
- * drained); per traced process its mode and rings; per output what was written.
+ * drained); per traced process its mode and rings; per output what was written; for the
+ * daemon its control clients and what its limits refused.
  */
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,30 @@ static const char *id_list(const msgpack_object *row, char *buf, size_t len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%llu", i ? "," : "",
 						 (unsigned long long)v[i].via.u64);
 	return buf;
+}
+
+/* "DAEMON 3 client(s) ...", then the refusals that happened, by limit. */
+static void print_daemon(const msgpack_object *r)
+{
+	const msgpack_object *dm = ctl_get(r, "daemon"), *ref = ctl_get(dm, "refused");
+
+	if (!dm)
+		return;
+	printf("\nDAEMON   %lld client(s) (%lld tail, %lld paused); limits hit %lld; requests "
+	       "refused %lld; tail events lost %lld\n", (long long)geti(dm, "clients"),
+	       (long long)geti(dm, "tail_clients"), (long long)geti(dm, "paused_clients"),
+	       (long long)geti(dm, "limits_hit"), (long long)geti(dm, "requests_refused"),
+	       (long long)geti(dm, "tail_lost"));
+	if (!ref || ref->type != MSGPACK_OBJECT_MAP)
+		return;
+	for (uint32_t i = 0; i < ref->via.map.size; i++) {
+		const msgpack_object_kv *kv = &ref->via.map.ptr[i];
+
+		if (kv->key.type == MSGPACK_OBJECT_STR && kv->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+		    kv->val.via.u64)
+			printf("refused  %.*s: %llu\n", (int)kv->key.via.str.size, kv->key.via.str.ptr,
+			       (unsigned long long)kv->val.via.u64);
+	}
 }
 
 static void print_human(const msgpack_object *r)
@@ -113,6 +138,7 @@ static void print_human(const msgpack_object *r)
 		       (long long)geti(p, "queued"), (long long)geti(p, "dropped"),
 		       err[0] ? err : "-");
 	}
+	print_daemon(r);
 }
 
 int do_status(int argc, char **argv)
@@ -127,8 +153,7 @@ int do_status(int argc, char **argv)
 	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 1);
-	ctl_pack_kv_str(&pk, "cmd", "status");
+	ctl_pack_request(&pk, "status", 0);
 	if (ctl_call(&call, &sb, false))
 		return 1;
 	if (json_output) {

@@ -31,8 +31,7 @@ int do_tail(int argc, char **argv)
 	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, pattern ? 3 : 2);
-	ctl_pack_kv_str(&pk, "cmd", "tail");
+	ctl_pack_request(&pk, "tail", pattern ? 2 : 1);
 	ctl_pack_kv_str(&pk, "format", json_output ? "json" : "human");
 	if (pattern)
 		ctl_pack_kv_str(&pk, "pattern", pattern);

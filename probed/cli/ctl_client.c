@@ -22,6 +22,7 @@ static int call_once(struct ctl_call *call, const msgpack_sbuffer *req, bool qui
 {
 	char err[512];
 	bool ok = false;
+	int64_t version;
 	int r;
 
 	memset(call, 0, sizeof(*call));
@@ -33,14 +34,30 @@ static int call_once(struct ctl_call *call, const msgpack_sbuffer *req, bool qui
 	}
 	msgpack_unpacker_init(&call->up, 4096);
 	msgpack_unpacked_init(&call->reply);
-	if (ctl_send(call->fd, req->data, req->size)) {
-		p_err("cannot send to probed: %s", strerror(errno));
+	r = ctl_send(call->fd, req->data, req->size);
+	/* A connection probed refused (a limit) was answered before the request went: the
+	 * reply, when there is one, says why. */
+	if (r && ctl_recv(call->fd, &call->up, &call->reply, 1000) != 1) {
+		p_err("cannot send to probed: %s", strerror(-r));
 		ctl_call_end(call);
 		return -1;
 	}
-	r = ctl_recv(call->fd, &call->up, &call->reply, 30000);
+	if (!r)
+		r = ctl_recv(call->fd, &call->up, &call->reply, 30000);
+	else
+		r = 1;
 	if (r != 1) {
 		p_err("no reply from probed (%s)", r == 0 ? "connection closed" : strerror(-r));
+		ctl_call_end(call);
+		return -1;
+	}
+	/* Before "ok": a daemon of another protocol may mean something else by it. */
+	if (!ctl_get_i64(&call->reply.data, "version", &version))
+		version = 1; /* protocol 1 replies had no version */
+	if (version != CTL_PROTOCOL_VERSION) {
+		p_err("probed speaks control protocol %lld, this probectl speaks %d: use the "
+		      "probectl of the same release as probed", (long long)version,
+		      CTL_PROTOCOL_VERSION);
 		ctl_call_end(call);
 		return -1;
 	}

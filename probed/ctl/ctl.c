@@ -151,12 +151,123 @@ bool ctl_get_bool(const msgpack_object *map, const char *key, bool *out)
 	return true;
 }
 
+int ctl_field_str(const msgpack_object *map, const char *key, char *buf, size_t len,
+		  char *err, size_t errlen)
+{
+	const msgpack_object *v = ctl_get(map, key);
+
+	if (!v)
+		return 0;
+	if (v->type != MSGPACK_OBJECT_STR) {
+		snprintf(err, errlen, "\"%s\" must be a string", key);
+		return -1;
+	}
+	if (v->via.str.size >= len) {
+		snprintf(err, errlen, "\"%s\" is too long (%u bytes, at most %zu)", key,
+			 v->via.str.size, len - 1);
+		return -1;
+	}
+	if (memchr(v->via.str.ptr, 0, v->via.str.size)) {
+		snprintf(err, errlen, "\"%s\" contains a NUL byte", key);
+		return -1;
+	}
+	memcpy(buf, v->via.str.ptr, v->via.str.size);
+	buf[v->via.str.size] = 0;
+	return 1;
+}
+
+int ctl_field_i64(const msgpack_object *map, const char *key, int64_t min, int64_t max,
+		  int64_t *out, char *err, size_t errlen)
+{
+	const msgpack_object *v = ctl_get(map, key);
+	int64_t x;
+
+	if (!v)
+		return 0;
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX)
+		x = (int64_t)v->via.u64;
+	else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		x = v->via.i64;
+	else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		x = INT64_MAX; /* reported as out of range below */
+	else {
+		snprintf(err, errlen, "\"%s\" must be an integer", key);
+		return -1;
+	}
+	if (x < min || x > max || (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+				   v->via.u64 > INT64_MAX)) {
+		snprintf(err, errlen, "\"%s\" must be between %lld and %lld", key, (long long)min,
+			 (long long)max);
+		return -1;
+	}
+	*out = x;
+	return 1;
+}
+
+int ctl_field_bool(const msgpack_object *map, const char *key, bool *out, char *err,
+		   size_t errlen)
+{
+	const msgpack_object *v = ctl_get(map, key);
+
+	if (!v)
+		return 0;
+	if (v->type != MSGPACK_OBJECT_BOOLEAN) {
+		snprintf(err, errlen, "\"%s\" must be true or false", key);
+		return -1;
+	}
+	*out = v->via.boolean;
+	return 1;
+}
+
+int ctl_check_keys(const msgpack_object *map, const char *const *allowed, char *err,
+		   size_t errlen)
+{
+	if (!map || map->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, errlen, "a request must be a map");
+		return -1;
+	}
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		bool known = false;
+
+		if (k->type != MSGPACK_OBJECT_STR) {
+			snprintf(err, errlen, "request keys must be strings");
+			return -1;
+		}
+		for (const char *const *a = allowed; *a && !known; a++)
+			known = strlen(*a) == k->via.str.size && !memcmp(*a, k->via.str.ptr, k->via.str.size);
+		if (!known) {
+			snprintf(err, errlen, "unknown field \"%.*s\"",
+				 (int)(k->via.str.size > 64 ? 64 : k->via.str.size), k->via.str.ptr);
+			return -1;
+		}
+		for (uint32_t j = 0; j < i; j++) {
+			const msgpack_object *o = &map->via.map.ptr[j].key;
+
+			if (o->via.str.size == k->via.str.size &&
+			    !memcmp(o->via.str.ptr, k->via.str.ptr, k->via.str.size)) {
+				snprintf(err, errlen, "field \"%.*s\" given twice", (int)k->via.str.size,
+					 k->via.str.ptr);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 void ctl_pack_str(msgpack_packer *pk, const char *s)
 {
 	size_t l = strlen(s);
 
 	msgpack_pack_str(pk, l);
 	msgpack_pack_str_body(pk, s, l);
+}
+
+void ctl_pack_request(msgpack_packer *pk, const char *cmd, uint32_t nkeys)
+{
+	msgpack_pack_map(pk, nkeys + 2);
+	ctl_pack_kv_i64(pk, "version", CTL_PROTOCOL_VERSION);
+	ctl_pack_kv_str(pk, "cmd", cmd);
 }
 
 void ctl_pack_kv_str(msgpack_packer *pk, const char *key, const char *val)

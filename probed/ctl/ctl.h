@@ -18,6 +18,12 @@
  *           "acked","queued","dropped","error"}]}
  *   {"cmd":"sites"}  -> {"ok":true,"sites":[{"pid","address","state","probe"}]}
  *   {"cmd":"tail","pattern":P?,"format":"json"|"human"} -> {"ok":true} then lines
+ *
+ * Every request may carry "version" (CTL_PROTOCOL_VERSION; probectl always sends it) and
+ * every reply carries it: a request of another version is refused with one line naming
+ * both, and probectl refuses a reply of another version the same way.  Every field is
+ * checked for type and length: a wrong type, a string too long, an unknown or repeated
+ * key is an error, never a default.
  */
 #ifndef SLED_CTL_H
 #define SLED_CTL_H
@@ -26,6 +32,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* 2: requests checked field by field, limits, "daemon" in status (1 had no "version"). */
+#define CTL_PROTOCOL_VERSION 2
+
+/* Longest fields, terminating NUL included (probed's buffers are this size). */
+#define CTL_PATTERN_MAX 256
+#define CTL_PATH_MAX    4096
+#define CTL_FILTER_MAX  512
 
 /* -S PATH, else $PROBED_SOCKET, else /run/probed.sock (root) or
  * $XDG_RUNTIME_DIR/probed.sock (others; /tmp/probed-UID.sock without XDG_RUNTIME_DIR). */
@@ -48,8 +62,24 @@ bool ctl_get_str(const msgpack_object *map, const char *key, char *buf, size_t l
 bool ctl_get_i64(const msgpack_object *map, const char *key, int64_t *v);
 bool ctl_get_bool(const msgpack_object *map, const char *key, bool *v);
 
+/* Strict field readers for requests: 0 when the key is missing, 1 with the value, -1
+ * with a one-line reason in err when it has the wrong type or does not fit (a string of
+ * len - 1 bytes or more, an integer outside [min, max]). */
+int ctl_field_str(const msgpack_object *map, const char *key, char *buf, size_t len,
+		  char *err, size_t errlen);
+int ctl_field_i64(const msgpack_object *map, const char *key, int64_t min, int64_t max,
+		  int64_t *v, char *err, size_t errlen);
+int ctl_field_bool(const msgpack_object *map, const char *key, bool *v, char *err,
+		   size_t errlen);
+/* 0 when every key of map is a string from allowed (NULL-terminated) and none repeats;
+ * -1 with a one-line reason in err otherwise. */
+int ctl_check_keys(const msgpack_object *map, const char *const *allowed, char *err,
+		   size_t errlen);
+
 /* Packing helpers: a string key followed by a value. */
 void ctl_pack_str(msgpack_packer *pk, const char *s);
+/* The start of a request map of nkeys entries besides "version" and "cmd", which it packs. */
+void ctl_pack_request(msgpack_packer *pk, const char *cmd, uint32_t nkeys);
 void ctl_pack_kv_str(msgpack_packer *pk, const char *key, const char *val);
 void ctl_pack_kv_i64(msgpack_packer *pk, const char *key, int64_t val);
 void ctl_pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t val);

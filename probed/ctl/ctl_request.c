@@ -122,13 +122,32 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 		return -1;
 	}
 	s->pattern = argv[optind];
+	/* Checked here too, so that probectl says what is wrong before it connects. */
+	if (strlen(s->pattern) >= CTL_PATTERN_MAX) {
+		set_err(err, errlen, "pattern too long (%zu bytes, at most %d)", strlen(s->pattern),
+			CTL_PATTERN_MAX - 1);
+		return -1;
+	}
+	if (s->binary && !*s->binary) {
+		set_err(err, errlen, "-b: empty path");
+		return -1;
+	}
+	if (s->binary && strlen(s->binary) >= CTL_PATH_MAX) {
+		set_err(err, errlen, "-b: path too long (at most %d bytes)", CTL_PATH_MAX - 1);
+		return -1;
+	}
+	if (s->filter && strlen(s->filter) >= CTL_FILTER_MAX) {
+		set_err(err, errlen, "--filter: expression too long (at most %d bytes)",
+			CTL_FILTER_MAX - 1);
+		return -1;
+	}
 	return 0;
 }
 
 void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope *s)
 {
-	msgpack_pack_map(pk, 2 + (s->pid != 0) + (s->binary != NULL) + (s->filter != NULL) +
-			     (s->sample != 0) + (s->rate != 0) + s->count_only + (s->mode != NULL));
+	ctl_pack_request(pk, cmd, 1 + (s->pid != 0) + (s->binary != NULL) + (s->filter != NULL) +
+				  (s->sample != 0) + (s->rate != 0) + s->count_only + (s->mode != NULL));
 	if (s->mode)
 		ctl_pack_kv_str(pk, "mode", s->mode);
 	if (s->filter)
@@ -139,7 +158,6 @@ void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope 
 		ctl_pack_kv_i64(pk, "rate", s->rate);
 	if (s->count_only)
 		ctl_pack_kv_bool(pk, "count_only", true);
-	ctl_pack_kv_str(pk, "cmd", cmd);
 	ctl_pack_kv_str(pk, "pattern", s->pattern);
 	if (s->pid)
 		ctl_pack_kv_i64(pk, "pid", s->pid);

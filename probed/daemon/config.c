@@ -161,8 +161,16 @@ static int directive(struct config *cfg, unsigned lineno, char **words, int n, c
 	}
 	if (!strcmp(d, "enable"))
 		return add_enable(cfg, lineno, words, n, err, errlen);
+	for (unsigned i = 0; i < CONFIG_NLIMITS; i++) {
+		static const char *const names[CONFIG_NLIMITS] = { CONFIG_LIMIT_NAMES };
+
+		if (!strcmp(d, names[i]))
+			return set_once(cfg, lineno, &cfg->limits[i], words, n, err, errlen);
+	}
 	set_err(err, errlen, cfg, lineno,
-		"unknown directive '%s' (socket, socket-mode, output, verbose, enable)", d);
+		"unknown directive '%s' (socket, socket-mode, output, verbose, enable, "
+		"max-request-bytes, max-clients, max-clients-per-uid, max-probes-per-uid, "
+		"client-buffer)", d);
 	return -1;
 }
 
@@ -233,6 +241,8 @@ void config_free(struct config *cfg)
 	free(cfg->enables);
 	free(cfg->socket);
 	free(cfg->socket_mode);
+	for (unsigned i = 0; i < CONFIG_NLIMITS; i++)
+		free(cfg->limits[i]);
 	free(cfg->path);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -10,6 +10,9 @@
  *   socket-mode MODE            octal permissions of the socket
  *   output SPEC                 as -o; repeatable (-o adds to these)
  *   verbose                     as -v
+ *   max-request-bytes N, max-clients N, max-clients-per-uid N, max-probes-per-uid N,
+ *   client-buffer N             the control socket's limits, as the options of the
+ *                               same names (docs/security-control.md)
  *   enable PATTERN [OPTIONS]    as `probectl enable`, applied at start-up as a standing
  *                               probe (e.g. enable 'app:*' -b /usr/bin/app --rate 100/s)
  */
@@ -22,6 +25,12 @@
 
 #define CONFIG_MAX_WORDS 32
 
+/* The limit directives, in the order of struct config's limits[]. */
+#define CONFIG_LIMIT_NAMES \
+	"max-request-bytes", "max-clients", "max-clients-per-uid", "max-probes-per-uid", \
+	"client-buffer"
+#define CONFIG_NLIMITS 5
+
 struct config_line {
 	unsigned lineno;
 	int argc;
@@ -33,6 +42,7 @@ struct config {
 	char *socket;
 	char *socket_mode;
 	bool verbose;
+	char *limits[CONFIG_NLIMITS]; /* text as written; main.c checks the numbers */
 	char **outputs;
 	unsigned noutputs;
 	struct config_line *enables; /* argv[0] is "enable" */

@@ -26,6 +26,33 @@
 
 struct client;
 struct uprobe_ctx;
+
+/* What control clients may make probed spend (server.c); every one is set by an option
+ * or a config directive of the same name, and documented in docs/security-control.md. */
+struct server_limits {
+	size_t request_bytes;     /* --max-request-bytes: one request, encoded */
+	unsigned clients;         /* --max-clients: connections in all (the last 8 are root's) */
+	unsigned clients_per_uid; /* --max-clients-per-uid: a non-root uid's connections */
+	unsigned probes_per_uid;  /* --max-probes-per-uid: a non-root uid's standing probes */
+	size_t client_buffer;     /* --client-buffer: replies or tail lines queued per client */
+};
+#define SERVER_LIMITS_DEFAULT { 65536, 256, 32, 256, 1u << 20 }
+
+/* What the limits refused, for status ("daemon"). */
+struct server_stats {
+	uint64_t accepted;
+	uint64_t refused_clients;     /* over --max-clients */
+	uint64_t refused_clients_uid; /* over --max-clients-per-uid */
+	uint64_t refused_fds;         /* accept failed for want of file descriptors */
+	uint64_t refused_too_large;   /* over --max-request-bytes or the element limit */
+	uint64_t refused_malformed;   /* not a msgpack map: the connection is dropped */
+	uint64_t refused_probes;      /* over --max-probes-per-uid */
+	uint64_t refused_version;     /* another control-protocol version */
+	uint64_t refused_requests;    /* every error reply, the above included */
+	uint64_t paused;              /* clients stopped being read until they read replies */
+	uint64_t tail_lost;           /* events a slow tail client did not get */
+	uint64_t tail_clients_lagging; /* times a tail client started losing events */
+};
 struct uprobe_auto;
 
 struct daemon {
@@ -35,6 +62,11 @@ struct daemon {
 	struct sled_output *outputs[MAX_OUTPUTS];
 	unsigned noutputs;
 	struct client *clients;
+	struct server_limits limits;
+	struct server_stats stats;
+	int reserve_fd;            /* kept open to accept-and-refuse when fds run out */
+	uint64_t listen_resume_ns; /* listening paused until then (no fd to refuse with) */
+	bool clients_ready;        /* a client has a request buffered: no sleeping */
 	struct uprobe_ctx *uprobe; /* loaded at the first uprobe-mode enable */
 	struct uprobe_auto *uauto; /* no-scope probes' uprobe part (uprobe_auto.c) */
 	const char *socket_path;
@@ -56,6 +88,10 @@ bool server_client_event(struct daemon *d, int fd, uint32_t events);
  * owner (root sees all). */
 void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner);
 void server_flush_tails(struct daemon *d);
+/* Once per loop pass: at most a few requests from each client that has some buffered
+ * (one client's pipeline never starves the others); resumes a paused listen socket.
+ * d->clients_ready says whether requests are still waiting. */
+void server_pass(struct daemon *d);
 void server_close(struct daemon *d);
 /* Run one request as root would over the socket (config file enables): 0, or -1 with
  * the daemon's one-line error in err. */

@@ -3,7 +3,7 @@
  * probed: finds processes that link libsled, patches their sleds on request, drains their
  * rings and writes the events out.  Runs in the foreground (systemd: Type=simple).
  *
- *   probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]
+ *   probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v] [--max-... N]
  *
  * One thread, one epoll loop: the control socket and its clients, inotify on /dev/shm
  * (a traced process appearing or going), signals, and a drain pass every few
@@ -277,7 +277,14 @@ static void usage(FILE *f)
 		"                          msgpack+tcp://HOST:PORT, msgpack+unix:PATH,\n"
 		"                          jsonl+tcp://HOST:PORT, jsonl+unix:PATH\n"
 		"                        network outputs take ?queue=N&batch=N&... (see README)\n"
-		"  -v, --verbose         log attaches, enables and disables to stderr\n");
+		"  -v, --verbose         log attaches, enables and disables to stderr\n"
+		"Limits on control clients (docs/security-control.md):\n"
+		"      --max-request-bytes N    one request, encoded (default 65536)\n"
+		"      --max-clients N          connections in all, the last 8 root's (default 256)\n"
+		"      --max-clients-per-uid N  a non-root user's connections (default 32)\n"
+		"      --max-probes-per-uid N   a non-root user's standing probes (default 256)\n"
+		"      --client-buffer N        bytes of replies or tail lines queued per client\n"
+		"                               (default 1048576)\n");
 }
 
 static int set_socket_mode(struct daemon *d, const char *text)
@@ -290,6 +297,33 @@ static int set_socket_mode(struct daemon *d, const char *text)
 		return -1;
 	}
 	d->socket_mode = (unsigned)mode;
+	return 0;
+}
+
+/* --max-* and --client-buffer (or the config directives of the same names). */
+static int set_limit(struct daemon *d, unsigned which, const char *text, const char *file)
+{
+	static const char *const names[CONFIG_NLIMITS] = { CONFIG_LIMIT_NAMES };
+	static const unsigned long long lo[CONFIG_NLIMITS] = { 256, 1, 1, 1, 4096 };
+	static const unsigned long long hi[CONFIG_NLIMITS] = { 16u << 20, 1u << 20, 1u << 20,
+							       1u << 20, 1u << 30 };
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (!*text || *end || errno || *text == '-' || v < lo[which] || v > hi[which]) {
+		fprintf(stderr, "Error: %s%sbad %s '%s' (a number from %llu to %llu)\n",
+			file ? file : "", file ? ": " : "", names[which], text, lo[which], hi[which]);
+		return -1;
+	}
+	switch (which) {
+	case 0: d->limits.request_bytes = (size_t)v; break;
+	case 1: d->limits.clients = (unsigned)v; break;
+	case 2: d->limits.clients_per_uid = (unsigned)v; break;
+	case 3: d->limits.probes_per_uid = (unsigned)v; break;
+	default: d->limits.client_buffer = (size_t)v; break;
+	}
 	return 0;
 }
 
@@ -393,9 +427,17 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		/* The limits: val is 0x100 + their index in CONFIG_LIMIT_NAMES. */
+		{ "max-request-bytes", required_argument, NULL, 0x100 },
+		{ "max-clients", required_argument, NULL, 0x101 },
+		{ "max-clients-per-uid", required_argument, NULL, 0x102 },
+		{ "max-probes-per-uid", required_argument, NULL, 0x103 },
+		{ "client-buffer", required_argument, NULL, 0x104 },
 		{ 0 },
 	};
-	struct daemon d = { .listen_fd = -1, .socket_mode = 0600 };
+	struct daemon d = { .listen_fd = -1, .reserve_fd = -1, .socket_mode = 0600,
+			    .limits = SERVER_LIMITS_DEFAULT };
+	bool limit_given[CONFIG_NLIMITS] = { false };
 	struct config cfg = { 0 };
 	const char *socket_opt = NULL, *config_path = NULL;
 	bool mode_given = false;
@@ -423,6 +465,11 @@ int main(int argc, char **argv)
 			break;
 		case 'v': d.verbose = true; break;
 		case 'h': usage(stdout); return 0;
+		case 0x100: case 0x101: case 0x102: case 0x103: case 0x104:
+			if (set_limit(&d, (unsigned)(c - 0x100), optarg, NULL))
+				return fail_startup(&d, &cfg, 2);
+			limit_given[c - 0x100] = true;
+			break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -441,6 +488,9 @@ int main(int argc, char **argv)
 	if (cfg.socket_mode && !mode_given && set_socket_mode(&d, cfg.socket_mode))
 		return fail_startup(&d, &cfg, 2);
 	d.verbose |= cfg.verbose;
+	for (unsigned i = 0; i < CONFIG_NLIMITS; i++)
+		if (cfg.limits[i] && !limit_given[i] && set_limit(&d, i, cfg.limits[i], cfg.path))
+			return fail_startup(&d, &cfg, 2);
 	for (unsigned i = 0; i < cfg.noutputs; i++)
 		if (add_output(&d, cfg.outputs[i]))
 			return fail_startup(&d, &cfg, 2);
@@ -478,6 +528,7 @@ int main(int argc, char **argv)
 			else
 				server_client_event(&d, fd, evs[i].events);
 		}
+		server_pass(&d);
 		{
 			uint64_t got = daemon_drain(&d);
 
@@ -485,7 +536,7 @@ int main(int argc, char **argv)
 			 * "Hard" is a few hundred events a pass: a pass that follows a full ring
 			 * by microseconds finds only what was written meanwhile, and sleeping
 			 * then would leave the ring to fill and drop. */
-			poll_ms = got >= 256 ? 0 : got ? BUSY_POLL_MS : IDLE_POLL_MS;
+			poll_ms = got >= 256 || d.clients_ready ? 0 : got ? BUSY_POLL_MS : IDLE_POLL_MS;
 		}
 		now = sled_clock_monotonic_ns();
 		if (d.rescan_at_ns && now >= d.rescan_at_ns) {

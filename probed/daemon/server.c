@@ -3,6 +3,12 @@
  * The control socket.  Clients send msgpack requests (ctl.h); each gets one reply.  The
  * peer's credentials (SO_PEERCRED) decide what it may touch: root everything, anyone
  * else only processes running under its own uid and probes it made.
+ *
+ * Every client is untrusted (the socket may be opened to everyone): its socket is
+ * non-blocking, its requests are scanned (ctl_frame.c) and refused past the size limits
+ * before anything is allocated for them, its replies queue in a buffer of bounded size
+ * (past it the client is no longer read until it reads), and each loop pass serves at
+ * most REQUESTS_PER_PASS requests of each client.  Limits: struct server_limits.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,25 +27,67 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "ctl.h"
+#include "ctl_frame.h"
 #include "daemon.h"
 #include "pattern.h"
 #include "uprobe.h"
 #include "report.h"
 #include "uprobe_auto.h"
 
-#define TAIL_BUF_MAX (4u << 20)
+/* Fairness: a client with a pipeline of requests gets this many per loop pass. */
+#define REQUESTS_PER_PASS 4
+/* Bytes read from one client per read event. */
+#define READ_CHUNK 65536
+/* Connections accepted per readable event on the listen socket. */
+#define ACCEPTS_PER_PASS 64
+/* Of --max-clients, the last ones are root's, so root's status is answered in a flood. */
+#define ROOT_RESERVE 8
+/* A request's array items and map entries, all levels: requests have a dozen fields. */
+#define REQUEST_MAX_ELEMENTS 256
+/* Listening pauses this long when no fd is left even to refuse a connection. */
+#define LISTEN_PAUSE_NS (100 * 1000 * 1000ull)
 
 struct client {
-	int fd;
+	int fd; /* -1: server_local_request's client, whose reply stays in out */
 	uid_t uid;
-	msgpack_unpacker up;
+	struct sled_buf in;  /* request bytes not yet handled */
+	struct sled_buf out; /* replies or tail lines not yet sent */
+	uint32_t events;     /* what epoll waits for */
+	bool eof;            /* the client sends no more */
+	bool dead;           /* to close at the next occasion */
+	bool paused;         /* not read: its replies wait to be read */
 	bool tail, tail_json;
-	char tail_pattern[256];
-	struct sled_buf out;
-	uint64_t tail_dropped;
+	char tail_pattern[CTL_PATTERN_MAX];
+	uint64_t tail_dropped; /* events lost since the client was last told */
+	struct server_stats *stats; /* the daemon's, where refusals are counted */
 	struct client *next;
 };
+
+/* The fields each command accepts: anything else is refused, never ignored. */
+static const char *const enable_keys[] = { "version", "cmd", "pattern", "pid", "binary", "mode",
+					   "filter", "sample", "rate", "count_only", NULL };
+static const char *const disable_keys[] = { "version", "cmd", "id", "pattern", "pid", "binary",
+					    NULL };
+static const char *const plain_keys[] = { "version", "cmd", NULL };
+static const char *const tail_keys[] = { "version", "cmd", "pattern", "format", NULL };
+
+/* The socket file gets its mode from the socket inode and the umask at bind time: set
+ * both before bind, so that no chmod by path (which follows a symlink planted there)
+ * is needed and the file never exists with a wider mode. */
+static int bind_with_mode(int fd, const struct sockaddr_un *addr, unsigned mode)
+{
+	mode_t old;
+	int rc;
+
+	if (fchmod(fd, mode))
+		return -1;
+	old = umask(~mode & 0777);
+	rc = bind(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	umask(old);
+	return rc;
+}
 
 int server_listen(struct daemon *d)
 {
@@ -62,60 +110,20 @@ int server_listen(struct daemon *d)
 	unlink(d->socket_path);
 	strcpy(addr.sun_path, d->socket_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
-	    chmod(d->socket_path, d->socket_mode) || listen(fd, 64)) {
+	if (fd < 0 || bind_with_mode(fd, &addr, d->socket_mode) || listen(fd, 128)) {
 		fprintf(stderr, "Error: cannot listen on %s: %s\n", d->socket_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	d->listen_fd = fd;
+	d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	ev.data.fd = fd;
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-void server_accept(struct daemon *d)
-{
-	for (;;) {
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-		struct client *c;
-		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0)
-			return;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
-		    !(c = calloc(1, sizeof(*c)))) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->uid = cred.uid;
-		msgpack_unpacker_init(&c->up, 4096);
-		ev.data.fd = fd;
-		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
-		c->next = d->clients;
-		d->clients = c;
-	}
-}
-
-static void client_close(struct daemon *d, struct client *c)
-{
-	for (struct client **pp = &d->clients; *pp; pp = &(*pp)->next) {
-		if (*pp == c) {
-			*pp = c->next;
-			break;
-		}
-	}
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	msgpack_unpacker_destroy(&c->up);
-	sled_buf_free(&c->out);
-	free(c);
-}
-
-/* Reply helpers: a map of n entries whose first is "ok". */
+/* Reply helpers: a map of nkeys entries whose first is "ok" (reply_begin adds
+ * "version" to them). */
 struct reply {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -125,14 +133,67 @@ static void reply_begin(struct reply *r, uint32_t nkeys, bool ok)
 {
 	msgpack_sbuffer_init(&r->sb);
 	msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&r->pk, nkeys);
+	msgpack_pack_map(&r->pk, nkeys + 1);
 	ctl_pack_kv_bool(&r->pk, "ok", ok);
+	ctl_pack_kv_i64(&r->pk, "version", CTL_PROTOCOL_VERSION);
+}
+
+/* Send what out holds without waiting; what the socket does not take stays queued. */
+static void client_flush(struct client *c)
+{
+	size_t sent = 0;
+
+	while (c->fd >= 0 && !c->dead && sent < c->out.len) {
+		ssize_t n = send(c->fd, c->out.data + sent, c->out.len - sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			c->dead = true;
+			break;
+		}
+		sent += (size_t)n;
+	}
+	if (sent) {
+		memmove(c->out.data, c->out.data + sent, c->out.len - sent);
+		c->out.len -= sent;
+	}
+}
+
+/* Arm epoll for what the client needs now: reading while it may send (and its replies
+ * are under the bound), writing while replies wait. */
+static void client_arm(struct daemon *d, struct client *c)
+{
+	bool paused = !c->tail && c->out.len >= d->limits.client_buffer;
+	uint32_t want = 0;
+	struct epoll_event ev;
+
+	if (c->fd < 0 || c->dead)
+		return;
+	if (paused && !c->paused)
+		d->stats.paused++;
+	c->paused = paused;
+	if (c->tail || (!c->eof && !paused && c->in.len < d->limits.request_bytes))
+		want |= EPOLLIN;
+	if (c->out.len)
+		want |= EPOLLOUT;
+	if (want == c->events)
+		return;
+	ev.events = want;
+	ev.data.fd = c->fd;
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->events = want;
 }
 
 static void reply_send(struct client *c, struct reply *r)
 {
-	ctl_send(c->fd, r->sb.data, r->sb.size);
+	if (sled_buf_append(&c->out, r->sb.data, r->sb.size))
+		c->dead = true; /* out of memory: better lose this client than the daemon */
 	msgpack_sbuffer_destroy(&r->sb);
+	client_flush(c);
 }
 
 static void reply_error(struct client *c, const char *fmt, ...)
@@ -149,6 +210,114 @@ static void reply_error(struct client *c, const char *fmt, ...)
 	reply_begin(&r, 2, false);
 	ctl_pack_kv_str(&r.pk, "error", msg);
 	reply_send(c, &r);
+	if (c->stats)
+		c->stats->refused_requests++;
+}
+
+/* A connection over a limit: told why in one reply, then closed. */
+static void refuse_connection(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse_connection(int fd, const char *fmt, ...)
+{
+	struct client c = { .fd = fd };
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_error(&c, "%s", msg);
+	sled_buf_free(&c.out);
+	close(fd);
+}
+
+/* No fd left to accept with: the reserve fd makes room to take the connection at the
+ * head of the backlog and refuse it, so the listen socket does not stay readable (which
+ * would spin the loop).  Without a reserve, listening pauses for a moment. */
+static void refuse_for_want_of_fds(struct daemon *d)
+{
+	int fd = -1;
+
+	d->stats.refused_fds++;
+	if (d->reserve_fd >= 0) {
+		close(d->reserve_fd);
+		fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0)
+			refuse_connection(fd, "probed is out of file descriptors: try again later");
+		d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (d->reserve_fd < 0 && d->listen_resume_ns == 0) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->listen_fd, NULL);
+		d->listen_resume_ns = sled_clock_monotonic_ns() + LISTEN_PAUSE_NS;
+		log_info(d, "out of file descriptors: not accepting for 100 ms");
+	}
+}
+
+void server_accept(struct daemon *d)
+{
+	for (int i = 0; i < ACCEPTS_PER_PASS && d->listen_resume_ns == 0; i++) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		unsigned total = 0, mine = 0;
+		struct client *c;
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				refuse_for_want_of_fds(d);
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+			close(fd);
+			continue;
+		}
+		for (c = d->clients; c; c = c->next) {
+			total++;
+			mine += c->uid == cred.uid;
+		}
+		if (cred.uid != 0 && d->limits.clients_per_uid && mine >= d->limits.clients_per_uid) {
+			d->stats.refused_clients_uid++;
+			refuse_connection(fd, "too many connections from uid %u (limit %u, "
+					  "--max-clients-per-uid)", (unsigned)cred.uid,
+					  d->limits.clients_per_uid);
+			continue;
+		}
+		if (total >= d->limits.clients ||
+		    (cred.uid != 0 && total + ROOT_RESERVE >= d->limits.clients)) {
+			d->stats.refused_clients++;
+			refuse_connection(fd, "too many connections to probed (limit %u, --max-clients)",
+					  d->limits.clients);
+			continue;
+		}
+		if (!(c = calloc(1, sizeof(*c)))) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->stats = &d->stats;
+		c->events = ev.events;
+		ev.data.fd = fd;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+		c->next = d->clients;
+		d->clients = c;
+		d->stats.accepted++;
+	}
+}
+
+static void client_close(struct daemon *d, struct client *c)
+{
+	for (struct client **pp = &d->clients; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	sled_buf_free(&c->in);
+	sled_buf_free(&c->out);
+	free(c);
 }
 
 static bool may_touch(const struct client *c, const struct traced_proc *p)
@@ -180,22 +349,44 @@ struct scope_args {
 
 static int parse_scope(struct client *c, const msgpack_object *req, struct scope_args *a)
 {
-	char err[256], raw[PATH_MAX];
+	char err[256], raw[CTL_PATH_MAX];
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	a->has_pattern = ctl_get_str(req, "pattern", a->pattern, sizeof(a->pattern));
-	if (!a->has_pattern)
-		strcpy(a->pattern, "*");
+	/* Every field is checked: a wrong type or a string too long is an error, never the
+	 * field's absence (which would mean "every process" or "every tracepoint"). */
+	rc = ctl_field_str(req, "pattern", a->pattern, sizeof(a->pattern), err, sizeof(err));
+	if (rc < 0) {
+		reply_error(c, "%s", err);
+		return -1;
+	}
+	if (rc == 0) {
+		reply_error(c, "request without \"pattern\"");
+		return -1;
+	}
+	a->has_pattern = true;
 	if (sled_pattern_check(a->pattern, err, sizeof(err))) {
 		reply_error(c, "%s", err);
 		return -1;
 	}
-	ctl_get_i64(req, "pid", &a->pid);
-	if (a->pid < 0 || a->pid > INT_MAX) {
-		reply_error(c, "bad pid %lld", (long long)a->pid);
+	if (ctl_field_i64(req, "pid", 1, INT_MAX, &a->pid, err, sizeof(err)) < 0) {
+		reply_error(c, "%s", err);
 		return -1;
 	}
-	if (ctl_get_str(req, "binary", raw, sizeof(raw)) && raw[0] && !realpath(raw, a->binary)) {
+	rc = ctl_field_str(req, "binary", raw, sizeof(raw), err, sizeof(err));
+	if (rc < 0) {
+		reply_error(c, "%s", err);
+		return -1;
+	}
+	if (rc == 1 && !raw[0]) {
+		reply_error(c, "\"binary\" is empty");
+		return -1;
+	}
+	if (rc == 1 && a->pid) {
+		reply_error(c, "\"pid\" and \"binary\" are mutually exclusive");
+		return -1;
+	}
+	if (rc == 1 && !realpath(raw, a->binary)) {
 		reply_error(c, "%s: %s", raw, strerror(errno));
 		return -1;
 	}
@@ -221,6 +412,24 @@ static struct traced_proc *attach_soon(struct daemon *d, pid_t pid)
 	return NULL;
 }
 
+/* A non-root uid holds at most --max-probes-per-uid standing probes: each costs memory
+ * and a pass over every process on each change. */
+static bool over_probe_limit(struct daemon *d, struct client *c)
+{
+	unsigned n = 0;
+
+	if (c->uid == 0 || !d->limits.probes_per_uid)
+		return false;
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
+		n += pb->owner == c->uid;
+	if (n < d->limits.probes_per_uid)
+		return false;
+	d->stats.refused_probes++;
+	reply_error(c, "too many probes for uid %u (limit %u, --max-probes-per-uid): disable some "
+		    "first", (unsigned)c->uid, d->limits.probes_per_uid);
+	return true;
+}
+
 /* The probe functions of an enable request. */
 struct functions {
 	char filter[512];
@@ -231,28 +440,33 @@ struct functions {
 
 static int parse_functions(struct client *c, const msgpack_object *req, struct functions *fn)
 {
+	char err[256];
 	int64_t v;
+	int rc;
 
 	memset(fn, 0, sizeof(*fn));
-	if (ctl_get(req, "filter") && !ctl_get_str(req, "filter", fn->filter, sizeof(fn->filter))) {
-		reply_error(c, "filter: expression too long (at most %zu bytes)", sizeof(fn->filter) - 1);
+	if (ctl_field_str(req, "filter", fn->filter, sizeof(fn->filter), err, sizeof(err)) < 0) {
+		reply_error(c, "%s", err);
 		return -1;
 	}
-	if (ctl_get_i64(req, "sample", &v)) {
-		if (v < 1 || v > UINT32_MAX) {
-			reply_error(c, "--sample must be between 1 and %u", UINT32_MAX);
-			return -1;
-		}
+	rc = ctl_field_i64(req, "sample", 1, UINT32_MAX, &v, err, sizeof(err));
+	if (rc < 0) {
+		reply_error(c, "%s", err);
+		return -1;
+	}
+	if (rc)
 		fn->sample = (uint32_t)v;
+	rc = ctl_field_i64(req, "rate", 1, UINT32_MAX, &v, err, sizeof(err));
+	if (rc < 0) {
+		reply_error(c, "%s", err);
+		return -1;
 	}
-	if (ctl_get_i64(req, "rate", &v)) {
-		if (v < 1 || v > UINT32_MAX) {
-			reply_error(c, "--rate must be between 1 and %u events per second", UINT32_MAX);
-			return -1;
-		}
+	if (rc)
 		fn->rate = (uint64_t)v;
+	if (ctl_field_bool(req, "count_only", &fn->count_only, err, sizeof(err)) < 0) {
+		reply_error(c, "%s", err);
+		return -1;
 	}
-	ctl_get_bool(req, "count_only", &fn->count_only);
 	return 0;
 }
 
@@ -471,7 +685,12 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 
 	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
-	ctl_get_str(req, "mode", mode, sizeof(mode));
+	if (ctl_field_str(req, "mode", mode, sizeof(mode), why, sizeof(why)) < 0) {
+		reply_error(c, "%s", why);
+		return;
+	}
+	if (over_probe_limit(d, c))
+		return;
 	if (strcmp(mode, "auto") && strcmp(mode, "sled") && strcmp(mode, "uprobe")) {
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", mode);
 		return;
@@ -635,7 +854,14 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 	struct reply r;
 	int64_t id;
 
-	if (ctl_get_i64(req, "id", &id)) {
+	char err[256];
+	int rc = ctl_field_i64(req, "id", 1, UINT32_MAX, &id, err, sizeof(err));
+
+	if (rc < 0 || (rc == 1 && ctl_get(req, "pattern"))) {
+		reply_error(c, "%s", rc < 0 ? err : "\"id\" and \"pattern\" are mutually exclusive");
+		return;
+	}
+	if (rc == 1) {
 		struct probe *pb = probes_find(&d->probes, (uint32_t)id);
 
 		if (!pb || (c->uid != 0 && pb->owner != c->uid)) {
@@ -688,6 +914,53 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 	reply_send(c, &r);
 }
 
+/* status's "daemon": clients, the limits, and what they refused. */
+static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
+{
+	const struct server_stats *s = &d->stats;
+	const struct server_limits *l = &d->limits;
+	unsigned clients = 0, tails = 0, paused = 0;
+
+	for (const struct client *c = d->clients; c; c = c->next) {
+		if (c->dead)
+			continue;
+		clients++;
+		tails += c->tail;
+		paused += c->paused;
+	}
+	msgpack_pack_map(pk, 9);
+	ctl_pack_kv_u64(pk, "clients", clients);
+	ctl_pack_kv_u64(pk, "tail_clients", tails);
+	ctl_pack_kv_u64(pk, "paused_clients", paused);
+	ctl_pack_kv_u64(pk, "limits_hit", s->refused_clients + s->refused_clients_uid +
+				  s->refused_fds + s->refused_too_large + s->refused_probes +
+				  s->paused + s->tail_clients_lagging);
+	ctl_pack_kv_u64(pk, "requests_refused", s->refused_requests);
+	ctl_pack_kv_u64(pk, "tail_lost", s->tail_lost);
+	ctl_pack_str(pk, "limits");
+	msgpack_pack_map(pk, 6);
+	ctl_pack_kv_u64(pk, "request_bytes", l->request_bytes);
+	ctl_pack_kv_u64(pk, "request_elements", REQUEST_MAX_ELEMENTS);
+	ctl_pack_kv_u64(pk, "clients", l->clients);
+	ctl_pack_kv_u64(pk, "clients_per_uid", l->clients_per_uid);
+	ctl_pack_kv_u64(pk, "probes_per_uid", l->probes_per_uid);
+	ctl_pack_kv_u64(pk, "client_buffer", l->client_buffer);
+	/* Each limit's count: connections refused, requests refused, clients slowed. */
+	ctl_pack_str(pk, "refused");
+	msgpack_pack_map(pk, 7);
+	ctl_pack_kv_u64(pk, "clients", s->refused_clients);
+	ctl_pack_kv_u64(pk, "clients_per_uid", s->refused_clients_uid);
+	ctl_pack_kv_u64(pk, "no_fds", s->refused_fds);
+	ctl_pack_kv_u64(pk, "request_too_large", s->refused_too_large);
+	ctl_pack_kv_u64(pk, "malformed", s->refused_malformed);
+	ctl_pack_kv_u64(pk, "probes_per_uid", s->refused_probes);
+	ctl_pack_kv_u64(pk, "version", s->refused_version);
+	ctl_pack_str(pk, "slowed");
+	msgpack_pack_map(pk, 2);
+	ctl_pack_kv_u64(pk, "paused", s->paused);
+	ctl_pack_kv_u64(pk, "tail_lagging", s->tail_clients_lagging);
+}
+
 static void handle_status(struct daemon *d, struct client *c)
 {
 	unsigned nprobes = 0;
@@ -697,7 +970,9 @@ static void handle_status(struct daemon *d, struct client *c)
 	daemon_drain(d);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
 		nprobes += c->uid == 0 || pb->owner == c->uid;
-	reply_begin(&r, 4, true);
+	reply_begin(&r, 5, true);
+	ctl_pack_str(&r.pk, "daemon");
+	pack_daemon(&r.pk, d);
 	ctl_pack_str(&r.pk, "probes");
 	msgpack_pack_array(&r.pk, nprobes);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
@@ -769,14 +1044,21 @@ static void handle_tail(struct client *c, const msgpack_object *req)
 {
 	char format[16] = "human", err[256];
 	struct reply r;
+	int rc;
 
-	if (!ctl_get_str(req, "pattern", c->tail_pattern, sizeof(c->tail_pattern)))
+	/* No pattern: every event the client may see; a bad one is an error, not that. */
+	rc = ctl_field_str(req, "pattern", c->tail_pattern, sizeof(c->tail_pattern), err,
+			   sizeof(err));
+	if (rc <= 0)
 		c->tail_pattern[0] = 0;
-	if (sled_pattern_check(c->tail_pattern, err, sizeof(err))) {
+	if (rc < 0 || sled_pattern_check(c->tail_pattern, err, sizeof(err))) {
 		reply_error(c, "%s", err);
 		return;
 	}
-	ctl_get_str(req, "format", format, sizeof(format));
+	if (ctl_field_str(req, "format", format, sizeof(format), err, sizeof(err)) < 0) {
+		reply_error(c, "%s", err);
+		return;
+	}
 	if (strcmp(format, "json") && strcmp(format, "human")) {
 		reply_error(c, "unknown tail format '%s' (json or human)", format);
 		return;
@@ -784,19 +1066,49 @@ static void handle_tail(struct client *c, const msgpack_object *req)
 	c->tail_json = !strcmp(format, "json");
 	reply_begin(&r, 1, true);
 	reply_send(c, &r);
-	/* From now on the client only reads: writes must never block the daemon. */
-	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	c->tail = true;
 }
 
 static void handle_request(struct daemon *d, struct client *c, const msgpack_object *req)
 {
-	char cmd[32];
+	const char *const *keys;
+	int64_t version = CTL_PROTOCOL_VERSION;
+	char cmd[32], err[256];
+	int rc;
 
 	/* Never wait on an agent that is gone: forget dead processes first. */
 	daemon_reap(d);
-	if (!ctl_get_str(req, "cmd", cmd, sizeof(cmd))) {
-		reply_error(c, "request without \"cmd\"");
+	/* The version first: a client of another version may mean anything by the rest. */
+	if (ctl_field_i64(req, "version", 0, INT32_MAX, &version, err, sizeof(err)) < 0) {
+		d->stats.refused_version++;
+		reply_error(c, "%s (probed speaks control protocol %d)", err, CTL_PROTOCOL_VERSION);
+		return;
+	}
+	if (version != CTL_PROTOCOL_VERSION) {
+		d->stats.refused_version++;
+		reply_error(c, "this client speaks control protocol %lld, probed speaks %d: use the "
+			    "probectl of probed's release", (long long)version, CTL_PROTOCOL_VERSION);
+		return;
+	}
+	rc = ctl_field_str(req, "cmd", cmd, sizeof(cmd), err, sizeof(err));
+	if (rc <= 0) {
+		reply_error(c, "%s", rc < 0 ? err : "request without \"cmd\"");
+		return;
+	}
+	if (!strcmp(cmd, "enable"))
+		keys = enable_keys;
+	else if (!strcmp(cmd, "disable"))
+		keys = disable_keys;
+	else if (!strcmp(cmd, "status") || !strcmp(cmd, "sites"))
+		keys = plain_keys;
+	else if (!strcmp(cmd, "tail"))
+		keys = tail_keys;
+	else {
+		reply_error(c, "unknown command '%s'", cmd);
+		return;
+	}
+	if (ctl_check_keys(req, keys, err, sizeof(err))) {
+		reply_error(c, "%s: %s", cmd, err);
 		return;
 	}
 	if (!strcmp(cmd, "enable"))
@@ -807,59 +1119,171 @@ static void handle_request(struct daemon *d, struct client *c, const msgpack_obj
 		handle_status(d, c);
 	else if (!strcmp(cmd, "sites"))
 		handle_sites(d, c);
-	else if (!strcmp(cmd, "tail"))
-		handle_tail(c, req);
 	else
-		reply_error(c, "unknown command '%s'", cmd);
+		handle_tail(c, req);
+}
+
+/* One read of what the client sent, while its unhandled bytes are under the request
+ * limit (past it the scanner has already refused or found a request). */
+static void client_read(struct daemon *d, struct client *c)
+{
+	ssize_t n;
+
+	if (c->eof || c->in.len >= d->limits.request_bytes || sled_buf_reserve(&c->in, READ_CHUNK))
+		return;
+	n = recv(c->fd, c->in.data + c->in.len, READ_CHUNK, MSG_DONTWAIT);
+	if (n > 0)
+		c->in.len += (size_t)n;
+	else if (n == 0)
+		c->eof = true;
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		c->dead = true;
+}
+
+/* Serve up to REQUESTS_PER_PASS of the client's complete requests, in order.  Returns
+ * true when it has more to serve now (not when it waits for its own replies to go). */
+static bool client_serve(struct daemon *d, struct client *c)
+{
+	const struct ctl_frame_limits lim = { d->limits.request_bytes, REQUEST_MAX_ELEMENTS };
+
+	for (int k = 0; k < REQUESTS_PER_PASS; k++) {
+		msgpack_unpacked msg;
+		const char *why = "bad request";
+		enum ctl_frame_result fr;
+		size_t len = 0;
+		bool ok;
+
+		if (c->dead || c->tail || !c->in.len)
+			return false;
+		/* Backpressure: no more requests until the client reads its replies. */
+		if (c->out.len >= d->limits.client_buffer)
+			return false;
+		fr = ctl_frame_scan(c->in.data, c->in.len, &lim, &len, &why);
+		if (fr == CTL_FRAME_PARTIAL) {
+			if (c->eof)
+				c->in.len = 0; /* it can never be finished */
+			return false;
+		}
+		if (fr != CTL_FRAME_COMPLETE) {
+			if (fr == CTL_FRAME_TOO_BIG) {
+				d->stats.refused_too_large++;
+				reply_error(c, "%s (at most %zu bytes and %d elements; probed's "
+					    "--max-request-bytes): connection closed", why,
+					    d->limits.request_bytes, REQUEST_MAX_ELEMENTS);
+			} else {
+				d->stats.refused_malformed++;
+				reply_error(c, "%s: connection closed", why);
+			}
+			c->dead = true;
+			return false;
+		}
+		msgpack_unpacked_init(&msg);
+		ok = msgpack_unpack_next(&msg, c->in.data, len, NULL) == MSGPACK_UNPACK_SUCCESS;
+		if (ok) {
+			handle_request(d, c, &msg.data);
+		} else {
+			d->stats.refused_malformed++;
+			reply_error(c, "not msgpack: connection closed");
+			c->dead = true;
+		}
+		msgpack_unpacked_destroy(&msg);
+		memmove(c->in.data, c->in.data + len, c->in.len - len);
+		c->in.len -= len;
+		if (c->tail)
+			c->in.len = 0; /* a tail client only reads from now on */
+	}
+	return c->in.len > 0;
 }
 
 bool server_client_event(struct daemon *d, int fd, uint32_t events)
 {
 	struct client *c = d->clients;
-	msgpack_unpacked msg;
 
 	while (c && c->fd != fd)
 		c = c->next;
 	if (!c)
 		return false;
+	if (events & EPOLLOUT)
+		client_flush(c);
 	if (c->tail) {
 		/* A tail client sends nothing more; any readable event is its goodbye. */
-		if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
-			client_close(d, c);
-		return true;
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			c->dead = true;
+	} else if (events & EPOLLIN) {
+		client_read(d, c);
+	} else if (events & (EPOLLHUP | EPOLLERR)) {
+		c->dead = true;
 	}
-	msgpack_unpacked_init(&msg);
-	for (;;) {
-		int r = ctl_recv(fd, &c->up, &msg, 0);
-
-		if (r == 1) {
-			handle_request(d, c, &msg.data);
-			if (c->tail)
-				break;
-			continue;
-		}
-		if (r == -ETIMEDOUT)
-			break;
-		/* End of stream or garbage: drop the client. */
-		msgpack_unpacked_destroy(&msg);
+	if (c->dead) {
 		client_close(d, c);
 		return true;
 	}
-	msgpack_unpacked_destroy(&msg);
+	/* Served by server_pass, in turn with the others. */
+	if (c->in.len)
+		d->clients_ready = true;
+	client_arm(d, c);
 	return true;
+}
+
+void server_pass(struct daemon *d)
+{
+	struct client *c, *next;
+	bool more = false;
+
+	if (d->listen_resume_ns && sled_clock_monotonic_ns() >= d->listen_resume_ns) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = d->listen_fd };
+
+		if (d->reserve_fd < 0)
+			d->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		d->listen_resume_ns = 0;
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->listen_fd, &ev);
+	}
+	for (c = d->clients; c; c = c->next)
+		if (client_serve(d, c))
+			more = true;
+	/* Closed here only: a request being served may flush the tail clients. */
+	for (c = d->clients; c; c = next) {
+		next = c->next;
+		if (c->dead || (c->eof && !c->in.len && !c->out.len))
+			client_close(d, c);
+		else
+			client_arm(d, c);
+	}
+	d->clients_ready = more;
+}
+
+/* A tail client is told how many events it lost, once it has room again. */
+static void tail_notice(struct client *c)
+{
+	char line[160];
+	int n;
+
+	if (c->tail_json)
+		n = snprintf(line, sizeof(line), "{\"lost\":%llu,\"reason\":\"this tail client read "
+			     "too slowly\"}\n", (unsigned long long)c->tail_dropped);
+	else
+		n = snprintf(line, sizeof(line), "-- lost %llu events: this tail client read too "
+			     "slowly --\n", (unsigned long long)c->tail_dropped);
+	if (sled_buf_append(&c->out, line, (size_t)n) == 0)
+		c->tail_dropped = 0;
 }
 
 void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner)
 {
 	for (struct client *c = d->clients; c; c = c->next) {
-		if (!c->tail || (c->uid != 0 && c->uid != owner) ||
+		if (!c->tail || c->dead || (c->uid != 0 && c->uid != owner) ||
 		    !sled_pattern_match(c->tail_pattern, ev->provider, ev->name))
 			continue;
 		/* A reader that falls behind loses events, counted; the daemon never waits. */
-		if (c->out.len > TAIL_BUF_MAX) {
+		if (c->out.len >= d->limits.client_buffer) {
+			if (!c->tail_dropped)
+				d->stats.tail_clients_lagging++;
 			c->tail_dropped++;
+			d->stats.tail_lost++;
 			continue;
 		}
+		if (c->tail_dropped)
+			tail_notice(c);
 		if (c->tail_json)
 			sled_encode_json(&c->out, ev);
 		else
@@ -869,46 +1293,32 @@ void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owne
 
 void server_flush_tails(struct daemon *d)
 {
-	struct client *c = d->clients, *next;
-
-	for (; c; c = next) {
-		next = c->next;
-		if (!c->tail || !c->out.len)
+	/* Marks the clients that went away; server_pass closes them. */
+	for (struct client *c = d->clients; c; c = c->next) {
+		if (!c->tail || c->dead)
 			continue;
-		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			client_close(d, c);
-			continue;
-		}
-		if (n > 0) {
-			memmove(c->out.data, c->out.data + n, c->out.len - (size_t)n);
-			c->out.len -= (size_t)n;
-		}
+		if (c->tail_dropped && c->out.len < d->limits.client_buffer)
+			tail_notice(c);
+		if (c->out.len)
+			client_flush(c);
 	}
 }
 
 int server_local_request(struct daemon *d, const msgpack_object *req, char *err, size_t errlen)
 {
-	struct client c = { .uid = 0 };
+	struct client c = { .fd = -1, .uid = 0, .stats = &d->stats };
 	msgpack_unpacked reply;
-	int sv[2], rc = -1;
+	int rc = -1;
 
-	/* A client of our own on a socket pair: the request goes through exactly the code a
-	 * probectl request does, and its reply is read back from the other end. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
-		snprintf(err, errlen, "socketpair: %s", strerror(errno));
-		return -1;
-	}
-	c.fd = sv[0];
-	msgpack_unpacker_init(&c.up, 4096);
+	/* A client of our own: the request goes through exactly the code a probectl request
+	 * does, and its reply stays in its buffer, read back here. */
 	msgpack_unpacked_init(&reply);
 	handle_request(d, &c, req);
-	if (ctl_recv(sv[1], &c.up, &reply, 1000) == 1) {
-		bool ok = false;
+	if (c.out.len &&
+	    msgpack_unpack_next(&reply, c.out.data, c.out.len, NULL) == MSGPACK_UNPACK_SUCCESS) {
 		const msgpack_object *o = ctl_get(&reply.data, "ok");
+		bool ok = o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
 
-		ok = o && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
 		if (ok)
 			rc = 0;
 		else if (!ctl_get_str(&reply.data, "error", err, errlen))
@@ -917,10 +1327,8 @@ int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
 		snprintf(err, errlen, "no reply");
 	}
 	msgpack_unpacked_destroy(&reply);
-	msgpack_unpacker_destroy(&c.up);
+	sled_buf_free(&c.in);
 	sled_buf_free(&c.out);
-	close(sv[0]);
-	close(sv[1]);
 	return rc;
 }
 
@@ -932,4 +1340,7 @@ void server_close(struct daemon *d)
 		close(d->listen_fd);
 		unlink(d->socket_path);
 	}
+	if (d->reserve_fd >= 0)
+		close(d->reserve_fd);
+	d->reserve_fd = -1;
 }

@@ -23,7 +23,9 @@
 
 #include "output_impl.h"
 
-#define FILE_OPEN_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK)
+/* O_NOFOLLOW: probed runs as root, and a symlink planted where an output file goes
+ * would make it append to (or create) whatever the link names. */
+#define FILE_OPEN_FLAGS (O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
 #define FILE_MODE       0640
 
 enum file_kind {
@@ -181,7 +183,9 @@ struct sled_sink *sled_sink_file_open(const char *target, char *err, size_t errl
 		saved = errno;
 		sled_output_set_err(err, errlen, "cannot open '%s': %s%s", target,
 				    strerror(saved),
-				    saved == ENXIO ? " (a FIFO without a reader?)" : "");
+				    saved == ENXIO ? " (a FIFO without a reader?)"
+				    : saved == ELOOP ? " (a symbolic link: probed does not follow links "
+						       "for its output files)" : "");
 		free(f->path);
 		free(f);
 		errno = saved;
