@@ -201,7 +201,7 @@ static int open_block(pid_t pid, struct stat *st, char *why, size_t len)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
 			 (unsigned long long)maps[i].start, (unsigned long long)maps[i].end);
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		fd = open(path, O_RDWR | O_CLOEXEC); /* a magic link: followed */
 		if (fd < 0) {
 			ret = -errno;
 			snprintf(why, len, "process %d's sled block cannot be opened: %s", (int)pid,
@@ -447,7 +447,8 @@ static bool seen_unchanged(const struct procs *ps, pid_t pid, const struct proc_
 
 static void report(struct procs *ps, int err)
 {
-	if (ps->log && err != ENOENT && err != EAGAIN && err != ESRCH && err != EBUSY)
+	if (ps->log && err != ENOENT && err != EAGAIN && err != ESRCH && err != EBUSY &&
+	    err != EXDEV)
 		ps->log(ps->log_arg, ps->why);
 }
 
