@@ -2,11 +2,11 @@
 /*
  * libsled start-up and shutdown.
  *
- * At load: create /dev/shm/sled.<pid>, map it, describe the layout, start the agent
- * thread.  No waiting for a daemon, no socket, no start-up delay: a daemon finds us when
- * it wants to.  At exit: unlink the file so the daemon knows we are gone.  At fork: the
- * child gets its own block and agent and restores the sleds it inherited, so it never
- * writes into its parent's rings.  SLED_DISABLE=1 in the environment turns it all off.
+ * At load: create the block (a sealed memfd), map it, describe the layout, leave a hint
+ * for the daemon, start the agent thread.  No waiting for a daemon, no socket, no
+ * start-up delay: a daemon finds us when it wants to.  At exit: remove the hint.  At
+ * fork: the child gets its own block and agent and restores the sleds it inherited, so
+ * it never writes into its parent's rings.  SLED_DISABLE=1 in the environment turns it all off.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -74,34 +74,57 @@ static uint64_t process_start_time(void)
 	return v;
 }
 
+/*
+ * The block is a memfd, not a name in a shared directory: no other user can create it
+ * first, open it, or change its size.  Sealed against shrinking and growing (and against
+ * new seals) before anyone can see it, so the daemon, which checks the seals, can never
+ * take a SIGBUS from a block its owner cut short.  The fd is closed once mapped: the
+ * daemon finds the mapping in /proc/PID/maps and opens it through /proc/PID/map_files.
+ */
+static void *map_sealed_memfd(uint64_t size)
+{
+	void *mem;
+	int fd = memfd_create(SLED_SHM_MEMFD, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return NULL;
+	if (ftruncate(fd, (off_t)size) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		close(fd);
+		return NULL;
+	}
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
+/* An empty /dev/shm/sled.<pid> wakes a daemon at once (inotify).  Only a hint: anyone may
+ * squat or forge the name, and then the daemon finds us by its /proc scan instead. */
+static void create_hint(void)
+{
+	int fd;
+
+	snprintf(sled_rt.path, sizeof(sled_rt.path), SLED_SHM_DIR "/" SLED_SHM_PREFIX "%d",
+		 (int)sled_rt.pid);
+	/* A leftover with our pid belongs to a dead process or to our pre-exec image. */
+	unlink(sled_rt.path);
+	fd = open(sled_rt.path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		sled_rt.path[0] = 0; /* not ours: never unlink it */
+	else
+		close(fd);
+}
+
 static int create_block(void)
 {
 	struct sled_shm_header *h;
 	uint64_t size = sled_shm_size(), id = 0;
 	void *mem;
-	int fd;
 
 	sled_rt.pid = getpid();
-	snprintf(sled_rt.path, sizeof(sled_rt.path), SLED_SHM_DIR "/" SLED_SHM_PREFIX "%d",
-		 (int)sled_rt.pid);
-	/* A leftover with our pid belongs to a dead process or to our pre-exec image. */
-	unlink(sled_rt.path);
-	fd = open(sled_rt.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	mem = map_sealed_memfd(size);
+	if (!mem)
 		return -errno;
-	if (ftruncate(fd, (off_t)size)) {
-		int err = -errno;
-
-		close(fd);
-		unlink(sled_rt.path);
-		return err;
-	}
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (mem == MAP_FAILED) {
-		unlink(sled_rt.path);
-		return -ENOMEM;
-	}
 	h = mem;
 	h->version = SLED_SHM_VERSION;
 	h->header_size = sizeof(*h);
@@ -110,8 +133,8 @@ static int create_block(void)
 	h->max_rings = SLED_SHM_MAX_RINGS;
 	h->ring_data = SLED_SHM_RING_DATA;
 	h->ring_stride = sled_ring_stride();
-	h->sites_offset = sizeof(*h);
-	h->rings_offset = sizeof(*h) + sizeof(struct sled_shm_site) * SLED_SHM_MAX_SITES;
+	h->sites_offset = sled_shm_sites_offset();
+	h->rings_offset = sled_shm_rings_offset();
 	h->total_size = size;
 	h->start_time = process_start_time();
 	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
@@ -119,11 +142,19 @@ static int create_block(void)
 	h->exec_id = id;
 	h->heartbeat_timeout_ms = 3000;
 	sled_rt.size = size;
-	sled_rt.sites = (struct sled_shm_site *)((char *)mem + h->sites_offset);
-	sled_rt.rings = (char *)mem + h->rings_offset;
+	sled_rt.sites = (struct sled_shm_site *)((char *)mem + sled_shm_sites_offset());
+	sled_rt.rings = (char *)mem + sled_shm_rings_offset();
 	__atomic_store_n(&h->magic, SLED_SHM_MAGIC, __ATOMIC_RELEASE);
 	sled_rt.shm = h;
+	create_hint();
 	return 0;
+}
+
+static void remove_hint(void)
+{
+	if (sled_rt.path[0])
+		unlink(sled_rt.path);
+	sled_rt.path[0] = 0;
 }
 
 static void drop_block(void)
@@ -140,7 +171,7 @@ static void start(void)
 	if (create_block())
 		return;
 	if (sled_poke_init() || sled_agent_start()) {
-		unlink(sled_rt.path);
+		remove_hint();
 		drop_block();
 	}
 }
@@ -154,7 +185,10 @@ static void after_fork_child(void)
 	sled_poke_after_fork();
 	sled_agent_forget_after_fork();
 	sled_rings_forget_after_fork();
+	/* The parent's block and hint stay the parent's: unmap the one, forget the other
+	 * (never unlink it), and make our own memfd. */
 	drop_block();
+	sled_rt.path[0] = 0;
 	start();
 }
 
@@ -171,9 +205,9 @@ __attribute__((constructor)) static void sled_runtime_init(void)
 
 __attribute__((destructor)) static void sled_runtime_fini(void)
 {
-	/* Only the process that created the file removes it (not a child that shares it). */
+	/* Only the process that created the hint removes it (not a child that shares it). */
 	if (sled_rt.shm && sled_rt.pid == getpid()) {
 		__atomic_store_n(&sled_rt.shm->agent_alive, 0, __ATOMIC_RELEASE);
-		unlink(sled_rt.path);
+		remove_hint();
 	}
 }

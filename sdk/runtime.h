@@ -27,7 +27,7 @@ struct sled_runtime {
 	char *rings;
 	uint64_t size;
 	pid_t pid;
-	char path[64];               /* /dev/shm/sled.<pid> */
+	char path[64];               /* the hint /dev/shm/sled.<pid> if we made it, else "" */
 };
 
 extern struct sled_runtime sled_rt SLED_HIDDEN;

@@ -2,9 +2,14 @@
 /*
  * shm_layout.h - the one contract between libsled (in the traced process) and probed.
  *
- * Each process that links libsled creates /dev/shm/sled.<pid> at start-up and maps it
- * shared; the daemon finds it (inotify on /dev/shm plus a periodic rescan) and maps it
- * too.  Layout:
+ * Each process that links libsled creates its block at start-up as a memfd named "sled"
+ * (/proc/PID/maps shows "/memfd:sled (deleted)"), sized and then sealed against shrinking
+ * and growing, and maps it shared.  No other user can create, squat, shrink or grow it;
+ * the daemon (root) opens it through /proc/PID/map_files and maps it too.  An empty file
+ * /dev/shm/sled.<pid> is only a hint that wakes the daemon early: it is never opened and
+ * never trusted (docs/SECURITY.md, "The shared block").  Layout, the same for every
+ * process of one version (the daemon derives it from these constants, never from the
+ * header, and refuses a header that disagrees):
  *
  *   struct sled_shm_header                      control block, agent mailbox
  *   struct sled_shm_site    sites[max_sites]    per site: address, decode table, want/state,
@@ -14,7 +19,8 @@
  * Ownership of every field is written next to it: [D] written by the daemon, [A] by the
  * agent thread, [P] by a producing thread (the trampoline).  A field is written by one
  * side only.  All integers are native (x86-64, little-endian).  Bump SLED_SHM_VERSION on
- * any change; the static asserts below pin sizes and offsets.
+ * any change; the static asserts below pin sizes and offsets.  magic and version stay at
+ * offsets 0 and 4 in every version, so that each side can name the other's version.
  */
 #ifndef SLED_SHM_LAYOUT_H
 #define SLED_SHM_LAYOUT_H
@@ -25,9 +31,10 @@
 #include "filter_prog.h"
 
 #define SLED_SHM_MAGIC   0x44454c53u /* "SLED" */
-#define SLED_SHM_VERSION 3
+#define SLED_SHM_VERSION 4
+#define SLED_SHM_MEMFD   "sled"  /* memfd_create name: "/memfd:sled (deleted)" in maps */
 #define SLED_SHM_DIR     "/dev/shm"
-#define SLED_SHM_PREFIX  "sled." /* /dev/shm/sled.<pid> */
+#define SLED_SHM_PREFIX  "sled." /* /dev/shm/sled.<pid>: an empty hint, never the block */
 
 #define SLED_SHM_MAX_SITES 1024
 #define SLED_SHM_MAX_RINGS 64
@@ -223,10 +230,19 @@ static inline uint64_t sled_ring_stride(void)
 	return SLED_ALIGN8(sizeof(struct sled_ring_header)) + SLED_SHM_RING_DATA;
 }
 
+static inline uint64_t sled_shm_sites_offset(void)
+{
+	return sizeof(struct sled_shm_header);
+}
+
+static inline uint64_t sled_shm_rings_offset(void)
+{
+	return sled_shm_sites_offset() + sizeof(struct sled_shm_site) * SLED_SHM_MAX_SITES;
+}
+
 static inline uint64_t sled_shm_size(void)
 {
-	return sizeof(struct sled_shm_header) + sizeof(struct sled_shm_site) * SLED_SHM_MAX_SITES +
-	       sled_ring_stride() * SLED_SHM_MAX_RINGS;
+	return sled_shm_rings_offset() + sled_ring_stride() * SLED_SHM_MAX_RINGS;
 }
 
 #ifdef __cplusplus
@@ -245,6 +261,7 @@ SLED_STATIC_ASSERT(SLED_REC_LANES == (1u << SLED_SHM_LANES) - 1, "a record bit p
 SLED_STATIC_ASSERT(SLED_LANES_ACTIVE == (1u << SLED_SHM_LANES) - 1, "a lanes bit per lane");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_site, args) == 40, "site slot layout");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, exec_id) == 64, "identity line");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, version) == 4, "version: same place in every version");
 SLED_STATIC_ASSERT(sizeof(struct sled_shm_header) == 256, "header layout");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, doorbell) == 128, "agent line");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_header, lost_no_ring) == 192, "counter line");

@@ -66,5 +66,11 @@ uint64_t sled_clock_tsc_to_realtime(const struct sled_clock *c, uint64_t tsc)
 {
 	double d = ((double)(int64_t)(tsc - c->tsc0)) * c->ns_per_tick;
 
-	return (uint64_t)((int64_t)c->mono0 + (int64_t)d + c->real_minus_mono);
+	/* tsc comes from a traced process's ring, any value: clamp before converting (an
+	 * out-of-range double to integer is undefined), and add unsigned (wraps, defined). */
+	if (!(d > -9.0e18))
+		d = -9.0e18;
+	else if (d > 9.0e18)
+		d = 9.0e18;
+	return c->mono0 + (uint64_t)(int64_t)d + (uint64_t)c->real_minus_mono;
 }

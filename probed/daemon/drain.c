@@ -16,9 +16,9 @@ static int decode(const struct traced_proc *p, const struct sled_record *rec, co
 
 	if (!m)
 		return -1;
-	n = p->slots[rec->site].nargs;
-	if (n > SLED_EVENT_MAX_FIELDS || n != m->nfields ||
-	    sizeof(*rec) + 8ull * n > rec->size)
+	/* The daemon's own count, never the slot's (the process can rewrite its slots). */
+	n = m->nfields;
+	if (n > SLED_EVENT_MAX_FIELDS || sizeof(*rec) + 8ull * n > rec->size)
 		return -1;
 	s = (const char *)(v + n);
 	ev->provider = m->provider;
@@ -56,15 +56,19 @@ static int decode(const struct traced_proc *p, const struct sled_record *rec, co
 	return 0;
 }
 
-static uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
-			   const struct sled_clock *clock, sled_sink_fn sink, void *arg)
+uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
+		    const struct sled_clock *clock, sled_sink_fn sink, void *arg)
 {
 	const char *data = (const char *)ring + SLED_ALIGN8(sizeof(*ring));
+	/* head, tail and tid are the process's to write too: each is read once. */
 	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
-	uint64_t tail = ring->tail, n = 0, records = 0;
+	uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_RELAXED), n = 0, records = 0;
+	uint32_t tid = __atomic_load_n(&ring->tid, __ATOMIC_RELAXED);
 	struct sled_event ev;
 
-	if (head - tail > SLED_SHM_RING_DATA) {
+	/* Records are 8-byte aligned, so a position that is not cannot start one (and could
+	 * read past the data's end); more than a ring's worth was never written. */
+	if (head - tail > SLED_SHM_RING_DATA || ((head | tail) & 7)) {
 		p->malformed++;
 		tail = head; /* a producer that lies about head: skip, never read out of bounds */
 	}
@@ -90,7 +94,7 @@ static uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 		if (rec->site != SLED_REC_PAD) {
 			memcpy(&hdr, data + pos, sizeof(hdr));
 			if (rec->site < p->nslots &&
-			    decode(p, &hdr, (const char *)(data + pos), ring->tid, clock, &ev) == 0) {
+			    decode(p, &hdr, (const char *)(data + pos), tid, clock, &ev) == 0) {
 				struct slot_meta *m = p->meta[rec->site];
 
 				/* Exported once, counted for every lane (probe) that took it. */

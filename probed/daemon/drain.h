@@ -15,6 +15,11 @@
 
 typedef void (*sled_sink_fn)(const struct sled_event *ev, const struct traced_proc *p, void *arg);
 
+/* One ring (in p's block or any buffer of sled_ring_stride() bytes): returns the number
+ * of events handed to sink; what does not check out is skipped and counted in
+ * p->malformed. */
+uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
+		    const struct sled_clock *clock, sled_sink_fn sink, void *arg);
 /* Returns the number of events handed to sink. */
 uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sled_sink_fn sink,
 		       void *arg);

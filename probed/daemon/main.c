@@ -6,7 +6,7 @@
  *   probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v] [--max-... N]
  *
  * One thread, one epoll loop: the control socket and its clients, inotify on /dev/shm
- * (a traced process appearing or going), signals, and a drain pass every few
+ * (a traced process leaving a hint that it started), signals, and a drain pass every few
  * milliseconds (producers never make system calls, so rings are polled: every 1 ms while
  * events flow, backing off to 10 ms when idle).  Once a second: heartbeat to every agent,
  * clock refinement, liveness checks, a rescan for new processes and new libraries, and
@@ -124,7 +124,10 @@ static void drain_before_free(struct traced_proc *p, void *arg)
 
 	drain_process(p, &d->clock, sink, d);
 	probes_retire_process(&d->probes, p);
-	log_info(d, "process %d detached", (int)p->pid);
+	if (p->why[0])
+		fprintf(stderr, "probed: process %d detached: %s\n", (int)p->pid, p->why);
+	else
+		log_info(d, "process %d detached", (int)p->pid);
 }
 
 /* probes.c drains a process before a slot changes hands. */
@@ -141,20 +144,32 @@ void daemon_reap(struct daemon *d)
 	procs_reap(&d->procs, drain_before_free, d);
 }
 
-static void attach_new(struct daemon *d)
+/* Processes attached since the list began with seen: say so and give them the probes. */
+static void welcome_new(struct daemon *d, struct traced_proc *seen)
 {
-	unsigned before = d->procs.count;
-	struct traced_proc *seen = d->procs.head;
-
-	procs_scan(&d->procs, d->last_beat_ns);
-	if (d->procs.count == before)
-		return;
 	/* New processes are at the head of the list, before the ones seen already. */
 	for (struct traced_proc *p = d->procs.head; p && p != seen; p = p->next) {
+		if (p->gone)
+			continue;
 		log_info(d, "attached to process %d (%s)", (int)p->pid, p->exe);
 		p->shm->tsc_hz = (uint64_t)(1e9 / d->clock.ns_per_tick);
 		daemon_apply_all(d, p);
 	}
+}
+
+static void attach_new(struct daemon *d)
+{
+	struct traced_proc *seen = d->procs.head;
+
+	procs_scan(&d->procs, d->last_beat_ns);
+	welcome_new(d, seen);
+}
+
+/* A refused or dropped block is said even without -v: someone may be attacking. */
+static void log_refused(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "probed: not attached: %s\n", line);
 }
 
 /*
@@ -206,35 +221,39 @@ static void each_second(struct daemon *d, uint64_t now)
 	release_exited_targets(d);
 }
 
+/*
+ * A hint /dev/shm/sled.<pid> appeared: look at that pid now rather than at the next scan.
+ * The name only says where to look; the block itself is found and checked in /proc.
+ */
 static void handle_inotify(struct daemon *d)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct traced_proc *seen = d->procs.head;
 	ssize_t n;
-	bool scan = false, check = false;
+	bool retry = false;
 
 	while ((n = read(d->inotify_fd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
+			size_t plen = strlen(SLED_SHM_PREFIX);
+			char *end;
+			long pid;
 
-			if (e->len && !strncmp(e->name, SLED_SHM_PREFIX, strlen(SLED_SHM_PREFIX))) {
-				if (e->mask & (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE))
-					scan = true;
-				if (e->mask & (IN_DELETE | IN_MOVED_FROM))
-					check = true;
-			}
 			p += sizeof(*e) + e->len;
+			if (!e->len || strncmp(e->name, SLED_SHM_PREFIX, plen) ||
+			    !(e->mask & (IN_CREATE | IN_MOVED_TO)))
+				continue;
+			pid = strtol(e->name + plen, &end, 10);
+			if (*end || pid <= 0 || pid > INT32_MAX)
+				continue;
+			/* The block may not be initialised yet (magic is written last). */
+			if (!procs_look(&d->procs, (pid_t)pid, d->last_beat_ns) && errno == EAGAIN)
+				retry = true;
 		}
 	}
-	if (check)
-		daemon_reap(d);
-	if (scan) {
-		unsigned before = d->procs.count;
-
-		attach_new(d);
-		/* The block may not be initialised yet (magic is written last): look again soon. */
-		if (d->procs.count == before)
-			d->rescan_at_ns = sled_clock_monotonic_ns() + 20 * 1000000ull;
-	}
+	welcome_new(d, seen);
+	if (retry)
+		d->rescan_at_ns = sled_clock_monotonic_ns() + 20 * 1000000ull;
 }
 
 static void handle_signal(struct daemon *d)
@@ -409,8 +428,7 @@ static int setup(struct daemon *d)
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->signal_fd, &ev);
 	d->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->inotify_fd >= 0 &&
-	    inotify_add_watch(d->inotify_fd, SLED_SHM_DIR, IN_CREATE | IN_DELETE | IN_MOVED_TO |
-			      IN_MOVED_FROM | IN_CLOSE_WRITE) >= 0) {
+	    inotify_add_watch(d->inotify_fd, SLED_SHM_DIR, IN_CREATE | IN_MOVED_TO) >= 0) {
 		ev.data.fd = d->inotify_fd;
 		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->inotify_fd, &ev);
 	}
@@ -494,6 +512,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.noutputs; i++)
 		if (add_output(&d, cfg.outputs[i]))
 			return fail_startup(&d, &cfg, 2);
+	d.procs.log = log_refused;
+	d.procs.log_arg = &d;
 	d.probes.drain = drain_one;
 	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);

@@ -16,6 +16,7 @@
 
 #include <sled/tracepoint.h>
 
+#include "block.h"
 #include "clock.h"
 #include "proc_maps.h"
 #include "procs.h"
@@ -55,24 +56,6 @@ uint64_t procs_start_time(pid_t pid)
 	struct proc_stat st;
 
 	return procs_read_stat(pid, &st) ? 0 : st.start_time;
-}
-
-/* The block must be mapped by the live image of pid: an exec'd image without libsled,
- * or a file planted under another pid's name, is not. */
-static bool maps_block(pid_t pid, ino_t ino)
-{
-	struct sled_map *maps;
-	char err[128], path[64];
-	bool found = false;
-	size_t n;
-
-	block_path(path, sizeof(path), pid);
-	if (sled_maps_read(pid, &maps, &n, err, sizeof(err)))
-		return false;
-	for (size_t i = 0; i < n && !found; i++)
-		found = maps[i].inode == (uint64_t)ino && !strcmp(maps[i].path, path);
-	free(maps);
-	return found;
 }
 
 static void fill_meta(struct slot_meta *m, const struct sled_object *obj, const struct sled_site *s)
@@ -120,22 +103,6 @@ struct traced_proc *procs_find(struct procs *ps, pid_t pid)
 	return NULL;
 }
 
-static void adopt_existing_slots(struct traced_proc *p)
-{
-	/* A previous daemon may have assigned slots: keep them (stubs are per slot), want
-	 * nothing until our own probes say otherwise. */
-	for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++) {
-		struct sled_shm_site *s = &p->slots[i];
-
-		if (s->kind == SLED_SITE_SLOT_FREE)
-			break;
-		__atomic_store_n(&s->want, 0, __ATOMIC_RELEASE);
-		/* Its lanes stay as they are until the first hand-over, which sees them active
-		 * with no probe of ours and waits for them to go quiet before reusing them. */
-		p->nslots = i + 1;
-	}
-}
-
 /*
  * One daemon per process: two daemons draining the same rings would each export part of
  * the events.  A block owned by another live daemon whose heartbeat is fresh is left
@@ -166,69 +133,191 @@ void procs_release(struct procs *ps)
 	}
 }
 
+static bool is_block_map(const struct sled_map *m)
+{
+	return m->deleted && m->offset == 0 && !strcmp(m->path, "/memfd:" SLED_SHM_MEMFD);
+}
+
+/* libsled of shm version 3 and older kept its block in /dev/shm: found only to name its
+ * version in the error. */
+static bool is_old_block_map(const struct sled_map *m)
+{
+	return m->offset == 0 && !strncmp(m->path, SLED_SHM_DIR "/" SLED_SHM_PREFIX,
+					  strlen(SLED_SHM_DIR "/" SLED_SHM_PREFIX));
+}
+
+/*
+ * What an opened block must be before it is mapped: of our version (named first, so that
+ * another version is never taken for a malformed block), sealed so that it can never
+ * shrink under the daemon (no SIGBUS) nor grow, and exactly the size of our layout.
+ */
+static int check_block_fd(int fd, pid_t pid, struct stat *st, char *why, size_t len)
+{
+	char first8[8];
+	int seals, ret;
+
+	if (fstat(fd, st) || !S_ISREG(st->st_mode) || pread(fd, first8, 8, 0) != 8) {
+		snprintf(why, len, "process %d's sled block is not a readable file of at least 8 bytes",
+			 (int)pid);
+		return -EBADMSG;
+	}
+	ret = block_check_version(first8, pid, why, len);
+	if (ret)
+		return ret;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		snprintf(why, len, "process %d's sled block is not sealed against shrinking and growing",
+			 (int)pid);
+		return -EPERM;
+	}
+	if ((uint64_t)st->st_size != sled_shm_size()) {
+		snprintf(why, len, "process %d's sled block has %llu bytes, version %u has %llu",
+			 (int)pid, (unsigned long long)st->st_size, (unsigned)SLED_SHM_VERSION,
+			 (unsigned long long)sled_shm_size());
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/*
+ * Find pid's block among its mappings and open it read-write through map_files (root
+ * may; the memfd has no name anywhere else).  Returns the fd, or a negative errno with
+ * why.  Several candidates (a process may map more memfds named "sled"): the first that
+ * passes wins.
+ */
+static int open_block(pid_t pid, struct stat *st, char *why, size_t len)
+{
+	struct sled_map *maps;
+	char err[128], path[96];
+	int ret = -ENOENT, fd = -1;
+	size_t n;
+
+	if (sled_maps_read(pid, &maps, &n, err, sizeof(err))) {
+		snprintf(why, len, "process %d: %s", (int)pid, err);
+		return -ESRCH;
+	}
+	for (size_t i = 0; i < n && fd < 0; i++) {
+		if (!is_block_map(&maps[i]) && !is_old_block_map(&maps[i]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+			 (unsigned long long)maps[i].start, (unsigned long long)maps[i].end);
+		fd = open(path, O_RDWR | O_CLOEXEC); /* a magic link: followed */
+		if (fd < 0) {
+			ret = -errno;
+			snprintf(why, len, "process %d's sled block cannot be opened: %s", (int)pid,
+				 strerror(errno));
+			continue;
+		}
+		ret = check_block_fd(fd, pid, st, why, len);
+		if (ret) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	free(maps);
+	if (ret == -ENOENT)
+		snprintf(why, len, "process %d has no sled block: it does not link libsled, or its "
+			 "runtime is off (SLED_DISABLE) or failed to start", (int)pid);
+	return fd >= 0 ? fd : ret;
+}
+
+/* The daemon traces in sled mode the processes of its own mount namespace, as it did when
+ * blocks were files in its /dev/shm (a container's processes had their own). */
+static bool same_mount_ns(pid_t pid)
+{
+	char path[64];
+	struct stat mine, theirs;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat("/proc/self/ns/mnt", &mine) || stat(path, &theirs))
+		return true; /* no namespaces here: one namespace */
+	return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+}
+
+static struct traced_proc *refuse(int err)
+{
+	errno = err < 0 ? -err : err;
+	return NULL;
+}
+
 struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat_ns)
 {
+	char *why = ps->why, path[64];
+	size_t len = sizeof(ps->why);
 	struct traced_proc *p;
 	struct sled_shm_header *h;
-	char path[64], err[256];
+	struct proc_stat before;
 	struct stat st, pst;
+	uint64_t start_time;
 	void *mem;
-	int fd;
+	int fd, ret;
 
-	if (procs_find(ps, pid))
-		return procs_find(ps, pid);
-	block_path(path, sizeof(path), pid);
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if ((p = procs_find(ps, pid)))
+		return p;
+	why[0] = 0;
+	if (procs_read_stat(pid, &before)) {
+		snprintf(why, len, "process %d does not exist", (int)pid);
+		return refuse(ESRCH);
+	}
+	if (!same_mount_ns(pid)) {
+		snprintf(why, len, "process %d is in another mount namespace than probed: sled mode "
+			 "traces the daemon's own (--mode uprobe traces it)", (int)pid);
+		return refuse(EXDEV);
+	}
+	fd = open_block(pid, &st, why, len);
 	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != sled_shm_size()) {
-		close(fd);
-		errno = (uint64_t)st.st_size < sizeof(*h) ? EAGAIN : ESTALE;
-		return NULL;
-	}
-	mem = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		return refuse(fd);
+	mem = mmap(NULL, sled_shm_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
-	if (mem == MAP_FAILED)
+	if (mem == MAP_FAILED) {
+		snprintf(why, len, "process %d's sled block cannot be mapped: %s", (int)pid,
+			 strerror(errno));
 		return NULL;
+	}
 	h = mem;
-	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != SLED_SHM_MAGIC) {
-		munmap(mem, (size_t)st.st_size);
-		errno = EAGAIN;
-		return NULL;
+	ret = block_check_header(mem, sled_shm_size(), pid, why, len);
+	start_time = __atomic_load_n(&h->start_time, __ATOMIC_RELAXED);
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (!ret && (stat(path, &pst) || pst.st_uid != st.st_uid)) {
+		snprintf(why, len, "process %d's sled block is not its owner's", (int)pid);
+		ret = -ESTALE;
 	}
-	snprintf(err, sizeof(err), "/proc/%d", (int)pid);
-	if (h->version != SLED_SHM_VERSION || h->pid != (uint32_t)pid ||
-	    h->total_size != (uint64_t)st.st_size || h->max_sites != SLED_SHM_MAX_SITES ||
-	    h->max_rings != SLED_SHM_MAX_RINGS || h->ring_stride != sled_ring_stride() ||
-	    stat(err, &pst) || pst.st_uid != st.st_uid || procs_start_time(pid) != h->start_time ||
-	    !maps_block(pid, st.st_ino)) {
-		munmap(mem, (size_t)st.st_size);
-		errno = ESTALE;
-		return NULL;
+	/* The pid named one process from the first look to now, and the block names it. */
+	if (!ret && (procs_start_time(pid) != before.start_time || start_time != before.start_time)) {
+		snprintf(why, len, "process %d: its sled block names another process (pid reused?)",
+			 (int)pid);
+		ret = -ESTALE;
 	}
-	if (claim_ownership(h, heartbeat_ns)) {
-		munmap(mem, (size_t)st.st_size);
-		errno = EBUSY;
-		return NULL;
+	for (struct traced_proc *q = ps->head; q && !ret; q = q->next) {
+		if (q->gone || q->block_ino != (uint64_t)st.st_ino || q->block_dev != (uint64_t)st.st_dev)
+			continue;
+		snprintf(why, len, "process %d maps the sled block of process %d", (int)pid, (int)q->pid);
+		ret = -ESTALE;
 	}
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		munmap(mem, (size_t)st.st_size);
-		return NULL;
+	if (!ret && claim_ownership(h, heartbeat_ns)) {
+		snprintf(why, len, "process %d is traced by another probed", (int)pid);
+		ret = -EBUSY;
+	}
+	if (!ret && !(p = calloc(1, sizeof(*p))))
+		ret = -ENOMEM;
+	if (ret) {
+		munmap(mem, sled_shm_size());
+		return refuse(ret);
 	}
 	p->pid = pid;
-	p->block_ino = st.st_ino;
+	p->block_ino = (uint64_t)st.st_ino;
+	p->block_dev = (uint64_t)st.st_dev;
 	p->uid = pst.st_uid;
-	p->start_time = h->start_time;
-	p->exec_id = h->exec_id;
+	p->start_time = start_time;
+	p->exec_id = __atomic_load_n(&h->exec_id, __ATOMIC_RELAXED);
 	p->shm = h;
-	p->size = (uint64_t)st.st_size;
-	p->slots = (struct sled_shm_site *)((char *)mem + h->sites_offset);
-	p->rings = (char *)mem + h->rings_offset;
-	snprintf(err, sizeof(err), "/proc/%d/exe", (int)pid);
-	if (readlink(err, p->exe, sizeof(p->exe) - 1) < 0)
+	p->size = sled_shm_size();
+	p->slots = block_slots(mem);
+	p->rings = block_rings(mem);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (readlink(path, p->exe, sizeof(p->exe) - 1) < 0)
 		snprintf(p->exe, sizeof(p->exe), "?");
-	adopt_existing_slots(p);
+	p->nslots = block_adopt_slots(p->slots);
 	procs_rediscover(p);
 	adopt_slot_meta(p);
 	__atomic_store_n(&h->heartbeat_ns, heartbeat_ns, __ATOMIC_RELEASE);
@@ -238,28 +327,33 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	return p;
 }
 
+/* Does p's process still map the block we attached (not exec'd into a new image)? */
+static bool still_maps_block(const struct traced_proc *p, const struct sled_map *maps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (is_block_map(&maps[i]) && maps[i].inode == p->block_ino)
+			return true;
+	return false;
+}
 int procs_check_maps(struct traced_proc *p)
 {
 	uint64_t h = 1469598103934665603ull;
 	struct sled_map *maps;
-	char err[128], path[64];
-	bool mapped = false;
+	char err[128];
 	size_t n;
 
 	if (sled_maps_read(p->pid, &maps, &n, err, sizeof(err)))
 		return 0;
-	block_path(path, sizeof(path), p->pid);
-	for (size_t i = 0; i < n; i++) {
-		if (maps[i].inode == p->block_ino && !strcmp(maps[i].path, path))
-			mapped = true;
-		if (maps[i].executable && sled_map_is_file(&maps[i]))
-			h = (h ^ (maps[i].start + maps[i].inode)) * 1099511628211ull;
-	}
-	free(maps);
-	if (!mapped) {
+	if (!still_maps_block(p, maps, n)) {
+		free(maps);
+		snprintf(p->why, sizeof(p->why), "it no longer maps its sled block (exec)");
 		p->gone = true;
 		return 0;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (maps[i].executable && sled_map_is_file(&maps[i]))
+			h = (h ^ (maps[i].start + maps[i].inode)) * 1099511628211ull;
+	free(maps);
 	if (h == p->maps_fingerprint)
 		return 0;
 	p->maps_fingerprint = h;
@@ -282,16 +376,16 @@ int procs_rediscover(struct traced_proc *p)
 void procs_check_alive(struct procs *ps)
 {
 	for (struct traced_proc *p = ps->head; p; p = p->next) {
-		char path[64];
-		struct stat st;
-
 		if (p->gone)
 			continue;
-		block_path(path, sizeof(path), p->pid);
-		/* A new block under the same name: the process exec'd into a new runtime. */
-		if ((kill(p->pid, 0) && errno == ESRCH) || stat(path, &st) || st.st_ino != p->block_ino ||
-		    procs_start_time(p->pid) != p->start_time ||
-		    __atomic_load_n(&p->shm->exec_id, __ATOMIC_RELAXED) != p->exec_id)
+		if ((kill(p->pid, 0) && errno == ESRCH) || procs_start_time(p->pid) != p->start_time ||
+		    __atomic_load_n(&p->shm->exec_id, __ATOMIC_RELAXED) != p->exec_id) {
+			p->gone = true;
+			continue;
+		}
+		/* The process may rewrite its header at any time: nothing of it is used, but a
+		 * block that no longer says what the daemon reads it as is let go, with why. */
+		if (block_check_header(p->shm, p->size, p->pid, p->why, sizeof(p->why)))
 			p->gone = true;
 	}
 }
@@ -319,7 +413,83 @@ void procs_reap(struct procs *ps, void (*fn)(struct traced_proc *p, void *arg), 
 	}
 }
 
-void procs_scan(struct procs *ps, uint64_t heartbeat_ns)
+/*
+ * Pids looked at that had nothing to attach, with the start time and address-space size
+ * they had then (sorted by pid): looked at again only when those change (an exec, a new
+ * mapping such as a block), so a scan costs one /proc/PID/stat read per process.
+ */
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct procs_seen *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static struct procs_seen *seen_find(const struct procs *ps, pid_t pid)
+{
+	struct procs_seen key = { .pid = pid };
+
+	return ps->seen ? bsearch(&key, ps->seen, ps->nseen, sizeof(key), seen_cmp) : NULL;
+}
+
+/* A failure that will not change until the process does (and its stat with it). */
+static bool settled(int err)
+{
+	return err == ENOENT || err == EPROTO || err == EBADMSG || err == EPERM || err == EXDEV;
+}
+
+static bool seen_unchanged(const struct procs *ps, pid_t pid, const struct proc_stat *st)
+{
+	const struct procs_seen *s = seen_find(ps, pid);
+
+	return s && s->start_time == st->start_time && s->vsize == st->vsize;
+}
+
+static void report(struct procs *ps, int err)
+{
+	if (ps->log && err != ENOENT && err != EAGAIN && err != ESRCH && err != EBUSY &&
+	    err != EXDEV)
+		ps->log(ps->log_arg, ps->why);
+}
+
+struct traced_proc *procs_look(struct procs *ps, pid_t pid, uint64_t heartbeat_ns)
+{
+	struct traced_proc *p = procs_find(ps, pid);
+	struct procs_seen *s;
+	struct proc_stat st;
+
+	if (p && procs_check_maps(p) >= 0 && !p->gone)
+		return p;
+	if (procs_read_stat(pid, &st) || seen_unchanged(ps, pid, &st)) {
+		errno = ENOENT;
+		return NULL;
+	}
+	p = procs_attach(ps, pid, heartbeat_ns);
+	if (p || !settled(errno))
+		return p;
+	report(ps, errno);
+	s = seen_find(ps, pid);
+	if (!s) {
+		struct procs_seen *grown = realloc(ps->seen, (ps->nseen + 1) * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		ps->seen = grown;
+		s = &ps->seen[ps->nseen++];
+		s->pid = pid;
+		qsort(ps->seen, ps->nseen, sizeof(*s), seen_cmp);
+		s = seen_find(ps, pid);
+	}
+	s->start_time = st.start_time;
+	s->vsize = st.vsize;
+	errno = ENOENT;
+	return NULL;
+}
+
+#define PF_KTHREAD_FLAG 0x00200000u /* PF_KTHREAD of <linux/sched.h> */
+
+/* Hints of processes that are gone (killed before they could remove theirs). */
+static void remove_dead_hints(void)
 {
 	DIR *d = opendir(SLED_SHM_DIR);
 	struct dirent *e;
@@ -327,25 +497,57 @@ void procs_scan(struct procs *ps, uint64_t heartbeat_ns)
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		char *end;
+		char *end, path[64];
 		long pid;
 
 		if (strncmp(e->d_name, SLED_SHM_PREFIX, strlen(SLED_SHM_PREFIX)))
 			continue;
 		pid = strtol(e->d_name + strlen(SLED_SHM_PREFIX), &end, 10);
-		if (*end || pid <= 0 || procs_find(ps, (pid_t)pid))
+		if (*end || pid <= 0 || pid > INT32_MAX || !(kill((pid_t)pid, 0) && errno == ESRCH))
 			continue;
-		if (procs_attach(ps, (pid_t)pid, heartbeat_ns))
-			continue;
-		/* A block whose process died without unlinking it (kill -9): remove it. */
-		if (kill((pid_t)pid, 0) && errno == ESRCH) {
-			char path[64];
-
-			block_path(path, sizeof(path), (pid_t)pid);
-			unlink(path);
-		}
+		block_path(path, sizeof(path), (pid_t)pid);
+		unlink(path);
 	}
 	closedir(d);
+}
+
+void procs_scan(struct procs *ps, uint64_t heartbeat_ns)
+{
+	DIR *d = opendir("/proc");
+	struct procs_seen *next = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+
+	remove_dead_hints();
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct proc_stat st;
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid > INT32_MAX || procs_find(ps, (pid_t)pid) ||
+		    procs_read_stat((pid_t)pid, &st) || (st.flags & PF_KTHREAD_FLAG) || st.state == 'Z')
+			continue;
+		if (!seen_unchanged(ps, (pid_t)pid, &st)) {
+			if (procs_attach(ps, (pid_t)pid, heartbeat_ns) || !settled(errno))
+				continue;
+			report(ps, errno);
+		}
+		if (n == cap) {
+			struct procs_seen *grown = realloc(next, (cap = cap ? 2 * cap : 256) * sizeof(*next));
+
+			if (!grown)
+				break;
+			next = grown;
+		}
+		next[n++] = (struct procs_seen){ (pid_t)pid, st.start_time, st.vsize };
+	}
+	closedir(d);
+	qsort(next, n, sizeof(*next), seen_cmp);
+	free(ps->seen);
+	ps->seen = next;
+	ps->nseen = n;
 }
 
 void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz)
@@ -487,4 +689,7 @@ void procs_free(struct procs *ps)
 	for (struct traced_proc *p = ps->head; p; p = p->next)
 		p->gone = true;
 	procs_reap(ps, NULL, NULL);
+	free(ps->seen);
+	ps->seen = NULL;
+	ps->nseen = 0;
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * procs: the processes the daemon traces in sled mode.  A process is attached when its
- * /dev/shm/sled.<pid> block appears (inotify) or is found by a rescan; it is detached
- * when the block goes away, the pid dies, or the pid now belongs to another process or
- * another exec'd image.  Each attached process has its discovered sites and the site
- * slots the daemon assigned in its shared block.
+ * procs: the processes the daemon traces in sled mode.  A process's block is a sealed
+ * memfd found in its /proc/PID/maps; the daemon looks for it when a hint
+ * /dev/shm/sled.<pid> appears (inotify), when a request names the pid, and once a second
+ * in every process that is new or changed since it was last looked at.  Nothing the
+ * block says is trusted (block.h).  A process is detached when its pid dies, the pid now
+ * belongs to another process or another exec'd image, or its header stops matching.
+ * Each attached process has its discovered sites and the site slots the daemon assigned
+ * in its shared block.
  */
 #ifndef SLED_PROCS_H
 #define SLED_PROCS_H
@@ -58,19 +61,40 @@ struct traced_proc {
 	struct sled_process disc;  /* discovered objects and sites */
 	uint64_t malformed;        /* records rejected while draining */
 	uint64_t maps_fingerprint; /* of the executable file mappings, to spot dlopen */
-	uint64_t block_ino;        /* inode of /dev/shm/sled.<pid> when attached */
+	uint64_t block_ino, block_dev; /* the block's memfd: one block, one process */
 	bool gone;                 /* detach at the next reap */
+	char why[256];             /* why it was let go, if not for exiting */
 	struct traced_proc *next;
+};
+
+/* A process looked at that had nothing to attach, as it was then. */
+struct procs_seen {
+	pid_t pid;
+	uint64_t start_time, vsize;
 };
 
 struct procs {
 	struct traced_proc *head;
 	unsigned count;
+	struct procs_seen *seen; /* sorted by pid */
+	size_t nseen;
+	char why[256];           /* the last refusal of procs_attach, one line */
+	/* Told each refused block (not "no block"), once per look. */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 };
 
-/* Attach to pid if it has a valid block and is not attached yet.  Returns the process,
- * or NULL (errno: ENOENT no block, EAGAIN block not initialised yet, ESTALE stale). */
+/*
+ * Attach to pid if it has a valid block and is not attached yet.  Returns the process,
+ * or NULL with errno and a one-line reason in ps->why: ENOENT no block, EAGAIN block not
+ * initialised yet, EPROTO another shm version, EPERM block not sealed, EBADMSG block
+ * disagrees with the layout, ESTALE pid reused or block of another pid, EXDEV another
+ * mount namespace, EBUSY owned by another live daemon.
+ */
 struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat_ns);
+/* Attach pid on a hint: like procs_attach, but a pid already looked at and unchanged
+ * since is left alone, and an attached pid that exec'd is let go and looked at anew. */
+struct traced_proc *procs_look(struct procs *ps, pid_t pid, uint64_t heartbeat_ns);
 /* What the daemon reads from /proc/PID/stat: -1 if the process is gone. */
 struct proc_stat {
 	char state;          /* field 3: R, S, Z, ... */
@@ -90,11 +114,12 @@ struct traced_proc *procs_find(struct procs *ps, pid_t pid);
 int procs_check_maps(struct traced_proc *p);
 /* Re-read the process's mapped objects (new dlopen'd libraries). */
 int procs_rediscover(struct traced_proc *p);
-/* Mark processes whose block vanished or whose pid died or was reused. */
+/* Mark processes whose pid died or was reused, or whose header no longer matches. */
 void procs_check_alive(struct procs *ps);
 /* Unlink detached processes from the list; each is passed to fn before it is freed. */
 void procs_reap(struct procs *ps, void (*fn)(struct traced_proc *p, void *arg), void *arg);
-/* Scan /dev/shm for blocks and attach every new one; removes blocks of dead processes. */
+/* Look at every process new or changed since the last scan and attach those with a
+ * block; removes the hints of dead processes. */
 void procs_scan(struct procs *ps, uint64_t heartbeat_ns);
 /* The daemon's heartbeat, and the TSC rate the runtime needs for --rate windows. */
 void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz);

@@ -717,12 +717,11 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 				enable_uprobe(d, c, &a, &fn);
 				return;
 			}
-			if (errno == EBUSY)
-				reply_error(c, "process %lld is traced by another probed", (long long)a.pid);
+			if (errno == ENOENT)
+				reply_error(c, "%s; sled mode needs the runtime (link with `pkg-config "
+					    "--libs sled`), --mode uprobe traces it without", d->procs.why);
 			else
-				reply_error(c, "process %lld does not link libsled: sled mode needs the "
-					    "runtime (link with `pkg-config --libs sled`); --mode uprobe "
-					    "traces it without", (long long)a.pid);
+				reply_error(c, "%s", d->procs.why[0] ? d->procs.why : strerror(errno));
 			return;
 		}
 	}

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import (SITE_OFF, CtlClient, Daemon, DaemonAt, Suite,  # noqa: E402
+from sledtest import (SITE_OFF, block_path, CtlClient, Daemon, DaemonAt, Suite,  # noqa: E402
                       cleanup_dir, count_lines, is_jmp_site, isolate_dev_shm, pid_running,
                       raise_priority, read_mem_or_none, site_info, socket_answers, stop_app,
                       wait_until)
@@ -38,7 +38,7 @@ def cpu_ticks(pid):
 
 
 def block_restores(pid):
-    with open(f"/dev/shm/sled.{pid}", "rb") as f:
+    with open(block_path(pid), "rb") as f:
         f.seek(RESTORES_OFFSET)
         return struct.unpack("<I", f.read(4))[0]
 

@@ -121,6 +121,19 @@ def start_app(argv, wait_for_block=True):
     return p
 
 
+def block_path(pid):
+    """The path that opens pid's shared block (a memfd: /proc/PID/map_files/START-END, as
+    root), or None when it maps none."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                if line.rstrip().endswith("/memfd:sled (deleted)"):
+                    return f"/proc/{pid}/map_files/{line.split()[0]}"
+    except OSError:
+        pass
+    return None
+
+
 def read_mem(pid, addr, n):
     with open(f"/proc/{pid}/mem", "rb") as f:
         f.seek(addr)
