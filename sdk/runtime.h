@@ -34,6 +34,17 @@ extern struct sled_runtime sled_rt SLED_HIDDEN;
 /* This thread's ring, claimed at its first event (initial-exec TLS: one %fs load). */
 extern __thread struct sled_ring_header *sled_tls_ring SLED_HIDDEN
 	__attribute__((tls_model("initial-exec")));
+/* This thread's producer state, private to it (the daemon never sees it).  Everything a
+ * signal handler nested in the dispatcher could race with lives here: the hot path changes
+ * it only with single instructions (see dispatch.c). */
+struct sled_producer {
+	uint64_t resv;     /* bytes reserved in the ring: ahead of the published head while
+			    * events are being written; published when the outermost finishes */
+	uint32_t depth;    /* events of this thread inside the dispatcher (signal nesting) */
+	uint32_t claiming; /* inside the slow path's ring claim */
+};
+extern __thread struct sled_producer sled_tls_prod SLED_HIDDEN
+	__attribute__((tls_model("initial-exec")));
 /* Bytes the trampoline reserves for XSAVE on the slow path (64-byte multiple). */
 extern uint64_t sled_xsave_size SLED_HIDDEN;
 extern uint32_t sled_xsave_ok SLED_HIDDEN;
