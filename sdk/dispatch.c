@@ -564,3 +564,7 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 		publish_upto(ring, __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED));
 	return 0;
 }
+
+/* trampoline.S indexes the site slots with this size to find a site's address. */
+_Static_assert(sizeof(struct sled_shm_site) == 2560, "SLED_SITE_SLOT_SIZE in trampoline.S");
+_Static_assert(offsetof(struct sled_runtime, sites) == 8, "sled_rt.sites in trampoline.S");
