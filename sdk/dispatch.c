@@ -309,12 +309,29 @@ struct str_event {
 	unsigned nstr;
 };
 
+/* The memory the site's own object keeps mapped holds src's whole window. */
+static inline bool in_site_memory(const struct sled_range *r, uint64_t src)
+{
+	return src >= r->lo && src < r->hi && r->hi - src >= STR_WINDOW;
+}
+
+/* Copy a string whose window is known readable, up to its NUL; the bytes copied. */
+static inline unsigned copy_readable(char *dst, const char *src)
+{
+	unsigned n = 0;
+
+	while (n < STR_WINDOW && (dst[n] = src[n]))
+		n++;
+	return n < STR_WINDOW ? n + 1 : n;
+}
+
 static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm_site *site,
 			    unsigned nargs, uint64_t *vals, struct str_event *e)
 {
+	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
 	uint64_t src[SLED_SHM_MAX_ARGS];
 	char *dst[SLED_SHM_MAX_ARGS], *win;
-	unsigned got[SLED_SHM_MAX_ARGS], n = 0, i;
+	unsigned got[SLED_SHM_MAX_ARGS], kgot[SLED_SHM_MAX_ARGS], idx[SLED_SHM_MAX_ARGS], n = 0, i;
 
 	e->nstr = 0;
 	for (i = 0; i < nargs; i++)
@@ -329,21 +346,28 @@ static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm
 				vals[i] = 0;
 		return;
 	}
+	/* Windows in the site's own object (literals, mostly) are copied directly, the
+	 * others read through the kernel, all of them in one system call. */
 	win = (char *)((uint64_t *)(e->rec + 1) + nargs);
 	for (i = 0; i < nargs; i++) {
 		if (site->args[i].type != SLED_T_STRING)
 			continue;
-		if (vals[i]) {
+		if (vals[i] && in_site_memory(safe, vals[i])) {
+			got[i] = copy_readable(win, (const char *)(uintptr_t)vals[i]);
+		} else if (vals[i]) {
 			src[n] = vals[i];
-			dst[n++] = win;
+			dst[n] = win;
+			idx[n++] = i;
 		}
 		win += STR_WINDOW;
 	}
 	if (n)
-		read_strings(ring->tid, src, dst, n, got);
+		read_strings(ring->tid, src, dst, n, kgot);
+	for (unsigned k = 0; k < n; k++)
+		got[idx[k]] = kgot[k];
 	/* The values become the string words; vals[] the windows (or 0) for the filter. */
 	win = (char *)((uint64_t *)(e->rec + 1) + nargs);
-	for (i = 0, n = 0; i < nargs; i++) {
+	for (i = 0; i < nargs; i++) {
 		uint64_t *word = (uint64_t *)(e->rec + 1) + i;
 
 		if (site->args[i].type != SLED_T_STRING)
@@ -351,7 +375,7 @@ static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm
 		if (!vals[i]) {
 			*word = SLED_REC_STR_NULL;
 		} else {
-			*word = string_word(win, got[n++]);
+			*word = string_word(win, got[i]);
 			vals[i] = *word & SLED_REC_STR_FAULT ? 0 : (uint64_t)(uintptr_t)win;
 		}
 		win += STR_WINDOW;
@@ -466,8 +490,10 @@ static bool lane_takes(struct sled_shm_lane *ln, struct sled_lane_counters *c, c
 /* Several lanes, probe functions or strings: decode once, run every active lane, write
  * the event once for the lanes that took it.  Strings are read before the lanes only when
  * a lane has a filter (it may compare them), else only for an event some lane took. */
-static void record_lanes(struct sled_ring_header *ring, struct sled_shm_site *site,
-			 const uint64_t *regs, uint64_t slot, unsigned nargs, unsigned active)
+__attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring,
+						    struct sled_shm_site *site,
+						    const uint64_t *regs, uint64_t slot,
+						    unsigned nargs, unsigned active)
 {
 	uint64_t vals[SLED_SHM_MAX_ARGS], fvals[SLED_SHM_MAX_ARGS];
 	bool strings = site->flags & SLED_SITE_F_STRINGS, early = false;

@@ -6,6 +6,7 @@
  *   agent.c       the agent: sleeps on a futex, applies the daemon's enables, heartbeat
  *   text_poke.c   patching live code: int3 + membarrier discipline, the SIGTRAP handler
  *   stubs.c       per-site stubs in executable pages mapped near each object
+ *   site_memory.c the memory a site's events may read without asking the kernel
  *   trampoline.S  saves registers, calls the dispatcher, restores, returns to the stub
  *   dispatch.c    the hot path: decode arguments, write one record (no SSE, no libc)
  *   ring_claim.c  the slow path: a thread's first event claims a ring
@@ -76,6 +77,14 @@ SLED_HIDDEN void sled_poke_after_fork(void);
 
 /* stubs.c: the stub for slot (same stub for the same slot and address), or 0. */
 SLED_HIDDEN uint64_t sled_stub_for(unsigned slot, uint64_t site_addr, int *err);
+
+/* site_memory.c: per slot, memory its events read directly ({0, 0}: none); set by the
+ * agent before the site is patched. */
+struct sled_range {
+	uint64_t lo, hi;
+};
+extern struct sled_range sled_site_readable[SLED_SHM_MAX_SITES] SLED_HIDDEN;
+SLED_HIDDEN void sled_note_site_memory(unsigned slot, uint64_t site);
 
 /* trampoline.S */
 SLED_HIDDEN void sled_trampoline(void);
