@@ -11,9 +11,9 @@
  * lanes that accepted it in the record's flags.
  *
  * Nesting: a signal handler can hit a site while this thread is anywhere in here.  The
- * thread reserves ring space in a private head (sled_tls_prod.resv) with one
- * compare-and-exchange, so a nested event reserves after the interrupted one's space and
- * is recorded whole; the shared head is published only when the outermost event finishes,
+ * thread reserves ring space in a private head (sled_tls_prod.resv), so a nested event
+ * reserves after the interrupted one's space and is recorded whole (one that lands in
+ * the few instructions of another's reservation is counted as a drop); the shared head is published only when the outermost event finishes,
  * so the daemon never sees a record still being written, and records stay contiguous.
  * Every read-modify-write a nested event could interleave with is a single instruction
  * without a lock prefix (the kernel's local_t): a signal arrives between instructions.
@@ -107,41 +107,44 @@ static inline uint64_t decode(const uint64_t *regs, const struct sled_shm_arg *a
 	return extend(v, a->size, a->is_signed);
 }
 
-/* Reserve size bytes of this thread's ring; NULL when full (the caller counts the drop).
- * *end is the private head after the record (for give_back).  A record never wraps: a pad
- * record fills the end of the data first.  A nested event that interrupts this between
- * the load and the compare-and-exchange makes it fail, and the reservation is retried
- * after the nested one's. */
+/* Reserve size bytes of this thread's ring; NULL when full or when this event interrupted
+ * another one's reservation (the caller counts a drop either way).  *end is the private
+ * head after the record (for give_back).  A record never wraps: a pad record fills the
+ * end of the data first.  The private head is read and advanced under a flag that a
+ * nested event checks: plain loads and stores, cheaper here than a compare-and-exchange,
+ * and the window is a few instructions wide. */
 static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_t size,
 					  uint64_t *end)
 {
 	char *data = (char *)ring + SLED_ALIGN8(sizeof(*ring));
-	uint64_t head, pos, room, need;
+	uint64_t head, pos, room, need, tail = ring->tail_cache;
 
-	do {
-		uint64_t tail = ring->tail_cache;
-
-		head = __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED);
-		pos = head & (SLED_SHM_RING_DATA - 1);
-		room = SLED_SHM_RING_DATA - pos;
-		need = size <= room ? size : room + size;
-		if (unlikely(head + need - tail > SLED_SHM_RING_DATA)) {
-			/* Full.  Reading the consumer's line costs a cache miss while the daemon
-			 * works on it, so a thread that keeps finding the ring full looks only
-			 * every 64 events.  (A nested event may race on these two hints: a stale
-			 * tail only makes the ring look fuller.) */
-			if (ring->recheck) {
-				ring->recheck--;
-				return NULL;
-			}
-			tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-			ring->tail_cache = tail;
-			if (head + need - tail > SLED_SHM_RING_DATA) {
-				ring->recheck = 63;
-				return NULL;
-			}
+	if (unlikely(sled_tls_prod.reserving))
+		return NULL;
+	sled_tls_prod.reserving = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	head = sled_tls_prod.resv;
+	pos = head & (SLED_SHM_RING_DATA - 1);
+	room = SLED_SHM_RING_DATA - pos;
+	need = size <= room ? size : room + size;
+	if (unlikely(head + need - tail > SLED_SHM_RING_DATA)) {
+		/* Full.  Reading the consumer's line costs a cache miss while the daemon works
+		 * on it, so a thread that keeps finding the ring full looks only every 64
+		 * events. */
+		if (ring->recheck) {
+			ring->recheck--;
+			goto full;
 		}
-	} while (unlikely(!local_cmpxchg(&sled_tls_prod.resv, head, head + need)));
+		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+		ring->tail_cache = tail;
+		if (head + need - tail > SLED_SHM_RING_DATA) {
+			ring->recheck = 63;
+			goto full;
+		}
+	}
+	sled_tls_prod.resv = head + need;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sled_tls_prod.reserving = 0;
 	if (unlikely(size > room)) {
 		struct sled_record *pad = (struct sled_record *)(data + pos);
 
@@ -152,6 +155,10 @@ static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_
 	}
 	*end = head + need;
 	return (struct sled_record *)(data + pos);
+full:
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sled_tls_prod.reserving = 0;
+	return NULL;
 }
 
 /* Hand back the last unused bytes of a reservation that ends at end (a record written

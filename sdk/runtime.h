@@ -42,7 +42,8 @@ struct sled_producer {
 	uint64_t resv;     /* bytes reserved in the ring: ahead of the published head while
 			    * events are being written; published when the outermost finishes */
 	uint32_t depth;    /* events of this thread inside the dispatcher (signal nesting) */
-	uint32_t claiming; /* inside the slow path's ring claim */
+	uint16_t reserving; /* between reading and advancing resv */
+	uint16_t claiming;  /* inside the slow path's ring claim */
 };
 extern __thread struct sled_producer sled_tls_prod SLED_HIDDEN
 	__attribute__((tls_model("initial-exec")));
