@@ -7,6 +7,7 @@
  *   bench_tp work-none|work-disabled ITER REPS    a loop doing ~40 ns of real work
  *   bench_tp burst BURST REPS                     events in bursts that fit the ring,
  *                                                 ns per event (median of bursts)
+ *   bench_tp burst-str BURST REPS                 the same with an int and a 12-byte string
  *
  * Each mode first prints "ready <pid>" and waits for a line on stdin, so the driver can
  * attach a probe (probectl enable, bpftrace) before the timed part starts.
@@ -71,6 +72,19 @@ LOOP_ATTRS static uint64_t loop_sdt(uint64_t n)
 	for (uint64_t i = 0; i < n; i++) {
 		__asm__ __volatile__("" : "+r"(acc));
 		STAP_PROBE2(bench, sdt, i, acc);
+		acc += i;
+	}
+	return acc;
+}
+
+LOOP_ATTRS static uint64_t loop_str(uint64_t n)
+{
+	static const char *const names[2] = { "/index.html", "/about.html" };
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ __volatile__("" : "+r"(acc));
+		TRACEPOINT(bench, hotstr, i, names[i & 1]);
 		acc += i;
 	}
 	return acc;
@@ -148,7 +162,7 @@ int main(int argc, char **argv)
 		fn = loop_work_none;
 	else if (!strcmp(argv[1], "work-disabled"))
 		fn = loop_work_disabled;
-	else if (strcmp(argv[1], "burst")) {
+	else if (strcmp(argv[1], "burst") && strcmp(argv[1], "burst-str")) {
 		fprintf(stderr, "bench_tp: unknown mode '%s'\n", argv[1]);
 		return 2;
 	}
@@ -169,7 +183,7 @@ int main(int argc, char **argv)
 		for (int k = 0; k < reps; k++) {
 			uint64_t t0 = now_ns();
 
-			sink = loop_disabled(iter);
+			sink = argv[1][5] ? loop_str(iter) : loop_disabled(iter);
 			r[k] = (double)(now_ns() - t0) / (double)iter;
 			nanosleep(&pause, NULL);
 		}

@@ -9,8 +9,21 @@
  * full.  The arguments are decoded by the slot's table, compiled once by the daemon.
  * A site runs up to SLED_SHM_LANES probes (lanes); an event is written once, with the
  * lanes that accepted it in the record's flags.
+ *
+ * Nesting: a signal handler can hit a site while this thread is anywhere in here.  The
+ * thread reserves ring space in a private head (sled_tls_prod.resv), so a nested event
+ * reserves after the interrupted one's space and is recorded whole (one that lands in
+ * the few instructions of another's reservation is counted as a drop); the shared head is published only when the outermost event finishes,
+ * so the daemon never sees a record still being written, and records stay contiguous.
+ * Every read-modify-write a nested event could interleave with is a single instruction
+ * without a lock prefix (the kernel's local_t): a signal arrives between instructions.
+ *
+ * Strings are read with process_vm_readv(2) on this thread, never by a load: a bad
+ * pointer or an unterminated string that runs into an unmapped page costs a marker in
+ * the record (SLED_REC_STR_FAULT, or the readable prefix marked truncated), not the app.
  */
 #include <stddef.h>
+#include <sys/syscall.h>
 
 #include <sled/tracepoint.h>
 
@@ -22,6 +35,20 @@
 typedef uint16_t __attribute__((may_alias, aligned(1))) u16_u;
 typedef uint32_t __attribute__((may_alias, aligned(1))) u32_u;
 typedef uint64_t __attribute__((may_alias, aligned(1))) u64_u;
+
+/* Signal-safe updates of this thread's own data: one instruction each, no lock prefix. */
+static inline void local_inc(uint64_t *p)
+{
+	__asm__ __volatile__("incq %0" : "+m"(*p) : : "cc");
+}
+
+static inline bool local_cmpxchg(uint64_t *p, uint64_t old, uint64_t new)
+{
+	bool ok;
+
+	__asm__ __volatile__("cmpxchgq %3, %1" : "=@ccz"(ok), "+m"(*p), "+a"(old) : "r"(new) : "memory");
+	return ok;
+}
 
 static inline uint64_t load_sized(uint64_t addr, unsigned size)
 {
@@ -88,55 +115,84 @@ static inline uint64_t decode(const uint64_t *regs, const struct sled_shm_arg *a
 	return extend(v, a->size, a->is_signed);
 }
 
-static inline unsigned bounded_strlen(const char *s, unsigned max)
-{
-	unsigned n = 0;
-
-	while (n < max && s[n])
-		n++;
-	return n;
-}
-
-/* Reserve size bytes of this thread's ring; NULL when full (the caller counts the drop).
- * A record never wraps: a pad record fills the end of the data first. */
+/* Reserve size bytes of this thread's ring; NULL when full or when this event interrupted
+ * another one's reservation (the caller counts a drop either way).  *end is the private
+ * head after the record (for give_back).  A record never wraps: a pad record fills the
+ * end of the data first.  The private head is read and advanced under a flag that a
+ * nested event checks: plain loads and stores, cheaper here than a compare-and-exchange,
+ * and the window is a few instructions wide. */
 static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_t size,
-					  uint64_t *new_head)
+					  uint64_t *end)
 {
-	uint64_t head = ring->head, tail = ring->tail_cache;
-	uint64_t pos = head & (SLED_SHM_RING_DATA - 1), room = SLED_SHM_RING_DATA - pos;
-	uint64_t need = size <= room ? size : room + size;
 	char *data = (char *)ring + SLED_ALIGN8(sizeof(*ring));
+	uint64_t head, pos, room, need, tail = ring->tail_cache;
 
+	if (unlikely(sled_tls_prod.reserving))
+		return NULL;
+	sled_tls_prod.reserving = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	head = sled_tls_prod.resv;
+	pos = head & (SLED_SHM_RING_DATA - 1);
+	room = SLED_SHM_RING_DATA - pos;
+	need = size <= room ? size : room + size;
 	if (unlikely(head + need - tail > SLED_SHM_RING_DATA)) {
-		/* Full.  Reading the consumer's line costs a cache miss while the daemon works on
-		 * it, so a thread that keeps finding the ring full looks only every 64 events. */
+		/* Full.  Reading the consumer's line costs a cache miss while the daemon works
+		 * on it, so a thread that keeps finding the ring full looks only every 64
+		 * events. */
 		if (ring->recheck) {
 			ring->recheck--;
-			return NULL;
+			goto full;
 		}
 		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
 		ring->tail_cache = tail;
 		if (head + need - tail > SLED_SHM_RING_DATA) {
 			ring->recheck = 63;
-			return NULL;
+			goto full;
 		}
 	}
+	sled_tls_prod.resv = head + need;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sled_tls_prod.reserving = 0;
 	if (unlikely(size > room)) {
 		struct sled_record *pad = (struct sled_record *)(data + pos);
 
 		pad->size = (uint32_t)room;
 		pad->site = SLED_REC_PAD;
 		pad->flags = 0;
-		head += room;
 		pos = 0;
 	}
-	*new_head = head + size;
+	*end = head + need;
 	return (struct sled_record *)(data + pos);
+full:
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sled_tls_prod.reserving = 0;
+	return NULL;
 }
 
-static inline void publish(struct sled_ring_header *ring, uint64_t head)
+/* Hand back the last unused bytes of a reservation that ends at end (a record written
+ * shorter than reserved, or not at all).  If a nested event has reserved after it
+ * meanwhile, the bytes stay in the ring as a pad record. */
+static void give_back(struct sled_ring_header *ring, uint64_t end, uint64_t unused)
 {
-	__atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+	struct sled_record *pad;
+
+	if (!unused || local_cmpxchg(&sled_tls_prod.resv, end, end - unused))
+		return;
+	pad = (struct sled_record *)((char *)ring + SLED_ALIGN8(sizeof(*ring)) +
+				     ((end - unused) & (SLED_SHM_RING_DATA - 1)));
+	pad->size = (uint32_t)unused;
+	pad->site = SLED_REC_PAD;
+	pad->flags = 0;
+}
+
+/* Make the records up to h visible, never moving the head back (an event nested in the
+ * caller may have published further already). */
+static void publish_upto(struct sled_ring_header *ring, uint64_t h)
+{
+	uint64_t cur = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+
+	while (cur < h && !local_cmpxchg(&ring->head, cur, h))
+		cur = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
 }
 
 /* One plain probe on an integer-only site (the common case): fixed size, arguments
@@ -145,12 +201,12 @@ static inline void record_fixed(struct sled_ring_header *ring, const struct sled
 				const uint64_t *regs, uint64_t slot, unsigned nargs, unsigned lane,
 				uint32_t mask)
 {
-	uint64_t size = sizeof(struct sled_record) + 8 * (uint64_t)nargs, head;
-	struct sled_record *rec = reserve(ring, size, &head);
+	uint64_t size = sizeof(struct sled_record) + 8 * (uint64_t)nargs, end;
+	struct sled_record *rec = reserve(ring, size, &end);
 	uint64_t *v;
 
 	if (!rec) {
-		ring->lanes[slot][lane].drops++;
+		local_inc(&ring->lanes[slot][lane].drops);
 		return;
 	}
 	rec->size = (uint32_t)size;
@@ -160,60 +216,237 @@ static inline void record_fixed(struct sled_ring_header *ring, const struct sled
 	v = (uint64_t *)(rec + 1);
 	for (unsigned i = 0; i < nargs; i++)
 		v[i] = decode(regs, &site->args[i], site->addr);
-	publish(ring, head);
 }
 
-/* Write a record for the lanes in accepted from decoded values (strings: measured, then
- * copied).  A full ring is a drop for each of those lanes. */
-static void record_values(struct sled_ring_header *ring, const struct sled_shm_site *site,
-			  uint64_t slot, unsigned nargs, const uint64_t *vals, unsigned accepted)
-{
-	unsigned i, slen[SLED_SHM_MAX_ARGS];
-	uint64_t size, head;
-	struct sled_record *rec;
-	uint64_t *v;
-	char *s;
+/* The bytes of a string window: the most kept and one that tells "longer". */
+#define STR_WINDOW (SLED_SHM_MAX_STR + 1)
+#define PAGE_SIZE_MIN 4096 /* x86-64: iovecs split here fail or succeed page by page */
 
-	size = sizeof(struct sled_record) + 8 * (uint64_t)nargs;
-	for (i = 0; i < nargs; i++) {
-		slen[i] = 0;
-		if (site->args[i].type == SLED_T_STRING && vals[i]) {
-			slen[i] = bounded_strlen((const char *)(uintptr_t)vals[i], SLED_SHM_MAX_STR);
-			size += slen[i];
+struct iov {
+	const void *base;
+	uint64_t len;
+};
+
+/* process_vm_readv(2) on this thread's own address space, as a raw system call (no libc
+ * here).  The kernel copies what is mapped and readable and stops at the first page that
+ * is not, where a load would have faulted; nothing is delivered to the process. */
+static inline long vm_readv(uint32_t tid, const struct iov *local, unsigned long nlocal,
+			    const struct iov *remote, unsigned long nremote)
+{
+	register const struct iov *r10 __asm__("r10") = remote;
+	register unsigned long r8 __asm__("r8") = nremote;
+	register unsigned long r9 __asm__("r9") = 0;
+	long ret;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "0"((long)SYS_process_vm_readv), "D"((long)tid), "S"(local), "d"(nlocal),
+			       "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+/*
+ * Read the windows of the n strings at src[] into dst[] (STR_WINDOW bytes each): got[k]
+ * is how many of string k's bytes could be read, the readable prefix of its window.  One
+ * system call when every window is readable.  Each window is split at its page boundary,
+ * so a short count says exactly which string stopped where; the strings after it are
+ * read by another call.
+ */
+static void read_strings(uint32_t tid, const uint64_t *src, char *const *dst, unsigned n,
+			 unsigned *got)
+{
+	struct iov local[SLED_SHM_MAX_ARGS], remote[2 * SLED_SHM_MAX_ARGS];
+	unsigned first = 0, k;
+
+	while (first < n) {
+		unsigned nl = 0, nr = 0;
+		long r;
+
+		for (k = first; k < n; k++) {
+			uint64_t a = src[k], in_page = PAGE_SIZE_MIN - (a & (PAGE_SIZE_MIN - 1));
+
+			local[nl++] = (struct iov){ dst[k], STR_WINDOW };
+			if (in_page >= STR_WINDOW) {
+				remote[nr++] = (struct iov){ (const void *)(uintptr_t)a, STR_WINDOW };
+			} else {
+				remote[nr++] = (struct iov){ (const void *)(uintptr_t)a, in_page };
+				remote[nr++] = (struct iov){ (const void *)(uintptr_t)(a + in_page),
+							     STR_WINDOW - in_page };
+			}
 		}
+		r = vm_readv(tid, local, nl, remote, nr);
+		if (r < 0 && r != -14 /* EFAULT: the first page of src[first] */) {
+			/* ENOSYS, EPERM (a seccomp policy): nothing can be read safely. */
+			for (k = first; k < n; k++)
+				got[k] = 0;
+			return;
+		}
+		if (r < 0)
+			r = 0;
+		for (k = first; k < n; k++) {
+			got[k] = (uint64_t)r >= STR_WINDOW ? STR_WINDOW : (unsigned)r;
+			r -= got[k];
+			if (got[k] < STR_WINDOW)
+				break;
+		}
+		first = k + 1;
 	}
-	size = SLED_ALIGN8(size);
-	rec = reserve(ring, size, &head);
-	if (!rec) {
-		for (unsigned m = accepted; m; m &= m - 1)
-			ring->lanes[slot][__builtin_ctz(m)].drops++;
+}
+
+/* A string argument's value word, from got bytes read of its window at s (NUL-terminated
+ * in place, for the filter). */
+static uint64_t string_word(char *s, unsigned got)
+{
+	unsigned len = 0;
+	bool whole;
+
+	while (len < got && len < SLED_SHM_MAX_STR && s[len])
+		len++;
+	whole = len < got && !s[len];
+	s[len] = 0;
+	if (whole)
+		return len;
+	if (got == 0)
+		return SLED_REC_STR_FAULT;
+	/* Longer than kept, or readable bytes up to unreadable memory with no NUL: a prefix. */
+	return len | SLED_REC_STR_TRUNCATED;
+}
+
+/*
+ * An event with strings, in a record reserved at its largest: the strings are read into
+ * fixed windows after the values, then (once the lanes have taken the event) moved
+ * together and the unused end handed back.
+ */
+struct str_event {
+	struct sled_record *rec; /* NULL: the ring is full */
+	uint64_t end, size;      /* the reservation */
+	unsigned nstr;
+};
+
+/* The memory the site's own object keeps mapped holds src's whole window. */
+static inline bool in_site_memory(const struct sled_range *r, uint64_t src)
+{
+	return src >= r->lo && src < r->hi && r->hi - src >= STR_WINDOW;
+}
+
+/* Copy a string whose window is known readable, up to its NUL; the bytes copied. */
+static inline unsigned copy_readable(char *dst, const char *src)
+{
+	unsigned n = 0;
+
+	while (n < STR_WINDOW && (dst[n] = src[n]))
+		n++;
+	return n < STR_WINDOW ? n + 1 : n;
+}
+
+static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm_site *site,
+			    unsigned nargs, uint64_t *vals, struct str_event *e)
+{
+	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
+	uint64_t src[SLED_SHM_MAX_ARGS];
+	char *dst[SLED_SHM_MAX_ARGS], *win;
+	unsigned got[SLED_SHM_MAX_ARGS], kgot[SLED_SHM_MAX_ARGS], idx[SLED_SHM_MAX_ARGS], n = 0, i;
+
+	e->nstr = 0;
+	for (i = 0; i < nargs; i++)
+		e->nstr += site->args[i].type == SLED_T_STRING;
+	e->size = SLED_ALIGN8(sizeof(struct sled_record) + 8 * (uint64_t)nargs +
+			      (uint64_t)e->nstr * STR_WINDOW);
+	e->rec = reserve(ring, e->size, &e->end);
+	if (!e->rec) {
+		/* Nothing to read the strings into: the lanes see none (as for a NULL). */
+		for (i = 0; i < nargs; i++)
+			if (site->args[i].type == SLED_T_STRING)
+				vals[i] = 0;
 		return;
 	}
-	rec->size = (uint32_t)size;
-	rec->site = (uint16_t)slot;
-	rec->flags = (uint16_t)accepted;
-	rec->tsc = __builtin_ia32_rdtsc();
-	v = (uint64_t *)(rec + 1);
-	s = (char *)(v + nargs);
+	/* Windows in the site's own object (literals, mostly) are copied directly, the
+	 * others read through the kernel, all of them in one system call. */
+	win = (char *)((uint64_t *)(e->rec + 1) + nargs);
 	for (i = 0; i < nargs; i++) {
-		const char *src = (const char *)(uintptr_t)vals[i];
+		if (site->args[i].type != SLED_T_STRING)
+			continue;
+		if (vals[i] && in_site_memory(safe, vals[i])) {
+			got[i] = copy_readable(win, (const char *)(uintptr_t)vals[i]);
+		} else if (vals[i]) {
+			src[n] = vals[i];
+			dst[n] = win;
+			idx[n++] = i;
+		}
+		win += STR_WINDOW;
+	}
+	if (n)
+		read_strings(ring->tid, src, dst, n, kgot);
+	for (unsigned k = 0; k < n; k++)
+		got[idx[k]] = kgot[k];
+	/* The values become the string words; vals[] the windows (or 0) for the filter. */
+	win = (char *)((uint64_t *)(e->rec + 1) + nargs);
+	for (i = 0; i < nargs; i++) {
+		uint64_t *word = (uint64_t *)(e->rec + 1) + i;
 
+		if (site->args[i].type != SLED_T_STRING)
+			continue;
+		if (!vals[i]) {
+			*word = SLED_REC_STR_NULL;
+		} else {
+			*word = string_word(win, got[i]);
+			vals[i] = *word & SLED_REC_STR_FAULT ? 0 : (uint64_t)(uintptr_t)win;
+		}
+		win += STR_WINDOW;
+	}
+}
+
+/* Finish the record for the lanes in accepted (0: none took it: hand it all back). */
+static void strings_commit(struct sled_ring_header *ring, const struct sled_shm_site *site,
+			   uint64_t slot, unsigned nargs, const uint64_t *vals,
+			   struct str_event *e, unsigned accepted)
+{
+	uint64_t *v = (uint64_t *)(e->rec + 1), size;
+	char *win = (char *)(v + nargs), *s = win;
+
+	if (!accepted) {
+		give_back(ring, e->end, e->size);
+		return;
+	}
+	for (unsigned i = 0; i < nargs; i++) {
 		if (site->args[i].type != SLED_T_STRING) {
 			v[i] = vals[i];
 			continue;
 		}
-		if (!src) {
-			v[i] = SLED_REC_STR_NULL;
-			continue;
+		if (!(v[i] & (SLED_REC_STR_NULL | SLED_REC_STR_FAULT))) {
+			unsigned len = (unsigned)(v[i] & SLED_REC_STR_LEN_MASK);
+
+			for (unsigned k = 0; k < len; k++) /* down, never past its own window */
+				s[k] = win[k];
+			s += len;
 		}
-		for (unsigned k = 0; k < slen[i]; k++)
-			s[k] = src[k];
-		s += slen[i];
-		v[i] = slen[i];
-		if (slen[i] == SLED_SHM_MAX_STR && src[slen[i]])
-			v[i] |= SLED_REC_STR_TRUNCATED;
+		win += STR_WINDOW;
 	}
-	publish(ring, head);
+	size = SLED_ALIGN8((uint64_t)(s - (char *)e->rec));
+	e->rec->size = (uint32_t)size;
+	e->rec->site = (uint16_t)slot;
+	e->rec->flags = (uint16_t)accepted;
+	e->rec->tsc = __builtin_ia32_rdtsc();
+	give_back(ring, e->end, e->size - size);
+}
+
+/* An integer-only event for the lanes in accepted; false when the ring is full. */
+static bool record_values(struct sled_ring_header *ring, uint64_t slot, unsigned nargs,
+			  const uint64_t *vals, unsigned accepted)
+{
+	uint64_t size = sizeof(struct sled_record) + 8 * (uint64_t)nargs, end;
+	struct sled_record *rec = reserve(ring, size, &end);
+
+	if (!rec)
+		return false;
+	rec->size = (uint32_t)size;
+	rec->site = (uint16_t)slot;
+	rec->flags = (uint16_t)accepted;
+	rec->tsc = __builtin_ia32_rdtsc();
+	for (unsigned i = 0; i < nargs; i++)
+		((uint64_t *)(rec + 1))[i] = vals[i];
+	return true;
 }
 
 /*
@@ -242,58 +475,82 @@ static bool rate_take(struct sled_shm_lane *ln)
 	return true;
 }
 
-/* One lane's probe functions on decoded values: does the lane take this event? */
+/* One lane's probe functions on decoded values: does the lane take this event?  The
+ * counters are this thread's; a nested event may interleave between the --sample count's
+ * increment and its reset, which only moves which hit is recorded, never the sums. */
 static bool lane_takes(struct sled_shm_lane *ln, struct sled_lane_counters *c, const uint64_t *vals,
 		       unsigned nargs)
 {
 	if (ln->filter.ninsns && !sled_filter_eval(&ln->filter, vals, nargs)) {
-		c->filtered++;
+		local_inc(&c->filtered);
 		return false;
 	}
 	if (ln->sample_every > 1) {
-		if (++c->sample_ctr < ln->sample_every) {
-			c->sampled++;
+		uint32_t n;
+
+		__asm__ __volatile__("movl $1, %0\n\txaddl %0, %1" : "=&r"(n), "+m"(c->sample_ctr) : : "cc");
+		if (n + 1 < ln->sample_every) {
+			local_inc(&c->sampled);
 			return false;
 		}
 		c->sample_ctr = 0;
 	}
 	if (ln->rate_per_sec && !rate_take(ln)) {
-		c->limited++;
+		local_inc(&c->limited);
 		return false;
 	}
 	return !ln->count_only;
 }
 
 /* Several lanes, probe functions or strings: decode once, run every active lane, write
- * the event once for the lanes that took it. */
-static void record_lanes(struct sled_ring_header *ring, struct sled_shm_site *site,
-			 const uint64_t *regs, uint64_t slot, unsigned nargs, unsigned active)
+ * the event once for the lanes that took it.  Strings are read before the lanes only when
+ * a lane has a filter (it may compare them), else only for an event some lane took. */
+__attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring,
+						    struct sled_shm_site *site,
+						    const uint64_t *regs, uint64_t slot,
+						    unsigned nargs, unsigned active)
 {
-	uint64_t vals[SLED_SHM_MAX_ARGS];
+	uint64_t vals[SLED_SHM_MAX_ARGS], fvals[SLED_SHM_MAX_ARGS];
+	bool strings = site->flags & SLED_SITE_F_STRINGS, early = false;
+	struct str_event e = { 0 };
 	unsigned accepted = 0;
 
 	for (unsigned i = 0; i < nargs; i++)
-		vals[i] = decode(regs, &site->args[i], site->addr);
+		fvals[i] = vals[i] = decode(regs, &site->args[i], site->addr);
+	if (strings)
+		for (unsigned m = active; m; m &= m - 1)
+			early |= site->lane[__builtin_ctz(m)].filter.ninsns != 0;
+	if (early)
+		strings_reserve(ring, site, nargs, fvals, &e);
 	/* Lowest set bit first (no variable shifts: they cost more here than they look). */
 	for (unsigned m = active; m; m &= m - 1) {
 		unsigned l = (unsigned)__builtin_ctz(m);
 		struct sled_shm_lane *ln = &site->lane[l];
 		struct sled_lane_counters *c = &ring->lanes[slot][l];
 
-		c->hits++;
-		if (!ln->options || lane_takes(ln, c, vals, nargs))
+		local_inc(&c->hits);
+		if (!ln->options || lane_takes(ln, c, fvals, nargs))
 			accepted |= m & -m;
 	}
-	if (accepted)
-		record_values(ring, site, slot, nargs, vals, accepted);
+	if (strings && !early && accepted)
+		strings_reserve(ring, site, nargs, fvals, &e);
+	if (e.rec) {
+		strings_commit(ring, site, slot, nargs, vals, &e, accepted);
+		return;
+	}
+	if (accepted && !strings && record_values(ring, slot, nargs, vals, accepted))
+		return;
+	/* Taken, but the ring is full: a drop for each lane that took it. */
+	for (unsigned m = accepted; m; m &= m - 1)
+		local_inc(&ring->lanes[slot][__builtin_ctz(m)].drops);
 }
 
 int sled_dispatch(uint64_t *regs, uint64_t slot)
 {
 	struct sled_ring_header *ring = sled_tls_ring;
 	const struct sled_shm_site *site;
+	uint32_t lanes, depth, outer_in = 0;
 	unsigned nargs;
-	uint32_t lanes;
 
 	if (unlikely(!ring))
 		return 1; /* first event of this thread: claim a ring on the slow path */
@@ -301,7 +558,18 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 		return 0;
 	site = &sled_rt.sites[slot];
 	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
-	__atomic_store_n(&ring->in_slot, (uint32_t)slot + 1, __ATOMIC_RELAXED);
+	/* An event nested in this one (a signal handler) finds depth > 0: it records but
+	 * leaves publishing to the outermost, and puts back what it finds here on leaving. */
+	depth = sled_tls_prod.depth;
+	sled_tls_prod.depth = depth + 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (likely(!depth)) {
+		__atomic_store_n(&ring->in_slot, (uint32_t)slot + 1, __ATOMIC_RELAXED);
+	} else {
+		/* Two events in flight on one ring: the daemon must wait for any slot. */
+		outer_in = __atomic_load_n(&ring->in_slot, __ATOMIC_RELAXED);
+		__atomic_store_n(&ring->in_slot, SLED_IN_SLOT_NESTED, __ATOMIC_RELAXED);
+	}
 	/* The lanes are read after in_slot is set (the agent's membarrier after each command
 	 * orders the two for the daemon, which waits on in_slot before it reuses a lane). */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -309,13 +577,35 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	if (likely(lanes & SLED_LANES_FAST)) {
 		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
 
-		ring->lanes[slot][lane].hits++;
+		local_inc(&ring->lanes[slot][lane].hits);
 		record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE);
 	} else if (lanes & SLED_LANES_ACTIVE) {
 		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
 			     lanes & SLED_LANES_ACTIVE);
 	}
-	/* Release: the counts and the record are visible before the thread is seen leaving. */
+	if (unlikely(depth)) {
+		__atomic_store_n(&ring->in_slot, outer_in, __ATOMIC_RELEASE);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		sled_tls_prod.depth = depth;
+		return 0;
+	}
+	/* Outermost: publish every record reserved so far (its own and any nested one's, all
+	 * complete now).  Release: the counts and the records are visible before the head
+	 * and before the thread is seen leaving.  An event nested after depth is back to 0
+	 * publishes for itself; one nested before it, after the head was read, is published
+	 * by the check after. */
+	uint64_t h = __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&ring->head, h, __ATOMIC_RELEASE);
 	__atomic_store_n(&ring->in_slot, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sled_tls_prod.depth = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED) != h))
+		publish_upto(ring, __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED));
 	return 0;
 }
+
+/* trampoline.S indexes the site slots with this size to find a site's address. */
+_Static_assert(sizeof(struct sled_shm_site) == 2560, "SLED_SITE_SLOT_SIZE in trampoline.S");
+_Static_assert(offsetof(struct sled_runtime, sites) == 8, "sled_rt.sites in trampoline.S");

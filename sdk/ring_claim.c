@@ -12,6 +12,7 @@
 #include "runtime.h"
 
 __thread struct sled_ring_header *sled_tls_ring __attribute__((tls_model("initial-exec")));
+__thread struct sled_producer sled_tls_prod __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -55,14 +56,29 @@ void sled_dispatch_slow(uint64_t *regs, uint64_t slot)
 
 	if (!sled_rt.shm)
 		return;
+	/* A signal handler that hits a site while this thread claims its ring must not claim
+	 * a second one (nor enter pthread_once again): its event is counted as lost. */
+	if (sled_tls_prod.claiming) {
+		__atomic_add_fetch(&sled_rt.shm->lost_no_ring, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	sled_tls_prod.claiming = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	ring = claim();
 	if (!ring) {
 		__atomic_add_fetch(&sled_rt.shm->lost_no_ring, 1, __ATOMIC_RELAXED);
+		sled_tls_prod.claiming = 0;
 		return;
 	}
 	pthread_once(&exit_key_once, make_exit_key);
 	pthread_setspecific(exit_key, ring);
+	/* The private head starts at the published one (a freed ring: head == tail). */
+	sled_tls_prod.resv = ring->head;
+	sled_tls_prod.depth = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	sled_tls_ring = ring;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sled_tls_prod.claiming = 0;
 	sled_dispatch(regs, slot);
 }
 
@@ -70,5 +86,6 @@ void sled_dispatch_slow(uint64_t *regs, uint64_t slot)
 void sled_rings_forget_after_fork(void)
 {
 	sled_tls_ring = NULL;
+	sled_tls_prod = (struct sled_producer){ 0 };
 	pthread_setspecific(exit_key, NULL);
 }

@@ -6,6 +6,7 @@
  *   agent.c       the agent: sleeps on a futex, applies the daemon's enables, heartbeat
  *   text_poke.c   patching live code: text_poke_bp order with a self-jump, no signal
  *   stubs.c       per-site stubs in executable pages mapped near each object
+ *   site_memory.c the memory a site's events may read without asking the kernel
  *   trampoline.S  saves registers, calls the dispatcher, restores, returns to the stub
  *   dispatch.c    the hot path: decode arguments, write one record (no SSE, no libc)
  *   ring_claim.c  the slow path: a thread's first event claims a ring
@@ -33,6 +34,18 @@ struct sled_runtime {
 extern struct sled_runtime sled_rt SLED_HIDDEN;
 /* This thread's ring, claimed at its first event (initial-exec TLS: one %fs load). */
 extern __thread struct sled_ring_header *sled_tls_ring SLED_HIDDEN
+	__attribute__((tls_model("initial-exec")));
+/* This thread's producer state, private to it (the daemon never sees it).  Everything a
+ * signal handler nested in the dispatcher could race with lives here: the hot path changes
+ * it only with single instructions (see dispatch.c). */
+struct sled_producer {
+	uint64_t resv;     /* bytes reserved in the ring: ahead of the published head while
+			    * events are being written; published when the outermost finishes */
+	uint32_t depth;    /* events of this thread inside the dispatcher (signal nesting) */
+	uint16_t reserving; /* between reading and advancing resv */
+	uint16_t claiming;  /* inside the slow path's ring claim */
+};
+extern __thread struct sled_producer sled_tls_prod SLED_HIDDEN
 	__attribute__((tls_model("initial-exec")));
 /* Bytes the trampoline reserves for XSAVE on the slow path (64-byte multiple). */
 extern uint64_t sled_xsave_size SLED_HIDDEN;
@@ -81,6 +94,14 @@ SLED_HIDDEN void sled_poke_after_fork(void);
 
 /* stubs.c: the stub for slot (same stub for the same slot and address), or 0. */
 SLED_HIDDEN uint64_t sled_stub_for(unsigned slot, uint64_t site_addr, int *err);
+
+/* site_memory.c: per slot, memory its events read directly ({0, 0}: none); set by the
+ * agent before the site is patched. */
+struct sled_range {
+	uint64_t lo, hi;
+};
+extern struct sled_range sled_site_readable[SLED_SHM_MAX_SITES] SLED_HIDDEN;
+SLED_HIDDEN void sled_note_site_memory(unsigned slot, uint64_t site);
 
 /* trampoline.S */
 SLED_HIDDEN void sled_trampoline(void);

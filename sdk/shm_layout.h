@@ -177,6 +177,8 @@ struct sled_lane_counters {
 	uint64_t pad[2];
 };
 
+#define SLED_IN_SLOT_NESTED 0xffffffffu
+
 enum sled_ring_state { SLED_RING_FREE, SLED_RING_OWNED, SLED_RING_ORPHANED };
 
 /*
@@ -191,7 +193,9 @@ struct sled_ring_header {
 	uint32_t tid;        /* [P] */
 	uint64_t claims;     /* [P] incremented at each claim */
 	uint32_t in_slot;    /* [P] slot + 1 while the thread records an event, else 0: lets
-			      * the daemon wait until a disabled site has no event in flight */
+			      * the daemon wait until a disabled site has no event in flight;
+			      * SLED_IN_SLOT_NESTED while a signal handler's event runs on top of
+			      * another (then any slot may be in flight) */
 	uint8_t pad0[64 - 20];
 	uint64_t head;       /* [P] bytes published (release) */
 	uint64_t tail_cache; /* [P] last tail seen: the consumer's line is read only when full */
@@ -206,7 +210,9 @@ struct sled_ring_header {
 /*
  * A record: header, then nargs 8-byte values, then the bytes of the string arguments in
  * argument order.  For a string the value is its byte length, ORed with
- * SLED_REC_STR_TRUNCATED or SLED_REC_STR_NULL.  size is the whole record, a multiple of 8.
+ * SLED_REC_STR_TRUNCATED (longer than kept, or a readable prefix that ends at unreadable
+ * memory), SLED_REC_STR_NULL (a NULL pointer) or SLED_REC_STR_FAULT (not one byte could be
+ * read: length 0; uprobe mode's USDT_STR_FAULT).  size is the whole record, a multiple of 8.
  * A record never wraps: at the end of the data, a SLED_REC_PAD record fills the rest.
  */
 struct sled_record {
@@ -219,6 +225,7 @@ struct sled_record {
 #define SLED_REC_LANES          0x000fu
 #define SLED_REC_STR_TRUNCATED  (1ull << 63)
 #define SLED_REC_STR_NULL       (1ull << 62)
+#define SLED_REC_STR_FAULT      (1ull << 61)
 #define SLED_REC_STR_LEN_MASK   0xffffull
 #define SLED_REC_MAX_SIZE                                                               \
 	(sizeof(struct sled_record) + 8 * SLED_SHM_MAX_ARGS + SLED_SHM_MAX_ARGS * SLED_SHM_MAX_STR + 8)

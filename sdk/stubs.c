@@ -131,6 +131,7 @@ uint64_t sled_stub_for(unsigned slot, uint64_t site, int *err)
 	if (*err)
 		return 0;
 	r->used++;
+	sled_note_site_memory(slot, site);
 	slot_stub[slot] = stub;
 	slot_addr[slot] = site;
 	return stub;

@@ -15,37 +15,91 @@
  * saving: on x86 the compiler treats every asm statement, our sites included, as
  * clobbering them.
  */
+#define SLED_SITE_SLOT_SIZE 2560	/* sizeof(struct sled_shm_site), asserted in dispatch.c */
+
 	.text
 	.globl	sled_trampoline
 	.hidden	sled_trampoline
 	.type	sled_trampoline, @function
 	.p2align 4
 sled_trampoline:
+	/*
+	 * Unwind info: the frame is described as if the site's function had called the
+	 * trampoline directly, so debuggers and profilers walk from the dispatcher through
+	 * here straight into the site's function (the stub below us has no unwind info).
+	 * The CFA is the site's %rsp (entry %rsp + 144); the return address is the rip slot,
+	 * filled with the sled's end, the address the site's function continues at (until
+	 * it is filled, and at the final ret, the return address into the stub); every
+	 * register is found in its save slot.
+	 */
 	.cfi_startproc
+	.cfi_def_cfa_offset 144
+	.cfi_offset %rip, -144
 	subq	$16, %rsp		/* rsp and rip slots of struct sled_regs */
+	.cfi_adjust_cfa_offset 16
 	pushq	%rax
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rax, -168
 	pushq	%rcx
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rcx, -176
 	pushq	%rdx
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rdx, -184
 	pushq	%rbx
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rbx, -192
 	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rbp, -200
 	pushq	%rsi
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rsi, -208
 	pushq	%rdi
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %rdi, -216
 	pushq	%r8
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r8, -224
 	pushq	%r9
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r9, -232
 	pushq	%r10
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r10, -240
 	pushq	%r11
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r11, -248
 	pushq	%r12
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r12, -256
 	pushq	%r13
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r13, -264
 	pushq	%r14
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r14, -272
 	pushq	%r15
+	.cfi_adjust_cfa_offset 8
+	.cfi_offset %r15, -280
 	/* The site's %rsp: 15 pushes + 16 + return address + slot + red zone. */
 	leaq	(120 + 16 + 8 + 8 + 128)(%rsp), %rax
 	movq	%rax, 120(%rsp)
-	movq	$0, 128(%rsp)
+	/* The site's %rip: the sled's end, where its function continues (0 if the block is
+	 * gone: then the unwinder stops here). */
+	movq	144(%rsp), %rsi		/* the slot pushed by the stub */
+	movq	8+sled_rt(%rip), %rax	/* sled_rt.sites */
+	testq	%rax, %rax
+	jz	5f
+	imulq	$SLED_SITE_SLOT_SIZE, %rsi, %rcx
+	movq	(%rax,%rcx), %rax	/* sites[slot].addr: the 1-byte NOP */
+	addq	$6, %rax
+5:	movq	%rax, 128(%rsp)
+	.cfi_offset %rip, -152
 	movq	%rsp, %rbx		/* regs; callee-saved across the calls below */
+	.cfi_def_cfa_register %rbx
 	andq	$-64, %rsp
 	movq	%rbx, %rdi
-	movq	144(%rbx), %rsi		/* the slot pushed by the stub */
 	call	sled_dispatch
 	testl	%eax, %eax
 	jz	1f
@@ -80,22 +134,55 @@ sled_trampoline:
 4:	fxrstor	(%rsp)
 
 1:	movq	%rbx, %rsp
+	.cfi_def_cfa_register %rsp
 	popq	%r15
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r15
 	popq	%r14
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r14
 	popq	%r13
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r13
 	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r12
 	popq	%r11
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r11
 	popq	%r10
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r10
 	popq	%r9
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r9
 	popq	%r8
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %r8
 	popq	%rdi
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rdi
 	popq	%rsi
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rsi
 	popq	%rbp
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rbp
 	popq	%rbx
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rbx
 	popq	%rdx
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rdx
 	popq	%rcx
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rcx
 	popq	%rax
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore %rax
 	addq	$16, %rsp
+	.cfi_adjust_cfa_offset -16
+	.cfi_offset %rip, -144		/* the slot left below %rsp: back to the stub's */
 	ret
 	.cfi_endproc
 	.size	sled_trampoline, .-sled_trampoline

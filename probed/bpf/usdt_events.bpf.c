@@ -608,7 +608,18 @@ __noinline __u32 copy_str(struct scratch_buf *buf, __u32 off, __u64 ptr, __u64 *
 	}
 	n = bpf_probe_read_user_str(buf->data + off, STR_READ, (const void *)ptr);
 	if (n <= 0) {
-		*word = USDT_STR_FAULT; /* not mapped, or paged out: a BPF program cannot fault */
+		/* Not mapped, or paged out: a BPF program cannot fault.  The window may still
+		 * start with readable bytes up to the end of their page, with no NUL among them
+		 * (else the read above would have stopped there): keep them as a prefix. */
+		__u64 in_page = 4096 - (ptr & 4095);
+
+		if (in_page < STR_READ &&
+		    bpf_probe_read_user(buf->data + off, (__u32)in_page, (const void *)ptr) == 0) {
+			len = in_page > USDT_MAX_STR ? USDT_MAX_STR : in_page;
+			*word = USDT_STR_TRUNCATED | len;
+			return off + (__u32)len;
+		}
+		*word = USDT_STR_FAULT;
 		return off;
 	}
 	len = (__u64)n - 1; /* n counts the NUL */

@@ -46,6 +46,14 @@ static int decode(const struct traced_proc *p, const struct sled_record *rec, co
 			f->v.str.truncated = false;
 			continue;
 		}
+		if (word & SLED_REC_STR_FAULT) {
+			/* Unreadable memory: nothing kept of it, reported as uprobe mode does, a
+			 * string cut to nothing (listed in "truncated"), not as NULL. */
+			f->v.str.ptr = s;
+			f->v.str.len = 0;
+			f->v.str.truncated = true;
+			continue;
+		}
 		if (len > SLED_SHM_MAX_STR || len > (uint64_t)(end - s))
 			return -1;
 		f->v.str.ptr = s;

@@ -196,7 +196,9 @@ static void wait_quiescent(const struct traced_proc *p, const bool *mask)
 			for (int spin = 0; spin < 64 && !seen_out[r]; spin++) {
 				uint32_t in = __atomic_load_n(&proc_ring(p, r)->in_slot, __ATOMIC_ACQUIRE);
 
-				seen_out[r] = !(in && in <= SLED_SHM_MAX_SITES && mask[in - 1]);
+				/* NESTED: a signal handler's event on top of another, any slot. */
+				seen_out[r] = !(in == SLED_IN_SLOT_NESTED ||
+						(in && in <= SLED_SHM_MAX_SITES && mask[in - 1]));
 			}
 			busy |= !seen_out[r];
 		}
