@@ -22,7 +22,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sled/sled.h>
+
 #include "runtime.h"
+
+/* Nothing calls into libsled, so a static link (libsled.a) would leave this object, and
+ * with it the constructor below, out.  sled.pc's static flags and sled::static name this
+ * symbol with --undefined to pull it in; through the pointer it also pulls in
+ * sled_runtime_version, which is how probed tells a static binary that carries the
+ * runtime. */
+SLED_API const void *const sled_runtime_anchor = (const void *)&sled_runtime_version;
 
 struct sled_runtime sled_rt;
 uint64_t sled_xsave_size = 4096;
