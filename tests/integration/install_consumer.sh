@@ -74,12 +74,20 @@ static int agent_running(void)
 		closedir(d);
 	return found;
 }
+#ifdef DEFERRED /* starts the runtime itself: no agent before sled_start() */
+#include <sled/sled.h>
+SLED_NO_AUTOSTART;
+#endif
 int main(void)
 {
 	struct timespec ms = { 0, 1000000 };
 	int i;
 
 	TRACEPOINT(consumer, static_start, 1);
+#ifdef DEFERRED
+	printf("%s, ", agent_running() ? "agent before start" : "deferred");
+	printf("start %d, ", sled_start(NULL));
+#endif
 	for (i = 0; i < 10000 && !agent_running(); i++)
 		nanosleep(&ms, NULL);
 	puts(agent_running() ? "agent" : "no agent");
@@ -116,13 +124,17 @@ cat >"$tmp/app/Makefile" <<'MK'
 CFLAGS = -O2 -I$(PREFIX)/include
 static_app: static_app.c
 	$(CC) $(CFLAGS) -o $@ $< $(PREFIX)/lib/libsled.a -Wl,--undefined=sled_runtime_anchor -lpthread
+static_app_deferred: static_app.c
+	$(CC) $(CFLAGS) -DDEFERRED -o $@ $< $(PREFIX)/lib/libsled.a -Wl,--undefined=sled_runtime_anchor -lpthread
 static_app_whole: static_app.c
 	$(CC) $(CFLAGS) -o $@ $< -Wl,--whole-archive $(PREFIX)/lib/libsled.a -Wl,--no-whole-archive -lpthread
 MK
-make -C "$tmp/app" CC="$cc" PREFIX="$tmp/prefix" static_app static_app_whole >"$tmp/mk.log" 2>&1
+make -C "$tmp/app" CC="$cc" PREFIX="$tmp/prefix" static_app static_app_whole static_app_deferred >"$tmp/mk.log" 2>&1
 check "plain make consumer builds" 0 $?
 static_checks "make, --undefined" "$tmp/app/static_app"
 static_checks "make, --whole-archive" "$tmp/app/static_app_whole"
+check "static, SLED_NO_AUTOSTART: no agent until sled_start(), then the agent" "deferred, start 0, agent" \
+	"$("$tmp/app/static_app_deferred" 2>&1)"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
