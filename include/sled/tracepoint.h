@@ -394,8 +394,11 @@ struct sled__str_object {
 #define SLED__GUARD(guard_asm, provider, name)                                         \
 	__extension__({                                                                   \
 		__label__ sled__on;                                                       \
-		int sled__r = 0;                                                          \
+		/* No initializer: clang 14 in C++ takes any asm goto to reach every label  \
+		 * of the function and rejects jumping past an initialization. */         \
+		int sled__r;                                                              \
 		SLED__IDENT_CHECK(provider, name)                                         \
+		sled__r = 0;                                                              \
 		__asm__ goto(guard_asm(provider, name) : : : "cc" : sled__on);           \
 		if (0) {                                                                  \
 		sled__on:                                                                 \
