@@ -178,8 +178,9 @@ static void after_fork_child(void)
 	pthread_mutex_init(&start_lock, NULL);
 	if (stopped) {
 		/* The parent's runtime ended; the child may start its own, so its thread must
-		 * not keep the parent's old ring. */
-		sled_rings_forget_after_fork();
+		 * not keep the parent's old ring (if it ever claimed one). */
+		if (sled_tls_ring)
+			sled_rings_forget_after_fork();
 		stopped = false;
 	}
 	if (!sled_rt.shm)
