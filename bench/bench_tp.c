@@ -4,6 +4,9 @@
  * it (enables probes between phases) and prints the table; run it alone to see the modes.
  *
  *   bench_tp none|disabled|sdt ITER REPS          tight loop, ns per iteration (median)
+ *   bench_tp guard|guard-sem ITER REPS            the same loop with a disabled guard:
+ *                                                 TRACEPOINT_ENABLED (a NOP) or
+ *                                                 TRACEPOINT_ENABLED_SEM (NOP, load, branch)
  *   bench_tp work-none|work-disabled ITER REPS    a loop doing ~40 ns of real work
  *   bench_tp burst BURST REPS                     events in bursts that fit the ring,
  *                                                 ns per event (median of bursts)
@@ -90,6 +93,32 @@ LOOP_ATTRS static uint64_t loop_str(uint64_t n)
 	return acc;
 }
 
+LOOP_ATTRS static uint64_t loop_guard(uint64_t n)
+{
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ __volatile__("" : "+r"(acc));
+		if (TRACEPOINT_ENABLED(bench, guard))
+			TRACEPOINT(bench, guard, i, acc);
+		acc += i;
+	}
+	return acc;
+}
+
+LOOP_ATTRS static uint64_t loop_guard_sem(uint64_t n)
+{
+	uint64_t acc = 1;
+
+	for (uint64_t i = 0; i < n; i++) {
+		__asm__ __volatile__("" : "+r"(acc));
+		if (TRACEPOINT_ENABLED_SEM(bench, guard_sem))
+			TRACEPOINT(bench, guard_sem, i, acc);
+		acc += i;
+	}
+	return acc;
+}
+
 /* ~40 ns of dependent integer work per iteration: a small hash over 64 bytes. */
 static inline uint64_t work(uint64_t x)
 {
@@ -158,6 +187,10 @@ int main(int argc, char **argv)
 		fn = loop_disabled;
 	else if (!strcmp(argv[1], "sdt"))
 		fn = loop_sdt;
+	else if (!strcmp(argv[1], "guard"))
+		fn = loop_guard;
+	else if (!strcmp(argv[1], "guard-sem"))
+		fn = loop_guard_sem;
 	else if (!strcmp(argv[1], "work-none"))
 		fn = loop_work_none;
 	else if (!strcmp(argv[1], "work-disabled"))

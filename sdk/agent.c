@@ -248,6 +248,28 @@ int sled_agent_start(void)
 	return -ret;
 }
 
+int sled_agent_stop(void)
+{
+	struct sled_shm_header *h = sled_rt.shm;
+	uint32_t applied = 0, failed = 0;
+	int err;
+
+	if (!h)
+		return 0;
+	/* Under the agent's lock: no command of the daemon can re-patch a site between the
+	 * restore and the detach. */
+	pthread_mutex_lock(&agent_lock);
+	err = apply(true, &applied, &failed);
+	sled_sync_threads();
+	__atomic_store_n(&h->agent_alive, 0, __ATOMIC_RELEASE);
+	sled_rt.shm = NULL;
+	pthread_mutex_unlock(&agent_lock);
+	/* The agent wakes, sees it no longer serves the runtime's block, and returns. */
+	__atomic_add_fetch(&h->doorbell, 1, __ATOMIC_RELEASE);
+	futex_wake_all(&h->doorbell);
+	return err;
+}
+
 void sled_agent_forget_after_fork(void)
 {
 	/* The child inherited the lock held by fork_prepare, and patched text. */

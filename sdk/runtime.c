@@ -6,7 +6,8 @@
  * for the daemon, start the agent thread.  No waiting for a daemon, no socket, no
  * start-up delay: a daemon finds us when it wants to.  At exit: remove the hint.  At
  * fork: the child gets its own block and agent and restores the sleds it inherited, so
- * it never writes into its parent's rings.  SLED_DISABLE=1 in the environment turns it all off.
+ * it never writes into its parent's rings.  SLED_DISABLE=1 in the environment turns it all off;
+ * SLED_DEFER=1, or an app's own `sled_autostart = 0`, leaves the start to sled_start().
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -22,7 +23,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sled/sled.h>
+
 #include "runtime.h"
+
+/* Nothing calls into libsled, so a static link (libsled.a) would leave this object, and
+ * with it the constructor below, out.  sled.pc's static flags and sled::static name this
+ * symbol with --undefined to pull it in; through the pointer it also pulls in
+ * sled_runtime_version, which is how probed tells a static binary that carries the
+ * runtime. */
+SLED_API const void *const sled_runtime_anchor = (const void *)&sled_runtime_version;
 
 struct sled_runtime sled_rt;
 uint64_t sled_xsave_size = 4096;
@@ -166,18 +176,44 @@ static void drop_block(void)
 	sled_rt.rings = NULL;
 }
 
-static void start(void)
+static int start(void)
 {
-	if (create_block())
-		return;
-	if (sled_poke_init() || sled_agent_start()) {
+	int err = create_block();
+
+	if (err)
+		return err;
+	err = sled_poke_init();
+	if (!err)
+		err = sled_agent_start();
+	if (err) {
 		remove_hint();
 		drop_block();
 	}
+	return err;
+}
+
+/* Serialises start and stop; stopped: sled_stop() ended the runtime of this image. */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool stopped, atfork_registered;
+
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0");
 }
 
 static void after_fork_child(void)
 {
+	/* The parent may have forked while another thread held the lock. */
+	pthread_mutex_init(&start_lock, NULL);
+	if (stopped) {
+		/* The parent's runtime ended; the child may start its own, so its thread must
+		 * not keep the parent's old ring (if it ever claimed one). */
+		if (sled_tls_ring)
+			sled_rings_forget_after_fork();
+		stopped = false;
+	}
 	if (!sled_rt.shm)
 		return;
 	/* Order matters: reopen /proc/self/mem, put the inherited sleds back to NOPs (this is
@@ -192,15 +228,59 @@ static void after_fork_child(void)
 	start();
 }
 
+int sled_runtime_start(void)
+{
+	static bool xsave_probed;
+	int err = 0;
+
+	if (env_set("SLED_DISABLE"))
+		return -ECANCELED;
+	pthread_mutex_lock(&start_lock);
+	if (!atfork_registered) {
+		pthread_atfork(NULL, NULL, after_fork_child);
+		atfork_registered = true;
+	}
+	if (stopped) {
+		err = -ESHUTDOWN;
+	} else if (!sled_rt.shm) {
+		if (!xsave_probed) {
+			probe_xsave();
+			xsave_probed = true;
+		}
+		err = start();
+	}
+	pthread_mutex_unlock(&start_lock);
+	return err;
+}
+
+int sled_runtime_stop(void)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&start_lock);
+	if (sled_rt.shm) {
+		pid_t creator = sled_rt.pid;
+
+		err = sled_agent_stop();
+		/* The file going away is what tells the daemon to let go of us. */
+		if (creator == getpid())
+			remove_hint();
+		stopped = true;
+	}
+	pthread_mutex_unlock(&start_lock);
+	return err;
+}
+
+/* An app that must start the runtime itself defines `const int sled_autostart = 0;`
+ * (SLED_NO_AUTOSTART in <sled/sled.h>).  A weak reference: apps that define nothing
+ * resolve it to NULL and start as before. */
+extern const int sled_autostart __attribute__((weak, visibility("default")));
+
 __attribute__((constructor)) static void sled_runtime_init(void)
 {
-	const char *off = getenv("SLED_DISABLE");
-
-	if (off && *off && strcmp(off, "0"))
+	if (env_set("SLED_DEFER") || (&sled_autostart && !sled_autostart))
 		return;
-	probe_xsave();
-	start();
-	pthread_atfork(NULL, NULL, after_fork_child);
+	sled_runtime_start();
 }
 
 __attribute__((destructor)) static void sled_runtime_fini(void)

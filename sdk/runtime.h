@@ -3,6 +3,8 @@
  * runtime.h - libsled's internal interfaces (never installed).
  *
  *   runtime.c     start-up: the shared-memory block, the agent thread, fork handling
+ *   api.c         <sled/sled.h>: sled_start, sled_stop, sled_enabled
+ *   self_notes.c  this process's own tracepoint notes, read from its loaded objects
  *   agent.c       the agent: sleeps on a futex, applies the daemon's enables, heartbeat
  *   text_poke.c   patching live code: text_poke_bp order with a self-jump, no signal
  *   stubs.c       per-site stubs in executable pages mapped near each object
@@ -58,9 +60,24 @@ static inline struct sled_ring_header *sled_ring_at(unsigned i)
 
 /* runtime.c */
 SLED_HIDDEN uint64_t sled_monotonic_ns(void);
+/* Start the runtime if it is not running: 0, -ECANCELED (SLED_DISABLE), -ESHUTDOWN
+ * (stopped), or the -errno of what failed. */
+SLED_HIDDEN int sled_runtime_start(void);
+/* Restore every site and leave the block for good; 0 if it was not running. */
+SLED_HIDDEN int sled_runtime_stop(void);
+
+/* self_notes.c: calls fn with the run-time address of every site of provider:name (the
+ * tracepoints' 1-byte NOP, the guards' nop5) in every loaded object; stops when fn
+ * returns true, and returns true then. */
+SLED_HIDDEN bool sled_self_sites(const char *provider, const char *name,
+				 bool (*fn)(uint64_t addr, void *arg), void *arg);
 
 /* agent.c */
 SLED_HIDDEN int sled_agent_start(void);
+/* Restore every patched site, then detach the agent from the block (sled_rt.shm becomes
+ * NULL; the block stays mapped, as a thread may still be inside a stub) and let its
+ * thread exit.  -errno of the first site that could not be restored. */
+SLED_HIDDEN int sled_agent_stop(void);
 /* Restore every patched site in this (single-threaded, just forked) child. */
 SLED_HIDDEN void sled_agent_forget_after_fork(void);
 

@@ -5,6 +5,8 @@
  *   TRACEPOINT(provider, name, args...)      0 to 12 scalar arguments
  *   TP_FIELD(field_name, expr)               name an argument explicitly
  *   if (TRACEPOINT_ENABLED(provider, name))  zero-cost guard for expensive arguments
+ *   if (TRACEPOINT_ENABLED_SEM(provider, name))  the same, also seen by uprobe-based
+ *                                            tools (a stapsdt semaphore: load + branch)
  *
  * Every TRACEPOINT expands to one asm statement that emits, at the call site,
  *
@@ -204,11 +206,22 @@ struct sled__str_object {
 	".popsection\n"                                                                     \
 	".endif\n"
 
+/* The stapsdt semaphore of provider:name, sled_sem_<provider>__<name>: defined (in
+ * .probes) only by a TRACEPOINT_ENABLED_SEM guard somewhere in the same binary.  Each
+ * tracepoint's note refers to it weakly and hidden: without such a guard it resolves to
+ * 0 at link time (the note says "no semaphore", as before), and each executable or shared
+ * library keeps its own, as with <sys/sdt.h>. */
+#define SLED__SEM(provider, name) "sled_sem_" #provider "__" #name
+#define SLED__SEM_REF_ASM(provider, name)                                              \
+	".weak " SLED__SEM(provider, name) "\n"                                             \
+	".hidden " SLED__SEM(provider, name) "\n"
+
 #define SLED__SITE_ASM(provider, name, specs)                                          \
 	".Lsled_pc%=: .byte 0x90\n"                                                         \
 	"  .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                            \
+	SLED__SEM_REF_ASM(provider, name)                                                   \
 	SLED__NOTE_BEGIN(".note.stapsdt", "stapsdt", 3)                                     \
-	"  .8byte .Lsled_pc%=, _.stapsdt.base, 0\n"                                        \
+	"  .8byte .Lsled_pc%=, _.stapsdt.base, " SLED__SEM(provider, name) "\n"            \
 	"  .asciz \"" #provider "\"\n"                                                      \
 	"  .asciz \"" #name "\"\n"                                                          \
 	"  .asciz \"" specs "\"\n"                                                          \
@@ -363,27 +376,68 @@ struct sled__str_object {
  * if (TRACEPOINT_ENABLED(provider, name)) { ...compute expensive args...; TRACEPOINT(...); }
  *
  * A 5-byte NOP that falls through (false) until libsled patches it into a jmp to the
- * "true" label, like the kernel's static_branch_unlikely(): no load, no compare.
+ * "true" label, like the kernel's static_branch_unlikely(): no load, no compare.  Only
+ * sled mode patches it: under uprobe-based tools (bpftrace, perf, sled's uprobe mode) it
+ * stays false.  TRACEPOINT_ENABLED_SEM below is seen by both, for a load and a branch.
  */
-#define SLED__GUARD_ASM(provider, name)                                                \
-	".Lsled_pc%=: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                \
+#define SLED__GUARD_NOTE_ASM(provider, name)                                           \
 	SLED__NOTE_BEGIN(".note.sled", "sled", SLED_NOTE_GUARD)                            \
 	"  .8byte .Lsled_pc%=, %l[sled__on], 0\n"                                          \
 	"  .asciz \"" #provider "\"\n"                                                     \
 	"  .asciz \"" #name "\"\n"                                                         \
 	SLED__NOTE_END
+#define SLED__GUARD_ASM(provider, name)                                                \
+	".Lsled_pc%=: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                \
+	SLED__GUARD_NOTE_ASM(provider, name)
 
-#define TRACEPOINT_ENABLED(provider, name)                                              \
+/* "cc": the semaphore guard compares; on x86 every asm clobbers the flags anyway. */
+#define SLED__GUARD(guard_asm, provider, name)                                         \
 	__extension__({                                                                   \
 		__label__ sled__on;                                                       \
-		int sled__r = 0;                                                          \
+		/* No initializer: clang 14 in C++ takes any asm goto to reach every label  \
+		 * of the function and rejects jumping past an initialization. */         \
+		int sled__r;                                                              \
 		SLED__IDENT_CHECK(provider, name)                                         \
-		__asm__ goto(SLED__GUARD_ASM(provider, name) : : : : sled__on);           \
+		sled__r = 0;                                                              \
+		__asm__ goto(guard_asm(provider, name) : : : "cc" : sled__on);           \
 		if (0) {                                                                  \
 		sled__on:                                                                 \
 			sled__r = 1;                                                      \
 		}                                                                         \
 		__builtin_expect(sled__r, 0);                                             \
 	})
+
+#define TRACEPOINT_ENABLED(provider, name) SLED__GUARD(SLED__GUARD_ASM, provider, name)
+
+/*
+ * if (TRACEPOINT_ENABLED_SEM(provider, name)) { ... }
+ *
+ * The same guard, also visible to uprobe-based tools: it defines provider:name's stapsdt
+ * semaphore (an unsigned short in .probes, like <sys/sdt.h>), which the notes of
+ * provider:name's tracepoints in the same binary then point to.  bpftrace, perf, libbpf's
+ * USDT attach and sled's uprobe mode increment it while they are attached (the kernel's
+ * uprobe reference counter).  Sled mode patches its NOP into a jmp, as for the plain guard.
+ * Disabled, it costs the NOP plus a compare with memory and a branch not taken.
+ */
+#define SLED__SEM_DEF_ASM(provider, name)                                              \
+	".ifndef " SLED__SEM(provider, name) "\n"                                           \
+	".pushsection .probes,\"awG\",@progbits," SLED__SEM(provider, name) ",comdat\n"     \
+	".weak " SLED__SEM(provider, name) "\n"                                             \
+	".hidden " SLED__SEM(provider, name) "\n"                                           \
+	".type " SLED__SEM(provider, name) ", @object\n"                                    \
+	".balign 2\n"                                                                      \
+	SLED__SEM(provider, name) ": .2byte 0\n"                                            \
+	".size " SLED__SEM(provider, name) ", 2\n"                                          \
+	".popsection\n"                                                                    \
+	".endif\n"
+#define SLED__GUARD_SEM_ASM(provider, name)                                            \
+	SLED__SEM_DEF_ASM(provider, name)                                                   \
+	".Lsled_pc%=: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                \
+	"  cmpw $0, " SLED__SEM(provider, name) "(%%rip)\n"                                 \
+	"  jne %l[sled__on]\n"                                                             \
+	SLED__GUARD_NOTE_ASM(provider, name)
+
+#define TRACEPOINT_ENABLED_SEM(provider, name)                                          \
+	SLED__GUARD(SLED__GUARD_SEM_ASM, provider, name)
 
 #endif /* SLED_TRACEPOINT_H */

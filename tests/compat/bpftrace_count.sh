@@ -8,6 +8,9 @@
 #     ids 1..N once each, twice == 2 * id, str(name) == "req-<id>" and latency (a
 #     double, passed as its bit pattern) == 1.5 * id; sample:tick fires N times;
 #     sample:debug never (its TRACEPOINT_ENABLED guard stays off under uprobe tools).
+#  4. the two guards, sample_guards N under `bpftrace -c`: guards:sem (inside
+#     TRACEPOINT_ENABLED_SEM, which reads the stapsdt semaphore bpftrace increments)
+#     fires N times with values 1..N; guards:plain (inside TRACEPOINT_ENABLED) never.
 #  2. the dlopen()ed library by path: bpftrace attached to
 #     usdt:PLUGIN_SO:plugin:handle before sample_dlopen starts sees all N calls of
 #     that process (values 1..N, label "<even|odd>:<value>") and its plugin:loaded.
@@ -23,6 +26,8 @@ need_files "$@"
 basic=$(realpath "$1")
 dlopen=$(realpath "$2")
 plugin=$(realpath "${3:-$(dirname "$dlopen")/libsample_plugin.so}")
+guards=$(realpath "$(dirname "$basic")/sample_guards")
+need_files "$guards"
 
 WORK=$(mktemp -d /tmp/sled-bpftrace-count.XXXXXX)
 PIDS=()
@@ -161,5 +166,23 @@ usdt:$plugin:plugin:handle {
 fi
 kill "$app" 2>/dev/null || true
 wait "$app" 2>/dev/null || true
+
+# ---- 4. the semaphore guard is seen by bpftrace, the NOP guard is not ----------------
+n=12
+out=$WORK/guards.out
+echo "4. bpftrace -c '$(basename "$guards") $n 0' on guards:plain and guards:sem"
+rc=0
+timeout 90 bpftrace -e "
+usdt:$guards:guards:plain { printf(\"PLAIN %d\n\", arg0); }
+usdt:$guards:guards:sem { printf(\"SEM %d\n\", arg0); }" -c "$guards $n 0" >"$out" 2>&1 || rc=$?
+show "$out" 4
+check "bpftrace ran and exited 0" 0 "$rc"
+check "the stapsdt note of guards:sem carries a semaphore" 1 \
+	"$(readelf -n "$guards" | grep -A2 'Name: sem$' | grep -c 'Semaphore: 0x0*[1-9a-f]')"
+check "guards:sem hits == $n (TRACEPOINT_ENABLED_SEM is true under bpftrace)" "$n" "$(grep -c '^SEM ' "$out" || true)"
+check "guards:sem values are 1..$n" "$(seq 1 "$n" | xargs)" "$(awk '$1 == "SEM" { print $2 }' "$out" | sort -n | xargs)"
+check "guards:plain hits == 0 (TRACEPOINT_ENABLED stays off under uprobes)" 0 "$(grep -c '^PLAIN ' "$out" || true)"
+check "the app saw the semaphore guard true $n times, the plain one never" "plain 0 sem $n" \
+	"$(grep '^plain ' "$out" || true)"
 
 finish

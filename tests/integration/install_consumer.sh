@@ -2,6 +2,9 @@
 # `cmake --install` the build into a scratch prefix, then build a consumer against it both
 # ways a user would (find_package(sled) and pkg-config), run it, and check that libsled is
 # linked (DT_NEEDED, even under Debian's default --as-needed) and its notes are there.
+# Then link libsled statically the three ways a user would (sled::static, pkg-config
+# --static, a plain Makefile naming libsled.a) into an app that calls nothing in libsled,
+# and check that each one runs the runtime: its agent thread is there.
 # Usage: install_consumer.sh BUILD_DIR C_COMPILER
 set -uo pipefail
 build=$1 cc=$2
@@ -42,6 +45,96 @@ flags=$(PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig pkg-config --cflags --libs sle
 check "pkg-config consumer builds (relocated prefix)" 0 $?
 check "it needs libsled too, despite --as-needed" 1 "$(readelf -d "$tmp/app2" | grep -c 'NEEDED.*libsled')"
 check "its tracepoint is in .note.stapsdt" 1 "$(readelf -n "$tmp/app2" | grep -c 'Name: start')"
+
+# ---- static links: the app references nothing in libsled, yet must carry the runtime.
+cat >"$tmp/app/static_app.c" <<'C'
+#include <sled/tracepoint.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+/* Prints "agent" once libsled's agent thread has named itself (at most 10 s). */
+static int agent_running(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int found = 0;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+		if ((f = fopen(path, "r"))) {
+			found = fgets(comm, sizeof(comm), f) && !strcmp(comm, "sled-agent\n");
+			fclose(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+#ifdef DEFERRED /* starts the runtime itself: no agent before sled_start() */
+#include <sled/sled.h>
+SLED_NO_AUTOSTART;
+#endif
+int main(void)
+{
+	struct timespec ms = { 0, 1000000 };
+	int i;
+
+	TRACEPOINT(consumer, static_start, 1);
+#ifdef DEFERRED
+	printf("%s, ", agent_running() ? "agent before start" : "deferred");
+	printf("start %d, ", sled_start(NULL));
+#endif
+	for (i = 0; i < 10000 && !agent_running(); i++)
+		nanosleep(&ms, NULL);
+	puts(agent_running() ? "agent" : "no agent");
+	return 0;
+}
+C
+cat >"$tmp/app/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.18)
+project(static_consumer C)
+find_package(sled REQUIRED)
+add_executable(static_app static_app.c)
+target_link_libraries(static_app PRIVATE sled::static)
+CM
+rm -rf "$tmp/app/b"
+cmake -S "$tmp/app" -B "$tmp/app/b" -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/cms.log" 2>&1 &&
+	cmake --build "$tmp/app/b" >>"$tmp/cms.log" 2>&1
+check "sled::static consumer configures and builds" 0 $?
+[[ -x $tmp/app/b/static_app ]] || sed 's/^/     | /' "$tmp/cms.log" | tail -n 5
+static_checks() { # NAME BINARY
+	check "$1: runs libsled's agent" agent "$("$2" 2>&1)"
+	check "$1: does not need libsled.so" 0 "$(readelf -d "$2" 2>/dev/null | grep -c 'NEEDED.*libsled')"
+	check "$1: carries sled_runtime_version (how probed knows)" 1 \
+		"$(nm "$2" 2>/dev/null | grep -c ' T sled_runtime_version$')"
+}
+static_checks "sled::static" "$tmp/app/b/static_app"
+
+flags=$(PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig pkg-config --static --cflags --libs sled)
+"$cc" "$tmp/app/static_app.c" -o "$tmp/static_pc" -static $flags 2>"$tmp/pcs.log"
+check "pkg-config --static consumer builds (-static)" 0 $?
+static_checks "pkg-config --static" "$tmp/static_pc"
+
+cat >"$tmp/app/Makefile" <<'MK'
+# A plain Makefile: the archive by path, with the anchor named (or the whole archive).
+CFLAGS = -O2 -I$(PREFIX)/include
+static_app: static_app.c
+	$(CC) $(CFLAGS) -o $@ $< $(PREFIX)/lib/libsled.a -Wl,--undefined=sled_runtime_anchor -lpthread
+static_app_deferred: static_app.c
+	$(CC) $(CFLAGS) -DDEFERRED -o $@ $< $(PREFIX)/lib/libsled.a -Wl,--undefined=sled_runtime_anchor -lpthread
+static_app_whole: static_app.c
+	$(CC) $(CFLAGS) -o $@ $< -Wl,--whole-archive $(PREFIX)/lib/libsled.a -Wl,--no-whole-archive -lpthread
+MK
+make -C "$tmp/app" CC="$cc" PREFIX="$tmp/prefix" static_app static_app_whole static_app_deferred >"$tmp/mk.log" 2>&1
+check "plain make consumer builds" 0 $?
+static_checks "make, --undefined" "$tmp/app/static_app"
+static_checks "make, --whole-archive" "$tmp/app/static_app_whole"
+check "static, SLED_NO_AUTOSTART: no agent until sled_start(), then the agent" "deferred, start 0, agent" \
+	"$("$tmp/app/static_app_deferred" 2>&1)"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
