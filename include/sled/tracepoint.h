@@ -216,7 +216,13 @@ struct sled__str_object {
 	".weak " SLED__SEM(provider, name) "\n"                                             \
 	".hidden " SLED__SEM(provider, name) "\n"
 
+/* libsled patches a sled by first writing a 2-byte self-jump over its first two bytes,
+ * which is one atomic store only when the two bytes share a cache line: the sled (and a
+ * guard's NOP) therefore starts at an even address, at the cost of one or two padding
+ * NOPs before the site, which tools never see (the notes point past them). */
 #define SLED__SITE_ASM(provider, name, specs)                                          \
+	"  .balign 2, 0x90\n"                                                               \
+	"  .byte 0x90\n"                                                                    \
 	".Lsled_pc%=: .byte 0x90\n"                                                         \
 	"  .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                            \
 	SLED__SEM_REF_ASM(provider, name)                                                   \
@@ -387,6 +393,7 @@ struct sled__str_object {
 	"  .asciz \"" #name "\"\n"                                                         \
 	SLED__NOTE_END
 #define SLED__GUARD_ASM(provider, name)                                                \
+	"  .balign 2, 0x90\n"                                                               \
 	".Lsled_pc%=: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                \
 	SLED__GUARD_NOTE_ASM(provider, name)
 
@@ -432,6 +439,7 @@ struct sled__str_object {
 	".endif\n"
 #define SLED__GUARD_SEM_ASM(provider, name)                                            \
 	SLED__SEM_DEF_ASM(provider, name)                                                   \
+	"  .balign 2, 0x90\n"                                                               \
 	".Lsled_pc%=: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                                \
 	"  cmpw $0, " SLED__SEM(provider, name) "(%%rip)\n"                                 \
 	"  jne %l[sled__on]\n"                                                             \
