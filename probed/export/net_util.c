@@ -240,6 +240,45 @@ ssize_t sled_net_read_some(int fd, void *p, size_t cap, int timeout_ms, char *er
 	}
 }
 
+char *sled_net_hostport(const char *kind, const char *t, const char *default_port, char *err,
+			size_t errlen)
+{
+	const char *port = NULL, *end;
+	char *out;
+
+	if (t[0] == '[') {
+		end = strchr(t, ']');
+		if (end && end[1] == ':')
+			port = end + 2;
+		else if (!end || end[1])
+			end = NULL;
+	} else {
+		end = strchr(t, ':');
+		if (end && strchr(end + 1, ':'))
+			end = NULL; /* a bare IPv6 address */
+		else if (end)
+			port = end + 1;
+		else
+			end = t + strlen(t);
+	}
+	if (port && (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port) ||
+		     atol(port) < 1 || atol(port) > 65535))
+		end = NULL;
+	if (!end || end == t || (!port && !default_port)) {
+		sled_output_set_err(err, errlen,
+				    "%s: bad address '%s': expected %s://HOST%s (IPv6 as [ADDR]:PORT)",
+				    kind, t, kind, default_port ? "[:PORT]" : ":PORT");
+		return NULL;
+	}
+	if (port)
+		out = strdup(t);
+	else if ((out = malloc(strlen(t) + strlen(default_port) + 2)))
+		sprintf(out, "%s:%s", t, default_port);
+	if (!out)
+		sled_output_set_err(err, errlen, "out of memory");
+	return out;
+}
+
 int sled_net_opt_u64(const char *kind, const char *key, const char *value, uint64_t min,
 		     uint64_t max, uint64_t *out, char *err, size_t errlen)
 {

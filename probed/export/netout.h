@@ -138,6 +138,14 @@ int sled_net_write_all(int fd, const void *p, size_t len, int timeout_ms, char *
  * -ETIMEDOUT. */
 ssize_t sled_net_read_some(int fd, void *p, size_t cap, int timeout_ms, char *err,
 			   size_t errlen);
+/* The TCP target of kind's spec (what follows "KIND://"): "HOST:PORT", "HOST", "[V6]:PORT"
+ * or "[V6]", as "HOST:PORT" in a new string, with default_port when none is given (NULL:
+ * the port is required).  NULL with the reason in err, e.g. "syslog: bad address 'h:x':
+ * expected syslog://HOST[:PORT] (IPv6 as [ADDR]:PORT)".  Default ports, by kind:
+ *   syslog 514 (TCP and UDP alike), syslog+tls 6514 (RFC 5425), forward and
+ *   forward+tls 24224; msgpack+tcp and jsonl+tcp have no well-known port. */
+char *sled_net_hostport(const char *kind, const char *t, const char *default_port, char *err,
+			size_t errlen);
 /* Parse "N" within [min, max] for option key: 0 or -EINVAL with the reason in err. */
 int sled_net_opt_u64(const char *kind, const char *key, const char *value, uint64_t min,
 		     uint64_t max, uint64_t *out, char *err, size_t errlen);

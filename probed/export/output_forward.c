@@ -815,44 +815,6 @@ static int check_tag(const char *tmpl, char *err, size_t errlen)
 	return 0;
 }
 
-/* "HOST:PORT", "HOST" (default port), "[V6]:PORT", "[V6]": HOST:PORT in a new string. */
-static char *tcp_target(const char *t, char *err, size_t errlen)
-{
-	const char *port = NULL, *end;
-	char *out;
-
-	if (t[0] == '[') {
-		end = strchr(t, ']');
-		if (end && end[1] == ':')
-			port = end + 2;
-		else if (!end || end[1])
-			end = NULL;
-	} else {
-		end = strchr(t, ':');
-		if (end && strchr(end + 1, ':'))
-			end = NULL; /* a bare IPv6 address */
-		else if (end)
-			port = end + 1;
-		else
-			end = t + strlen(t);
-	}
-	if (port && (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port) ||
-		     atol(port) < 1 || atol(port) > 65535))
-		end = NULL;
-	if (!end || end == t) {
-		sled_output_set_err(err, errlen,
-				    "forward: bad address '%s': expected forward://HOST[:PORT]"
-				    " (IPv6 as [ADDR]:PORT)", t);
-		return NULL;
-	}
-	if (port)
-		return strdup(t);
-	out = malloc(strlen(t) + sizeof(":" FWD_DEFAULT_PORT));
-	if (out)
-		sprintf(out, "%s:%s", t, FWD_DEFAULT_PORT);
-	return out;
-}
-
 /* A yes/no option: 1, 0, or given without a value (yes). */
 static int opt_bool(const char *key, const char *value, bool *out, char *err, size_t errlen)
 {
@@ -939,7 +901,7 @@ static void *fwd_create_common(bool is_unix, const char *target,
 		}
 		f->target = strdup(target);
 	} else {
-		f->target = tcp_target(target, err, errlen);
+		f->target = sled_net_hostport("forward", target, FWD_DEFAULT_PORT, err, errlen);
 		if (!f->target)
 			goto fail;
 	}

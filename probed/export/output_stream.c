@@ -39,9 +39,16 @@ static void *stream_create(const char *kind, encode_fn *encode, bool unix_socket
 {
 	struct stream *s = calloc(1, sizeof(*s));
 
-	if (!s || !(s->target = strdup(target))) {
-		free(s);
+	if (!s) {
 		sled_output_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* No well-known port: a TCP stream names its port. */
+	s->target = unix_socket ? strdup(target) : sled_net_hostport(kind, target, NULL, err, errlen);
+	if (!s->target) {
+		if (unix_socket)
+			sled_output_set_err(err, errlen, "out of memory");
+		free(s);
 		return NULL;
 	}
 	s->kind = kind;

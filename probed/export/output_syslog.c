@@ -2,14 +2,15 @@
 /*
  * output_syslog: events as RFC 5424 syslog messages.
  *
- *   syslog://HOST:PORT       TCP, octet-counting framing (RFC 6587: "LEN SP MSG")
- *   syslog+udp://HOST:PORT   UDP, one datagram per event (RFC 5426)
+ *   syslog://HOST[:PORT]       TCP, octet-counting framing (RFC 6587: "LEN SP MSG")
+ *   syslog+udp://HOST[:PORT]   UDP, one datagram per event (RFC 5426)
  *
- * One event is one message:
+ * Port 514 when none is given, for both.  One event is one message:
  *
- *   <134>1 2023-11-14T22:13:20.123456Z web1 probed 4242 http:request [sled@32473
- *   provider="http" name="request" tid="4243" mode="sled" status="200"
- *   path="/api/v1/items" truncated="path"] http:request status=200 path="/api/v1/items"...
+ *   <134>1 2023-11-14T22:13:20.123456Z web1 api-server 4242 http:request [sled@32473
+ *   provider="http" name="request" tid="4243" mode="uprobe" ts_ns="1700000000123456789"
+ *   status="200" path="/api/v1/items" truncated="path"] http:request status=200
+ *   path="/api/v1/items"...
  *
  * (one line; wrapped here).  The parts:
  *   PRI        facility * 8 + severity: options facility= (a name: kern, user, mail,
@@ -20,12 +21,15 @@
  *   TIMESTAMP  the event's time, UTC, to the microsecond (RFC 5424 allows 6 digits; the
  *              nanoseconds are cut, not rounded).
  *   HOSTNAME   gethostname() at start, or option hostname= (1 to 255 printable ASCII).
- *   APP-NAME   "probed", or option app= (1 to 48 printable ASCII).
+ *   APP-NAME   the traced program: the basename of its executable (proc_name.h), mapped
+ *              like MSGID and cut to 48, "-" when the process left before its name was
+ *              known; or option app= (1 to 48 printable ASCII) for every message.
  *   PROCID     the traced process's pid.
  *   MSGID      "provider:name", at most 32 characters (cut); any character outside
  *              printable ASCII becomes one '_'.
  *   SD         one element, SD-ID sled@32473, with provider, name, tid, mode (when the
- *              event has one), one param per argument field, and truncated="f1,f2" listing
+ *              event has one), ts_ns (the time in nanoseconds since the epoch: TIMESTAMP
+ *              stops at microseconds), one param per argument field, truncated="f1,f2" listing
  *              the string fields the runtime truncated (only when there are some).
  *              Field names become SD-NAMEs: at most 32 printable ASCII characters, with
  *              '=', ']', '"', ',' and anything else not allowed as '_'; a field that would
@@ -34,8 +38,9 @@
  *              false, floats as the shortest text that reads back (nan, inf, -inf),
  *              strings as their text: ill-formed UTF-8 as U+FFFD, a character cut by
  *              truncation dropped, '"', '\' and ']' escaped with '\' as RFC 5424
- *              requires, control characters kept as they are (a receiver may escape them:
- *              rsyslog writes NUL as #000).  A NULL char * has no param (MSG shows NULL).
+ *              requires, control characters but tab as the text \n, \r or \xNN (a raw
+ *              newline would split the event for line-based receivers, as syslog-ng's
+ *              file output does).  A NULL char * has no param (MSG shows NULL).
  *   MSG        the probectl tail line without time and ids: "provider:name field=value
  *              ...", control characters and bad bytes as \xNN, so one line of valid UTF-8.
  *              No BOM: receivers such as rsyslog keep it as text in the message.
@@ -66,6 +71,7 @@
 #include "buf.h"
 #include "netout.h"
 #include "output_impl.h"
+#include "proc_name.h"
 #include "utf8.h"
 
 #include <sled/tracepoint.h>
@@ -84,7 +90,8 @@ struct syslog_out {
 	bool udp;
 	int timeout_ms;
 	char head[16];                  /* "<PRI>1 " */
-	char host_app[HOSTNAME_MAX + APPNAME_MAX + 4]; /* " HOSTNAME APP-NAME " */
+	char host[HOSTNAME_MAX + 3];    /* " HOSTNAME " */
+	char app[APPNAME_MAX + 1];      /* option app=, or "" for the program's name */
 
 	/* Worker only. */
 	int fd;
@@ -94,6 +101,7 @@ struct syslog_out {
 	bool resend_last;               /* the connection was reset: write last again */
 
 	/* Drain thread only. */
+	struct sled_proc_names names;   /* program names by pid, for APP-NAME */
 	struct sled_buf msg;            /* the message being built */
 	int64_t ts_sec;                 /* second of ts_text, -1 if none yet */
 	char ts_text[24];               /* "YYYY-MM-DDTHH:MM:SS" */
@@ -165,16 +173,21 @@ static size_t map_token(const char *s, char *out, size_t max, const char *bad)
 	return n;
 }
 
-static void *syslog_create(const char *kind, bool udp, const char *target,
+static void *syslog_create(const char *kind, bool udp, const char *default_port,
+			   const char *target,
 			   const struct sled_netout_opts *opts, char *err, size_t errlen)
 {
 	struct syslog_out *s = calloc(1, sizeof(*s));
-	char host[HOSTNAME_MAX + 1] = "", app[APPNAME_MAX + 1] = "probed";
+	char host[HOSTNAME_MAX + 1] = "";
 	int facility = 1, severity = 6; /* user.info */
 
-	if (!s || !(s->target = strdup(target))) {
-		free(s);
+	if (!s) {
 		sled_output_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->target = sled_net_hostport(kind, target, default_port, err, errlen);
+	if (!s->target) {
+		free(s);
 		return NULL;
 	}
 	s->kind = kind;
@@ -209,7 +222,7 @@ static void *syslog_create(const char *kind, bool udp, const char *target,
 						    kind, value, APPNAME_MAX);
 				goto fail;
 			}
-			strcpy(app, value);
+			strcpy(s->app, value);
 		} else if (!strcmp(key, "hostname")) {
 			if (!printable_ascii(value, HOSTNAME_MAX)) {
 				sled_output_set_err(err, errlen,
@@ -240,7 +253,7 @@ static void *syslog_create(const char *kind, bool udp, const char *target,
 			strcpy(host, "-"); /* RFC 5424's NILVALUE */
 	}
 	snprintf(s->head, sizeof(s->head), "<%d>1 ", facility * 8 + severity);
-	snprintf(s->host_app, sizeof(s->host_app), " %s %s ", host, app);
+	snprintf(s->host, sizeof(s->host), " %s ", host);
 	return s;
 fail:
 	free(s->target);
@@ -251,13 +264,13 @@ fail:
 static void *create_tcp(const char *target, const struct sled_netout_opts *opts, char *err,
 			size_t errlen)
 {
-	return syslog_create("syslog", false, target, opts, err, errlen);
+	return syslog_create("syslog", false, "514", target, opts, err, errlen);
 }
 
 static void *create_udp(const char *target, const struct sled_netout_opts *opts, char *err,
 			size_t errlen)
 {
-	return syslog_create("syslog+udp", true, target, opts, err, errlen);
+	return syslog_create("syslog+udp", true, "514", target, opts, err, errlen);
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ"; gmtime_r once per second. */
@@ -287,7 +300,21 @@ static int put_timestamp(struct syslog_out *s, struct sled_buf *b, uint64_t ts_n
 	return sled_buf_puts(b, s->ts_text) | sled_buf_append(b, frac, 8);
 }
 
-/* A PARAM-VALUE (not quoted): valid UTF-8, with '"', '\' and ']' escaped. */
+/* A control character as text: \n, \r or \xNN. */
+static int put_control(struct sled_buf *b, unsigned char c)
+{
+	char tmp[5];
+
+	if (c == '\n')
+		return sled_buf_puts(b, "\\n");
+	if (c == '\r')
+		return sled_buf_puts(b, "\\r");
+	snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+	return sled_buf_puts(b, tmp);
+}
+
+/* A PARAM-VALUE (not quoted): valid UTF-8, with '"', '\' and ']' escaped, and control
+ * characters but tab written as text, so that a message is one line. */
 static int put_param_value(struct sled_buf *b, const char *str, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)str;
@@ -303,6 +330,10 @@ static int put_param_value(struct sled_buf *b, const char *str, size_t len)
 				err |= sled_buf_append(b, str + run, i - run);
 				err |= sled_buf_putc(b, '\\');
 				run = i; /* the character itself goes with the next run */
+			} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+				err |= sled_buf_append(b, str + run, i - run);
+				err |= put_control(b, c);
+				run = i + 1;
 			}
 			i++;
 			continue;
@@ -359,7 +390,8 @@ static int put_field_value(struct sled_buf *b, const struct sled_event_field *f)
 /* The element's own params: a field must not be read as one of them. */
 static bool reserved_name(const char *n)
 {
-	static const char *const names[] = { "provider", "name", "tid", "mode", "truncated" };
+	static const char *const names[] = { "provider", "name", "tid", "mode", "ts_ns",
+					     "truncated" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(n, names[i]))
@@ -397,6 +429,8 @@ static int put_sd(struct sled_buf *b, const struct sled_event *ev, unsigned nfie
 		err |= sled_buf_puts(b, "\" mode=\"");
 		err |= put_param_value(b, ev->mode, strlen(ev->mode));
 	}
+	err |= sled_buf_puts(b, "\" ts_ns=\"");
+	err |= sled_buf_put_u64(b, ev->ts_ns);
 	err |= sled_buf_putc(b, '"');
 	for (unsigned i = 0; i < nfields; i++) {
 		const struct sled_event_field *f = &ev->fields[i];
@@ -446,7 +480,17 @@ static int build_message(struct syslog_out *s, struct sled_buf *b, const struct 
 
 	err |= sled_buf_puts(b, s->head);
 	err |= put_timestamp(s, b, ev->ts_ns);
-	err |= sled_buf_puts(b, s->host_app);
+	err |= sled_buf_puts(b, s->host);
+	if (s->app[0]) {
+		err |= sled_buf_puts(b, s->app);
+	} else {
+		char app[APPNAME_MAX + 1];
+
+		if (!map_token(sled_proc_name(&s->names, ev), app, APPNAME_MAX, ""))
+			strcpy(app, "-"); /* the process left before we learnt its name */
+		err |= sled_buf_puts(b, app);
+	}
+	err |= sled_buf_putc(b, ' ');
 	err |= sled_buf_put_i64(b, ev->pid);
 	err |= sled_buf_putc(b, ' ');
 	/* "provider:name", then cut to MSGID_MAX. */

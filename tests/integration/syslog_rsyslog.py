@@ -6,7 +6,7 @@ never touches the system's logging.  Every message it receives becomes one JSON 
 in out.jsonl holding the raw message and the RFC 5424 fields as rsyslog's own parser
 saw them (pri, timestamp, hostname, app-name, procid, msgid, structured data, msg).
 Control characters are kept on receive (parser.escapeControlCharactersOnReceive off),
-so SD values can be compared byte for byte; rsyslog still turns NUL into "#000"."""
+so SD values can be compared byte for byte; probed sends none in SD values anyway."""
 import json
 import os
 import shutil
