@@ -4,8 +4,9 @@
  *
  *   syslog://HOST[:PORT]       TCP, octet-counting framing (RFC 6587: "LEN SP MSG")
  *   syslog+udp://HOST[:PORT]   UDP, one datagram per event (RFC 5426)
+ *   syslog+tls://HOST[:PORT]   the TCP framing over TLS (RFC 5425); options of net_tls.h
  *
- * Port 514 when none is given, for both.  One event is one message:
+ * Port 514 when none is given (6514 for TLS).  One event is one message:
  *
  *   <134>1 2023-11-14T22:13:20.123456Z web1 api-server 4242 http:request [sled@32473
  *   provider="http" name="request" tid="4243" mode="uprobe" ts_ns="1700000000123456789"
@@ -60,7 +61,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "net_tls.h"
 #include "netout.h"
 #include "output_impl.h"
 #include "proc_name.h"
@@ -93,8 +94,10 @@ struct syslog_out {
 	char host[HOSTNAME_MAX + 3];    /* " HOSTNAME " */
 	char app[APPNAME_MAX + 1];      /* option app=, or "" for the program's name */
 
+	struct sled_tls *tls;           /* syslog+tls: the context, else NULL */
+
 	/* Worker only. */
-	int fd;
+	struct sled_conn conn;
 	uint64_t resume_seq;            /* UDP: batch whose send failed part way, 0 if none */
 	size_t resume_off;              /* and the offset of its first unsent datagram */
 	struct sled_buf last;           /* TCP: the last batch written on this connection */
@@ -173,11 +176,12 @@ static size_t map_token(const char *s, char *out, size_t max, const char *bad)
 	return n;
 }
 
-static void *syslog_create(const char *kind, bool udp, const char *default_port,
-			   const char *target,
-			   const struct sled_netout_opts *opts, char *err, size_t errlen)
+static void *syslog_create(const char *kind, bool udp, bool tls, const char *default_port,
+			   const char *target, const struct sled_netout_opts *opts, char *err,
+			   size_t errlen)
 {
 	struct syslog_out *s = calloc(1, sizeof(*s));
+	struct sled_tls_opts tls_opts = { 0 };
 	char host[HOSTNAME_MAX + 1] = "";
 	int facility = 1, severity = 6; /* user.info */
 
@@ -193,12 +197,17 @@ static void *syslog_create(const char *kind, bool udp, const char *default_port,
 	s->kind = kind;
 	s->udp = udp;
 	s->timeout_ms = DEFAULT_TIMEOUT_MS;
-	s->fd = -1;
+	s->conn = SLED_CONN_CLOSED;
 	s->ts_sec = -1;
 	for (unsigned i = 0; i < opts->n; i++) {
 		const char *key = opts->opt[i].key, *value = opts->opt[i].value;
 		uint64_t v;
+		int r = tls ? sled_tls_opt(&tls_opts, kind, key, value, err, errlen) : 1;
 
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			continue;
 		if (!strcmp(key, "facility")) {
 			facility = parse_level(value, facilities, 24);
 			if (facility < 0) {
@@ -237,8 +246,8 @@ static void *syslog_create(const char *kind, bool udp, const char *default_port,
 			s->timeout_ms = (int)v;
 		} else {
 			sled_output_set_err(err, errlen,
-					    "%s: unknown option '%s' (queue, batch, facility, severity, app, hostname, timeout_ms)",
-					    kind, key);
+					    "%s: unknown option '%s' (queue, batch, facility, severity, app, hostname, timeout_ms%s)",
+					    kind, key, tls ? ", " SLED_TLS_OPTS_HELP : "");
 			goto fail;
 		}
 	}
@@ -254,6 +263,8 @@ static void *syslog_create(const char *kind, bool udp, const char *default_port,
 	}
 	snprintf(s->head, sizeof(s->head), "<%d>1 ", facility * 8 + severity);
 	snprintf(s->host, sizeof(s->host), " %s ", host);
+	if (tls && !(s->tls = sled_tls_new(kind, &tls_opts, s->target, err, errlen)))
+		goto fail;
 	return s;
 fail:
 	free(s->target);
@@ -264,13 +275,20 @@ fail:
 static void *create_tcp(const char *target, const struct sled_netout_opts *opts, char *err,
 			size_t errlen)
 {
-	return syslog_create("syslog", false, "514", target, opts, err, errlen);
+	return syslog_create("syslog", false, false, "514", target, opts, err, errlen);
 }
 
 static void *create_udp(const char *target, const struct sled_netout_opts *opts, char *err,
 			size_t errlen)
 {
-	return syslog_create("syslog+udp", true, "514", target, opts, err, errlen);
+	return syslog_create("syslog+udp", true, false, "514", target, opts, err, errlen);
+}
+
+/* RFC 5425: the TCP framing (octet counting) inside TLS, port 6514. */
+static void *create_tls(const char *target, const struct sled_netout_opts *opts, char *err,
+			size_t errlen)
+{
+	return syslog_create("syslog+tls", false, true, "6514", target, opts, err, errlen);
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ"; gmtime_r once per second. */
@@ -548,19 +566,16 @@ static int syslog_encode(void *proto, struct sled_buf *data, const struct sled_e
 static int syslog_connect(void *proto, char *err, size_t errlen)
 {
 	struct syslog_out *s = proto;
-	int fd = sled_net_connect_tcp(s->target, s->udp ? SOCK_DGRAM : SOCK_STREAM, 3000, err,
-				      errlen);
+	int r = sled_conn_open_tcp(&s->conn, s->target, s->udp ? SOCK_DGRAM : SOCK_STREAM,
+				   s->tls, 3000, err, errlen);
 
-	if (fd < 0)
-		return fd;
-	s->fd = fd;
+	if (r)
+		return r;
 	if (s->resend_last && s->last.len) {
-		int r = sled_net_write_all(fd, s->last.data, s->last.len, s->timeout_ms, err,
-					   errlen);
-
+		r = sled_conn_write_all(&s->conn, s->last.data, s->last.len, s->timeout_ms, err,
+					errlen);
 		if (r) { /* still to resend, on the next connection */
-			close(fd);
-			s->fd = -1;
+			sled_conn_close(&s->conn);
 			return r;
 		}
 	}
@@ -586,29 +601,10 @@ static int note_reset(struct syslog_out *s, int r)
 static int syslog_idle(void *proto, char *err, size_t errlen)
 {
 	struct syslog_out *s = proto;
-	char junk[512];
+	int r = sled_conn_check_closed(&s->conn, s->kind, err, errlen);
 
-	for (;;) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, 0) <= 0)
-			return 0;
-		n = recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		if (n == 0) {
-			sled_output_set_err(err, errlen, "%s: receiver closed the connection",
-					    s->kind);
-			/* A clean close: it had read all we wrote before it closed. */
-			return -ECONNABORTED;
-		}
-		n = -errno;
-		sled_output_set_err(err, errlen, "%s: %s", s->kind, strerror(errno));
-		return note_reset(s, (int)n);
-	}
+	/* A clean close (-ECONNABORTED): it had read all we wrote before it closed. */
+	return r == -ECONNABORTED ? r : note_reset(s, r);
 }
 
 static int send_tcp(struct syslog_out *s, struct sled_batch *b, char *err, size_t errlen)
@@ -616,7 +612,7 @@ static int send_tcp(struct syslog_out *s, struct sled_batch *b, char *err, size_
 	int r = syslog_idle(s, err, errlen);
 
 	if (!r)
-		r = sled_net_write_all(s->fd, b->data.data, b->data.len, s->timeout_ms, err,
+		r = sled_conn_write_all(&s->conn, b->data.data, b->data.len, s->timeout_ms, err,
 				       errlen);
 	if (r)
 		return note_reset(s, r);
@@ -637,7 +633,7 @@ static int send_udp(struct syslog_out *s, struct sled_batch *b, char *err, size_
 		int r;
 
 		memcpy(&n, b->data.data + off, sizeof(n));
-		r = sled_net_write_all(s->fd, b->data.data + off + sizeof(n), n, s->timeout_ms,
+		r = sled_conn_write_all(&s->conn, b->data.data + off + sizeof(n), n, s->timeout_ms,
 				       err, errlen);
 		if (r) {
 			s->resume_seq = b->seq;
@@ -661,9 +657,7 @@ static void syslog_disconnect(void *proto)
 {
 	struct syslog_out *s = proto;
 
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
+	sled_conn_close(&s->conn);
 	if (!s->resend_last)
 		s->last.len = 0;
 }
@@ -675,6 +669,7 @@ static void syslog_destroy(void *proto)
 	syslog_disconnect(s);
 	sled_buf_free(&s->msg);
 	sled_buf_free(&s->last);
+	sled_tls_free(s->tls);
 	free(s->target);
 	free(s);
 }
@@ -682,6 +677,18 @@ static void syslog_destroy(void *proto)
 const struct sled_proto_ops sled_proto_syslog_tcp = {
 	.kind = "syslog",
 	.create = create_tcp,
+	.encode = syslog_encode,
+	.connect = syslog_connect,
+	.send = syslog_send,
+	.idle = syslog_idle,
+	.disconnect = syslog_disconnect,
+	.destroy = syslog_destroy,
+	.idle_ms = 500,
+};
+
+const struct sled_proto_ops sled_proto_syslog_tls = {
+	.kind = "syslog+tls",
+	.create = create_tls,
 	.encode = syslog_encode,
 	.connect = syslog_connect,
 	.send = syslog_send,
