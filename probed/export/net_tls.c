@@ -223,9 +223,64 @@ static int ssl_wait(struct sled_conn *c, short events, int64_t deadline, const c
 	return r;
 }
 
+/* Called when the receiver asks for our certificate (SSL_set_cert_cb). */
+static int note_cert_request(SSL *ssl, void *arg)
+{
+	(void)ssl;
+	*(bool *)arg = true;
+	return 1;
+}
+
+/*
+ * In TLS 1.3 the receiver checks our certificate after our side of the handshake is
+ * over: a refusal arrives as an alert after SSL_connect returned, and events written
+ * before we read it would count as sent and be lost.  So when a certificate was asked
+ * for, wait for the receiver's first word after the handshake: OpenSSL-based receivers
+ * (rsyslog, Node, Fluentd) send their session tickets once they accepted us, an alert
+ * if not.  A receiver that sends nothing costs at most ACCEPT_WAIT_MS, then counts as
+ * having accepted.  SSL_peek: data the receiver sent stays for the protocol (a HELO).
+ */
+#define ACCEPT_WAIT_MS 1000
+static int await_acceptance(struct sled_conn *c, int64_t deadline, const char *what,
+			    char *err, size_t errlen)
+{
+	int64_t until = sled_net_mono_ms() + ACCEPT_WAIT_MS;
+	char byte;
+
+	if (until > deadline)
+		until = deadline;
+	for (;;) {
+		size_t n = 0;
+		short events = 0;
+		int r;
+
+		if (sled_net_wait_fd(c->fd, POLLIN, until))
+			return 0; /* nothing said: taken as accepted */
+		ERR_clear_error();
+		if (SSL_peek_ex(c->ssl, &byte, 1, &n) == 1)
+			return 0;
+		r = ssl_failure(c->ssl, 0, &events, what, err, errlen);
+		if (r == 1) {
+			sled_output_set_err(err, errlen, "%s: the receiver closed the connection"
+					    " (did it refuse our certificate?)", what);
+			return -EACCES;
+		}
+		if (r < 0) {
+			if (r == -EPROTO) /* an alert: "certificate required", "unknown ca" */
+				r = -EACCES;
+			return r;
+		}
+		if (events == POLLIN)
+			return 0; /* a record was read (a ticket): it accepted us */
+		if (sled_net_wait_fd(c->fd, events, until))
+			return 0;
+	}
+}
+
 int sled_tls_handshake(const struct sled_tls *t, struct sled_conn *c, int64_t deadline,
 		       char *err, size_t errlen)
 {
+	bool cert_requested = false;
 	SSL *ssl = SSL_new(t->ctx);
 	char what[320];
 	int r;
@@ -251,13 +306,21 @@ int sled_tls_handshake(const struct sled_tls *t, struct sled_conn *c, int64_t de
 	}
 	if (!t->is_ip)
 		SSL_set_tlsext_host_name(ssl, t->name);
+	SSL_set_cert_cb(ssl, note_cert_request, &cert_requested);
 	c->ssl = ssl;
 	for (;;) {
 		short events = 0;
 		int ret = SSL_connect(ssl);
 
-		if (ret == 1)
-			return 0;
+		if (ret == 1) {
+			r = cert_requested && SSL_version(ssl) >= TLS1_3_VERSION
+				    ? await_acceptance(c, deadline, what, err, errlen)
+				    : 0;
+			SSL_set_cert_cb(ssl, NULL, NULL); /* cert_requested goes out of scope */
+			if (!r)
+				return 0;
+			break;
+		}
 		r = ssl_failure(ssl, ret, &events, what, err, errlen);
 		if (r == 1) {
 			sled_output_set_err(err, errlen, "%s: the receiver closed the connection",
