@@ -209,13 +209,16 @@ try:
     human = d.ctl("status").stdout
     t.check("certificate verify failed: hostname mismatch" in human,
             "probectl status (the table) shows the reason")
+    d.stop()
+    t.check(d.proc.returncode == 0, "probed exits cleanly on SIGTERM (%s)%s"
+            % (d.proc.returncode, "" if d.proc.returncode == 0 else ": " + d.log_text()[-2000:]))
     raw = b"".join(plain.data)
     t.check(plain.conns >= 1 and raw[:2] == b"\x16\x03" and b"sample" not in raw
             and b"<14>1" not in raw,
             "the plain listener got a TLS ClientHello and no event in clear (%d bytes, %d "
             "connections)" % (len(raw), plain.conns))
 finally:
-    if d:
+    if d and d.proc.poll() is None:
         d.stop()
     rs.close()
     rs_mutual.close()
