@@ -14,6 +14,8 @@
      when it went away is lost without a count (output_syslog.c sends the last batch
      again after a reset, which covers the usual case): the events missing must be
      events of the restart, not of before or after.
+  5. uprobe mode (events without the executable's path): APP-NAME is still the traced
+     program, looked up by pid.
 
 rsyslogd's RFC 5424 parser refuses years after 2100 (the driver has events in 2514):
 those messages are checked in their raw form only.
@@ -419,6 +421,25 @@ try:
     outside = [i for i in missing if not t_stop - 10**9 <= ts_of[i] <= t_ready]
     t.check(not outside, "the missing events are of the restart (%d missing, %d emitted "
             "outside the restart window %s)" % (len(missing), len(outside), outside[:10]))
+    d.stop()
+
+    # --- 5. uprobe mode: the events carry no path, APP-NAME comes from /proc by pid
+    n = 20
+    d = Daemon(probed, probectl, extra=[
+        "-o", "syslog://127.0.0.1:%d?facility=local6" % rs.tcp_port])
+    daemons.append(d)
+    probe_id = d.ctl_json("enable", "sample:request", "--mode", "uprobe", "-b",
+                          os.path.abspath(sample_basic))["id"]
+    app = subprocess.Popen([sample_basic, str(n), "1"], stdout=subprocess.DEVNULL)
+    app.wait(timeout=60)
+    c = d.wait_drained(probe_id)
+    exported = c["exported"] if c else 0
+    msgs = rs.wait_for(lambda m: m["pri"] == str(22 * 8 + 6), exported)
+    t.check(exported == n and len(msgs) == n
+            and all(m["app"] == "sample_basic" and m["procid"] == str(app.pid)
+                    and 'mode="uprobe"' in m["sd"] for m in msgs),
+            "uprobe mode: APP-NAME is the traced program (%d events, %d messages, apps %s)"
+            % (exported, len(msgs), sorted({m["app"] for m in msgs})))
     d.stop()
 finally:
     for d in daemons:
