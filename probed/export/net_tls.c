@@ -137,9 +137,12 @@ struct sled_tls *sled_tls_new(const char *kind, const struct sled_tls_opts *o,
 				    ssl_reason(why, sizeof(why)));
 		goto fail;
 	}
-	/* Writes resume with the same bytes after WANT_WRITE, but from a buffer that may
-	 * have moved (a batch's frame is rebuilt by nobody, but be safe). */
+	/* sled_tls_write_all retries after WANT_WRITE with the same bytes and pointer; the
+	 * mode only spares a hard failure should a caller ever pass a copy. */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* A receiver that closes without close_notify has closed all the same, as over
+	 * plain TCP (we read nothing from it that a truncation could fake). */
+	SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (o->ca) {
 		struct stat st;
 		bool dir = stat(o->ca, &st) == 0 && S_ISDIR(st.st_mode);
