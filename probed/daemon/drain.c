@@ -27,6 +27,7 @@ static int decode(const struct traced_proc *p, const struct sled_record *rec, co
 	ev->pid = p->pid;
 	ev->tid = (pid_t)tid;
 	ev->mode = NULL;
+	ev->exe = p->exe;
 	ev->nfields = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct sled_event_field *f = &ev->fields[i];

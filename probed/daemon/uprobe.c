@@ -514,6 +514,7 @@ static int decode(const struct uprobe_ctx *u, const struct slot *s, const struct
 	ev->pid = (pid_t)h->pid;
 	ev->tid = (pid_t)h->tid;
 	ev->mode = "uprobe";
+	ev->exe = NULL;
 	ev->nfields = n;
 	for (unsigned i = 0; i < n; i++) {
 		struct sled_event_field *f = &ev->fields[i];

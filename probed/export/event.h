@@ -39,6 +39,9 @@ struct sled_event {
 	pid_t pid;
 	pid_t tid;
 	const char *mode; /* "sled" or "uprobe"; encoders may omit it */
+	/* The traced process's executable path when the daemon knows it (sled mode), NULL
+	 * otherwise: outputs that name the program look the pid up (proc_name.h). */
+	const char *exe;
 	unsigned nfields;
 	struct sled_event_field fields[SLED_EVENT_MAX_FIELDS];
 };

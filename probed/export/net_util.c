@@ -20,19 +20,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net_tls.h"
 #include "netout.h"
 #include "output_impl.h"
 
-static int64_t mono_ms(void)
+int64_t sled_net_mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+#define mono_ms sled_net_mono_ms
 
-/* Wait for events on fd until deadline: 0, or -ETIMEDOUT / -errno. */
-static int wait_fd(int fd, short events, int64_t deadline)
+int sled_net_wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		int64_t left = deadline - mono_ms();
@@ -62,7 +63,7 @@ static int connect_bounded(int fd, const struct sockaddr *addr, socklen_t len, i
 	if (connect(fd, addr, len) < 0) {
 		if (errno != EINPROGRESS)
 			return -errno;
-		err = wait_fd(fd, POLLOUT, mono_ms() + timeout_ms);
+		err = sled_net_wait_fd(fd, POLLOUT, mono_ms() + timeout_ms);
 		if (err)
 			return err;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
@@ -107,7 +108,7 @@ static int split_hostport(const char *hp, char *host, size_t hostlen, char *port
 	return 0;
 }
 
-int sled_net_connect_tcp(const char *hostport, int type, int timeout_ms, char *err,
+static int connect_tcp(const char *hostport, int type, int timeout_ms, char *err,
 			 size_t errlen)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = type };
@@ -150,7 +151,7 @@ int sled_net_connect_tcp(const char *hostport, int type, int timeout_ms, char *e
 	return fd;
 }
 
-int sled_net_connect_unix(const char *path, int timeout_ms, char *err, size_t errlen)
+static int connect_unix(const char *path, int timeout_ms, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, r;
@@ -175,18 +176,60 @@ int sled_net_connect_unix(const char *path, int timeout_ms, char *err, size_t er
 	return fd;
 }
 
-int sled_net_write_all(int fd, const void *p, size_t len, int timeout_ms, char *err,
-		       size_t errlen)
+int sled_conn_open_tcp(struct sled_conn *c, const char *hostport, int type,
+		       const struct sled_tls *tls, int timeout_ms, char *err, size_t errlen)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
-	const char *c = p;
+	int fd = connect_tcp(hostport, type, timeout_ms, err, errlen), r, flags;
 
+	c->fd = fd;
+	c->ssl = NULL;
+	if (fd < 0 || !tls)
+		return fd < 0 ? fd : 0;
+	/* OpenSSL reads and writes the socket itself: make it non-blocking, so that every
+	 * wait is ours (poll with the deadline). */
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		r = -errno;
+		sled_output_set_err(err, errlen, "fcntl: %s", strerror(errno));
+	} else {
+		r = sled_tls_handshake(tls, c, deadline, err, errlen);
+	}
+	if (r)
+		sled_conn_close(c);
+	return r;
+}
+
+int sled_conn_open_unix(struct sled_conn *c, const char *path, int timeout_ms, char *err,
+			size_t errlen)
+{
+	c->ssl = NULL;
+	c->fd = connect_unix(path, timeout_ms, err, errlen);
+	return c->fd < 0 ? c->fd : 0;
+}
+
+void sled_conn_close(struct sled_conn *c)
+{
+	sled_tls_close(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int sled_conn_write_all(struct sled_conn *c, const void *p, size_t len, int timeout_ms,
+			char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+	const char *b = p;
+
+	if (c->ssl)
+		return sled_tls_write_all(c, p, len, deadline, err, errlen);
 	while (len) {
-		ssize_t n = send(fd, c, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send(c->fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		int r;
 
 		if (n > 0) {
-			c += n;
+			b += n;
 			len -= (size_t)n;
 			continue;
 		}
@@ -197,7 +240,7 @@ int sled_net_write_all(int fd, const void *p, size_t len, int timeout_ms, char *
 			sled_output_set_err(err, errlen, "send: %s", strerror(errno));
 			return r;
 		}
-		r = wait_fd(fd, POLLOUT, deadline);
+		r = sled_net_wait_fd(c->fd, POLLOUT, deadline);
 		if (r) {
 			sled_output_set_err(err, errlen, "send: %s",
 					    r == -ETIMEDOUT ? "receiver not reading (timed out)"
@@ -208,21 +251,20 @@ int sled_net_write_all(int fd, const void *p, size_t len, int timeout_ms, char *
 	return 0;
 }
 
-ssize_t sled_net_read_some(int fd, void *p, size_t cap, int timeout_ms, char *err,
-			   size_t errlen)
+/* Bytes read (> 0), 0 at the end of the stream (a clean close), or -errno with err. */
+static ssize_t conn_read(struct sled_conn *c, void *p, size_t cap, int timeout_ms, char *err,
+			 size_t errlen)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 
+	if (c->ssl)
+		return sled_tls_read_some(c, p, cap, deadline, err, errlen);
 	for (;;) {
-		ssize_t n = recv(fd, p, cap, MSG_DONTWAIT);
+		ssize_t n = recv(c->fd, p, cap, MSG_DONTWAIT);
 		int r;
 
-		if (n > 0)
+		if (n >= 0)
 			return n;
-		if (n == 0) {
-			sled_output_set_err(err, errlen, "receiver closed the connection");
-			return -ECONNRESET;
-		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN) {
@@ -230,7 +272,7 @@ ssize_t sled_net_read_some(int fd, void *p, size_t cap, int timeout_ms, char *er
 			sled_output_set_err(err, errlen, "recv: %s", strerror(errno));
 			return r;
 		}
-		r = wait_fd(fd, POLLIN, deadline);
+		r = sled_net_wait_fd(c->fd, POLLIN, deadline);
 		if (r) {
 			sled_output_set_err(err, errlen, "recv: %s",
 					    r == -ETIMEDOUT ? "no answer (timed out)"
@@ -238,6 +280,77 @@ ssize_t sled_net_read_some(int fd, void *p, size_t cap, int timeout_ms, char *er
 			return r;
 		}
 	}
+}
+
+ssize_t sled_conn_read_some(struct sled_conn *c, void *p, size_t cap, int timeout_ms,
+			    char *err, size_t errlen)
+{
+	ssize_t n = conn_read(c, p, cap, timeout_ms, err, errlen);
+
+	if (n == 0) {
+		sled_output_set_err(err, errlen, "receiver closed the connection");
+		return -ECONNRESET;
+	}
+	return n;
+}
+
+int sled_conn_check_closed(struct sled_conn *c, const char *kind, char *err, size_t errlen)
+{
+	char junk[512], why[160];
+
+	for (;;) {
+		ssize_t n = conn_read(c, junk, sizeof(junk), 0, why, sizeof(why));
+
+		if (n > 0)
+			continue;
+		if (n == -ETIMEDOUT)
+			return 0;
+		if (n == 0) { /* a clean close: the receiver had read all we wrote */
+			sled_output_set_err(err, errlen, "%s: receiver closed the connection", kind);
+			return -ECONNABORTED;
+		}
+		sled_output_set_err(err, errlen, "%s: %s", kind, why);
+		return (int)n;
+	}
+}
+
+char *sled_net_hostport(const char *kind, const char *t, const char *default_port, char *err,
+			size_t errlen)
+{
+	const char *port = NULL, *end;
+	char *out;
+
+	if (t[0] == '[') {
+		end = strchr(t, ']');
+		if (end && end[1] == ':')
+			port = end + 2;
+		else if (!end || end[1])
+			end = NULL;
+	} else {
+		end = strchr(t, ':');
+		if (end && strchr(end + 1, ':'))
+			end = NULL; /* a bare IPv6 address */
+		else if (end)
+			port = end + 1;
+		else
+			end = t + strlen(t);
+	}
+	if (port && (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port) ||
+		     atol(port) < 1 || atol(port) > 65535))
+		end = NULL;
+	if (!end || end == t || (!port && !default_port)) {
+		sled_output_set_err(err, errlen,
+				    "%s: bad address '%s': expected %s://HOST%s (IPv6 as [ADDR]:PORT)",
+				    kind, t, kind, default_port ? "[:PORT]" : ":PORT");
+		return NULL;
+	}
+	if (port)
+		out = strdup(t);
+	else if ((out = malloc(strlen(t) + strlen(default_port) + 2)))
+		sprintf(out, "%s:%s", t, default_port);
+	if (!out)
+		sled_output_set_err(err, errlen, "out of memory");
+	return out;
 }
 
 int sled_net_opt_u64(const char *kind, const char *key, const char *value, uint64_t min,

@@ -100,7 +100,9 @@ struct sled_proto_ops {
 
 /* output_forward.c, output_syslog.c, output_stream.c */
 extern const struct sled_proto_ops sled_proto_forward, sled_proto_forward_unix;
+extern const struct sled_proto_ops sled_proto_forward_tls;
 extern const struct sled_proto_ops sled_proto_syslog_tcp, sled_proto_syslog_udp;
+extern const struct sled_proto_ops sled_proto_syslog_tls;
 extern const struct sled_proto_ops sled_proto_msgpack_tcp, sled_proto_msgpack_unix;
 extern const struct sled_proto_ops sled_proto_jsonl_tcp, sled_proto_jsonl_unix;
 
@@ -123,21 +125,51 @@ void sled_netout_stop(struct sled_netout *n, int linger_ms);
 void sled_netout_close(struct sled_netout *n);
 
 /*
- * Helpers for protocols (net_util.c).  All return 0 or -errno with a one-line reason in
- * err, and are bounded by timeout_ms.
+ * Connections for protocols (net_util.c; TLS in net_tls.c).  All return 0 or -errno with
+ * a one-line reason in err, and are bounded by timeout_ms.
  */
-/* "HOST:PORT" (HOST may be a name, an IPv4 address or [IPv6]); type SOCK_STREAM or
- * SOCK_DGRAM.  The fd is blocking, close-on-exec, TCP_NODELAY for streams. */
-int sled_net_connect_tcp(const char *hostport, int type, int timeout_ms, char *err,
-			 size_t errlen);
-int sled_net_connect_unix(const char *path, int timeout_ms, char *err, size_t errlen);
-/* Write all len bytes (MSG_NOSIGNAL). */
-int sled_net_write_all(int fd, const void *p, size_t len, int timeout_ms, char *err,
-		       size_t errlen);
+struct sled_tls;
+struct ssl_st;
+struct sled_conn {
+	int fd;             /* -1 when closed */
+	struct ssl_st *ssl; /* the TLS session over fd, NULL for plain connections */
+};
+#define SLED_CONN_CLOSED ((struct sled_conn){ .fd = -1 })
+
+/* Connect to "HOST:PORT" (HOST may be a name, an IPv4 address or [IPv6]); type
+ * SOCK_STREAM or SOCK_DGRAM; close-on-exec, TCP_NODELAY and keepalive for streams.  With
+ * tls (streams only), the handshake too, within the same timeout. */
+int sled_conn_open_tcp(struct sled_conn *c, const char *hostport, int type,
+		       const struct sled_tls *tls, int timeout_ms, char *err, size_t errlen);
+int sled_conn_open_unix(struct sled_conn *c, const char *path, int timeout_ms, char *err,
+			size_t errlen);
+/* Close if open (safe to call when not). */
+void sled_conn_close(struct sled_conn *c);
+/* Write all len bytes (never SIGPIPE for plain sockets: MSG_NOSIGNAL). */
+int sled_conn_write_all(struct sled_conn *c, const void *p, size_t len, int timeout_ms,
+			char *err, size_t errlen);
 /* Read up to cap bytes once data is there: bytes read (> 0), -ECONNRESET at EOF,
- * -ETIMEDOUT. */
-ssize_t sled_net_read_some(int fd, void *p, size_t cap, int timeout_ms, char *err,
-			   size_t errlen);
+ * -ETIMEDOUT (at once when timeout_ms is 0 and nothing has arrived). */
+ssize_t sled_conn_read_some(struct sled_conn *c, void *p, size_t cap, int timeout_ms,
+			    char *err, size_t errlen);
+/* For receivers that never write (syslog, the streams): discard what arrived, 0 while the
+ * connection is open, -ECONNABORTED once the receiver closed it cleanly (it read all we
+ * wrote), -errno (-ECONNRESET, ...) when it went away otherwise. */
+int sled_conn_check_closed(struct sled_conn *c, const char *kind, char *err, size_t errlen);
+
+/* CLOCK_MONOTONIC in ms, and a poll for events on fd until that deadline: 0, or
+ * -ETIMEDOUT / -errno. */
+int64_t sled_net_mono_ms(void);
+int sled_net_wait_fd(int fd, short events, int64_t deadline);
+
+/* The TCP target of kind's spec (what follows "KIND://"): "HOST:PORT", "HOST", "[V6]:PORT"
+ * or "[V6]", as "HOST:PORT" in a new string, with default_port when none is given (NULL:
+ * the port is required).  NULL with the reason in err, e.g. "syslog: bad address 'h:x':
+ * expected syslog://HOST[:PORT] (IPv6 as [ADDR]:PORT)".  Default ports, by kind:
+ *   syslog 514 (TCP and UDP alike), syslog+tls 6514 (RFC 5425), forward and
+ *   forward+tls 24224; msgpack+tcp and jsonl+tcp have no well-known port. */
+char *sled_net_hostport(const char *kind, const char *t, const char *default_port, char *err,
+			size_t errlen);
 /* Parse "N" within [min, max] for option key: 0 or -EINVAL with the reason in err. */
 int sled_net_opt_u64(const char *kind, const char *key, const char *value, uint64_t min,
 		     uint64_t max, uint64_t *out, char *err, size_t errlen);

@@ -4,8 +4,10 @@
  *
  *   jsonl:PATH      one JSON object per line, appended to PATH ("-" = stdout)
  *   msgpack:PATH    a stream of msgpack maps, appended to PATH ("-" = stdout)
- *   forward://HOST:PORT, forward+unix:PATH        Fluent Forward (output_forward.c)
- *   syslog://HOST:PORT, syslog+udp://HOST:PORT    RFC 5424 (output_syslog.c)
+ *   forward://HOST[:PORT], forward+tls://HOST[:PORT], forward+unix:PATH
+ *                   Fluent Forward (output_forward.c)
+ *   syslog://HOST[:PORT], syslog+udp://HOST[:PORT], syslog+tls://HOST[:PORT]
+ *                   RFC 5424 (output_syslog.c); TLS: net_tls.h
  *   msgpack+tcp://HOST:PORT, msgpack+unix:PATH, jsonl+tcp://..., jsonl+unix:PATH
  *                   the msgpack / JSON-lines streams over a socket (output_stream.c)
  *

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * output_forward: the Fluent Forward protocol v1 (Fluentd, Fluent Bit, Vector), over TCP
- * (forward://HOST[:PORT], port 24224 by default) or a unix socket (forward+unix:PATH).
+ * (forward://HOST[:PORT], port 24224 by default), over TLS (forward+tls://HOST[:PORT], the
+ * options of net_tls.h, port 24224 too, as Fluentd's in_forward with <transport tls>) or
+ * a unix socket (forward+unix:PATH).
  *
  * Each batch of netout.c (events of one tag) goes out as one PackedForward message
  *
@@ -47,6 +49,7 @@
 
 #include "buf.h"
 #include "encode_msgpack.h"
+#include "net_tls.h"
 #include "netout.h"
 #include "output_impl.h"
 #include "utf8.h"
@@ -78,6 +81,10 @@ struct fwd_tag {
 struct fwd {
 	/* Set by create, read-only afterwards (both threads read them). */
 	bool is_unix;
+	const char *kind;      /* "forward", "forward+tls", "forward+unix" */
+	struct sled_tls *tls;  /* forward+tls: the context, else NULL */
+	struct sled_tls_opts tls_opts; /* create only: values point into the spec */
+	bool tls_opts_allowed;
 	char *target;     /* "HOST:PORT" or a socket path */
 	char *tag_tmpl;
 	bool ack, gzip;
@@ -91,7 +98,7 @@ struct fwd {
 	struct fwd_tag *last; /* the previous event's, the common case */
 
 	/* Worker: the connection. */
-	int fd;
+	struct sled_conn conn;
 	bool unpacker_live;
 	msgpack_unpacker unp;
 };
@@ -454,7 +461,7 @@ static int read_message(struct fwd *f, msgpack_unpacked *msg, int64_t deadline, 
 		left = deadline ? (int)(deadline - mono_ms()) : 0;
 		if (left < 0)
 			left = 0;
-		n = sled_net_read_some(f->fd, msgpack_unpacker_buffer(&f->unp),
+		n = sled_conn_read_some(&f->conn, msgpack_unpacker_buffer(&f->unp),
 				       msgpack_unpacker_buffer_capacity(&f->unp), left, err,
 				       errlen);
 		if (n == -ETIMEDOUT && !deadline)
@@ -555,7 +562,7 @@ static int send_ping(struct fwd *f, const char *salt, const char *nonce, size_t 
 	pack_lit(&pk, pwdigest);
 	if (sink.err)
 		goto nomem;
-	r = sled_net_write_all(f->fd, out.data, out.len, f->timeout_ms, err, errlen);
+	r = sled_conn_write_all(&f->conn, out.data, out.len, f->timeout_ms, err, errlen);
 	sled_buf_free(&out);
 	return r;
 nomem:
@@ -678,9 +685,7 @@ static void fwd_disconnect(void *proto)
 {
 	struct fwd *f = proto;
 
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
+	sled_conn_close(&f->conn);
 	if (f->unpacker_live)
 		msgpack_unpacker_destroy(&f->unp);
 	f->unpacker_live = false;
@@ -692,12 +697,12 @@ static int fwd_connect(void *proto, char *err, size_t errlen)
 	int r;
 
 	fwd_disconnect(f);
-	r = f->is_unix ? sled_net_connect_unix(f->target, FWD_CONNECT_TIMEOUT_MS, err, errlen)
-		       : sled_net_connect_tcp(f->target, SOCK_STREAM, FWD_CONNECT_TIMEOUT_MS,
-					      err, errlen);
+	r = f->is_unix ? sled_conn_open_unix(&f->conn, f->target, FWD_CONNECT_TIMEOUT_MS, err,
+					     errlen)
+		       : sled_conn_open_tcp(&f->conn, f->target, SOCK_STREAM, f->tls,
+					    FWD_CONNECT_TIMEOUT_MS, err, errlen);
 	if (r < 0)
 		return r;
-	f->fd = r;
 	if (!msgpack_unpacker_init(&f->unp, 4096)) {
 		fwd_disconnect(f);
 		sled_output_set_err(err, errlen, "forward: out of memory");
@@ -753,7 +758,8 @@ static int fwd_send(void *proto, struct sled_batch *b, char *err, size_t errlen)
 	r = check_peer(f, err, errlen);
 	if (r)
 		return r;
-	r = sled_net_write_all(f->fd, b->frame.data, b->frame.len, f->timeout_ms, err, errlen);
+	r = sled_conn_write_all(&f->conn, b->frame.data, b->frame.len, f->timeout_ms, err,
+				errlen);
 	if (r)
 		return r;
 	return f->ack ? wait_ack(f, b, err, errlen) : 0;
@@ -763,7 +769,7 @@ static int fwd_idle(void *proto, char *err, size_t errlen)
 {
 	struct fwd *f = proto;
 
-	return f->fd < 0 ? 0 : check_peer(f, err, errlen);
+	return f->conn.fd < 0 ? 0 : check_peer(f, err, errlen);
 }
 
 /* ---- create / destroy (drain thread) ---- */
@@ -791,6 +797,7 @@ static void fwd_destroy(void *proto)
 	free(f->hostname);
 	free(f->username);
 	free(f->password);
+	sled_tls_free(f->tls);
 	free(f);
 }
 
@@ -813,44 +820,6 @@ static int check_tag(const char *tmpl, char *err, size_t errlen)
 		}
 	}
 	return 0;
-}
-
-/* "HOST:PORT", "HOST" (default port), "[V6]:PORT", "[V6]": HOST:PORT in a new string. */
-static char *tcp_target(const char *t, char *err, size_t errlen)
-{
-	const char *port = NULL, *end;
-	char *out;
-
-	if (t[0] == '[') {
-		end = strchr(t, ']');
-		if (end && end[1] == ':')
-			port = end + 2;
-		else if (!end || end[1])
-			end = NULL;
-	} else {
-		end = strchr(t, ':');
-		if (end && strchr(end + 1, ':'))
-			end = NULL; /* a bare IPv6 address */
-		else if (end)
-			port = end + 1;
-		else
-			end = t + strlen(t);
-	}
-	if (port && (!*port || strlen(port) > 5 || strspn(port, "0123456789") != strlen(port) ||
-		     atol(port) < 1 || atol(port) > 65535))
-		end = NULL;
-	if (!end || end == t) {
-		sled_output_set_err(err, errlen,
-				    "forward: bad address '%s': expected forward://HOST[:PORT]"
-				    " (IPv6 as [ADDR]:PORT)", t);
-		return NULL;
-	}
-	if (port)
-		return strdup(t);
-	out = malloc(strlen(t) + sizeof(":" FWD_DEFAULT_PORT));
-	if (out)
-		sprintf(out, "%s:%s", t, FWD_DEFAULT_PORT);
-	return out;
 }
 
 /* A yes/no option: 1, 0, or given without a value (yes). */
@@ -882,8 +851,13 @@ static int opt_str(const char *key, const char *value, char **out, char *err, si
 static int apply_opt(struct fwd *f, const char *key, const char *value, char *err,
 		     size_t errlen)
 {
+	int tls = f->tls_opts_allowed
+			  ? sled_tls_opt(&f->tls_opts, f->kind, key, value, err, errlen)
+			  : 1;
 	uint64_t v;
 
+	if (tls <= 0)
+		return tls;
 	if (!strcmp(key, "tag"))
 		return (opt_str(key, value, &f->tag_tmpl, err, errlen) ||
 			check_tag(f->tag_tmpl, err, errlen)) ? -EINVAL : 0;
@@ -912,11 +886,12 @@ static int apply_opt(struct fwd *f, const char *key, const char *value, char *er
 		return 0;
 	}
 	sled_output_set_err(err, errlen,
-			    "forward: unknown option '%s' (%s)", key, FWD_KNOWN_OPTS);
+			    "%s: unknown option '%s' (%s%s)", f->kind, key, FWD_KNOWN_OPTS,
+			    f->tls_opts_allowed ? ", " SLED_TLS_OPTS_HELP : "");
 	return -EINVAL;
 }
 
-static void *fwd_create_common(bool is_unix, const char *target,
+static void *fwd_create_common(const char *kind, bool is_unix, const char *target,
 			       const struct sled_netout_opts *opts, char *err, size_t errlen)
 {
 	struct fwd *f = calloc(1, sizeof(*f));
@@ -926,8 +901,10 @@ static void *fwd_create_common(bool is_unix, const char *target,
 		sled_output_set_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	f->fd = -1;
+	f->conn = SLED_CONN_CLOSED;
 	f->is_unix = is_unix;
+	f->kind = kind;
+	f->tls_opts_allowed = !strcmp(kind, "forward+tls");
 	f->timeout_ms = FWD_DEFAULT_TIMEOUT_MS;
 	for (unsigned i = 0; i < opts->n; i++)
 		if (apply_opt(f, opts->opt[i].key, opts->opt[i].value, err, errlen))
@@ -939,7 +916,7 @@ static void *fwd_create_common(bool is_unix, const char *target,
 		}
 		f->target = strdup(target);
 	} else {
-		f->target = tcp_target(target, err, errlen);
+		f->target = sled_net_hostport(kind, target, FWD_DEFAULT_PORT, err, errlen);
 		if (!f->target)
 			goto fail;
 	}
@@ -960,6 +937,9 @@ static void *fwd_create_common(bool is_unix, const char *target,
 		sled_output_set_err(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (f->tls_opts_allowed &&
+	    !(f->tls = sled_tls_new(kind, &f->tls_opts, f->target, err, errlen)))
+		goto fail;
 	return f;
 fail:
 	fwd_destroy(f);
@@ -969,18 +949,37 @@ fail:
 static void *fwd_create_tcp(const char *target, const struct sled_netout_opts *opts,
 			    char *err, size_t errlen)
 {
-	return fwd_create_common(false, target, opts, err, errlen);
+	return fwd_create_common("forward", false, target, opts, err, errlen);
 }
 
 static void *fwd_create_unix(const char *target, const struct sled_netout_opts *opts,
 			     char *err, size_t errlen)
 {
-	return fwd_create_common(true, target, opts, err, errlen);
+	return fwd_create_common("forward+unix", true, target, opts, err, errlen);
+}
+
+static void *fwd_create_tls(const char *target, const struct sled_netout_opts *opts,
+			    char *err, size_t errlen)
+{
+	return fwd_create_common("forward+tls", false, target, opts, err, errlen);
 }
 
 const struct sled_proto_ops sled_proto_forward = {
 	.kind = "forward",
 	.create = fwd_create_tcp,
+	.key = fwd_key,
+	.encode = fwd_encode,
+	.connect = fwd_connect,
+	.send = fwd_send,
+	.idle = fwd_idle,
+	.disconnect = fwd_disconnect,
+	.destroy = fwd_destroy,
+	.idle_ms = 1000,
+};
+
+const struct sled_proto_ops sled_proto_forward_tls = {
+	.kind = "forward+tls",
+	.create = fwd_create_tls,
 	.key = fwd_key,
 	.encode = fwd_encode,
 	.connect = fwd_connect,

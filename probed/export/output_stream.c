@@ -13,11 +13,9 @@
  * wait for a receiver that does not read, default 5000).
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "netout.h"
 #include "output_impl.h"
@@ -30,7 +28,7 @@ struct stream {
 	bool unix_socket;
 	encode_fn *encode;
 	int timeout_ms;
-	int fd;
+	struct sled_conn conn;
 };
 
 static void *stream_create(const char *kind, encode_fn *encode, bool unix_socket,
@@ -39,16 +37,23 @@ static void *stream_create(const char *kind, encode_fn *encode, bool unix_socket
 {
 	struct stream *s = calloc(1, sizeof(*s));
 
-	if (!s || !(s->target = strdup(target))) {
-		free(s);
+	if (!s) {
 		sled_output_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* No well-known port: a TCP stream names its port. */
+	s->target = unix_socket ? strdup(target) : sled_net_hostport(kind, target, NULL, err, errlen);
+	if (!s->target) {
+		if (unix_socket)
+			sled_output_set_err(err, errlen, "out of memory");
+		free(s);
 		return NULL;
 	}
 	s->kind = kind;
 	s->encode = encode;
 	s->unix_socket = unix_socket;
 	s->timeout_ms = 5000;
-	s->fd = -1;
+	s->conn = SLED_CONN_CLOSED;
 	for (unsigned i = 0; i < opts->n; i++) {
 		uint64_t v;
 
@@ -91,52 +96,31 @@ static int stream_encode(void *proto, struct sled_buf *data, const struct sled_e
 static int stream_connect(void *proto, char *err, size_t errlen)
 {
 	struct stream *s = proto;
-	int fd = s->unix_socket ? sled_net_connect_unix(s->target, 3000, err, errlen)
-				: sled_net_connect_tcp(s->target, SOCK_STREAM, 3000, err, errlen);
-
-	if (fd < 0)
-		return fd;
-	s->fd = fd;
-	return 0;
+	return s->unix_socket ? sled_conn_open_unix(&s->conn, s->target, 3000, err, errlen)
+			      : sled_conn_open_tcp(&s->conn, s->target, SOCK_STREAM, NULL, 3000,
+						   err, errlen);
 }
 
 static int stream_send(void *proto, struct sled_batch *b, char *err, size_t errlen)
 {
 	struct stream *s = proto;
-	int r = sled_net_write_all(s->fd, b->data.data, b->data.len, s->timeout_ms, err, errlen);
-
-	return r ? r : 0;
+	return sled_conn_write_all(&s->conn, b->data.data, b->data.len, s->timeout_ms, err,
+				   errlen);
 }
 
 /* A stream receiver never writes: readable means it closed (or sent junk to discard). */
 static int stream_idle(void *proto, char *err, size_t errlen)
 {
 	struct stream *s = proto;
-	char junk[512];
 
-	for (;;) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, 0) <= 0)
-			return 0;
-		n = recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		sled_output_set_err(err, errlen, "%s: receiver closed the connection", s->kind);
-		return n < 0 ? -errno : -ECONNRESET;
-	}
+	return sled_conn_check_closed(&s->conn, s->kind, err, errlen);
 }
 
 static void stream_disconnect(void *proto)
 {
 	struct stream *s = proto;
 
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
+	sled_conn_close(&s->conn);
 }
 
 static void stream_destroy(void *proto)

@@ -2,14 +2,16 @@
 /*
  * output_syslog: events as RFC 5424 syslog messages.
  *
- *   syslog://HOST:PORT       TCP, octet-counting framing (RFC 6587: "LEN SP MSG")
- *   syslog+udp://HOST:PORT   UDP, one datagram per event (RFC 5426)
+ *   syslog://HOST[:PORT]       TCP, octet-counting framing (RFC 6587: "LEN SP MSG")
+ *   syslog+udp://HOST[:PORT]   UDP, one datagram per event (RFC 5426)
+ *   syslog+tls://HOST[:PORT]   the TCP framing over TLS (RFC 5425); options of net_tls.h
  *
- * One event is one message:
+ * Port 514 when none is given (6514 for TLS).  One event is one message:
  *
- *   <134>1 2023-11-14T22:13:20.123456Z web1 probed 4242 http:request [sled@32473
- *   provider="http" name="request" tid="4243" mode="sled" status="200"
- *   path="/api/v1/items" truncated="path"] http:request status=200 path="/api/v1/items"...
+ *   <134>1 2023-11-14T22:13:20.123456Z web1 api-server 4242 http:request [sled@32473
+ *   provider="http" name="request" tid="4243" mode="uprobe" ts_ns="1700000000123456789"
+ *   status="200" path="/api/v1/items" truncated="path"] http:request status=200
+ *   path="/api/v1/items"...
  *
  * (one line; wrapped here).  The parts:
  *   PRI        facility * 8 + severity: options facility= (a name: kern, user, mail,
@@ -20,12 +22,15 @@
  *   TIMESTAMP  the event's time, UTC, to the microsecond (RFC 5424 allows 6 digits; the
  *              nanoseconds are cut, not rounded).
  *   HOSTNAME   gethostname() at start, or option hostname= (1 to 255 printable ASCII).
- *   APP-NAME   "probed", or option app= (1 to 48 printable ASCII).
+ *   APP-NAME   the traced program: the basename of its executable (proc_name.h), mapped
+ *              like MSGID and cut to 48, "-" when the process left before its name was
+ *              known; or option app= (1 to 48 printable ASCII) for every message.
  *   PROCID     the traced process's pid.
  *   MSGID      "provider:name", at most 32 characters (cut); any character outside
  *              printable ASCII becomes one '_'.
  *   SD         one element, SD-ID sled@32473, with provider, name, tid, mode (when the
- *              event has one), one param per argument field, and truncated="f1,f2" listing
+ *              event has one), ts_ns (the time in nanoseconds since the epoch: TIMESTAMP
+ *              stops at microseconds), one param per argument field, truncated="f1,f2" listing
  *              the string fields the runtime truncated (only when there are some).
  *              Field names become SD-NAMEs: at most 32 printable ASCII characters, with
  *              '=', ']', '"', ',' and anything else not allowed as '_'; a field that would
@@ -34,8 +39,9 @@
  *              false, floats as the shortest text that reads back (nan, inf, -inf),
  *              strings as their text: ill-formed UTF-8 as U+FFFD, a character cut by
  *              truncation dropped, '"', '\' and ']' escaped with '\' as RFC 5424
- *              requires, control characters kept as they are (a receiver may escape them:
- *              rsyslog writes NUL as #000).  A NULL char * has no param (MSG shows NULL).
+ *              requires, control characters but tab as the text \n, \r or \xNN (a raw
+ *              newline would split the event for line-based receivers, as syslog-ng's
+ *              file output does).  A NULL char * has no param (MSG shows NULL).
  *   MSG        the probectl tail line without time and ids: "provider:name field=value
  *              ...", control characters and bad bytes as \xNN, so one line of valid UTF-8.
  *              No BOM: receivers such as rsyslog keep it as text in the message.
@@ -55,7 +61,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +69,10 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "net_tls.h"
 #include "netout.h"
 #include "output_impl.h"
+#include "proc_name.h"
 #include "utf8.h"
 
 #include <sled/tracepoint.h>
@@ -84,16 +91,20 @@ struct syslog_out {
 	bool udp;
 	int timeout_ms;
 	char head[16];                  /* "<PRI>1 " */
-	char host_app[HOSTNAME_MAX + APPNAME_MAX + 4]; /* " HOSTNAME APP-NAME " */
+	char host[HOSTNAME_MAX + 3];    /* " HOSTNAME " */
+	char app[APPNAME_MAX + 1];      /* option app=, or "" for the program's name */
+
+	struct sled_tls *tls;           /* syslog+tls: the context, else NULL */
 
 	/* Worker only. */
-	int fd;
+	struct sled_conn conn;
 	uint64_t resume_seq;            /* UDP: batch whose send failed part way, 0 if none */
 	size_t resume_off;              /* and the offset of its first unsent datagram */
 	struct sled_buf last;           /* TCP: the last batch written on this connection */
 	bool resend_last;               /* the connection was reset: write last again */
 
 	/* Drain thread only. */
+	struct sled_proc_names names;   /* program names by pid, for APP-NAME */
 	struct sled_buf msg;            /* the message being built */
 	int64_t ts_sec;                 /* second of ts_text, -1 if none yet */
 	char ts_text[24];               /* "YYYY-MM-DDTHH:MM:SS" */
@@ -165,27 +176,38 @@ static size_t map_token(const char *s, char *out, size_t max, const char *bad)
 	return n;
 }
 
-static void *syslog_create(const char *kind, bool udp, const char *target,
-			   const struct sled_netout_opts *opts, char *err, size_t errlen)
+static void *syslog_create(const char *kind, bool udp, bool tls, const char *default_port,
+			   const char *target, const struct sled_netout_opts *opts, char *err,
+			   size_t errlen)
 {
 	struct syslog_out *s = calloc(1, sizeof(*s));
-	char host[HOSTNAME_MAX + 1] = "", app[APPNAME_MAX + 1] = "probed";
+	struct sled_tls_opts tls_opts = { 0 };
+	char host[HOSTNAME_MAX + 1] = "";
 	int facility = 1, severity = 6; /* user.info */
 
-	if (!s || !(s->target = strdup(target))) {
-		free(s);
+	if (!s) {
 		sled_output_set_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->target = sled_net_hostport(kind, target, default_port, err, errlen);
+	if (!s->target) {
+		free(s);
 		return NULL;
 	}
 	s->kind = kind;
 	s->udp = udp;
 	s->timeout_ms = DEFAULT_TIMEOUT_MS;
-	s->fd = -1;
+	s->conn = SLED_CONN_CLOSED;
 	s->ts_sec = -1;
 	for (unsigned i = 0; i < opts->n; i++) {
 		const char *key = opts->opt[i].key, *value = opts->opt[i].value;
 		uint64_t v;
+		int r = tls ? sled_tls_opt(&tls_opts, kind, key, value, err, errlen) : 1;
 
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			continue;
 		if (!strcmp(key, "facility")) {
 			facility = parse_level(value, facilities, 24);
 			if (facility < 0) {
@@ -209,7 +231,7 @@ static void *syslog_create(const char *kind, bool udp, const char *target,
 						    kind, value, APPNAME_MAX);
 				goto fail;
 			}
-			strcpy(app, value);
+			strcpy(s->app, value);
 		} else if (!strcmp(key, "hostname")) {
 			if (!printable_ascii(value, HOSTNAME_MAX)) {
 				sled_output_set_err(err, errlen,
@@ -224,8 +246,8 @@ static void *syslog_create(const char *kind, bool udp, const char *target,
 			s->timeout_ms = (int)v;
 		} else {
 			sled_output_set_err(err, errlen,
-					    "%s: unknown option '%s' (queue, batch, facility, severity, app, hostname, timeout_ms)",
-					    kind, key);
+					    "%s: unknown option '%s' (queue, batch, facility, severity, app, hostname, timeout_ms%s)",
+					    kind, key, tls ? ", " SLED_TLS_OPTS_HELP : "");
 			goto fail;
 		}
 	}
@@ -240,7 +262,9 @@ static void *syslog_create(const char *kind, bool udp, const char *target,
 			strcpy(host, "-"); /* RFC 5424's NILVALUE */
 	}
 	snprintf(s->head, sizeof(s->head), "<%d>1 ", facility * 8 + severity);
-	snprintf(s->host_app, sizeof(s->host_app), " %s %s ", host, app);
+	snprintf(s->host, sizeof(s->host), " %s ", host);
+	if (tls && !(s->tls = sled_tls_new(kind, &tls_opts, s->target, err, errlen)))
+		goto fail;
 	return s;
 fail:
 	free(s->target);
@@ -251,13 +275,20 @@ fail:
 static void *create_tcp(const char *target, const struct sled_netout_opts *opts, char *err,
 			size_t errlen)
 {
-	return syslog_create("syslog", false, target, opts, err, errlen);
+	return syslog_create("syslog", false, false, "514", target, opts, err, errlen);
 }
 
 static void *create_udp(const char *target, const struct sled_netout_opts *opts, char *err,
 			size_t errlen)
 {
-	return syslog_create("syslog+udp", true, target, opts, err, errlen);
+	return syslog_create("syslog+udp", true, false, "514", target, opts, err, errlen);
+}
+
+/* RFC 5425: the TCP framing (octet counting) inside TLS, port 6514. */
+static void *create_tls(const char *target, const struct sled_netout_opts *opts, char *err,
+			size_t errlen)
+{
+	return syslog_create("syslog+tls", false, true, "6514", target, opts, err, errlen);
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ"; gmtime_r once per second. */
@@ -287,7 +318,21 @@ static int put_timestamp(struct syslog_out *s, struct sled_buf *b, uint64_t ts_n
 	return sled_buf_puts(b, s->ts_text) | sled_buf_append(b, frac, 8);
 }
 
-/* A PARAM-VALUE (not quoted): valid UTF-8, with '"', '\' and ']' escaped. */
+/* A control character as text: \n, \r or \xNN. */
+static int put_control(struct sled_buf *b, unsigned char c)
+{
+	char tmp[5];
+
+	if (c == '\n')
+		return sled_buf_puts(b, "\\n");
+	if (c == '\r')
+		return sled_buf_puts(b, "\\r");
+	snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+	return sled_buf_puts(b, tmp);
+}
+
+/* A PARAM-VALUE (not quoted): valid UTF-8, with '"', '\' and ']' escaped, and control
+ * characters but tab written as text, so that a message is one line. */
 static int put_param_value(struct sled_buf *b, const char *str, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)str;
@@ -303,6 +348,10 @@ static int put_param_value(struct sled_buf *b, const char *str, size_t len)
 				err |= sled_buf_append(b, str + run, i - run);
 				err |= sled_buf_putc(b, '\\');
 				run = i; /* the character itself goes with the next run */
+			} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+				err |= sled_buf_append(b, str + run, i - run);
+				err |= put_control(b, c);
+				run = i + 1;
 			}
 			i++;
 			continue;
@@ -359,7 +408,8 @@ static int put_field_value(struct sled_buf *b, const struct sled_event_field *f)
 /* The element's own params: a field must not be read as one of them. */
 static bool reserved_name(const char *n)
 {
-	static const char *const names[] = { "provider", "name", "tid", "mode", "truncated" };
+	static const char *const names[] = { "provider", "name", "tid", "mode", "ts_ns",
+					     "truncated" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(n, names[i]))
@@ -397,6 +447,8 @@ static int put_sd(struct sled_buf *b, const struct sled_event *ev, unsigned nfie
 		err |= sled_buf_puts(b, "\" mode=\"");
 		err |= put_param_value(b, ev->mode, strlen(ev->mode));
 	}
+	err |= sled_buf_puts(b, "\" ts_ns=\"");
+	err |= sled_buf_put_u64(b, ev->ts_ns);
 	err |= sled_buf_putc(b, '"');
 	for (unsigned i = 0; i < nfields; i++) {
 		const struct sled_event_field *f = &ev->fields[i];
@@ -446,7 +498,17 @@ static int build_message(struct syslog_out *s, struct sled_buf *b, const struct 
 
 	err |= sled_buf_puts(b, s->head);
 	err |= put_timestamp(s, b, ev->ts_ns);
-	err |= sled_buf_puts(b, s->host_app);
+	err |= sled_buf_puts(b, s->host);
+	if (s->app[0]) {
+		err |= sled_buf_puts(b, s->app);
+	} else {
+		char app[APPNAME_MAX + 1];
+
+		if (!map_token(sled_proc_name(&s->names, ev), app, APPNAME_MAX, ""))
+			strcpy(app, "-"); /* the process left before we learnt its name */
+		err |= sled_buf_puts(b, app);
+	}
+	err |= sled_buf_putc(b, ' ');
 	err |= sled_buf_put_i64(b, ev->pid);
 	err |= sled_buf_putc(b, ' ');
 	/* "provider:name", then cut to MSGID_MAX. */
@@ -504,19 +566,16 @@ static int syslog_encode(void *proto, struct sled_buf *data, const struct sled_e
 static int syslog_connect(void *proto, char *err, size_t errlen)
 {
 	struct syslog_out *s = proto;
-	int fd = sled_net_connect_tcp(s->target, s->udp ? SOCK_DGRAM : SOCK_STREAM, 3000, err,
-				      errlen);
+	int r = sled_conn_open_tcp(&s->conn, s->target, s->udp ? SOCK_DGRAM : SOCK_STREAM,
+				   s->tls, 3000, err, errlen);
 
-	if (fd < 0)
-		return fd;
-	s->fd = fd;
+	if (r)
+		return r;
 	if (s->resend_last && s->last.len) {
-		int r = sled_net_write_all(fd, s->last.data, s->last.len, s->timeout_ms, err,
-					   errlen);
-
+		r = sled_conn_write_all(&s->conn, s->last.data, s->last.len, s->timeout_ms, err,
+					errlen);
 		if (r) { /* still to resend, on the next connection */
-			close(fd);
-			s->fd = -1;
+			sled_conn_close(&s->conn);
 			return r;
 		}
 	}
@@ -542,29 +601,10 @@ static int note_reset(struct syslog_out *s, int r)
 static int syslog_idle(void *proto, char *err, size_t errlen)
 {
 	struct syslog_out *s = proto;
-	char junk[512];
+	int r = sled_conn_check_closed(&s->conn, s->kind, err, errlen);
 
-	for (;;) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, 0) <= 0)
-			return 0;
-		n = recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT);
-		if (n > 0)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return 0;
-		if (n == 0) {
-			sled_output_set_err(err, errlen, "%s: receiver closed the connection",
-					    s->kind);
-			/* A clean close: it had read all we wrote before it closed. */
-			return -ECONNABORTED;
-		}
-		n = -errno;
-		sled_output_set_err(err, errlen, "%s: %s", s->kind, strerror(errno));
-		return note_reset(s, (int)n);
-	}
+	/* A clean close (-ECONNABORTED): it had read all we wrote before it closed. */
+	return r == -ECONNABORTED ? r : note_reset(s, r);
 }
 
 static int send_tcp(struct syslog_out *s, struct sled_batch *b, char *err, size_t errlen)
@@ -572,7 +612,7 @@ static int send_tcp(struct syslog_out *s, struct sled_batch *b, char *err, size_
 	int r = syslog_idle(s, err, errlen);
 
 	if (!r)
-		r = sled_net_write_all(s->fd, b->data.data, b->data.len, s->timeout_ms, err,
+		r = sled_conn_write_all(&s->conn, b->data.data, b->data.len, s->timeout_ms, err,
 				       errlen);
 	if (r)
 		return note_reset(s, r);
@@ -593,7 +633,7 @@ static int send_udp(struct syslog_out *s, struct sled_batch *b, char *err, size_
 		int r;
 
 		memcpy(&n, b->data.data + off, sizeof(n));
-		r = sled_net_write_all(s->fd, b->data.data + off + sizeof(n), n, s->timeout_ms,
+		r = sled_conn_write_all(&s->conn, b->data.data + off + sizeof(n), n, s->timeout_ms,
 				       err, errlen);
 		if (r) {
 			s->resume_seq = b->seq;
@@ -617,9 +657,7 @@ static void syslog_disconnect(void *proto)
 {
 	struct syslog_out *s = proto;
 
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
+	sled_conn_close(&s->conn);
 	if (!s->resend_last)
 		s->last.len = 0;
 }
@@ -631,6 +669,7 @@ static void syslog_destroy(void *proto)
 	syslog_disconnect(s);
 	sled_buf_free(&s->msg);
 	sled_buf_free(&s->last);
+	sled_tls_free(s->tls);
 	free(s->target);
 	free(s);
 }
@@ -638,6 +677,18 @@ static void syslog_destroy(void *proto)
 const struct sled_proto_ops sled_proto_syslog_tcp = {
 	.kind = "syslog",
 	.create = create_tcp,
+	.encode = syslog_encode,
+	.connect = syslog_connect,
+	.send = syslog_send,
+	.idle = syslog_idle,
+	.disconnect = syslog_disconnect,
+	.destroy = syslog_destroy,
+	.idle_ms = 500,
+};
+
+const struct sled_proto_ops sled_proto_syslog_tls = {
+	.kind = "syslog+tls",
+	.create = create_tls,
 	.encode = syslog_encode,
 	.connect = syslog_connect,
 	.send = syslog_send,

@@ -5,7 +5,7 @@
 SLED_BUILD_PACKAGES=(cmake make gcc g++ clang llvm pkg-config binutils libelf-dev zlib1g-dev
 	libssl-dev libbpf-dev bpftool libmsgpack-dev systemtap-sdt-dev)
 SLED_TEST_PACKAGES=(bpftrace gdb python3 python3-msgpack util-linux libclang-rt-14-dev
-	libfuzzer-14-dev rsyslog)
+	libfuzzer-14-dev rsyslog rsyslog-openssl openssl)
 
 sled_missing_packages() {
 	local p

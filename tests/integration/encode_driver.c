@@ -79,6 +79,7 @@ static void make_event(struct sled_event *ev, uint64_t i)
 	ev->pid = (pid_t)(1000 + i);
 	ev->tid = (pid_t)(2000 + i);
 	ev->mode = modes[i % 3];
+	ev->exe = "/opt/sled-test/bin/drv-app"; /* syslog's APP-NAME by default */
 
 	if (i % 2 == 0) {
 		add(ev, "i8", SLED_T_I8)->v.i = (int8_t)(i * 37);

@@ -4,7 +4,11 @@
 //
 //   node fluent_server.js OUT (--port N | --unix PATH) [--shared-key K]
 //        [--server-hostname H] [--user NAME:PASSWORD]... [--crash-after N]
+//        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
 //
+// With --tls-cert and --tls-key it listens with TLS (FluentServer's tlsOptions, given to
+// Node's tls.createServer); --tls-client-ca also requires a client certificate that CA
+// signed.
 // Prints "listening PORT" (or "listening PATH") on stdout once it accepts connections.
 // Appends JSON lines to OUT:
 //   {"message": n, "tag": T, "option": {...}, "entries": base64}
@@ -25,7 +29,8 @@ const EventTime = require("@fluent-org/logger/build/src/event_time").default;
 
 function usage() {
   process.stderr.write("usage: fluent_server.js OUT (--port N | --unix PATH) " +
-    "[--shared-key K] [--server-hostname H] [--user NAME:PASSWORD]... [--crash-after N]\n");
+    "[--shared-key K] [--server-hostname H] [--user NAME:PASSWORD]... [--crash-after N] " +
+    "[--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]\n");
   process.exit(2);
 }
 
@@ -33,7 +38,7 @@ const argv = process.argv.slice(2);
 if (argv.length < 3) usage();
 const out = fs.openSync(argv[0], "a");
 const opts = { port: null, unix: null, sharedKey: null, hostname: "sled-test-receiver",
-  users: {}, crashAfter: 0 };
+  users: {}, crashAfter: 0, tlsCert: null, tlsKey: null, tlsClientCa: null };
 for (let i = 1; i < argv.length; i += 2) {
   const v = argv[i + 1];
   if (v === undefined) usage();
@@ -43,6 +48,9 @@ for (let i = 1; i < argv.length; i += 2) {
     case "--shared-key": opts.sharedKey = v; break;
     case "--server-hostname": opts.hostname = v; break;
     case "--crash-after": opts.crashAfter = Number(v); break;
+    case "--tls-cert": opts.tlsCert = fs.readFileSync(v); break;
+    case "--tls-key": opts.tlsKey = fs.readFileSync(v); break;
+    case "--tls-client-ca": opts.tlsClientCa = fs.readFileSync(v); break;
     case "--user": {
       const c = v.indexOf(":");
       if (c < 1) usage();
@@ -107,6 +115,12 @@ if (opts.sharedKey !== null) {
     authorize: Object.keys(opts.users).length > 0,
     userDict: opts.users,
   };
+}
+if (opts.tlsCert) {
+  serverOpts.tlsOptions = { cert: opts.tlsCert, key: opts.tlsKey };
+  if (opts.tlsClientCa)
+    Object.assign(serverOpts.tlsOptions, { ca: opts.tlsClientCa, requestCert: true,
+      rejectUnauthorized: true });
 }
 const server = new FluentServer(serverOpts);
 server.listen().then(() => {

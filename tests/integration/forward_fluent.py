@@ -8,8 +8,12 @@ and does the shared-key handshake.
      ack, gzip, gzip+ack, shared key, shared key + user, a unix socket, a custom tag.
      Each record must equal its event (values, types, EventTime seconds and nanoseconds),
      with the configured tag and the message options of its mode.
+     The same over TLS (forward+tls://, FluentServer's tlsOptions, a test CA made here
+     by the openssl command): by name, with gzip, ack and the shared key, and with a
+     client certificate to a receiver that requires one.
   2. A wrong shared key: probed reports the receiver's refusal in its status and
-     delivers nothing.
+     delivers nothing.  Over TLS, the wrong CA, the wrong host name and a missing client
+     certificate: each reason in status, and the receiver decodes nothing.
   3. probed and a real traced process, with ack on: the receiver dies twice mid-stream
      (a crash between storing a chunk and acknowledging it, then a SIGKILL) and is
      restarted; every event probed exported (its JSON-lines output, the reference) must
@@ -35,6 +39,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sledtest import (Daemon, Suite, isolate_dev_shm, start_app, stop_app,  # noqa: E402
                       wait_until)
+from tls_certs import make_test_ca  # noqa: E402
 
 NODE_MODULES = os.environ.get("SLED_NODE_MODULES", "/var/cache/sled-test/node/node_modules")
 SERVER_JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fluent_server.js")
@@ -72,6 +77,7 @@ DRIVER = os.path.join(BUILD, "tests", "integration", "encode_driver")
 PROBED = os.path.join(BUILD, "probed", "probed")
 PROBECTL = os.path.join(BUILD, "probed", "probectl")
 WORKERS = os.path.join(BUILD, "samples", "sample_workers")
+SAMPLE_BASIC = os.path.join(BUILD, "samples", "sample_basic")
 SHARED_KEY = "s3cret-key"
 
 
@@ -80,7 +86,7 @@ class Receiver:
     appending what it decodes to a file; restartable on the same address."""
 
     def __init__(self, tmp, name, port=0, unix=None, shared_key=None, users=(),
-                 crash_after=0):
+                 crash_after=0, tls=None, tls_client_ca=None):
         self.out = os.path.join(tmp, name + ".jsonl")
         self.log = os.path.join(tmp, name + ".log")
         self.port, self.unix = port, unix
@@ -91,6 +97,10 @@ class Receiver:
             self.extra += ["--user", u]
         if crash_after:
             self.extra += ["--crash-after", str(crash_after)]
+        if tls:
+            self.extra += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        if tls_client_ca:
+            self.extra += ["--tls-client-ca", tls_client_ca]
         self.proc = None
         self.start()
 
@@ -307,6 +317,23 @@ def modes(t, tmp):
                              ack, gzip)
         finally:
             rx.kill(signal.SIGTERM)
+    certs = make_test_ca(tmp)
+    server = (certs["receiver.pem"], certs["receiver.key"])
+    tls_cases = [
+        ("tls", {"tls": server}, "?ca=%s" % certs["ca.pem"], False, False),
+        ("tls + gzip + ack + shared key", {"tls": server, "shared_key": SHARED_KEY},
+         "?ca=%s&gzip=1&ack=1&shared_key=%s" % (certs["ca.pem"], SHARED_KEY), True, True),
+        ("tls + client certificate", {"tls": server, "tls_client_ca": certs["ca.pem"]},
+         "?ca=%s&cert=%s&key=%s&ack=1" % (certs["ca.pem"], certs["client.pem"],
+                                          certs["client.key"]), True, False),
+    ]
+    for k, (name, kw, opts, ack, gzip) in enumerate(tls_cases):
+        rx = Receiver(tmp, "tls%d" % k, **kw)
+        try:
+            check_driver_run(t, name, rx, "forward+tls://localhost:%d%s" % (rx.port, opts), n,
+                             "sled.{provider}.{name}", ack, gzip)
+        finally:
+            rx.kill(signal.SIGTERM)
     path = os.path.join(tmp, "fluent.sock")
     rx = Receiver(tmp, "unix", unix=path)
     try:
@@ -347,6 +374,71 @@ def refused(t, tmp):
             t.check(d.proc.returncode == 0, "probed exits cleanly on SIGTERM (%s)"
                     % d.proc.returncode)
         rx.kill(signal.SIGTERM)
+
+
+def refused_tls(t, tmp):
+    """The wrong CA, the wrong host name, no client certificate: probed's status says
+    why and the receivers decode nothing, while the right CA delivers."""
+    os.makedirs(os.path.join(tmp, "refused-ca"))
+    certs = make_test_ca(os.path.join(tmp, "refused-ca"))
+    server = (certs["receiver.pem"], certs["receiver.key"])
+    rx = Receiver(tmp, "tls-refused", tls=server)
+    rx_client = Receiver(tmp, "tls-refused-client", tls=server, tls_client_ca=certs["ca.pem"])
+    outs = {
+        "good": "forward+tls://127.0.0.1:%d?ca=%s&tag=good" % (rx.port, certs["ca.pem"]),
+        "wrong-ca": "forward+tls://127.0.0.1:%d?ca=%s&tag=wrong-ca"
+                    % (rx.port, certs["other-ca.pem"]),
+        "wrong-name": "forward+tls://localhost:%d?ca=%s&server_name=elsewhere.example"
+                      "&tag=wrong-name" % (rx.port, certs["ca.pem"]),
+        "no-client-cert": "forward+tls://127.0.0.1:%d?ca=%s&ack=1&tag=no-client-cert"
+                          % (rx_client.port, certs["ca.pem"]),
+    }
+    want = {
+        "wrong-ca": "forward+tls: TLS handshake with 127.0.0.1:%d: certificate verify "
+                    "failed: unable to get local issuer certificate" % rx.port,
+        "wrong-name": "forward+tls: TLS handshake with localhost:%d: certificate verify "
+                      "failed: hostname mismatch for elsewhere.example" % rx.port,
+        # TLS 1.3: the receiver refuses us after our side of the handshake is over
+        "no-client-cert": "forward+tls: TLS handshake with 127.0.0.1:%d: TLS error: "
+                          "error:0A00045C:SSL routines::tlsv13 alert certificate required"
+                          % rx_client.port,
+    }
+    extra = []
+    for spec in outs.values():
+        extra += ["-o", spec]
+    d = Daemon(PROBED, PROBECTL, extra=extra)
+    try:
+        probe_id = d.ctl_json("enable", "sample:request")["id"]
+        app = subprocess.Popen([SAMPLE_BASIC, "40", "1"], stdout=subprocess.DEVNULL)
+        app.wait(timeout=60)
+        c = d.wait_drained(probe_id) or {}
+        exported = c.get("exported", 0)
+
+        def settled():
+            st = {k: output_status(d, spec) for k, spec in outs.items()}
+            ok = st["good"] and st["good"]["sent"] == exported and all(
+                st[k] and w in st[k]["error"] for k, w in want.items())
+            return st if ok else None
+        st, _ = wait_until(settled, 20, 0.2)
+        st = st or {k: output_status(d, spec) for k, spec in outs.items()}
+        for k, o in st.items():
+            print("# %-15s state %s sent %s queued %s error %r" % (
+                k, o and o["state"], o and o["sent"], o and o["queued"], o and o["error"]))
+        t.check(exported > 20 and st["good"] and st["good"]["sent"] == exported,
+                "tls, the right CA: the %d events probed exported were sent" % exported)
+        for k, w in want.items():
+            o = st[k]
+            t.check(o and o["sent"] == 0 and w in o["error"],
+                    "tls, %s: nothing sent, status says %r" % (k, o and o["error"]))
+        wait_until(lambda: len(rx.entries()) >= exported, 10, 0.1)
+        tags = {e["tag"] for e in rx.entries() + rx_client.entries()}
+        t.check(tags == {"good"} and len(rx.entries()) == exported,
+                "the receivers decoded only the right CA's events (tags %s, %d entries)"
+                % (sorted(tags), len(rx.entries())))
+    finally:
+        d.stop()
+        rx.kill(signal.SIGTERM)
+        rx_client.kill(signal.SIGTERM)
 
 
 def restart(t, tmp):
@@ -457,6 +549,7 @@ def main():
     try:
         modes(t, tmp)
         refused(t, tmp)
+        refused_tls(t, tmp)
         restart(t, tmp)
     finally:
         if t.failed:

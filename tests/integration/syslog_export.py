@@ -14,6 +14,8 @@
      when it went away is lost without a count (output_syslog.c sends the last batch
      again after a reset, which covers the usual case): the events missing must be
      events of the restart, not of before or after.
+  5. uprobe mode (events without the executable's path): APP-NAME is still the traced
+     program, looked up by pid.
 
 rsyslogd's RFC 5424 parser refuses years after 2100 (the driver has events in 2514):
 those messages are checked in their raw form only.
@@ -51,7 +53,7 @@ probed = os.path.join(build, "probed", "probed")
 probectl = os.path.join(build, "probed", "probectl")
 sample_basic = os.path.join(build, "samples", "sample_basic")
 
-RESERVED = {"provider", "name", "tid", "mode", "truncated"}
+RESERVED = {"provider", "name", "tid", "mode", "ts_ns", "truncated"}
 SD_ID = "sled@32473"
 
 
@@ -73,13 +75,24 @@ def trimmed(raw, truncated):
 
 
 def sd_string(raw, truncated):
-    """An SD value as rsyslog writes it: one U+FFFD per ill-formed subpart (Python's
-    "replace" agrees with ours), NUL as #000."""
+    """An SD value as we send it: one U+FFFD per ill-formed subpart (Python's "replace"
+    agrees with ours), control characters but tab as \\n, \\r or \\xNN text, so
+    that every message is one line."""
     if truncated:
         s = codecs.getincrementaldecoder("utf-8")("replace").decode(raw, final=False)
     else:
         s = raw.decode("utf-8", "replace")
-    return s.replace("\0", "#000")
+    out = []
+    for c in s:
+        if c == "\n":
+            out.append("\\n")
+        elif c == "\r":
+            out.append("\\r")
+        elif (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F:
+            out.append("\\x%02x" % ord(c))
+        else:
+            out.append(c)
+    return "".join(out)
 
 
 def human_string(raw, truncated):
@@ -120,6 +133,7 @@ def expected_message(i, pri, host, app):
               ("tid", str(head["tid"]))]
     if "mode" in head:
         params.append(("mode", head["mode"]))
+    params.append(("ts_ns", str(head["ts"])))
     msg = [head["provider"] + ":" + head["name"]]
     trunc = []
     for name, kind, want in fields:
@@ -275,8 +289,9 @@ try:
                   16 * 8 + 5, os.uname().nodename, "drv-tcp")
     driver_events(t, rs, "syslog+udp", 300, "app=drv-udp&hostname=host.example&facility=7"
                   "&severity=debug", 7 * 8 + 7, "host.example", "drv-udp")
-    # defaults: facility user, severity info, APP-NAME probed
-    driver_events(t, rs, "syslog", 20, "", 1 * 8 + 6, os.uname().nodename, "probed")
+    # defaults: facility user, severity info, APP-NAME the program (the driver's events
+    # name /opt/sled-test/bin/drv-app)
+    driver_events(t, rs, "syslog", 20, "", 1 * 8 + 6, os.uname().nodename, "drv-app")
     t.check(len(STRINGS) == 9, "the driver's strings include quotes, backslashes, control "
             "characters, ill-formed UTF-8, NUL, NULL and truncated ones")
 
@@ -303,7 +318,8 @@ try:
     n = 200
     d = Daemon(probed, probectl, extra=[
         "-o", "syslog://127.0.0.1:%d?app=probed-tcp&facility=local4" % rs.tcp_port,
-        "-o", "syslog+udp://127.0.0.1:%d?app=probed-udp" % rs.udp_port])
+        "-o", "syslog+udp://127.0.0.1:%d?app=probed-udp" % rs.udp_port,
+        "-o", "syslog://127.0.0.1:%d?facility=local5" % rs.tcp_port])
     daemons.append(d)
     probe_id = d.ctl_json("enable", "sample:request")["id"]
     app = subprocess.Popen([sample_basic, str(n), "1"], stdout=subprocess.DEVNULL)
@@ -316,8 +332,12 @@ try:
             "probed exported %d of the app's %d sample:request events to its JSON file"
             % (len(evs), n))
     n = len(evs)
-    for proto, appname, pri in [("syslog:", "probed-tcp", 20 * 8 + 6),
-                                ("syslog+udp:", "probed-udp", 1 * 8 + 6)]:
+    # The third output names no app: APP-NAME is the traced program's.
+    for proto, appname, pri in [("syslog://127.0.0.1:%d?app" % rs.tcp_port, "probed-tcp",
+                                 20 * 8 + 6),
+                                ("syslog+udp:", "probed-udp", 1 * 8 + 6),
+                                ("syslog://127.0.0.1:%d?fac" % rs.tcp_port, "sample_basic",
+                                 21 * 8 + 6)]:
         o = wait_output_idle(d, proto)
         t.check(o and o["sent"] == n and o["dropped"] == 0 and o["queued"] == 0,
                 "%s status: sent %s, dropped %s, queued %s, state %s"
@@ -333,7 +353,7 @@ try:
                 continue
             seen.add(e["args"]["id"])
             want = {"provider": "sample", "name": "request", "tid": str(e["tid"]),
-                    "mode": e.get("mode"), "id": str(e["args"]["id"]),
+                    "mode": e.get("mode"), "ts_ns": str(e["ts"]), "id": str(e["args"]["id"]),
                     "twice": str(e["args"]["twice"]), "_name": e["args"]["name"]}
             got = {k: sd.get(k) for k in want}
             errs = [] if got == want else ["SD %r, expected %r" % (got, want)]
@@ -401,6 +421,25 @@ try:
     outside = [i for i in missing if not t_stop - 10**9 <= ts_of[i] <= t_ready]
     t.check(not outside, "the missing events are of the restart (%d missing, %d emitted "
             "outside the restart window %s)" % (len(missing), len(outside), outside[:10]))
+    d.stop()
+
+    # --- 5. uprobe mode: the events carry no path, APP-NAME comes from /proc by pid
+    n = 20
+    d = Daemon(probed, probectl, extra=[
+        "-o", "syslog://127.0.0.1:%d?facility=local6" % rs.tcp_port])
+    daemons.append(d)
+    probe_id = d.ctl_json("enable", "sample:request", "--mode", "uprobe", "-b",
+                          os.path.abspath(sample_basic))["id"]
+    app = subprocess.Popen([sample_basic, str(n), "1"], stdout=subprocess.DEVNULL)
+    app.wait(timeout=60)
+    c = d.wait_drained(probe_id)
+    exported = c["exported"] if c else 0
+    msgs = rs.wait_for(lambda m: m["pri"] == str(22 * 8 + 6), exported)
+    t.check(exported == n and len(msgs) == n
+            and all(m["app"] == "sample_basic" and m["procid"] == str(app.pid)
+                    and 'mode="uprobe"' in m["sd"] for m in msgs),
+            "uprobe mode: APP-NAME is the traced program (%d events, %d messages, apps %s)"
+            % (exported, len(msgs), sorted({m["app"] for m in msgs})))
     d.stop()
 finally:
     for d in daemons:

@@ -6,7 +6,7 @@ never touches the system's logging.  Every message it receives becomes one JSON 
 in out.jsonl holding the raw message and the RFC 5424 fields as rsyslog's own parser
 saw them (pri, timestamp, hostname, app-name, procid, msgid, structured data, msg).
 Control characters are kept on receive (parser.escapeControlCharactersOnReceive off),
-so SD values can be compared byte for byte; rsyslog still turns NUL into "#000"."""
+so SD values can be compared byte for byte; probed sends none in SD values anyway."""
 import json
 import os
 import shutil
@@ -53,9 +53,13 @@ def tcp_port_answers(port):
 
 
 class Rsyslog:
-    """rsyslogd on tcp_port and udp_port (chosen when not given), appending to out."""
+    """rsyslogd on tcp_port and udp_port (chosen when not given), appending to out.
+    With tls=(ca, cert, key) its TCP input speaks RFC 5425 (the "ossl" stream driver of
+    Debian's rsyslog-openssl, clients not checked) and tls_clients=True asks clients for
+    a certificate the CA signed."""
 
-    def __init__(self, tcp_port=None, udp_port=None, directory=None):
+    def __init__(self, tcp_port=None, udp_port=None, directory=None, tls=None,
+                 tls_clients=False):
         self.dir = directory or tempfile.mkdtemp(prefix="sledtest-syslog.")
         self.tcp_port = tcp_port or free_port(socket.SOCK_STREAM)
         self.udp_port = udp_port or free_port(socket.SOCK_DGRAM)
@@ -71,18 +75,27 @@ class Rsyslog:
         template = ('template(name="sledjson" type="list") {\n'
                     '  constant(value="{\\"raw\\":\\"") property(name="rawmsg" format="json")\n  '
                     + "\n  ".join(parts) + '\n  constant(value="\\"}\\n")\n}\n')
+        tls_global, tls_module = "", ""
+        if tls:
+            tls_global = ('\n       DefaultNetstreamDriverCAFile="%s"'
+                          ' DefaultNetstreamDriverCertFile="%s"'
+                          ' DefaultNetstreamDriverKeyFile="%s"' % tuple(tls))
+            tls_module = (' StreamDriver.Name="ossl" StreamDriver.Mode="1"'
+                          ' StreamDriver.AuthMode="%s"'
+                          % ("x509/certvalid" if tls_clients else "anon"))
         with open(self.conf, "w") as f:
             f.write(
                 'global(workDirectory="%s" maxMessageSize="128k"\n'
-                '       parser.escapeControlCharactersOnReceive="off")\n'
-                'module(load="imtcp")\n'
+                '       parser.escapeControlCharactersOnReceive="off"%s)\n'
+                'module(load="imtcp"%s)\n'
                 'module(load="imudp")\n'
                 'input(type="imtcp" address="127.0.0.1" port="%d" ruleset="sled")\n'
                 'input(type="imudp" address="127.0.0.1" port="%d" ruleset="sled"'
                 ' rcvbufSize="16m")\n'
                 '%s'
                 'ruleset(name="sled") { action(type="omfile" file="%s" template="sledjson") }\n'
-                % (self.dir, self.tcp_port, self.udp_port, template, self.out))
+                % (self.dir, tls_global, tls_module, self.tcp_port, self.udp_port, template,
+                   self.out))
         self.log = open(os.path.join(self.dir, "rsyslogd.log"), "a")
         self.proc = None
         self.start()

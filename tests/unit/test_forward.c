@@ -83,6 +83,47 @@ TEST(unknown_option_lists_the_known_ones)
 	CHECK(strchr(err, '\n') == NULL);
 }
 
+/* forward+tls: TLS options are taken (and only there), checked when the output opens. */
+TEST(tls_options_checked_at_open)
+{
+	static const struct {
+		const char *opt, *why;
+	} cases[] = {
+		{ "ca=/nonexistent/ca.pem", "forward+tls: ca '/nonexistent/ca.pem': No such file" },
+		{ "key=/etc/hostname", "forward+tls: key= needs cert=" },
+		{ "cert=/etc/hostname", "forward+tls: cert '/etc/hostname': " },
+		{ "ca=/etc/hostname", "forward+tls: ca '/etc/hostname': no certificate read" },
+		{ "insecure=yes", "forward+tls: bad insecure 'yes': expected 0 or 1" },
+		{ "server_name=", "forward+tls: server_name needs a value" },
+		{ "sni=x", "forward+tls: unknown option 'sni' (tag, ack, gzip" },
+	};
+	char err[256];
+	void *p;
+
+	fwd = &sled_proto_forward_tls;
+	p = create("127.0.0.1", err, sizeof(err), 0); /* the system's CAs, port 24224 */
+	CHECK(p != NULL);
+	if (p)
+		fwd->destroy(p);
+	p = create("localhost", err, sizeof(err), 1, "insecure=1");
+	CHECK(p != NULL);
+	if (p)
+		fwd->destroy(p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p = create("127.0.0.1", err, sizeof(err), 1, cases[i].opt);
+		CHECK(p == NULL);
+		CHECK(strncmp(err, cases[i].why, strlen(cases[i].why)) == 0);
+		CHECK(strchr(err, '\n') == NULL);
+		if (p)
+			fwd->destroy(p);
+	}
+	create("127.0.0.1", err, sizeof(err), 1, "sni=x");
+	CHECK(strstr(err, ", ca, cert, key, server_name, insecure)") != NULL);
+	fwd = &sled_proto_forward;
+	p = create("127.0.0.1", err, sizeof(err), 1, "ca=/etc/hostname");
+	CHECK(p == NULL && strstr(err, "forward: unknown option 'ca'") != NULL);
+}
+
 TEST(bad_options_are_refused_with_a_reason)
 {
 	static const struct {
@@ -521,6 +562,7 @@ int main(void)
 {
 	static const struct test_case tests[] = {
 		TEST_ENTRY(unknown_option_lists_the_known_ones),
+		TEST_ENTRY(tls_options_checked_at_open),
 		TEST_ENTRY(bad_options_are_refused_with_a_reason),
 		TEST_ENTRY(good_options_are_accepted),
 		TEST_ENTRY(tags_are_rendered_once_per_pair_and_stay_valid),

@@ -129,8 +129,10 @@ static int count_msgpack(const char *data, size_t len, int first_pid)
 TEST(open_rejects_unknown_kind_naming_the_valid_ones)
 {
 	char err[512] = "";
-	static const char kinds[] = "(expected jsonl:PATH, msgpack:PATH, forward://HOST:PORT, "
-				    "forward+unix:PATH, syslog://HOST:PORT, syslog+udp://HOST:PORT, "
+	static const char kinds[] = "(expected jsonl:PATH, msgpack:PATH, forward://HOST[:PORT], "
+				    "forward+tls://HOST[:PORT], forward+unix:PATH, "
+				    "syslog://HOST[:PORT], syslog+udp://HOST[:PORT], "
+				    "syslog+tls://HOST[:PORT], "
 				    "msgpack+tcp://HOST:PORT, msgpack+unix:PATH, "
 				    "jsonl+tcp://HOST:PORT, jsonl+unix:PATH)";
 	char want[600];

@@ -111,13 +111,117 @@ TEST(header_fields_and_defaults)
 
 	REQUIRE(p);
 	event(&ev, "http", "request");
+	ev.exe = "/usr/sbin/web-server";
 	add(&ev, "status", SLED_T_U32)->v.u = 200;
 	add(&ev, "latency", SLED_T_I64)->v.i = -5;
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z web1 probed 4242 http:request "
+	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z web1 web-server 4242 http:request "
 			  "[sled@32473 provider=\"http\" name=\"request\" tid=\"4243\" "
-			  "status=\"200\" latency=\"-5\"] http:request status=200 latency=-5");
+			  "ts_ns=\"1700000000123456789\" status=\"200\" latency=\"-5\"] "
+			  "http:request status=200 latency=-5");
 	sled_proto_syslog_tcp.destroy(p);
+}
+
+/* APP-NAME: the traced program, from the event's path or else from /proc by pid. */
+TEST(app_name_is_the_traced_program)
+{
+	char err[256], msg[4096];
+	struct sled_event ev;
+	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 1, "hostname=h");
+
+	REQUIRE(p);
+	event(&ev, "p", "n");
+	ev.exe = "/opt/app/bin/my server (deleted)"; /* replaced on disk; space mapped */
+	encode_tcp(p, &ev, msg, sizeof(msg));
+	CHECK(strstr(msg, "Z h my_server 4242 p:n ") != NULL);
+	ev.exe = NULL; /* uprobe mode: looked up, here our own process */
+	ev.pid = getpid();
+	encode_tcp(p, &ev, msg, sizeof(msg));
+	CHECK(strstr(msg, " h test_syslog ") != NULL);
+	ev.exe = "?"; /* the daemon could not read the link: looked up too */
+	encode_tcp(p, &ev, msg, sizeof(msg));
+	CHECK(strstr(msg, " h test_syslog ") != NULL);
+	ev.pid = 0x3ffffff0; /* above pid_max: no such process, RFC 5424's NILVALUE */
+	encode_tcp(p, &ev, msg, sizeof(msg));
+	CHECK(strstr(msg, " h - 1073741808 p:n ") != NULL);
+	sled_proto_syslog_tcp.destroy(p);
+	/* app= names every message */
+	p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 2, "hostname=h", "app=fixed");
+	REQUIRE(p);
+	ev.pid = getpid();
+	encode_tcp(p, &ev, msg, sizeof(msg));
+	CHECK(strstr(msg, " h fixed ") != NULL);
+	sled_proto_syslog_tcp.destroy(p);
+}
+
+/* TIME-SECFRAC stops at microseconds: the nanoseconds travel as an SD param. */
+TEST(nanosecond_timestamp_is_an_sd_param)
+{
+	char err[256], msg[4096];
+	struct sled_event ev;
+	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
+
+	REQUIRE(p);
+	event(&ev, "p", "n");
+	ev.ts_ns = 1700000000000000001ull;
+	add(&ev, "ts_ns", SLED_T_I32)->v.i = 7; /* a field of that name is renamed */
+	encode_tcp(p, &ev, msg, sizeof(msg));
+	CHECK(strstr(msg, " 2023-11-14T22:13:20.000000Z ") != NULL);
+	CHECK(strstr(msg, " ts_ns=\"1700000000000000001\" _ts_ns=\"7\"]") != NULL);
+	sled_proto_syslog_tcp.destroy(p);
+}
+
+/* A line-based receiver must see one event per line: no raw control character. */
+TEST(control_characters_in_values_are_escaped)
+{
+	static const char ctl[] = "a\nb\rc\td\x01" "e\x7f" "\0f";
+	char err[256], msg[4096];
+	struct sled_event ev;
+	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
+
+	REQUIRE(p);
+	event(&ev, "p", "n");
+	add_str(&ev, "s", ctl, sizeof(ctl) - 1, false);
+	encode_tcp(p, &ev, msg, sizeof(msg));
+	CHECK(strstr(msg, " s=\"a\\nb\\rc\td\\x01e\\x7f\\x00f\"]") != NULL);
+	for (const char *c = msg; *c; c++)
+		CHECK(*c == '\t' || (unsigned char)*c >= 0x20);
+	sled_proto_syslog_tcp.destroy(p);
+}
+
+/* syslog://HOST is port 514, syslog+udp too; a stream with no well-known port needs one. */
+TEST(well_known_ports_by_default)
+{
+	char err[256], *t;
+	void *p;
+
+	t = sled_net_hostport("syslog", "logs.example", "514", err, sizeof(err));
+	CHECK_EQ_STR(t ? t : "", "logs.example:514");
+	free(t);
+	t = sled_net_hostport("syslog", "[::1]", "514", err, sizeof(err));
+	CHECK_EQ_STR(t ? t : "", "[::1]:514");
+	free(t);
+	t = sled_net_hostport("syslog", "h:6000", "514", err, sizeof(err));
+	CHECK_EQ_STR(t ? t : "", "h:6000");
+	free(t);
+	t = sled_net_hostport("jsonl+tcp", "h", NULL, err, sizeof(err));
+	CHECK(!t);
+	CHECK_EQ_STR(err, "jsonl+tcp: bad address 'h': expected jsonl+tcp://HOST:PORT "
+			  "(IPv6 as [ADDR]:PORT)");
+	p = create(&sled_proto_syslog_tcp, "127.0.0.1", err, sizeof(err), 0);
+	CHECK(p);
+	if (p)
+		sled_proto_syslog_tcp.destroy(p);
+	p = create(&sled_proto_syslog_udp, "localhost", err, sizeof(err), 0);
+	CHECK(p);
+	if (p)
+		sled_proto_syslog_udp.destroy(p);
+	p = create(&sled_proto_syslog_tcp, "127.0.0.1:http", err, sizeof(err), 0);
+	CHECK(!p);
+	CHECK_EQ_STR(err, "syslog: bad address '127.0.0.1:http': expected syslog://HOST[:PORT] "
+			  "(IPv6 as [ADDR]:PORT)");
+	p = create(&sled_proto_msgpack_tcp, "127.0.0.1", err, sizeof(err), 0);
+	CHECK(!p);
 }
 
 TEST(facility_and_severity_by_name_or_number)
@@ -203,7 +307,7 @@ TEST(field_names_become_sd_names)
 	add(&ev, "a_field_name_longer_than_thirty_two_chars", SLED_T_I32)->v.i = 7;
 	add(&ev, "caf\xc3\xa9", SLED_T_I32)->v.i = 8;
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK(strstr(msg, "tid=\"4243\" req->len=\"1\" f(a__b)=\"2\" x__y__=\"3\" _name=\"4\" "
+	CHECK(strstr(msg, "ts_ns=\"1700000000123456789\" req->len=\"1\" f(a__b)=\"2\" x__y__=\"3\" _name=\"4\" "
 			  "_provider=\"5\" _=\"6\" a_field_name_longer_than_thirty_=\"7\" "
 			  "caf_=\"8\"]"));
 	sled_proto_syslog_tcp.destroy(p);
@@ -229,9 +333,10 @@ TEST(values_escaped_and_truncation_marked)
 	add(&ev, "d", SLED_T_DOUBLE)->v.d = -1.0 / 0.0;
 	add_str(&ev, "path", "/x", 2, true);
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z h probed 4242 p:n [sled@32473 "
+	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z h - 4242 p:n [sled@32473 "
 			  "provider=\"p\" name=\"n\" tid=\"4243\" mode=\"uprobe\" "
-			  "s=\"a\\\"b\\\\c\\]d\ne" SLED_UTF8_REPLACEMENT "!\" c=\"cut\" "
+			  "ts_ns=\"1700000000123456789\" "
+			  "s=\"a\\\"b\\\\c\\]d\\ne" SLED_UTF8_REPLACEMENT "!\" c=\"cut\" "
 			  "ptr=\"0x7ffd1000\" ok=\"true\" f=\"0.1\" d=\"-inf\" path=\"/x\" "
 			  "truncated=\"c,path\"] p:n s=\"a\\\"b\\\\c]d\\ne\\xff!\" null=NULL "
 			  "c=\"cut\"... ptr=0x7ffd1000 ok=true f=0.1 d=-inf path=\"/x\"...");
@@ -474,6 +579,10 @@ int main(void)
 {
 	static const struct test_case tests[] = {
 		TEST_ENTRY(header_fields_and_defaults),
+		TEST_ENTRY(app_name_is_the_traced_program),
+		TEST_ENTRY(nanosecond_timestamp_is_an_sd_param),
+		TEST_ENTRY(control_characters_in_values_are_escaped),
+		TEST_ENTRY(well_known_ports_by_default),
 		TEST_ENTRY(facility_and_severity_by_name_or_number),
 		TEST_ENTRY(bad_options_are_one_line_errors),
 		TEST_ENTRY(msgid_is_printable_ascii_cut_at_32),
