@@ -6,6 +6,7 @@
  *   server.c    the control socket: clients, requests, replies, tail streams
  *   procs.c     attached processes;  probes.c  standing enables;  drain.c  rings -> events
  *   uprobe_auto.c  the uprobe part of no-scope probes: processes without libsled
+ *   pending.c   enables and disables waiting on agents, driven by the loop
  *   report.c    what status, disable and enable report about probes and processes
  */
 #ifndef SLED_DAEMON_H
@@ -27,6 +28,7 @@
 struct client;
 struct uprobe_ctx;
 struct uprobe_auto;
+struct pending_req;
 
 struct daemon {
 	struct procs procs;
@@ -35,6 +37,7 @@ struct daemon {
 	struct sled_output *outputs[MAX_OUTPUTS];
 	unsigned noutputs;
 	struct client *clients;
+	struct pending_req *pending; /* requests waiting on agents (pending.c) */
 	struct uprobe_ctx *uprobe; /* loaded at the first uprobe-mode enable */
 	struct uprobe_auto *uauto; /* no-scope probes' uprobe part (uprobe_auto.c) */
 	const char *socket_path;
@@ -56,6 +59,8 @@ bool server_client_event(struct daemon *d, int fd, uint32_t events);
  * owner (root sees all). */
 void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner);
 void server_flush_tails(struct daemon *d);
+/* A client's pending request was answered: read its next requests again. */
+void server_client_resume(struct daemon *d, struct client *c);
 void server_close(struct daemon *d);
 /* Run one request as root would over the socket (config file enables): 0, or -1 with
  * the daemon's one-line error in err. */
