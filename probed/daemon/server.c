@@ -980,6 +980,12 @@ bool server_client_event(struct daemon *d, int fd, uint32_t events)
 		c = c->next;
 	if (!c)
 		return false;
+	if (pending_client_busy(d, c)) {
+		/* Out of epoll's readiness but for a hang-up: the reply has nobody to go to. */
+		if (events & (EPOLLHUP | EPOLLERR))
+			client_close(d, c);
+		return true;
+	}
 	if (c->tail) {
 		/* A tail client sends nothing more; any readable event is its goodbye. */
 		if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR))
