@@ -501,6 +501,24 @@ bool probes_apply_step(struct probes *pr, struct traced_proc *p, uint64_t now)
 	return false;
 }
 
+bool probes_apply_quiescing(const struct traced_proc *p)
+{
+	return p->job && p->job->step == APPLY_QUIESCE;
+}
+
+bool probes_apply_fresh_wait(const struct traced_proc *p, uint64_t now, uint64_t fresh_ns,
+			     uint32_t **word, uint32_t *val)
+{
+	const struct apply_job *j = p->job;
+
+	if (!j || !j->posted || j->step == APPLY_QUIESCE ||
+	    now - (j->deadline_ns - AGENT_TIMEOUT_NS) >= fresh_ns)
+		return false;
+	*word = &p->shm->cmd.done_seq;
+	*val = __atomic_load_n(*word, __ATOMIC_ACQUIRE);
+	return (int32_t)(*val - j->seq) < 0;
+}
+
 void probes_apply_result(const struct traced_proc *p, const uint8_t *mine, struct apply_result *r)
 {
 	for (unsigned i = 0; i < p->nslots; i++) {

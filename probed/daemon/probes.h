@@ -85,6 +85,12 @@ bool probes_apply_start(struct probes *pr, struct traced_proc *p, const struct p
 			struct apply_result *res, uint8_t *mine);
 /* Advance p's apply (now: CLOCK_MONOTONIC ns); false once it is done (or there is none). */
 bool probes_apply_step(struct probes *pr, struct traced_proc *p, uint64_t now);
+/* p's apply waits for the agent's answer to a command posted less than fresh_ns ago:
+ * the futex word the agent wakes (done_seq) and the value it holds until then. */
+bool probes_apply_fresh_wait(const struct traced_proc *p, uint64_t now, uint64_t fresh_ns,
+			     uint32_t **word, uint32_t *val);
+/* p's apply waits for threads to leave the sites of the lanes it turned off. */
+bool probes_apply_quiescing(const struct traced_proc *p);
 /* The figures of a finished apply for the slots in mine, added to r. */
 void probes_apply_result(const struct traced_proc *p, const uint8_t *mine, struct apply_result *r);
 /* Start and wait until done: only where nothing else may run meanwhile (shutdown). */
