@@ -507,6 +507,10 @@ int main(int argc, char **argv)
 			else
 				server_client_event(&d, fd, evs[i].events);
 		}
+		/* A request just posted to agents is answered before the drain pass, which may
+		 * be long while events flow hard. */
+		if (n > 0)
+			pending_tick(&d);
 		{
 			uint64_t got = daemon_drain(&d);
 
