@@ -2,8 +2,9 @@
 /*
  * probectl status [--json]: per probe what was emitted at the sites, exported by the
  * daemon and dropped in full rings (emitted = exported + dropped once the rings are
- * drained); per traced process its mode and rings; per output what was written; for the
- * daemon its control clients and what its limits refused.
+ * drained); per traced process its mode and rings, and how often its agent restored
+ * every sled (the daemon silent too long) and the daemon re-applied its probes; per
+ * output what was written; for the daemon its control clients and what its limits refused.
  */
 #include <stdio.h>
 #include <string.h>
@@ -102,11 +103,11 @@ static void print_human(const msgpack_object *r)
 		       (long long)(geti(p, "filtered") + geti(p, "sampled_out") + geti(p, "rate_limited")));
 	}
 	v = array_of(r, "processes", &n);
-	printf("\n%-8s %-6s %8s %6s %10s %10s %-12s %s\n", "PID", "MODE", "SITES_ON", "RINGS",
-	       "LOST", "RESTORES", "PROBES", "EXE");
+	printf("\n%-8s %-6s %8s %6s %10s %10s %10s %-12s %s\n", "PID", "MODE", "SITES_ON",
+	       "RINGS", "LOST", "RESTORES", "REAPPLIES", "PROBES", "EXE");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
-		char rings[24] = "-", lost[24] = "-", restores[24] = "-";
+		char rings[24] = "-", lost[24] = "-", restores[24] = "-", reapplies[24] = "-";
 
 		strcpy(mode, "sled");
 		ctl_get_str(p, "exe", exe, sizeof(exe));
@@ -116,10 +117,11 @@ static void print_human(const msgpack_object *r)
 			snprintf(rings, sizeof(rings), "%lld", (long long)geti(p, "rings"));
 			snprintf(lost, sizeof(lost), "%lld", (long long)geti(p, "lost"));
 			snprintf(restores, sizeof(restores), "%lld", (long long)geti(p, "restores"));
+			snprintf(reapplies, sizeof(reapplies), "%lld", (long long)geti(p, "reapplies"));
 		}
-		printf("%-8lld %-6s %8lld %6s %10s %10s %-12s %s\n", (long long)geti(p, "pid"), mode,
-		       (long long)geti(p, "sites_on"), rings, lost, restores, id_list(p, ids, sizeof(ids)),
-		       exe);
+		printf("%-8lld %-6s %8lld %6s %10s %10s %10s %-12s %s\n", (long long)geti(p, "pid"),
+		       mode, (long long)geti(p, "sites_on"), rings, lost, restores, reapplies,
+		       id_list(p, ids, sizeof(ids)), exe);
 	}
 	v = array_of(r, "outputs", &n);
 	if (n)

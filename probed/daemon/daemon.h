@@ -6,6 +6,7 @@
  *   server.c    the control socket: clients, requests, replies, tail streams
  *   procs.c     attached processes;  probes.c  standing enables;  drain.c  rings -> events
  *   uprobe_auto.c  the uprobe part of no-scope probes: processes without libsled
+ *   pending.c   enables and disables waiting on agents, driven by the loop
  *   report.c    what status, disable and enable report about probes and processes
  */
 #ifndef SLED_DAEMON_H
@@ -54,6 +55,7 @@ struct server_stats {
 	uint64_t tail_clients_lagging; /* times a tail client started losing events */
 };
 struct uprobe_auto;
+struct pending_req;
 
 struct daemon {
 	struct procs procs;
@@ -67,6 +69,7 @@ struct daemon {
 	int reserve_fd;            /* kept open to accept-and-refuse when fds run out */
 	uint64_t listen_resume_ns; /* listening paused until then (no fd to refuse with) */
 	bool clients_ready;        /* a client has a request buffered: no sleeping */
+	struct pending_req *pending; /* requests waiting on agents (pending.c) */
 	struct uprobe_ctx *uprobe; /* loaded at the first uprobe-mode enable */
 	struct uprobe_auto *uauto; /* no-scope probes' uprobe part (uprobe_auto.c) */
 	const char *socket_path;
@@ -92,6 +95,8 @@ void server_flush_tails(struct daemon *d);
  * (one client's pipeline never starves the others); resumes a paused listen socket.
  * d->clients_ready says whether requests are still waiting. */
 void server_pass(struct daemon *d);
+/* A client's pending request was answered: read its next requests again. */
+void server_client_resume(struct daemon *d, struct client *c);
 void server_close(struct daemon *d);
 /* Run one request as root would over the socket (config file enables): 0, or -1 with
  * the daemon's one-line error in err. */

@@ -8,7 +8,9 @@
  * One thread, one epoll loop: the control socket and its clients, inotify on /dev/shm
  * (a traced process leaving a hint that it started), signals, and a drain pass every few
  * milliseconds (producers never make system calls, so rings are polled: every 1 ms while
- * events flow, backing off to 10 ms when idle).  Once a second: heartbeat to every agent,
+ * events flow, backing off to 10 ms when idle), and while an enable or disable waits on
+ * agents, a look at their answers every millisecond (pending.c): nothing here ever waits
+ * on a traced process.  Once a second: heartbeat to every agent,
  * clock refinement, liveness checks, a rescan for new processes and new libraries, and
  * while a no-scope probe stands, a look for processes without libsled (uprobe_auto.c).
  */
@@ -31,6 +33,7 @@
 #include "ctl_request.h"
 #include "daemon.h"
 #include "drain.h"
+#include "pending.h"
 #include "proc_maps.h"
 #include "uprobe.h"
 #include "uprobe_auto.h"
@@ -38,6 +41,7 @@
 #define BEAT_NS        1000000000ull
 #define IDLE_POLL_MS   10
 #define BUSY_POLL_MS   1
+#define PENDING_POLL_NS 1000000ull /* while an agent owes an answer: look every 1 ms */
 
 void log_info(struct daemon *d, const char *fmt, ...)
 {
@@ -114,7 +118,7 @@ uint64_t daemon_drain(struct daemon *d)
 void daemon_apply_all(struct daemon *d, struct traced_proc *p)
 {
 	if (d->probes.head || p->nslots)
-		probes_apply(&d->probes, p, NULL, NULL);
+		probes_apply_start(&d->probes, p, NULL, NULL, NULL);
 }
 
 /* A process leaves: what it wrote is still read and exported before it is forgotten. */
@@ -123,6 +127,7 @@ static void drain_before_free(struct traced_proc *p, void *arg)
 	struct daemon *d = arg;
 
 	drain_process(p, &d->clock, sink, d);
+	pending_proc_gone(d, p);
 	probes_retire_process(&d->probes, p);
 	if (p->why[0])
 		fprintf(stderr, "probed: process %d detached: %s\n", (int)p->pid, p->why);
@@ -206,6 +211,8 @@ static void each_second(struct daemon *d, uint64_t now)
 	d->last_beat_ns = now;
 	sled_clock_update(&d->clock);
 	procs_heartbeat(&d->procs, now, (uint64_t)(1e9 / d->clock.ns_per_tick));
+	/* After the beat: an agent that restored while we were silent is seen at once. */
+	pending_check_restores(d);
 	daemon_reap(d);
 	attach_new(d);
 	/* New libraries (dlopen) get the standing probes within a second; an exec'd image
@@ -274,12 +281,34 @@ static void handle_signal(struct daemon *d)
 /* Leave no app paying for probes: every sled back to its NOP before we go. */
 static void restore_everything(struct daemon *d)
 {
+	pending_free(d);
 	probes_free(&d->probes);
 	uprobe_auto_free(d); /* the uprobes themselves go with uprobe_close */
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone && p->nslots)
 			probes_apply(&d->probes, p, NULL, NULL);
 	daemon_drain(d);
+}
+
+/*
+ * How long epoll may sleep: until the earliest of the loop's timers.  Each is a deadline
+ * on CLOCK_MONOTONIC (UINT64_MAX: not armed); a new timer is one more entry.
+ */
+static int loop_timeout_ms(const struct daemon *d, int poll_ms, uint64_t now)
+{
+	const uint64_t due[] = {
+		now + (uint64_t)poll_ms * 1000000ull,                 /* the next drain pass */
+		d->last_beat_ns + BEAT_NS,                            /* the once-a-second work */
+		d->rescan_at_ns ? d->rescan_at_ns : UINT64_MAX,       /* a block not ready yet */
+		pending_busy(d) ? now + PENDING_POLL_NS : UINT64_MAX, /* agents owe answers */
+		d->listen_resume_ns ? d->listen_resume_ns : UINT64_MAX, /* listening paused */
+	};
+	uint64_t first = UINT64_MAX;
+
+	for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++)
+		if (due[i] < first)
+			first = due[i];
+	return first <= now ? 0 : (int)((first - now + 999999) / 1000000);
 }
 
 static void usage(FILE *f)
@@ -531,7 +560,8 @@ int main(int argc, char **argv)
 
 	while (!d.stop) {
 		struct epoll_event evs[32];
-		int n = epoll_wait(d.epfd, evs, 32, poll_ms);
+		int n = epoll_wait(d.epfd, evs, 32, loop_timeout_ms(&d, poll_ms,
+								    sled_clock_monotonic_ns()));
 		uint64_t now;
 
 		for (int i = 0; i < n; i++) {
@@ -549,6 +579,10 @@ int main(int argc, char **argv)
 				server_client_event(&d, fd, evs[i].events);
 		}
 		server_pass(&d);
+		/* A request just posted to agents is answered before the drain pass, which may
+		 * be long while events flow hard. */
+		if (n > 0 || d.pending)
+			pending_tick(&d);
 		{
 			uint64_t got = daemon_drain(&d);
 
@@ -558,6 +592,7 @@ int main(int argc, char **argv)
 			 * then would leave the ring to fill and drop. */
 			poll_ms = got >= 256 || d.clients_ready ? 0 : got ? BUSY_POLL_MS : IDLE_POLL_MS;
 		}
+		pending_tick(&d);
 		now = sled_clock_monotonic_ns();
 		if (d.rescan_at_ns && now >= d.rescan_at_ns) {
 			d.rescan_at_ns = 0;

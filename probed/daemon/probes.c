@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "pattern.h"
 #include "probes.h"
 
@@ -177,37 +178,28 @@ void probes_retire_process(struct probes *pr, struct traced_proc *p)
 }
 
 /*
- * Wait (briefly) until every ring has been seen outside each slot in mask at least once:
- * a thread that enters such a slot afterwards reads its new lanes (the agent's barrier
- * after the command orders that), so nothing more is counted or recorded for the lanes
- * turned off.  Other lanes may keep the site busy, hence once per ring, not all at once.
+ * Has every ring been seen outside each slot in leaving at least once?  A thread that
+ * enters such a slot afterwards reads its new lanes (the agent's barrier after the
+ * command orders that), so nothing more is counted or recorded for the lanes turned off.
+ * Other lanes may keep the site busy, hence once per ring, not all at once: seen_out
+ * keeps what earlier looks saw.
  */
-static void wait_quiescent(const struct traced_proc *p, const bool *mask)
+static bool quiescent(const struct traced_proc *p, const bool *leaving, bool *seen_out)
 {
-	bool seen_out[SLED_SHM_MAX_RINGS] = { false };
+	bool busy = false;
 
-	/* Up to 200 ms: a thread preempted inside the dispatcher finishes its event as soon as
-	 * it runs again; 100 us steps keep the common case (nobody inside) fast. */
-	for (int tries = 0; tries < 2000; tries++) {
-		bool busy = false;
+	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
+		/* A hot site is entered again at once: look a few times before giving up. */
+		for (int spin = 0; spin < 64 && !seen_out[r]; spin++) {
+			uint32_t in = __atomic_load_n(&proc_ring(p, r)->in_slot, __ATOMIC_ACQUIRE);
 
-		for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
-			/* A hot site is entered again at once: look a few times before sleeping. */
-			for (int spin = 0; spin < 64 && !seen_out[r]; spin++) {
-				uint32_t in = __atomic_load_n(&proc_ring(p, r)->in_slot, __ATOMIC_ACQUIRE);
-
-				/* NESTED: a signal handler's event on top of another, any slot. */
-				seen_out[r] = !(in == SLED_IN_SLOT_NESTED ||
-						(in && in <= SLED_SHM_MAX_SITES && mask[in - 1]));
-			}
-			busy |= !seen_out[r];
+			/* NESTED: a signal handler's event on top of another, any slot. */
+			seen_out[r] = !(in == SLED_IN_SLOT_NESTED ||
+					(in && in <= SLED_SHM_MAX_SITES && leaving[in - 1]));
 		}
-		if (!busy)
-			return;
-		struct timespec ts = { 0, 100000 };
-
-		nanosleep(&ts, NULL);
+		busy |= !seen_out[r];
 	}
+	return !busy;
 }
 
 static bool holds(const uint32_t *ids, uint32_t id)
@@ -218,31 +210,80 @@ static bool holds(const uint32_t *ids, uint32_t id)
 	return false;
 }
 
-/*
- * Give every slot the probes in who[slot] (up to SLED_SHM_LANES ids, 0: none) with exact
- * accounting.  Lanes leaving a probe are turned off first (the site stays patched while
- * other lanes run); once no thread is inside the site for them and their records are
- * drained, their figures are folded into the old probe.  Then joining probes get free
- * lanes, their functions written and their figures based while the lanes are still off,
- * and the lanes are turned on.
- */
-static int hand_over(struct probes *pr, struct traced_proc *p, uint32_t (*who)[SLED_SHM_LANES])
-{
-	bool leaving[SLED_SHM_MAX_SITES] = { false };
-	bool any = false;
-	int ret = 0;
+/* How long the agent has to answer a command, and a thread inside a disabled lane's site
+ * to leave it (one preempted in the dispatcher finishes as soon as it runs again). */
+#define AGENT_TIMEOUT_NS (2000ull * 1000000ull)
+#define QUIESCE_TIMEOUT_NS (200ull * 1000000ull)
 
+/*
+ * The hand-over of a process's slots to the probes in who[slot] (up to SLED_SHM_LANES ids,
+ * 0: none) with exact accounting, as steps: the agent answers asynchronously and the
+ * event loop keeps draining and beating meanwhile.  LANES_OFF: lanes leaving a probe are
+ * turned off (the site stays patched while other lanes run) and the agent told.
+ * QUIESCE: once no thread is inside the site for them and their records are drained,
+ * their figures are folded into the old probe.  LANES_ON: joining probes get free lanes,
+ * their functions written and their figures based while the lanes are still off, the
+ * lanes are turned on and the agent told.
+ */
+enum apply_step { APPLY_LANES_OFF, APPLY_QUIESCE, APPLY_LANES_ON };
+
+struct apply_job {
+	enum apply_step step;
+	bool posted;           /* a command is out: seq */
+	bool again;            /* the probes changed meanwhile: plan and run once more */
+	uint32_t seq;
+	uint64_t deadline_ns;  /* of the current step */
+	int ret;               /* the first step's outcome (agent error or -ETIMEDOUT) */
+	uint32_t who[SLED_SHM_MAX_SITES][SLED_SHM_LANES];
+	bool leaving[SLED_SHM_MAX_SITES];
+	bool seen_out[SLED_SHM_MAX_RINGS];
+};
+
+static void job_post(struct traced_proc *p, struct apply_job *j, uint64_t now)
+{
+	j->seq = procs_post(p);
+	j->posted = true;
+	j->deadline_ns = now + AGENT_TIMEOUT_NS;
+}
+
+/* Waiting for the agent: true once it answered or the time is up (ret says which). */
+static bool job_answered(struct traced_proc *p, struct apply_job *j, uint64_t now, int *ret)
+{
+	if (!j->posted) {
+		*ret = 0;
+		return true;
+	}
+	if (procs_cmd_done(p, j->seq, ret)) {
+		j->posted = false;
+		return true;
+	}
+	if (now < j->deadline_ns)
+		return false;
+	j->posted = false;
+	*ret = -ETIMEDOUT;
+	return true;
+}
+
+static void lanes_off(struct traced_proc *p, struct apply_job *j, uint64_t now)
+{
+	uint32_t (*who)[SLED_SHM_LANES] = j->who;
+	bool any = false;
+
+	memset(j->leaving, 0, sizeof(j->leaving));
+	memset(j->seen_out, 0, sizeof(j->seen_out));
+	j->step = APPLY_LANES_OFF;
+	j->ret = 0;
 	for (unsigned i = 0; i < p->nslots; i++) {
 		struct slot_meta *m = p->meta[i];
 		uint32_t cur = __atomic_load_n(&p->slots[i].lanes, __ATOMIC_RELAXED), next;
 
 		for (unsigned l = 0; m && l < SLED_SHM_LANES; l++)
 			if (m->lane[l].probe_id && !holds(who[i], m->lane[l].probe_id))
-				leaving[i] = true;
-		if (!leaving[i] && !(cur & SLED_LANES_ACTIVE & ~lanes_word(p, i)))
+				j->leaving[i] = true;
+		if (!j->leaving[i] && !(cur & SLED_LANES_ACTIVE & ~lanes_word(p, i)))
 			continue;
 		/* Lanes active in the block but not ours (a previous daemon's) leave too. */
-		leaving[i] = any = true;
+		j->leaving[i] = any = true;
 		next = 0;
 		for (unsigned l = 0; m && l < SLED_SHM_LANES; l++)
 			if (m->lane[l].probe_id && holds(who[i], m->lane[l].probe_id))
@@ -251,18 +292,23 @@ static int hand_over(struct probes *pr, struct traced_proc *p, uint32_t (*who)[S
 		if (!next)
 			__atomic_store_n(&p->slots[i].want, 0u, __ATOMIC_RELEASE);
 	}
-	if (any) {
-		ret = procs_apply(p, 2000, NULL, NULL);
-		wait_quiescent(p, leaving);
-		if (pr->drain)
-			pr->drain(p, pr->drain_arg);
-	}
-	any = false;
+	if (any)
+		job_post(p, j, now);
+	else
+		j->step = APPLY_LANES_ON; /* nothing leaves: straight to the joining lanes */
+}
+
+/* Returns whether a command went to the agent. */
+static bool lanes_on(struct probes *pr, struct traced_proc *p, struct apply_job *j, uint64_t now)
+{
+	uint32_t (*who)[SLED_SHM_LANES] = j->who;
+	bool any = false;
+
 	for (unsigned i = 0; i < p->nslots; i++) {
 		struct slot_meta *m = p->meta[i];
 		uint32_t want, word;
 
-		for (unsigned l = 0; m && leaving[i] && l < SLED_SHM_LANES; l++)
+		for (unsigned l = 0; m && j->leaving[i] && l < SLED_SHM_LANES; l++)
 			if (m->lane[l].probe_id && !holds(who[i], m->lane[l].probe_id))
 				lane_release(pr, p, i, l);
 		for (unsigned k = 0; m && k < SLED_SHM_LANES && who[i][k]; k++) {
@@ -291,7 +337,9 @@ static int hand_over(struct probes *pr, struct traced_proc *p, uint32_t (*who)[S
 		any |= want != (p->slots[i].state == SLED_STATE_ON);
 		__atomic_store_n(&p->slots[i].want, want, __ATOMIC_RELEASE);
 	}
-	return any ? procs_apply(p, 2000, NULL, NULL) ?: ret : ret;
+	if (any)
+		job_post(p, j, now);
+	return any;
 }
 
 /* "p:n already has 4 probes (1, 2, 3, 4), ..." for an enable that finds a site full. */
@@ -327,14 +375,17 @@ static void busy_reason(struct apply_result *r, const struct sled_site *s, const
 		 "one first", s->provider, s->name, SLED_SHM_LANES, list);
 }
 
-int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
-		 struct apply_result *res)
+/* Which probes each of p's slots should carry (who; a site takes up to SLED_SHM_LANES
+ * probes, oldest first), assigning slots as needed; for only, its slots (mine, a bitmap)
+ * and what kept it off a site (res). */
+static void plan(struct probes *pr, struct traced_proc *p, const struct probe *only,
+		 uint32_t (*who)[SLED_SHM_LANES], uint8_t *mine, struct apply_result *res)
 {
-	uint32_t who[SLED_SHM_MAX_SITES][SLED_SHM_LANES] = { { 0 } };
-	bool mine[SLED_SHM_MAX_SITES] = { false };
 	struct apply_result r = { 0 };
-	int ret;
 
+	memset(who, 0, sizeof(uint32_t) * SLED_SHM_MAX_SITES * SLED_SHM_LANES);
+	if (mine)
+		memset(mine, 0, SLED_SHM_MAX_SITES / 8);
 	for (size_t o = 0; o < p->disc.nobjects; o++) {
 		const struct sled_object *obj = &p->disc.objects[o];
 
@@ -381,29 +432,150 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 					continue;
 				}
 				who[slot][k] = pb->id;
-				if (pb == only)
-					mine[slot] = true;
+				if (pb == only && mine)
+					mine[slot / 8] |= (uint8_t)(1u << (slot % 8));
 			}
 		}
 	}
-	ret = hand_over(pr, p, who);
-	for (unsigned i = 0; i < p->nslots; i++) {
-		if (!mine[i])
-			continue;
-		r.wanted++;
-		if (p->slots[i].state == SLED_STATE_ON)
-			r.on++;
-		else if (p->slots[i].state == SLED_STATE_FAILED) {
-			r.failed++;
-			if (!r.error)
-				r.error = p->slots[i].error;
-		}
-	}
-	if (ret == -ETIMEDOUT && !r.error)
-		r.error = ret;
 	if (res)
 		*res = r;
-	return ret;
+}
+
+bool probes_apply_start(struct probes *pr, struct traced_proc *p, const struct probe *only,
+			struct apply_result *res, uint8_t *mine)
+{
+	struct apply_job *j = p->job;
+
+	if (j) {
+		/* The one in progress finishes first, then runs again with the probes as they
+		 * are then; this request's own figures come from a plan made now. */
+		uint32_t (*who)[SLED_SHM_LANES] = malloc(sizeof(j->who));
+
+		if (who)
+			plan(pr, p, only, who, mine, res);
+		else if (res)
+			memset(res, 0, sizeof(*res));
+		free(who);
+		j->again = true;
+		return true;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		if (res) {
+			memset(res, 0, sizeof(*res));
+			res->error = -ENOMEM;
+		}
+		p->apply_ret = -ENOMEM;
+		return false;
+	}
+	if (!p->restores_known) {
+		p->restores_seen = __atomic_load_n(&p->shm->restores, __ATOMIC_RELAXED);
+		p->restores_known = true;
+	}
+	p->job = j;
+	plan(pr, p, only, j->who, mine, res);
+	lanes_off(p, j, sled_clock_monotonic_ns());
+	return probes_apply_step(pr, p, sled_clock_monotonic_ns());
+}
+
+bool probes_apply_step(struct probes *pr, struct traced_proc *p, uint64_t now)
+{
+	struct apply_job *j = p->job;
+	int ret;
+
+	if (!j)
+		return false;
+	switch (j->step) {
+	case APPLY_LANES_OFF:
+		if (!job_answered(p, j, now, &j->ret))
+			return true;
+		j->step = APPLY_QUIESCE;
+		j->deadline_ns = now + QUIESCE_TIMEOUT_NS;
+		/* fall through */
+	case APPLY_QUIESCE:
+		if (!quiescent(p, j->leaving, j->seen_out) && now < j->deadline_ns)
+			return true;
+		if (pr->drain)
+			pr->drain(p, pr->drain_arg);
+		j->step = APPLY_LANES_ON;
+		if (lanes_on(pr, p, j, now))
+			return true;
+		ret = 0;
+		break;
+	case APPLY_LANES_ON:
+		if (!j->posted && !lanes_on(pr, p, j, now)) {
+			ret = 0; /* nothing left: no command needed */
+			break;
+		}
+		if (!job_answered(p, j, now, &ret))
+			return true;
+		break;
+	default:
+		return false;
+	}
+	if (j->again) {
+		j->again = false;
+		plan(pr, p, NULL, j->who, NULL, NULL);
+		lanes_off(p, j, now);
+		return probes_apply_step(pr, p, now);
+	}
+	p->apply_ret = ret ? ret : j->ret;
+	p->job = NULL;
+	free(j);
+	return false;
+}
+
+bool probes_apply_quiescing(const struct traced_proc *p)
+{
+	return p->job && p->job->step == APPLY_QUIESCE;
+}
+
+bool probes_apply_fresh_wait(const struct traced_proc *p, uint64_t now, uint64_t fresh_ns,
+			     uint32_t **word, uint32_t *val)
+{
+	const struct apply_job *j = p->job;
+
+	if (!j || !j->posted || j->step == APPLY_QUIESCE ||
+	    now - (j->deadline_ns - AGENT_TIMEOUT_NS) >= fresh_ns)
+		return false;
+	*word = &p->shm->cmd.done_seq;
+	*val = __atomic_load_n(*word, __ATOMIC_ACQUIRE);
+	return (int32_t)(*val - j->seq) < 0;
+}
+
+void probes_apply_result(const struct traced_proc *p, const uint8_t *mine, struct apply_result *r)
+{
+	for (unsigned i = 0; i < p->nslots; i++) {
+		if (!(mine[i / 8] & (1u << (i % 8))))
+			continue;
+		r->wanted++;
+		if (p->slots[i].state == SLED_STATE_ON)
+			r->on++;
+		else if (p->slots[i].state == SLED_STATE_FAILED) {
+			r->failed++;
+			if (!r->error)
+				r->error = p->slots[i].error;
+		}
+	}
+	if (p->apply_ret == -ETIMEDOUT && !r->error)
+		r->error = p->apply_ret;
+}
+
+int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
+		 struct apply_result *res)
+{
+	uint8_t mine[SLED_SHM_MAX_SITES / 8];
+
+	/* Waits here: only where nothing else may run meanwhile (shutdown). */
+	for (bool busy = probes_apply_start(pr, p, only, res, mine); busy;
+	     busy = probes_apply_step(pr, p, sled_clock_monotonic_ns())) {
+		struct timespec ts = { 0, 100000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (res)
+		probes_apply_result(p, mine, res);
+	return p->apply_ret;
 }
 
 void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)

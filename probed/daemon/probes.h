@@ -73,9 +73,27 @@ struct probe *probes_find(struct probes *pr, uint32_t id);
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 		   const struct sled_object *obj, const struct sled_site *s);
 
-/* Make p's slots want exactly what the probes cover, tell its agent, wait for it.  A site
- * takes up to SLED_SHM_LANES probes, oldest first.  When only is non-NULL, fills *res
- * with the figures for that probe. */
+/*
+ * Make p's slots want exactly what the probes cover and tell its agent, without waiting
+ * for it: the event loop calls probes_apply_step until it returns false, and the outcome
+ * is then in p->apply_ret.  A site takes up to SLED_SHM_LANES probes, oldest first.  When
+ * only is non-NULL, res gets what kept only off a site, and mine (a bitmap of
+ * SLED_SHM_MAX_SITES bits) its slots, for probes_apply_result once done.  An apply already
+ * in progress in p runs once more when it ends.  Returns whether work remains.
+ */
+bool probes_apply_start(struct probes *pr, struct traced_proc *p, const struct probe *only,
+			struct apply_result *res, uint8_t *mine);
+/* Advance p's apply (now: CLOCK_MONOTONIC ns); false once it is done (or there is none). */
+bool probes_apply_step(struct probes *pr, struct traced_proc *p, uint64_t now);
+/* p's apply waits for the agent's answer to a command posted less than fresh_ns ago:
+ * the futex word the agent wakes (done_seq) and the value it holds until then. */
+bool probes_apply_fresh_wait(const struct traced_proc *p, uint64_t now, uint64_t fresh_ns,
+			     uint32_t **word, uint32_t *val);
+/* p's apply waits for threads to leave the sites of the lanes it turned off. */
+bool probes_apply_quiescing(const struct traced_proc *p);
+/* The figures of a finished apply for the slots in mine, added to r. */
+void probes_apply_result(const struct traced_proc *p, const uint8_t *mine, struct apply_result *r);
+/* Start and wait until done: only where nothing else may run meanwhile (shutdown). */
 int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *only,
 		 struct apply_result *res);
 

@@ -409,6 +409,7 @@ void procs_reap(struct procs *ps, void (*fn)(struct traced_proc *p, void *arg), 
 			free(p->meta[i]);
 		sled_process_free(&p->disc);
 		munmap(p->shm, p->size);
+		free(p->job);
 		free(p);
 	}
 }
@@ -651,10 +652,9 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 	return (int)i;
 }
 
-int procs_apply(struct traced_proc *p, unsigned timeout_ms, uint32_t *applied, uint32_t *failed)
+uint32_t procs_post(struct traced_proc *p)
 {
 	struct sled_shm_header *h = p->shm;
-	uint64_t deadline = sled_clock_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
 	uint32_t seq = h->cmd.seq + 1;
 
 	/* A command is a sign of life too: a daemon busy with a long run of requests must not
@@ -664,24 +664,25 @@ int procs_apply(struct traced_proc *p, unsigned timeout_ms, uint32_t *applied, u
 	__atomic_store_n(&h->cmd.seq, seq, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&h->doorbell, 1, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &h->doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
-	for (;;) {
-		uint32_t done = __atomic_load_n(&h->cmd.done_seq, __ATOMIC_ACQUIRE);
-		uint64_t now = sled_clock_monotonic_ns();
-		struct timespec ts;
+	return seq;
+}
 
-		if (done == seq)
-			break;
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)((deadline - now) < 10000000ull ? deadline - now : 10000000ull);
-		syscall(SYS_futex, &h->cmd.done_seq, FUTEX_WAIT, done, &ts, NULL, 0);
-	}
-	if (applied)
-		*applied = h->cmd.applied;
-	if (failed)
-		*failed = h->cmd.failed;
-	return h->cmd.result;
+bool procs_cmd_done(const struct traced_proc *p, uint32_t seq, int *result)
+{
+	const struct sled_shm_header *h = p->shm;
+	uint32_t done = __atomic_load_n(&h->cmd.done_seq, __ATOMIC_ACQUIRE);
+
+	/* A later command answered covers this one: the agent applies the latest wants. */
+	if ((int32_t)(done - seq) < 0)
+		return false;
+	*result = h->cmd.result;
+	return true;
+}
+
+bool procs_cmd_idle(const struct traced_proc *p)
+{
+	return __atomic_load_n(&p->shm->cmd.done_seq, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&p->shm->cmd.seq, __ATOMIC_RELAXED);
 }
 
 void procs_free(struct procs *ps)

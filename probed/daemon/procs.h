@@ -47,6 +47,8 @@ struct slot_meta {
 	struct lane_meta lane[SLED_SHM_LANES];
 };
 
+struct apply_job;
+
 struct traced_proc {
 	pid_t pid;
 	uid_t uid;
@@ -64,6 +66,13 @@ struct traced_proc {
 	uint64_t block_ino, block_dev; /* the block's memfd: one block, one process */
 	bool gone;                 /* detach at the next reap */
 	char why[256];             /* why it was let go, if not for exiting */
+	/* Applying the probes (probes.c): the hand-over in progress, NULL when none; the
+	 * outcome of the last one; the agent's restores seen and the re-applies they caused. */
+	struct apply_job *job;
+	int apply_ret;
+	bool restores_known;
+	uint32_t restores_seen;
+	uint32_t reapplies;
 	struct traced_proc *next;
 };
 
@@ -130,9 +139,14 @@ void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz);
  * symbol the object's tables lack), -ENOMEM. */
 int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const struct sled_site *s);
 
-/* Ring the agent's doorbell with an APPLY command and wait up to timeout_ms for it.
- * Returns 0, -ETIMEDOUT, or the agent's first error. */
-int procs_apply(struct traced_proc *p, unsigned timeout_ms, uint32_t *applied, uint32_t *failed);
+/* Ring the agent's doorbell with an APPLY command (the agent makes every slot's state
+ * match its want) and return at once with the command's seq. */
+uint32_t procs_post(struct traced_proc *p);
+/* Has the agent finished command seq (or a later one)?  Then *result is its outcome: 0
+ * or its first -errno. */
+bool procs_cmd_done(const struct traced_proc *p, uint32_t seq, int *result);
+/* The agent has answered every command posted so far. */
+bool procs_cmd_idle(const struct traced_proc *p);
 
 static inline struct sled_ring_header *proc_ring(const struct traced_proc *p, unsigned i)
 {

@@ -153,7 +153,9 @@ void report_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
 		for (unsigned i = 0; i < SLED_SHM_MAX_RINGS; i++)
 			rings += proc_ring(p, i)->state != SLED_RING_FREE;
 		nids = sled_probe_ids(p, ids, 64);
-		msgpack_pack_map(pk, 10);
+		/* restores: the agent put every sled back (the daemon was silent too long);
+		 * reapplies: the daemon then applied its standing probes again. */
+		msgpack_pack_map(pk, 11);
 		ctl_pack_kv_i64(pk, "pid", p->pid);
 		ctl_pack_kv_str(pk, "exe", p->exe);
 		ctl_pack_kv_i64(pk, "uid", p->uid);
@@ -163,6 +165,7 @@ void report_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
 		ctl_pack_kv_u64(pk, "lost", p->shm->lost_no_ring);
 		ctl_pack_kv_u64(pk, "malformed", p->malformed);
 		ctl_pack_kv_u64(pk, "restores", p->shm->restores);
+		ctl_pack_kv_u64(pk, "reapplies", p->reapplies);
 		ctl_pack_str(pk, "probes");
 		msgpack_pack_array(pk, nids);
 		for (unsigned k = 0; k < nids; k++)

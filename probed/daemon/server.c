@@ -32,6 +32,7 @@
 #include "ctl_frame.h"
 #include "daemon.h"
 #include "pattern.h"
+#include "pending.h"
 #include "uprobe.h"
 #include "report.h"
 #include "uprobe_auto.h"
@@ -313,6 +314,7 @@ static void client_close(struct daemon *d, struct client *c)
 			break;
 		}
 	}
+	pending_client_gone(d, c);
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	sled_buf_free(&c->in);
@@ -393,23 +395,16 @@ static int parse_scope(struct client *c, const msgpack_object *req, struct scope
 	return 0;
 }
 
-/* A process that has just started may still be filling in its block: give it a second. */
-static struct traced_proc *attach_soon(struct daemon *d, pid_t pid)
+/* Attach pid now if its block is ready, with the standing probes started on it. */
+static struct traced_proc *attach_now(struct daemon *d, pid_t pid)
 {
-	for (int i = 0; i < 100; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		struct traced_proc *p = procs_attach(&d->procs, pid, d->last_beat_ns);
+	struct traced_proc *p = procs_attach(&d->procs, pid, d->last_beat_ns);
 
-		if (p) {
-			p->shm->tsc_hz = (uint64_t)(1e9 / d->clock.ns_per_tick);
-			daemon_apply_all(d, p);
-			return p;
-		}
-		if (errno != EAGAIN)
-			return NULL;
-		nanosleep(&ts, NULL);
+	if (p) {
+		p->shm->tsc_hz = (uint64_t)(1e9 / d->clock.ns_per_tick);
+		daemon_apply_all(d, p);
 	}
-	return NULL;
+	return p;
 }
 
 /* A non-root uid holds at most --max-probes-per-uid standing probes: each costs memory
@@ -666,22 +661,250 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	reply_send(c, &r);
 }
 
-static void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req)
-{
-	unsigned nproc = 0, wanted = 0, on = 0;
-	struct apply_result res[256];
-	pid_t pids[256];
-	struct functions fn;
+/* An enable in sled mode while its processes' agents work: what its reply needs. */
+struct enable_ctx {
+	uint32_t id;
 	struct scope_args a;
-	struct probe *pb;
+	struct functions fn;
+	char mode[16];
+	char why[512];
+	struct auto_result *ures;
+	struct auto_report rep;
+};
+
+static void enable_ctx_free(void *arg)
+{
+	struct enable_ctx *e = arg;
+
+	if (e)
+		free(e->ures);
+	free(e);
+}
+
+/* The reply, once every process's agent answered (or timed out). */
+static void enable_finish(struct daemon *d, struct pending_req *rq)
+{
+	struct enable_ctx *e = rq->ctx;
+	const struct scope_args *a = &e->a;
+	struct client *c = rq->c;
+	unsigned nproc = 0, wanted = 0, on = 0;
+	const struct apply_result *res[256];
+	pid_t pids[256];
+	struct probe *pb = probes_find(&d->probes, e->id);
 	struct reply r;
 	int first_err = 0;
-	char why[512] = "", busy[256] = "";
-	struct auto_result *ures = NULL;
-	struct auto_report rep = { 0 };
+	char why[512], busy[256] = "";
 	bool everywhere;
 
-	char mode[16] = "auto";
+	snprintf(why, sizeof(why), "%s", e->why);
+	for (unsigned i = 0; i < rq->n; i++) {
+		const struct apply_result *ar = &rq->procs[i].r;
+
+		if (!rq->procs[i].p || (!ar->wanted && !ar->failed && !ar->busy))
+			continue;
+		wanted += ar->wanted;
+		on += ar->on;
+		if (ar->why[0] && !why[0])
+			snprintf(why, sizeof(why), "%s", ar->why);
+		if (ar->busy_why[0] && !busy[0])
+			snprintf(busy, sizeof(busy), "%s", ar->busy_why);
+		if (ar->error && !first_err)
+			first_err = ar->error;
+		if (nproc < sizeof(res) / sizeof(res[0])) {
+			res[nproc] = ar;
+			pids[nproc++] = rq->procs[i].pid;
+		}
+	}
+	if (!pb || pb->retired) {
+		/* A disable by pattern took it while its agents worked: the disable reports it. */
+		if (c)
+			reply_error(c, "probe %u was disabled before its enable finished", e->id);
+		enable_ctx_free(e);
+		return;
+	}
+	/* A probe on one process must take effect there; a standing probe (all processes,
+	 * or a binary) stays for the processes to come even if none takes it now. */
+	if (why[0] || (a->pid && (!wanted || !on))) {
+		probes_remove(&d->probes, e->id);
+		for (struct traced_proc *p = d->procs.head; p; p = p->next)
+			if (!p->gone && nproc)
+				probes_apply_start(&d->probes, p, NULL, NULL, NULL);
+		if (!c)
+			;
+		else if (why[0])
+			reply_error(c, "%s", why);
+		else if (!wanted && busy[0])
+			reply_error(c, "%s", busy);
+		else if (!wanted)
+			reply_error(c, "no sled tracepoint matches '%s' in process %lld", a->pattern,
+				    (long long)a->pid);
+		else if (first_err)
+			reply_error(c, "could not patch any of %u sites: %s", wanted,
+				    strerror(-first_err));
+		else
+			reply_error(c, "could not patch any of %u sites: the process's agent left "
+				    "them off", wanted);
+		enable_ctx_free(e);
+		return;
+	}
+	log_info(d, "probe %u enabled: %s%s%s pid %d: %u/%u sites in %u processes", pb->id,
+		 pb->pattern, pb->binary[0] ? " binary " : "", pb->binary, (int)pb->pid, on, wanted,
+		 nproc);
+	if (pb->auto_uprobe)
+		log_info(d, "probe %u: uprobe part: %u attach(es) in %u process(es), %u fds%s%s",
+			 pb->id, e->rep.attached, e->rep.processes, e->rep.fds,
+			 e->rep.error[0] ? "; failed: " : "", e->rep.error);
+	if (!c) {
+		enable_ctx_free(e);
+		return;
+	}
+	/* Sled mode's processes first, then the uprobe part's (no scope, auto). */
+	everywhere = !a->pid && !a->binary[0] && !strcmp(e->mode, "auto");
+	reply_begin(&r, 4 + (everywhere ? report_auto_keys(&e->rep) : 0), true);
+	ctl_pack_kv_u64(&r.pk, "id", pb->id);
+	ctl_pack_kv_str(&r.pk, "mode", pb->auto_uprobe ? "auto" : "sled");
+	if (everywhere)
+		report_auto_totals(&r.pk, &e->rep);
+	ctl_pack_str(&r.pk, "processes");
+	msgpack_pack_array(&r.pk, nproc + e->rep.nres);
+	for (unsigned i = 0; i < nproc; i++) {
+		msgpack_pack_map(&r.pk, 6 + (res[i]->error != 0) + (res[i]->busy != 0));
+		ctl_pack_kv_i64(&r.pk, "pid", pids[i]);
+		ctl_pack_kv_str(&r.pk, "mode", "sled");
+		ctl_pack_kv_u64(&r.pk, "sites", res[i]->wanted);
+		ctl_pack_kv_u64(&r.pk, "on", res[i]->on);
+		ctl_pack_kv_u64(&r.pk, "failed", res[i]->failed);
+		ctl_pack_kv_u64(&r.pk, "busy", res[i]->busy);
+		if (res[i]->error)
+			ctl_pack_kv_str(&r.pk, "error", strerror(-res[i]->error));
+		if (res[i]->busy)
+			ctl_pack_kv_str(&r.pk, "busy_reason", res[i]->busy_why);
+	}
+	report_auto_rows(&r.pk, e->ures, e->rep.nres);
+	reply_send(c, &r);
+	enable_ctx_free(e);
+}
+
+/* Sled mode (or auto): the probe is made and its processes' agents are told; the reply
+ * comes from enable_finish once they answered. */
+static void enable_sled(struct daemon *d, struct client *c, const struct scope_args *a,
+			const struct functions *fn, const char *mode)
+{
+	struct pending_req *rq = NULL;
+	struct enable_ctx *e;
+	struct probe *pb = NULL;
+
+	/* auto with -b: the binary's processes get the runtime or they do not; without it,
+	 * uprobe mode covers them all, present and future. */
+	if (!strcmp(mode, "auto") && a->binary[0] && sled_elf_has_runtime(a->binary) == 0) {
+		enable_uprobe(d, c, a, fn);
+		return;
+	}
+	if (!strcmp(mode, "uprobe")) {
+		enable_uprobe(d, c, a, fn);
+		return;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e)
+		pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
+	if (pb)
+		rq = pending_new(d, c, enable_finish, e, enable_ctx_free);
+	if (!rq) {
+		if (pb)
+			probes_remove(&d->probes, pb->id);
+		free(e);
+		reply_error(c, "out of memory");
+		return;
+	}
+	e->id = pb->id;
+	e->a = *a;
+	e->fn = *fn;
+	snprintf(e->mode, sizeof(e->mode), "%s", mode);
+	memcpy(pb->filter, fn->filter, sizeof(pb->filter));
+	pb->sample = fn->sample;
+	pb->rate = fn->rate;
+	pb->count_only = fn->count_only;
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		struct pending_proc *pp;
+
+		if (p->gone || !in_scope(pb, p) || !may_touch(c, p))
+			continue;
+		pp = pending_apply(d, rq, p, pb);
+		/* A filter that does not compile for a tracepoint is known from the plan. */
+		if (pp && pp->r.why[0] && !e->why[0])
+			snprintf(e->why, sizeof(e->why), "%s", pp->r.why);
+	}
+	/* auto with no scope: the processes without libsled get uprobes (uprobe_auto.c).
+	 * Without BPF or uprobes the sled part stands alone, and the reply says why. */
+	if (!e->why[0] && !a->pid && !a->binary[0] && !strcmp(mode, "auto")) {
+		e->ures = calloc(AUTO_ROWS, sizeof(*e->ures));
+		if (!e->ures)
+			snprintf(e->rep.error, sizeof(e->rep.error), "uprobe part: out of memory");
+		else if (daemon_uprobe(d, e->rep.error, sizeof(e->rep.error)))
+			log_info(d, "probe %u: no uprobe part: %s", pb->id, e->rep.error);
+		else {
+			int rc;
+
+			pb->auto_uprobe = true;
+			rc = uprobe_auto_enable(d, pb, e->ures, AUTO_ROWS, &e->rep, e->why,
+						sizeof(e->why));
+			/* -EINVAL: the filter does not fit a tracepoint: refused whole, at the end. */
+			if (rc && rc != -EINVAL) {
+				snprintf(e->rep.error, sizeof(e->rep.error), "%.250s", e->why);
+				e->why[0] = 0;
+				pb->auto_uprobe = false;
+			}
+		}
+	}
+}
+
+/* enable -p of a process sled mode could not attach (err: errno of the attach). */
+static void enable_unattached(struct daemon *d, struct client *c, const struct scope_args *a,
+			      const struct functions *fn, const char *mode, int err)
+{
+	/* auto: a process without libsled is traced with uprobes. */
+	if (err != EBUSY && !strcmp(mode, "auto")) {
+		enable_uprobe(d, c, a, fn);
+		return;
+	}
+	if (err == EBUSY)
+		reply_error(c, "process %lld is traced by another probed", (long long)a->pid);
+	else if (err == ENOENT)
+		reply_error(c, "%s; sled mode needs the runtime (link with `pkg-config "
+			    "--libs sled`), --mode uprobe traces it without", d->procs.why);
+	else
+		reply_error(c, "%s", d->procs.why[0] ? d->procs.why : strerror(err));
+}
+
+/* enable -p of a process that has just started: its block is not ready yet. */
+struct attach_wait {
+	struct scope_args a;
+	struct functions fn;
+	char mode[16];
+};
+
+/* Looked at every 10 ms for up to a second, from the loop. */
+static bool enable_attach_retry(struct daemon *d, struct pending_req *rq, bool last)
+{
+	struct attach_wait *w = rq->ctx;
+	int err;
+
+	if (attach_now(d, (pid_t)w->a.pid)) {
+		enable_sled(d, rq->c, &w->a, &w->fn, w->mode);
+		return true;
+	}
+	err = errno;
+	if (err == EAGAIN && !last)
+		return false;
+	enable_unattached(d, rq->c, &w->a, &w->fn, w->mode, err);
+	return true;
+}
+
+static void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req)
+{
+	struct functions fn;
+	struct scope_args a;
+	char mode[16] = "auto", why[256];
 
 	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
@@ -697,6 +920,8 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	}
 	if (a.pid) {
 		uid_t owner = owner_of((pid_t)a.pid);
+		struct attach_wait *w;
+		struct pending_req *rq;
 
 		if (owner == (uid_t)-1) {
 			reply_error(c, "no such process: %lld", (long long)a.pid);
@@ -711,180 +936,123 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			enable_uprobe(d, c, &a, &fn);
 			return;
 		}
-		if (!attach_soon(d, (pid_t)a.pid)) {
-			/* auto: a process without libsled is traced with uprobes. */
-			if (errno != EBUSY && !strcmp(mode, "auto")) {
-				enable_uprobe(d, c, &a, &fn);
+		if (!procs_find(&d->procs, (pid_t)a.pid) && !attach_now(d, (pid_t)a.pid)) {
+			if (errno != EAGAIN) {
+				enable_unattached(d, c, &a, &fn, mode, errno);
 				return;
 			}
-			if (errno == ENOENT)
-				reply_error(c, "%s; sled mode needs the runtime (link with `pkg-config "
-					    "--libs sled`), --mode uprobe traces it without", d->procs.why);
-			else
-				reply_error(c, "%s", d->procs.why[0] ? d->procs.why : strerror(errno));
+			/* Its block is being filled in: look again from the loop, not here. */
+			w = calloc(1, sizeof(*w));
+			rq = w ? pending_new(d, c, NULL, w, free) : NULL;
+			if (!rq) {
+				free(w);
+				reply_error(c, "out of memory");
+				return;
+			}
+			w->a = a;
+			w->fn = fn;
+			snprintf(w->mode, sizeof(w->mode), "%s", mode);
+			pending_retry(rq, enable_attach_retry, 10, 1000);
 			return;
 		}
 	}
-	/* auto with -b: the binary's processes get the runtime or they do not; without it,
-	 * uprobe mode covers them all, present and future. */
-	if (!strcmp(mode, "auto") && a.binary[0] && sled_elf_has_runtime(a.binary) == 0) {
-		enable_uprobe(d, c, &a, &fn);
-		return;
-	}
-	if (!strcmp(mode, "uprobe")) {
-		enable_uprobe(d, c, &a, &fn);
-		return;
-	}
-	pb = probes_add(&d->probes, a.pattern, (pid_t)a.pid, a.binary, c->uid);
-	if (!pb) {
-		reply_error(c, "out of memory");
-		return;
-	}
-	memcpy(pb->filter, fn.filter, sizeof(pb->filter));
-	pb->sample = fn.sample;
-	pb->rate = fn.rate;
-	pb->count_only = fn.count_only;
-	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
-		struct apply_result ar;
+	enable_sled(d, c, &a, &fn, mode);
+}
 
-		if (p->gone || !in_scope(pb, p) || !may_touch(c, p))
-			continue;
-		probes_apply(&d->probes, p, pb, &ar);
-		if (!ar.wanted && !ar.failed && !ar.busy)
-			continue;
-		wanted += ar.wanted;
-		on += ar.on;
-		if (ar.why[0] && !why[0])
-			snprintf(why, sizeof(why), "%s", ar.why);
-		if (ar.busy_why[0] && !busy[0])
-			snprintf(busy, sizeof(busy), "%s", ar.busy_why);
-		if (ar.error && !first_err)
-			first_err = ar.error;
-		if (nproc < sizeof(res) / sizeof(res[0])) {
-			res[nproc] = ar;
-			pids[nproc++] = p->pid;
-		}
-	}
-	/* auto with no scope: the processes without libsled get uprobes (uprobe_auto.c).
-	 * Without BPF or uprobes the sled part stands alone, and the reply says why. */
-	if (!why[0] && !a.pid && !a.binary[0] && !strcmp(mode, "auto")) {
-		ures = calloc(AUTO_ROWS, sizeof(*ures));
-		if (!ures)
-			snprintf(rep.error, sizeof(rep.error), "uprobe part: out of memory");
-		else if (daemon_uprobe(d, rep.error, sizeof(rep.error)))
-			log_info(d, "probe %u: no uprobe part: %s", pb->id, rep.error);
-		else {
-			int rc;
+/* A disable while the agents hand the probes' lanes back: the probes' ids. */
+struct disable_ctx {
+	unsigned n;
+	uint32_t ids[256];
+};
 
-			pb->auto_uprobe = true;
-			rc = uprobe_auto_enable(d, pb, ures, AUTO_ROWS, &rep, why, sizeof(why));
-			/* -EINVAL: the filter does not fit a tracepoint: refused whole, below. */
-			if (rc && rc != -EINVAL) {
-				snprintf(rep.error, sizeof(rep.error), "%.250s", why);
-				why[0] = 0;
-				pb->auto_uprobe = false;
-			}
-		}
-	}
-	/* A probe on one process must take effect there; a standing probe (all processes,
-	 * or a binary) stays for the processes to come even if none takes it now. */
-	if (why[0] || (a.pid && (!wanted || !on))) {
-		uint32_t id = pb->id;
+/* Every process handed the lanes back (off, idle, drained): the final figures. */
+static void disable_finish(struct daemon *d, struct pending_req *rq)
+{
+	struct disable_ctx *x = rq->ctx;
+	struct client *c = rq->c;
+	struct reply r;
 
-		probes_remove(&d->probes, id);
-		for (struct traced_proc *p = d->procs.head; p; p = p->next)
-			if (!p->gone && nproc)
-				probes_apply(&d->probes, p, NULL, NULL);
-		if (why[0])
-			reply_error(c, "%s", why);
-		else if (!wanted && busy[0])
-			reply_error(c, "%s", busy);
-		else if (!wanted)
-			reply_error(c, "no sled tracepoint matches '%s' in process %lld", a.pattern,
-				    (long long)a.pid);
-		else if (first_err)
-			reply_error(c, "could not patch any of %u sites: %s", wanted,
-				    strerror(-first_err));
-		else
-			reply_error(c, "could not patch any of %u sites: the process's agent left "
-				    "them off", wanted);
-		free(ures);
-		return;
+	log_info(d, "disabled %u probe(s)", x->n);
+	if (c) {
+		reply_begin(&r, 3, true);
+		ctl_pack_str(&r.pk, "disabled");
+		msgpack_pack_array(&r.pk, x->n);
+		for (unsigned i = 0; i < x->n; i++)
+			msgpack_pack_uint32(&r.pk, x->ids[i]);
+		ctl_pack_str(&r.pk, "final");
+		msgpack_pack_array(&r.pk, x->n);
 	}
-	log_info(d, "probe %u enabled: %s%s%s pid %d: %u/%u sites in %u processes", pb->id,
-		 pb->pattern, pb->binary[0] ? " binary " : "", pb->binary, (int)pb->pid, on, wanted,
-		 nproc);
-	if (pb->auto_uprobe)
-		log_info(d, "probe %u: uprobe part: %u attach(es) in %u process(es), %u fds%s%s",
-			 pb->id, rep.attached, rep.processes, rep.fds,
-			 rep.error[0] ? "; failed: " : "", rep.error);
-	/* Sled mode's processes first, then the uprobe part's (no scope, auto). */
-	everywhere = !a.pid && !a.binary[0] && !strcmp(mode, "auto");
-	reply_begin(&r, 4 + (everywhere ? report_auto_keys(&rep) : 0), true);
-	ctl_pack_kv_u64(&r.pk, "id", pb->id);
-	ctl_pack_kv_str(&r.pk, "mode", pb->auto_uprobe ? "auto" : "sled");
-	if (everywhere)
-		report_auto_totals(&r.pk, &rep);
-	ctl_pack_str(&r.pk, "processes");
-	msgpack_pack_array(&r.pk, nproc + rep.nres);
-	for (unsigned i = 0; i < nproc; i++) {
-		msgpack_pack_map(&r.pk, 6 + (res[i].error != 0) + (res[i].busy != 0));
-		ctl_pack_kv_i64(&r.pk, "pid", pids[i]);
-		ctl_pack_kv_str(&r.pk, "mode", "sled");
-		ctl_pack_kv_u64(&r.pk, "sites", res[i].wanted);
-		ctl_pack_kv_u64(&r.pk, "on", res[i].on);
-		ctl_pack_kv_u64(&r.pk, "failed", res[i].failed);
-		ctl_pack_kv_u64(&r.pk, "busy", res[i].busy);
-		if (res[i].error)
-			ctl_pack_kv_str(&r.pk, "error", strerror(-res[i].error));
-		if (res[i].busy)
-			ctl_pack_kv_str(&r.pk, "busy_reason", res[i].busy_why);
+	for (unsigned i = 0; i < x->n; i++) {
+		struct probe *pb = probes_find(&d->probes, x->ids[i]);
+
+		if (c && pb)
+			report_probe(&r.pk, pb, d);
+		else if (c)
+			msgpack_pack_nil(&r.pk);
+		uprobe_auto_forget(d, x->ids[i]);
+		probes_remove(&d->probes, x->ids[i]);
 	}
-	report_auto_rows(&r.pk, ures, rep.nres);
-	reply_send(c, &r);
-	free(ures);
+	if (c)
+		reply_send(c, &r);
+	free(x);
 }
 
 static void handle_disable(struct daemon *d, struct client *c, const msgpack_object *req)
 {
-	uint32_t ids[256];
-	unsigned n = 0;
+	struct disable_ctx *x = calloc(1, sizeof(*x));
+	struct pending_req *rq;
 	struct scope_args a;
-	struct reply r;
 	int64_t id;
 
 	char err[256];
-	int rc = ctl_field_i64(req, "id", 1, UINT32_MAX, &id, err, sizeof(err));
+	int rc;
 
-	if (rc < 0 || (rc == 1 && ctl_get(req, "pattern"))) {
-		reply_error(c, "%s", rc < 0 ? err : "\"id\" and \"pattern\" are mutually exclusive");
+	if (!x) {
+		reply_error(c, "out of memory");
 		return;
 	}
+	rc = ctl_field_i64(req, "id", 1, UINT32_MAX, &id, err, sizeof(err));
+	if (rc < 0 || (rc == 1 && ctl_get(req, "pattern"))) {
+		reply_error(c, "%s", rc < 0 ? err : "\"id\" and \"pattern\" are mutually exclusive");
+		free(x);
+		return;
+	}
+	/* A probe being disabled already (retired) is not found again. */
 	if (rc == 1) {
 		struct probe *pb = probes_find(&d->probes, (uint32_t)id);
 
-		if (!pb || (c->uid != 0 && pb->owner != c->uid)) {
+		if (!pb || pb->retired || (c->uid != 0 && pb->owner != c->uid)) {
 			reply_error(c, "no probe with id %lld", (long long)id);
+			free(x);
 			return;
 		}
-		ids[n++] = pb->id;
+		x->ids[x->n++] = pb->id;
 	} else {
-		if (parse_scope(c, req, &a))
+		if (parse_scope(c, req, &a)) {
+			free(x);
 			return;
-		for (struct probe *pb = d->probes.head; pb && n < 256; pb = pb->next)
-			if (!strcmp(pb->pattern, a.pattern) && pb->pid == (pid_t)a.pid &&
+		}
+		for (struct probe *pb = d->probes.head; pb && x->n < 256; pb = pb->next)
+			if (!pb->retired && !strcmp(pb->pattern, a.pattern) && pb->pid == (pid_t)a.pid &&
 			    !strcmp(pb->binary, a.binary) && (c->uid == 0 || pb->owner == c->uid))
-				ids[n++] = pb->id;
-		if (!n) {
+				x->ids[x->n++] = pb->id;
+		if (!x->n) {
 			reply_error(c, "no probe enabled as '%s'%s", a.pattern,
 				    a.pid || a.binary[0] ? " with that scope" : "");
+			free(x);
 			return;
 		}
 	}
+	rq = pending_new(d, c, disable_finish, x, free);
+	if (!rq) {
+		reply_error(c, "out of memory");
+		free(x);
+		return;
+	}
 	/* Retire first, free after: handing the slots back (off, idle, drained) folds their
 	 * last figures into the probes, which the reply then reports as final. */
-	for (unsigned i = 0; i < n; i++) {
-		struct probe *pb = probes_find(&d->probes, ids[i]);
+	for (unsigned i = 0; i < x->n; i++) {
+		struct probe *pb = probes_find(&d->probes, x->ids[i]);
 
 		pb->retired = true;
 		for (unsigned k = 0; k < pb->nhandles && d->uprobe; k++)
@@ -894,23 +1062,7 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 	daemon_drain(d); /* what the uprobes wrote before they went */
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone)
-			probes_apply(&d->probes, p, NULL, NULL);
-	log_info(d, "disabled %u probe(s)", n);
-	reply_begin(&r, 3, true);
-	ctl_pack_str(&r.pk, "disabled");
-	msgpack_pack_array(&r.pk, n);
-	for (unsigned i = 0; i < n; i++)
-		msgpack_pack_uint32(&r.pk, ids[i]);
-	ctl_pack_str(&r.pk, "final");
-	msgpack_pack_array(&r.pk, n);
-	for (unsigned i = 0; i < n; i++) {
-		struct probe *pb = probes_find(&d->probes, ids[i]);
-
-		report_probe(&r.pk, pb, d);
-		uprobe_auto_forget(d, ids[i]);
-		probes_remove(&d->probes, ids[i]);
-	}
-	reply_send(c, &r);
+			pending_apply(d, rq, p, NULL);
 }
 
 /* status's "daemon": clients, the limits, and what they refused. */
@@ -1154,6 +1306,9 @@ static bool client_serve(struct daemon *d, struct client *c)
 
 		if (c->dead || c->tail || !c->in.len)
 			return false;
+		/* In order: the next request waits until the one waiting on agents is answered. */
+		if (pending_client_busy(d, c))
+			return false;
 		/* Backpressure: no more requests until the client reads its replies. */
 		if (c->out.len >= d->limits.client_buffer)
 			return false;
@@ -1209,6 +1364,8 @@ bool server_client_event(struct daemon *d, int fd, uint32_t events)
 		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 			c->dead = true;
 	} else if (events & EPOLLIN) {
+		/* Read even while a request waits on agents: the input buffer is bounded, and
+		 * client_serve takes the next request only once the reply is out. */
 		client_read(d, c);
 	} else if (events & (EPOLLHUP | EPOLLERR)) {
 		c->dead = true;
@@ -1267,6 +1424,15 @@ static void tail_notice(struct client *c)
 		c->tail_dropped = 0;
 }
 
+/* Its request waiting on agents was answered: serve its next requests on the next pass
+ * (they may sit in its input buffer already, where epoll cannot see them). */
+void server_client_resume(struct daemon *d, struct client *c)
+{
+	if (c->in.len)
+		d->clients_ready = true;
+	client_arm(d, c);
+}
+
 void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner)
 {
 	for (struct client *c = d->clients; c; c = c->next) {
@@ -1313,6 +1479,13 @@ int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
 	 * does, and its reply stays in its buffer, read back here. */
 	msgpack_unpacked_init(&reply);
 	handle_request(d, &c, req);
+	/* Start-up, before the loop runs: the agents' answers are waited for here. */
+	while (pending_client_busy(d, &c)) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+		pending_tick(d);
+	}
 	if (c.out.len &&
 	    msgpack_unpack_next(&reply, c.out.data, c.out.len, NULL) == MSGPACK_UNPACK_SUCCESS) {
 		const msgpack_object *o = ctl_get(&reply.data, "ok");
