@@ -221,16 +221,18 @@ static int open_block(pid_t pid, struct stat *st, char *why, size_t len)
 	return fd >= 0 ? fd : ret;
 }
 
-/* The daemon traces in sled mode the processes of its own mount namespace, as it did when
- * blocks were files in its /dev/shm (a container's processes had their own). */
+/* The daemon traces in sled mode the processes that see the same /dev/shm as it does, as
+ * it did when blocks were files there: a container (or a test) with a /dev/shm of its own
+ * keeps its own daemon, while a daemon in a mount namespace of its own that shares the
+ * machine's /dev/shm still sees the machine's processes. */
 static bool same_mount_ns(pid_t pid)
 {
 	char path[64];
 	struct stat mine, theirs;
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	if (stat("/proc/self/ns/mnt", &mine) || stat(path, &theirs))
-		return true; /* no namespaces here: one namespace */
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", (int)pid);
+	if (stat("/dev/shm", &mine) || stat(path, &theirs))
+		return true; /* no /dev/shm on either side: nothing tells them apart */
 	return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
 }
 
@@ -260,8 +262,8 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 		return refuse(ESRCH);
 	}
 	if (!same_mount_ns(pid)) {
-		snprintf(why, len, "process %d is in another mount namespace than probed: sled mode "
-			 "traces the daemon's own (--mode uprobe traces it)", (int)pid);
+		snprintf(why, len, "process %d sees another /dev/shm than probed (a container?): sled "
+			 "mode traces the processes of the daemon's own (--mode uprobe traces it)", (int)pid);
 		return refuse(EXDEV);
 	}
 	fd = open_block(pid, &st, why, len);
