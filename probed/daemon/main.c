@@ -326,7 +326,7 @@ static void usage(FILE *f)
 		"                          jsonl+tcp://HOST:PORT, jsonl+unix:PATH\n"
 		"                        network outputs take ?queue=N&batch=N&... (see README)\n"
 		"  -v, --verbose         log attaches, enables and disables to stderr\n"
-		"Limits on control clients (docs/security-control.md):\n"
+		"Limits on control clients (docs/SECURITY.md):\n"
 		"      --max-request-bytes N    one request, encoded (default 65536)\n"
 		"      --max-clients N          connections in all, the last 8 root's (default 256)\n"
 		"      --max-clients-per-uid N  a non-root user's connections (default 32)\n"
