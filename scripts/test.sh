@@ -45,6 +45,6 @@ if [[ -z ${SLED_SKIP_FUZZ:-} ]]; then
 		exit 1
 	fi
 	rm -f "$log"
-	echo "== fuzzing (build-fuzz/, libFuzzer, 20 s per parser: arg specs, notes, text, config, shm block, rings)"
+	echo "== fuzzing (build-fuzz/, libFuzzer, 20 s per parser: arg specs, notes, text, config, shm block, rings, control requests)"
 	ctest --test-dir "$SLED_ROOT/build-fuzz" --output-on-failure -j2 -L fuzz
 fi
