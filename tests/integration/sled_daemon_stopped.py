@@ -13,7 +13,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import (CtlClient, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
+from sledtest import (block_path, CtlClient, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
                       start_app, stop_app, wait_until)
 
 isolate_dev_shm()
@@ -26,7 +26,7 @@ RESTORES_OFFSET = 148  # struct sled_shm_header.restores (shm_layout.h)
 
 
 def block_restores(pid):
-    with open(f"/dev/shm/sled.{pid}", "rb") as f:
+    with open(block_path(pid), "rb") as f:
         f.seek(RESTORES_OFFSET)
         return struct.unpack("<I", f.read(4))[0]
 

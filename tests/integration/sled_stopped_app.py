@@ -15,7 +15,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import (CtlClient, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
+from sledtest import (block_path, CtlClient, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
                       start_app, stop_app, wait_until)
 
 isolate_dev_shm()
@@ -30,7 +30,7 @@ RESTORES_OFFSET = 148  # struct sled_shm_header.restores
 
 
 def block_u32(pid, offset):
-    with open(f"/dev/shm/sled.{pid}", "rb") as f:
+    with open(block_path(pid), "rb") as f:
         f.seek(offset)
         return struct.unpack("<I", f.read(4))[0]
 
