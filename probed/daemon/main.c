@@ -34,6 +34,7 @@
 #include "proc_maps.h"
 #include "uprobe.h"
 #include "uprobe_auto.h"
+#include "version.h"
 
 #define BEAT_NS        1000000000ull
 #define IDLE_POLL_MS   10
@@ -277,7 +278,8 @@ static void usage(FILE *f)
 		"                          msgpack+tcp://HOST:PORT, msgpack+unix:PATH,\n"
 		"                          jsonl+tcp://HOST:PORT, jsonl+unix:PATH\n"
 		"                        network outputs take ?queue=N&batch=N&... (see README)\n"
-		"  -v, --verbose         log attaches, enables and disables to stderr\n");
+		"  -v, --verbose         log attaches, enables and disables to stderr\n"
+		"  -V, --version         print the version and exit\n");
 }
 
 static int set_socket_mode(struct daemon *d, const char *text)
@@ -393,6 +395,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct daemon d = { .listen_fd = -1, .socket_mode = 0600 };
@@ -402,7 +405,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, poll_ms = IDLE_POLL_MS;
 
-	while ((c = getopt_long(argc, argv, "c:S:o:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:S:o:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (config_path) {
@@ -423,6 +426,7 @@ int main(int argc, char **argv)
 			break;
 		case 'v': d.verbose = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': print_version("probed"); return fail_startup(&d, &cfg, 0);
 		default: usage(stderr); return 2;
 		}
 	}
