@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probed: finds processes that link libsled, patches their sleds on request, drains their
- * rings and writes the events out.  Runs in the foreground (systemd: Type=simple).
+ * rings and writes the events out.  Runs in the foreground (systemd: Type=notify).
  *
  *   probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]
  *
@@ -32,6 +32,7 @@
 #include "daemon.h"
 #include "drain.h"
 #include "proc_maps.h"
+#include "sd_notify.h"
 #include "uprobe.h"
 #include "uprobe_auto.h"
 #include "version.h"
@@ -462,6 +463,9 @@ int main(int argc, char **argv)
 		return fail_startup(&d, &cfg, 1);
 	}
 	config_free(&cfg);
+	/* systemd Type=notify: ready once the socket listens and the standing probes stand. */
+	if (sd_notify_send("READY=1", err, sizeof(err)))
+		fprintf(stderr, "probed: %s\n", err);
 
 	while (!d.stop) {
 		struct epoll_event evs[32];
