@@ -54,6 +54,10 @@ foreach(pair "lib;libsled${PROJECT_VERSION_MAJOR}" "dev;libsled-dev" "daemon;pro
   install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${package}
     RENAME copyright COMPONENT ${component})
 endforeach()
+if(SLED_BUILD_DAEMON)
+  install(FILES ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/event-schema.md
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/probed COMPONENT daemon)
+endif()
 
 if(SLED_BUILD_DAEMON)
   set(CPACK_COMPONENTS_ALL lib dev daemon)
