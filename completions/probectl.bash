@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # bash completion for probectl: commands, their options, option values (modes, PIDs,
-# files), and tracepoint patterns (provider:name) that `probectl list --json` reports,
-# from every readable process, or from the -b binary / -p process on the line.
+# files), tracepoint patterns (provider:name) that `probectl list --json` reports, from
+# every readable process or from the -b binary / -p process on the line, and for
+# disable the IDs of the daemon's probes (`probectl status --json`).
 # Needs nothing from the bash-completion package.
 
 # The provider:name of every tracepoint, and provider:* of every provider.
@@ -20,6 +21,16 @@ _probectl_tracepoints()
 		grep -o '"provider":"[^"]*","name":"[^"]*"' |
 		sed 's/^"provider":"\([^"]*\)","name":"\([^"]*\)"$/\1:\2 \1:*/' |
 		tr ' ' '\n' | sort -u
+}
+
+# The IDs of the probes the daemon reports (probectl status --json), for disable.
+# Arguments: PROBECTL, then its global options (-S SOCKET).
+_probectl_probe_ids()
+{
+	local prog=$1
+	shift
+	"$prog" "$@" status --json 2>/dev/null | grep -o '"id":[0-9]*,"pattern"' |
+		sed 's/[^0-9]//g' | sort -un
 }
 
 # COMPREPLY from a word list.  Bash splits words at ':' (COMP_WORDBREAKS), so each
@@ -99,7 +110,10 @@ _probectl()
 		return
 	fi
 	case $cmd in
-	list | enable | disable | tail)
+	disable)
+		_probectl_reply "$cur" "$(_probectl_probe_ids "$prog" "${sock[@]}")
+$(_probectl_tracepoints "$prog" "${sock[@]}" -- "${scope[@]}")" ;;
+	list | enable | tail)
 		_probectl_reply "$cur" "$(_probectl_tracepoints "$prog" "${sock[@]}" -- "${scope[@]}")" ;;
 	help)
 		COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;

@@ -49,4 +49,25 @@ check "patterns for list, --json on the line" "sample:request" \
 	"$(COMP_WORDBREAKS=' ' complete_line "$probectl list -b $binary --json sample:req")"
 check "options after the pattern still complete" "--filter" "$(complete_line "$probectl enable -b $binary sample:request --fil")"
 check "no completion for --filter's value" "" "$(complete_line "$probectl enable sample:request --filter ")"
+
+# disable: probe IDs from `probectl status --json` (a stand-in probectl answers it, as a
+# daemon with probes 3 and 12 would; everything else goes to the real one).
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat >"$tmp/probectl" <<SH
+#!/usr/bin/env bash
+for a; do
+	if [[ \$a == status ]]; then
+		echo "\$*" >>"$tmp/status-args"
+		echo '{"probes":[{"id":3,"pattern":"sample:*","scope":""},{"id":12,"pattern":"x:y"}],"processes":[{"pid":5,"probes":[3]}]}'
+		exit 0
+	fi
+done
+exec "$probectl" "\$@"
+SH
+chmod +x "$tmp/probectl"
+check "disable offers the daemon's probe IDs" "12" "$(complete_line "$tmp/probectl disable 1")"
+check "and the patterns" "12 3 sample:* sample:debug sample:request sample:tick" \
+	"$(complete_line "$tmp/probectl -S $tmp/sock disable -b $binary ")"
+check "asking the daemon on the socket given" "-S $tmp/sock status --json" "$(tail -1 "$tmp/status-args")"
 summary
