@@ -33,6 +33,12 @@ _probectl_probe_ids()
 		sed 's/[^0-9]//g' | sort -un
 }
 
+# COMPREPLY from compgen, one candidate per line (file names may hold blanks).
+_probectl_compgen()
+{
+	mapfile -t COMPREPLY < <(compgen "$@")
+}
+
 # COMPREPLY from a word list.  Bash splits words at ':' (COMP_WORDBREAKS), so each
 # candidate is given back without the part before the last ':', which bash considers a
 # word already typed.
@@ -41,7 +47,7 @@ _probectl_reply()
 	local cur=$1 words=$2 c
 	local IFS=$'\n'
 
-	COMPREPLY=($(compgen -W "$words" -- "$cur"))
+	_probectl_compgen -W "$words" -- "$cur"
 	if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
 		for c in "${!COMPREPLY[@]}"; do
 			COMPREPLY[c]=${COMPREPLY[c]#"${cur%:*}:"}
@@ -55,7 +61,7 @@ _probectl()
 	local cur="" prev="" cmd="" i w n
 	local -a words sock=() scope=()
 	local commands="list enable disable status tail help"
-	local global="-S --socket -j --json -h --help -V --version"
+	local global_opts="-S --socket -j --json -h --help -V --version"
 
 	# Words from the line itself, split on blanks only: COMP_WORDS splits at ':' too,
 	# which would cut provider:name in three.
@@ -79,13 +85,13 @@ _probectl()
 
 	case $prev in
 	-S | --socket | -b | --binary)
-		COMPREPLY=($(compgen -f -- "$cur"))
+		_probectl_compgen -f -- "$cur"
 		return ;;
 	-p | --pid)
-		COMPREPLY=($(compgen -W "$(cd /proc && printf '%s\n' [0-9]*)" -- "$cur"))
+		_probectl_compgen -W "$(cd /proc && printf '%s\n' [0-9]*)" -- "$cur"
 		return ;;
 	--mode)
-		COMPREPLY=($(compgen -W "sled uprobe auto" -- "$cur"))
+		_probectl_compgen -W "sled uprobe auto" -- "$cur"
 		return ;;
 	--filter | --sample | --rate)
 		return ;;
@@ -93,9 +99,9 @@ _probectl()
 
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "$global" -- "$cur"))
+			_probectl_compgen -W "$global_opts" -- "$cur"
 		else
-			COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+			_probectl_compgen -W "$commands" -- "$cur"
 		fi
 		return
 	fi
@@ -106,7 +112,7 @@ _probectl()
 		enable) opts+=" -b --binary -p --pid --mode --filter --sample --rate --count-only" ;;
 		disable) opts+=" -b --binary -p --pid" ;;
 		esac
-		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		_probectl_compgen -W "$opts" -- "$cur"
 		return
 	fi
 	case $cmd in
@@ -116,7 +122,7 @@ $(_probectl_tracepoints "$prog" "${sock[@]}" -- "${scope[@]}")" ;;
 	list | enable | tail)
 		_probectl_reply "$cur" "$(_probectl_tracepoints "$prog" "${sock[@]}" -- "${scope[@]}")" ;;
 	help)
-		COMPREPLY=($(compgen -W "$commands" -- "$cur")) ;;
+		_probectl_compgen -W "$commands" -- "$cur" ;;
 	esac
 }
 

@@ -11,12 +11,12 @@ probectl=$2 binary=$3
 # complete LINE: the candidates for the end of LINE, sorted, space-separated.  Words are
 # split as readline does, ':' included in COMP_WORDBREAKS.
 complete_line() {
-	local line=$1 w
+	local line=$1
 	local -a words=()
 	COMP_LINE=$line
 	COMP_POINT=${#line}
 	# readline's split: blanks separate, ':' is a word of its own.
-	for w in $(sed 's/:/ : /g' <<<"$line"); do words+=("$w"); done
+	read -ra words <<<"${line//:/ : }"
 	[[ $line == *[[:space:]] || $line == *: ]] && words+=("")
 	COMP_WORDS=("${words[@]}")
 	COMP_CWORD=$((${#words[@]} - 1))
