@@ -55,7 +55,7 @@
  * of their inlined uses (that took 240k instructions and 0.4 s to verify; now ~0.05 s),
  * and every access into the scratch buffer is checked against its size.
  */
-#include "vmlinux.h"
+#include "kernel_types.h"
 
 /* libbpf takes one USDT spec slot per distinct (arg spec, cookie) of an attach: per site,
  * at worst, and again for each attach (each has its own cookie).  Its default of 256 is

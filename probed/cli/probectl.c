@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_help.h"
 #include "ctl_client.h"
+#include "version.h"
 
 bool json_output;
 
@@ -49,20 +51,22 @@ static const struct cmd cmds[] = {
 	{ "disable", do_disable, "disable ID | PATTERN [-p PID | -b PATH]" },
 	{ "status", do_status, "status [--json]" },
 	{ "tail", do_tail, "tail [PATTERN] [--json]" },
-	{ "help", do_help, "help" },
+	{ "help", do_help, "help [COMMAND]" },
 };
 
 static int do_help(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (argc > 1)
+		return cmd_help_print(argv[1]);
 	fprintf(stderr, "Usage: probectl [--json] [-S SOCKET] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(stderr, "  probectl %s\n", cmds[i].usage);
 	fprintf(stderr,
 		"\nPATTERN is provider:name with * and ? wildcards; without ':' it matches the\n"
 		"provider or the name.  --json prints machine-readable output.  -S (or\n"
-		"$PROBED_SOCKET) names the daemon's socket; list works without a daemon.\n");
+		"$PROBED_SOCKET) names the daemon's socket; list works without a daemon.\n"
+		"'probectl help COMMAND' or 'probectl COMMAND --help' shows a command's options;\n"
+		"--version prints the version.\n");
 	return 0;
 }
 
@@ -102,9 +106,17 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return do_help(0, NULL);
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		print_version("probectl");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		if (cmd_help_wanted(argc - 1, argv + 1))
+			return cmd_help_print(cmds[i].name);
+		return cmds[i].fn(argc - 1, argv + 1);
+	}
 	p_err("unknown command '%s' (try 'probectl help')", argv[1]);
 	return EXIT_USAGE;
 }

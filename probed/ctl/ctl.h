@@ -33,8 +33,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctl_version.h"
+
 /* 2: requests checked field by field, limits, "daemon" in status (1 had no "version"). */
-#define CTL_PROTOCOL_VERSION 2
+#define CTL_PROTOCOL_VERSION SLED_CTL_PROTOCOL_VERSION
 
 /* Longest fields, terminating NUL included (probed's buffers are this size). */
 #define CTL_PATTERN_MAX 256

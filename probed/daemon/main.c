@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probed: finds processes that link libsled, patches their sleds on request, drains their
- * rings and writes the events out.  Runs in the foreground (systemd: Type=simple).
+ * rings and writes the events out.  Runs in the foreground (systemd: Type=notify).
  *
  *   probed [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v] [--max-... N]
  *
@@ -35,8 +35,10 @@
 #include "drain.h"
 #include "pending.h"
 #include "proc_maps.h"
+#include "sd_notify.h"
 #include "uprobe.h"
 #include "uprobe_auto.h"
+#include "version.h"
 
 #define BEAT_NS        1000000000ull
 #define IDLE_POLL_MS   10
@@ -332,7 +334,8 @@ static void usage(FILE *f)
 		"      --max-clients-per-uid N  a non-root user's connections (default 32)\n"
 		"      --max-probes-per-uid N   a non-root user's standing probes (default 256)\n"
 		"      --client-buffer N        bytes of replies or tail lines queued per client\n"
-		"                               (default 1048576)\n");
+		"                               (default 1048576)\n"
+		"  -V, --version         print the version and exit\n");
 }
 
 static int set_socket_mode(struct daemon *d, const char *text)
@@ -480,6 +483,7 @@ int main(int argc, char **argv)
 		{ "max-clients-per-uid", required_argument, NULL, 0x102 },
 		{ "max-probes-per-uid", required_argument, NULL, 0x103 },
 		{ "client-buffer", required_argument, NULL, 0x104 },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	struct daemon d = { .listen_fd = -1, .reserve_fd = -1, .socket_mode = 0600,
@@ -491,7 +495,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, poll_ms = IDLE_POLL_MS;
 
-	while ((c = getopt_long(argc, argv, "c:S:o:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:S:o:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (config_path) {
@@ -517,6 +521,7 @@ int main(int argc, char **argv)
 				return fail_startup(&d, &cfg, 2);
 			limit_given[c - 0x100] = true;
 			break;
+		case 'V': print_version("probed"); return fail_startup(&d, &cfg, 0);
 		default: usage(stderr); return 2;
 		}
 	}
@@ -557,6 +562,9 @@ int main(int argc, char **argv)
 		return fail_startup(&d, &cfg, 1);
 	}
 	config_free(&cfg);
+	/* systemd Type=notify: ready once the socket listens and the standing probes stand. */
+	if (sd_notify_send("READY=1", err, sizeof(err)))
+		fprintf(stderr, "probed: %s\n", err);
 
 	while (!d.stop) {
 		struct epoll_event evs[32];
