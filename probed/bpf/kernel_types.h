@@ -10,7 +10,10 @@
  *    with the kernel's field names, which <bpf/bpf_tracing.h> uses when __VMLINUX_H__
  *    is defined.  The uprobe program's context is this structure; libbpf's USDT spec
  *    records argument registers as offsets into it (offsetof in the user-space
- *    <asm/ptrace.h> struct, the same layout), and nothing here is relocated (no CO-RE).
+ *    <asm/ptrace.h> struct, the same layout); pt_regs is not relocated;
+ *  - the one kernel-internal field the program reads, a thread's %fs base (for __thread
+ *    arguments), declared with preserve_access_index: libbpf relocates its offset against
+ *    the running kernel's BTF at load (CO-RE), so no layout is assumed here.
  */
 #ifndef SLED_BPF_KERNEL_TYPES_H
 #define SLED_BPF_KERNEL_TYPES_H
@@ -63,5 +66,13 @@ struct pt_regs {
 };
 
 _Static_assert(sizeof(struct pt_regs) == 21 * 8, "x86-64 struct pt_regs");
+
+struct thread_struct {
+	unsigned long fsbase;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	struct thread_struct thread;
+} __attribute__((preserve_access_index));
 
 #endif /* SLED_BPF_KERNEL_TYPES_H */
