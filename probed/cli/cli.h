@@ -20,5 +20,6 @@ int do_enable(int argc, char **argv);
 int do_disable(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_tail(int argc, char **argv);
+int do_top(int argc, char **argv);
 
 #endif /* SLED_CLI_H */

@@ -69,6 +69,14 @@ static const struct cmd_help pages[] = {
 	  "Print events as the daemon drains them, one per line, until interrupted.\n"
 	  "--json prints JSON lines (the event schema of docs/event-schema.md).\n"
 	  "\n" PATTERN_HELP },
+	{ "top", "top [--interval SECONDS] [--once] [--json]",
+	  "Per probe, hits, emitted, dropped and held back (filter, sample, rate) per second\n"
+	  "and in total, busiest first, from two status replies SECONDS apart; refreshes in\n"
+	  "place until interrupted.\n"
+	  "\n"
+	  "  -i, --interval S    seconds between samples (default 1; fractions allowed)\n"
+	  "      --once          print one screen (after one interval) and exit\n"
+	  "  -j, --json          one JSON object per screen: totals and *_per_s rates\n" },
 	{ "help", "help [COMMAND]", "Print the commands, or one command's options.\n" },
 };
 
@@ -85,7 +93,7 @@ int cmd_help_print(const char *name)
 	const struct cmd_help *h = find_page(name);
 
 	if (!h) {
-		p_err("no help for '%s' (commands: list, enable, disable, status, tail)", name);
+		p_err("no help for '%s' (commands: list, enable, disable, status, tail, top)", name);
 		return EXIT_USAGE;
 	}
 	printf("Usage: probectl %s\n\n%s", h->synopsis, h->body);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probectl: list, enable, disable, status and tail sled tracepoints.
+ * probectl: list, enable, disable, status, tail and top sled tracepoints.
  * Commands live in a table, each in its own cmd_*.c file; adding a verb is one line here.
  */
 #include <stdarg.h>
@@ -51,6 +51,7 @@ static const struct cmd cmds[] = {
 	{ "disable", do_disable, "disable ID | PATTERN [-p PID | -b PATH]" },
 	{ "status", do_status, "status [--json]" },
 	{ "tail", do_tail, "tail [PATTERN] [--json]" },
+	{ "top", do_top, "top [--interval SECONDS] [--once] [--json]" },
 	{ "help", do_help, "help [COMMAND]" },
 };
 

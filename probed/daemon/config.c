@@ -159,6 +159,14 @@ static int directive(struct config *cfg, unsigned lineno, char **words, int n, c
 		cfg->outputs[cfg->noutputs++] = spec;
 		return 0;
 	}
+	if (!strcmp(d, "metrics")) {
+		if (n == 3 && strcmp(words[2], "any")) {
+			set_err(err, errlen, cfg, lineno, "'metrics' takes HOST:PORT [any]");
+			return -1;
+		}
+		cfg->metrics_any = n == 3;
+		return set_once(cfg, lineno, &cfg->metrics, words, n == 3 ? 2 : n, err, errlen);
+	}
 	if (!strcmp(d, "enable"))
 		return add_enable(cfg, lineno, words, n, err, errlen);
 	for (unsigned i = 0; i < CONFIG_NLIMITS; i++) {
@@ -168,7 +176,7 @@ static int directive(struct config *cfg, unsigned lineno, char **words, int n, c
 			return set_once(cfg, lineno, &cfg->limits[i], words, n, err, errlen);
 	}
 	set_err(err, errlen, cfg, lineno,
-		"unknown directive '%s' (socket, socket-mode, output, verbose, enable, "
+		"unknown directive '%s' (socket, socket-mode, output, verbose, metrics, enable, "
 		"max-request-bytes, max-clients, max-clients-per-uid, max-probes-per-uid, "
 		"client-buffer)", d);
 	return -1;
@@ -241,6 +249,7 @@ void config_free(struct config *cfg)
 	free(cfg->enables);
 	free(cfg->socket);
 	free(cfg->socket_mode);
+	free(cfg->metrics);
 	for (unsigned i = 0; i < CONFIG_NLIMITS; i++)
 		free(cfg->limits[i]);
 	free(cfg->path);

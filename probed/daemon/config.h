@@ -10,6 +10,8 @@
  *   socket-mode MODE            octal permissions of the socket
  *   output SPEC                 as -o; repeatable (-o adds to these)
  *   verbose                     as -v
+ *   metrics HOST:PORT [any]     as --metrics (with any: --metrics-any), the Prometheus
+ *                               endpoint
  *   max-request-bytes N, max-clients N, max-clients-per-uid N, max-probes-per-uid N,
  *   client-buffer N             the control socket's limits, as the options of the
  *                               same names (docs/security-control.md)
@@ -42,6 +44,8 @@ struct config {
 	char *socket;
 	char *socket_mode;
 	bool verbose;
+	char *metrics;     /* HOST:PORT, NULL if not given */
+	bool metrics_any;  /* "any" after it: a non-loopback address is allowed */
 	char *limits[CONFIG_NLIMITS]; /* text as written; main.c checks the numbers */
 	char **outputs;
 	unsigned noutputs;

@@ -8,6 +8,7 @@
  *   uprobe_auto.c  the uprobe part of no-scope probes: processes without libsled
  *   pending.c   enables and disables waiting on agents, driven by the loop
  *   report.c    what status, disable and enable report about probes and processes
+ *   metrics.c   --metrics: GET /metrics over HTTP; metrics_families.c the figures it serves
  */
 #ifndef SLED_DAEMON_H
 #define SLED_DAEMON_H
@@ -26,6 +27,7 @@
 #define MAX_OUTPUTS 16
 
 struct client;
+struct metrics_server;
 struct uprobe_ctx;
 
 /* What control clients may make probed spend (server.c); every one is set by an option
@@ -72,6 +74,7 @@ struct daemon {
 	struct pending_req *pending; /* requests waiting on agents (pending.c) */
 	struct uprobe_ctx *uprobe; /* loaded at the first uprobe-mode enable */
 	struct uprobe_auto *uauto; /* no-scope probes' uprobe part (uprobe_auto.c) */
+	struct metrics_server *metrics; /* --metrics: the Prometheus endpoint, or NULL */
 	const char *socket_path;
 	unsigned socket_mode;
 	int epfd, listen_fd, inotify_fd, signal_fd;
@@ -102,6 +105,14 @@ void server_close(struct daemon *d);
  * the daemon's one-line error in err. */
 int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
 			 size_t errlen);
+
+/* Control clients connected now (status's "daemon"): all, tail streams, paused. */
+struct server_clients {
+	unsigned clients, tails, paused;
+};
+void server_count_clients(const struct daemon *d, struct server_clients *n);
+/* Times a limit was hit: connections and requests refused, clients slowed. */
+uint64_t server_limits_hit(const struct server_stats *s);
 
 /* main.c: applies the standing probes to a newly attached or changed process. */
 void daemon_apply_all(struct daemon *d, struct traced_proc *p);

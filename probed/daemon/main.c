@@ -33,6 +33,7 @@
 #include "ctl_request.h"
 #include "daemon.h"
 #include "drain.h"
+#include "metrics.h"
 #include "pending.h"
 #include "proc_maps.h"
 #include "sd_notify.h"
@@ -328,6 +329,8 @@ static void usage(FILE *f)
 		"                          jsonl+tcp://HOST:PORT, jsonl+unix:PATH\n"
 		"                        network outputs take ?queue=N&batch=N&... (see README)\n"
 		"  -v, --verbose         log attaches, enables and disables to stderr\n"
+		"      --metrics HOST:PORT  serve GET /metrics for Prometheus (loopback only,\n"
+		"                        unless --metrics-any)\n"
 		"Limits on control clients (docs/SECURITY.md):\n"
 		"      --max-request-bytes N    one request, encoded (default 65536)\n"
 		"      --max-clients N          connections in all, the last 8 root's (default 256)\n"
@@ -484,14 +487,16 @@ int main(int argc, char **argv)
 		{ "max-probes-per-uid", required_argument, NULL, 0x103 },
 		{ "client-buffer", required_argument, NULL, 0x104 },
 		{ "version", no_argument, NULL, 'V' },
+		{ "metrics", required_argument, NULL, 0x200 },
+		{ "metrics-any", no_argument, NULL, 0x201 },
 		{ 0 },
 	};
 	struct daemon d = { .listen_fd = -1, .reserve_fd = -1, .socket_mode = 0600,
 			    .limits = SERVER_LIMITS_DEFAULT };
 	bool limit_given[CONFIG_NLIMITS] = { false };
 	struct config cfg = { 0 };
-	const char *socket_opt = NULL, *config_path = NULL;
-	bool mode_given = false;
+	const char *socket_opt = NULL, *config_path = NULL, *metrics_opt = NULL;
+	bool mode_given = false, metrics_any = false;
 	char err[512];
 	int c, poll_ms = IDLE_POLL_MS;
 
@@ -522,6 +527,8 @@ int main(int argc, char **argv)
 			limit_given[c - 0x100] = true;
 			break;
 		case 'V': print_version("probed"); return fail_startup(&d, &cfg, 0);
+		case 0x200: metrics_opt = optarg; break;
+		case 0x201: metrics_any = true; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -540,6 +547,10 @@ int main(int argc, char **argv)
 	if (cfg.socket_mode && !mode_given && set_socket_mode(&d, cfg.socket_mode))
 		return fail_startup(&d, &cfg, 2);
 	d.verbose |= cfg.verbose;
+	if (cfg.metrics && !metrics_opt) {
+		metrics_opt = cfg.metrics;
+		metrics_any |= cfg.metrics_any;
+	}
 	for (unsigned i = 0; i < CONFIG_NLIMITS; i++)
 		if (cfg.limits[i] && !limit_given[i] && set_limit(&d, i, cfg.limits[i], cfg.path))
 			return fail_startup(&d, &cfg, 2);
@@ -553,11 +564,20 @@ int main(int argc, char **argv)
 	d.socket_path = ctl_socket_path(socket_opt);
 	if (setup(&d))
 		return fail_startup(&d, &cfg, 1);
+	if (metrics_opt && metrics_open(&d.metrics, metrics_opt, metrics_any, d.epfd, err,
+					sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		server_close(&d);
+		return fail_startup(&d, &cfg, 1);
+	}
+	if (d.metrics)
+		log_info(&d, "metrics at http://%s/metrics", metrics_address(d.metrics));
 	log_info(&d, "listening on %s", d.socket_path);
 	d.last_beat_ns = sled_clock_monotonic_ns();
 	attach_new(&d);
 	if (apply_config_enables(&d, &cfg)) {
 		restore_everything(&d);
+		metrics_close(d.metrics);
 		server_close(&d);
 		return fail_startup(&d, &cfg, 1);
 	}
@@ -583,6 +603,8 @@ int main(int argc, char **argv)
 				handle_inotify(&d);
 			else if (d.uprobe && fd == uprobe_fd(d.uprobe))
 				; /* drained below */
+			else if (metrics_event(d.metrics, &d, fd, evs[i].events))
+				; /* the Prometheus endpoint's */
 			else
 				server_client_event(&d, fd, evs[i].events);
 		}
@@ -622,6 +644,7 @@ int main(int argc, char **argv)
 				st.error);
 		sled_output_close(d.outputs[i]);
 	}
+	metrics_close(d.metrics);
 	server_close(&d);
 	uprobe_close(d.uprobe);
 	procs_release(&d.procs);

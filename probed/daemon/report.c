@@ -51,9 +51,7 @@ static const char *probe_mode(const struct probe *pb)
 	return pb->uprobe ? "uprobe" : pb->auto_uprobe ? "auto" : "sled";
 }
 
-/* One probe and its figures, as status and disable report them: the sled part's (slots),
- * then the uprobe part's (attaches, and those released with their processes). */
-void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
+void report_probe_figures(const struct probe *pb, struct daemon *d, struct probe_report *r)
 {
 	struct probe_counts pc;
 	unsigned sled_procs, uprocs = 0, uattaches = 0;
@@ -84,7 +82,23 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 		uprobe_auto_figures(d, pb, &pc.f, &pc.emitted, &uprocs, &n);
 		uattaches += n;
 	}
-	pc.sites_on += uattaches;
+	/* processes: sled_processes + uprobe_processes (a -p or -b uprobe probe: 0, its
+	 * attaches are by binary or known by their pid). */
+	*r = (struct probe_report){
+		.processes = sled_procs + uprocs, .sled_processes = sled_procs,
+		.uprobe_processes = uprocs, .sites = pc.sites_on + uattaches,
+		.hits = pc.f.hits, .filtered = pc.f.filtered, .sampled_out = pc.f.sampled,
+		.rate_limited = pc.f.limited, .emitted = pc.emitted, .exported = pc.f.exported,
+		.dropped = pc.f.drops,
+	};
+}
+
+/* One probe and its figures, as status and disable report them. */
+void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
+{
+	struct probe_report r;
+
+	report_probe_figures(pb, d, &r);
 	msgpack_pack_map(pk, 20);
 	ctl_pack_kv_u64(pk, "id", pb->id);
 	ctl_pack_kv_str(pk, "pattern", pb->pattern);
@@ -95,19 +109,17 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	ctl_pack_kv_u64(pk, "sample", pb->sample);
 	ctl_pack_kv_u64(pk, "rate", pb->rate);
 	ctl_pack_kv_bool(pk, "count_only", pb->count_only);
-	/* processes: sled_processes + uprobe_processes (a -p or -b uprobe probe: 0, its
-	 * attaches are by binary or known by their pid). */
-	ctl_pack_kv_u64(pk, "processes", sled_procs + uprocs);
-	ctl_pack_kv_u64(pk, "sled_processes", sled_procs);
-	ctl_pack_kv_u64(pk, "uprobe_processes", uprocs);
-	ctl_pack_kv_u64(pk, "sites", pc.sites_on);
-	ctl_pack_kv_u64(pk, "hits", pc.f.hits);
-	ctl_pack_kv_u64(pk, "filtered", pc.f.filtered);
-	ctl_pack_kv_u64(pk, "sampled_out", pc.f.sampled);
-	ctl_pack_kv_u64(pk, "rate_limited", pc.f.limited);
-	ctl_pack_kv_u64(pk, "emitted", pc.emitted);
-	ctl_pack_kv_u64(pk, "exported", pc.f.exported);
-	ctl_pack_kv_u64(pk, "dropped", pc.f.drops);
+	ctl_pack_kv_u64(pk, "processes", r.processes);
+	ctl_pack_kv_u64(pk, "sled_processes", r.sled_processes);
+	ctl_pack_kv_u64(pk, "uprobe_processes", r.uprobe_processes);
+	ctl_pack_kv_u64(pk, "sites", r.sites);
+	ctl_pack_kv_u64(pk, "hits", r.hits);
+	ctl_pack_kv_u64(pk, "filtered", r.filtered);
+	ctl_pack_kv_u64(pk, "sampled_out", r.sampled_out);
+	ctl_pack_kv_u64(pk, "rate_limited", r.rate_limited);
+	ctl_pack_kv_u64(pk, "emitted", r.emitted);
+	ctl_pack_kv_u64(pk, "exported", r.exported);
+	ctl_pack_kv_u64(pk, "dropped", r.dropped);
 }
 
 /* The probes holding a lane of one of p's slots, in ids[] (at most max); how many. */

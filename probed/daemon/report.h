@@ -13,8 +13,15 @@
 #include "daemon.h"
 #include "uprobe_auto.h"
 
-/* One probe: its scope, functions and figures, the sled part's (slots) and the uprobe
- * part's (attaches, and those released with their processes) together. */
+/* A probe's figures as status reports them: the sled part's (slots) and the uprobe part's
+ * (attaches, and those released with their processes) together. */
+struct probe_report {
+	unsigned processes, sled_processes, uprobe_processes, sites;
+	uint64_t hits, filtered, sampled_out, rate_limited, emitted, exported, dropped;
+};
+void report_probe_figures(const struct probe *pb, struct daemon *d, struct probe_report *r);
+
+/* One probe: its scope, functions and figures (report_probe_figures). */
 void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d);
 
 /* The array of the processes viewer (a uid; 0: root, every one) may see, each with its

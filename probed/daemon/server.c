@@ -1065,27 +1065,37 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 			pending_apply(d, rq, p, NULL);
 }
 
+void server_count_clients(const struct daemon *d, struct server_clients *n)
+{
+	*n = (struct server_clients){ 0 };
+	for (const struct client *c = d->clients; c; c = c->next) {
+		if (c->dead)
+			continue;
+		n->clients++;
+		n->tails += c->tail;
+		n->paused += c->paused;
+	}
+}
+
+uint64_t server_limits_hit(const struct server_stats *s)
+{
+	return s->refused_clients + s->refused_clients_uid + s->refused_fds +
+	       s->refused_too_large + s->refused_probes + s->paused + s->tail_clients_lagging;
+}
+
 /* status's "daemon": clients, the limits, and what they refused. */
 static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 {
 	const struct server_stats *s = &d->stats;
 	const struct server_limits *l = &d->limits;
-	unsigned clients = 0, tails = 0, paused = 0;
+	struct server_clients n;
 
-	for (const struct client *c = d->clients; c; c = c->next) {
-		if (c->dead)
-			continue;
-		clients++;
-		tails += c->tail;
-		paused += c->paused;
-	}
+	server_count_clients(d, &n);
 	msgpack_pack_map(pk, 9);
-	ctl_pack_kv_u64(pk, "clients", clients);
-	ctl_pack_kv_u64(pk, "tail_clients", tails);
-	ctl_pack_kv_u64(pk, "paused_clients", paused);
-	ctl_pack_kv_u64(pk, "limits_hit", s->refused_clients + s->refused_clients_uid +
-				  s->refused_fds + s->refused_too_large + s->refused_probes +
-				  s->paused + s->tail_clients_lagging);
+	ctl_pack_kv_u64(pk, "clients", n.clients);
+	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
+	ctl_pack_kv_u64(pk, "paused_clients", n.paused);
+	ctl_pack_kv_u64(pk, "limits_hit", server_limits_hit(s));
 	ctl_pack_kv_u64(pk, "requests_refused", s->refused_requests);
 	ctl_pack_kv_u64(pk, "tail_lost", s->tail_lost);
 	ctl_pack_str(pk, "limits");
