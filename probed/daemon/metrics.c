@@ -192,12 +192,32 @@ const char *metrics_address(const struct metrics_server *m)
 	return m->address;
 }
 
-static void conn_close(struct metrics_conn *c)
+/* Stop accepting: all connections busy, or no fd to accept with.  The kernel's backlog
+ * (bounded) holds the next clients meanwhile; level-triggered, the listen fd would
+ * otherwise wake the loop in a spin. */
+static void listen_pause(struct metrics_server *m)
+{
+	if (!m->listen_paused)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listen_fd, NULL);
+	m->listen_paused = true;
+}
+
+/* A connection closed, or a tick: accept again (paused again at once if still full). */
+static void listen_resume(struct metrics_server *m)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = m->listen_fd };
+
+	if (m->listen_paused && !epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->listen_fd, &ev))
+		m->listen_paused = false;
+}
+
+static void conn_close(struct metrics_server *m, struct metrics_conn *c)
 {
 	close(c->fd); /* leaves the epoll set with it */
 	free(c->out);
 	c->fd = -1;
 	c->out = NULL;
+	listen_resume(m);
 }
 
 /* Write what the socket takes; then shut the write side and wait for the client's EOF
@@ -219,7 +239,7 @@ static void conn_write(struct metrics_server *m, struct metrics_conn *c)
 			return;
 		}
 		if (n <= 0) {
-			conn_close(c);
+			conn_close(m, c);
 			return;
 		}
 		c->outoff += (size_t)n;
@@ -239,7 +259,7 @@ static void reply(struct metrics_server *m, struct metrics_conn *c, const char *
 			"%sConnection: close\r\n\r\n", status, type, bodylen, extra_headers);
 	c->out = malloc((size_t)head + 1 + bodylen);
 	if (!c->out) {
-		conn_close(c);
+		conn_close(m, c);
 		return;
 	}
 	snprintf(c->out, (size_t)head + 1, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: "
@@ -315,7 +335,7 @@ static void conn_read(struct metrics_server *m, struct metrics_conn *c, struct d
 			return;
 		}
 		if (n <= 0) { /* EOF or error: nothing more to say to this client */
-			conn_close(c);
+			conn_close(m, c);
 			return;
 		}
 		if (discarding)
@@ -337,38 +357,30 @@ static void conn_read(struct metrics_server *m, struct metrics_conn *c, struct d
 static void accept_all(struct metrics_server *m)
 {
 	for (;;) {
-		int fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct metrics_conn *c = NULL;
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+		struct epoll_event ev = { .events = EPOLLIN };
+		int fd;
 
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				/* Level-triggered: stop polling until the next tick, or spin. */
-				epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listen_fd, NULL);
-				m->listen_paused = true;
-			}
-			return;
-		}
 		for (unsigned i = 0; i < METRICS_MAX_CONNS && !c; i++)
 			if (m->conns[i].fd < 0)
 				c = &m->conns[i];
 		if (!c) {
-			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-						   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-
-			/* Best effort, one non-blocking write: a fresh socket's buffer takes it. */
-			if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-				/* nothing more to do: the close says it */
-			}
-			close(fd);
-			continue;
+			listen_pause(m);
+			return;
+		}
+		fd = accept4(m->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		ev.data.fd = fd;
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				listen_pause(m); /* until the next tick */
+			return;
 		}
 		memset(c, 0, offsetof(struct metrics_conn, in));
 		c->fd = fd;
 		c->deadline_ns = now_ns() + METRICS_TIMEOUT_S * 1000000000ull;
 		if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev))
-			conn_close(c);
+			conn_close(m, c);
 	}
 }
 
@@ -381,13 +393,8 @@ static void tick(struct metrics_server *m)
 	}
 	for (unsigned i = 0; i < METRICS_MAX_CONNS; i++)
 		if (m->conns[i].fd >= 0 && now >= m->conns[i].deadline_ns)
-			conn_close(&m->conns[i]);
-	if (m->listen_paused) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = m->listen_fd };
-
-		m->listen_paused = false;
-		epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->listen_fd, &ev);
-	}
+			conn_close(m, &m->conns[i]);
+	listen_resume(m);
 }
 
 bool metrics_event(struct metrics_server *m, struct daemon *d, int fd, uint32_t events)
@@ -422,7 +429,7 @@ void metrics_close(struct metrics_server *m)
 		return;
 	for (unsigned i = 0; i < METRICS_MAX_CONNS; i++)
 		if (m->conns[i].fd >= 0)
-			conn_close(&m->conns[i]);
+			conn_close(m, &m->conns[i]);
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	if (m->timer_fd >= 0)

@@ -5,7 +5,8 @@
  *
  * Loopback only unless allowed (--metrics-any): the figures name every user's probes.
  * Inside the daemon's one event loop, so nothing blocks it: non-blocking sockets, at most
- * METRICS_MAX_CONNS connections (more are answered 503 and closed), a request header of
+ * METRICS_MAX_CONNS connections (more wait in the kernel's listen backlog until one
+ * closes: accepting pauses), a request header of
  * at most METRICS_MAX_REQUEST bytes (400 beyond), METRICS_TIMEOUT_S seconds for a client
  * to send its request and read the reply, the reply built in memory and written as the
  * socket takes it.  Anything but GET is 405, any path but /metrics 404; one request per

@@ -5,7 +5,7 @@
 SLED_BUILD_PACKAGES=(cmake make gcc g++ clang llvm pkg-config binutils libelf-dev zlib1g-dev
 	libssl-dev libbpf-dev bpftool libmsgpack-dev systemtap-sdt-dev)
 SLED_TEST_PACKAGES=(bpftrace gdb python3 python3-msgpack util-linux libclang-rt-14-dev
-	libfuzzer-14-dev rsyslog rsyslog-openssl openssl)
+	libfuzzer-14-dev rsyslog rsyslog-openssl openssl prometheus)
 # tests/ops: man pages (groff, man, mandoc's linter), the unit (systemd-analyze), packages
 # (cpack's dpkg-shlibdeps).
 SLED_TEST_PACKAGES+=(groff-base man-db mandoc systemd dpkg-dev)
