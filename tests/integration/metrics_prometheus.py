@@ -298,6 +298,34 @@ try:
                         "127.0.0.1"], capture_output=True, text=True, timeout=10)
     t.check(r.returncode != 0 and "expected HOST:PORT" in r.stderr,
             f"--metrics without a port refused: {r.stderr.strip()}")
+
+    # --- the config file's directive: metrics HOST:PORT [any].
+    def start_with_config(text):
+        conf = os.path.join(d.dir, "probed.conf")
+        with open(conf, "w") as f:
+            f.write(text)
+        p = subprocess.Popen([probed, "-v", "-c", conf, "-S", os.path.join(d.dir, "c.sock")],
+                             stderr=subprocess.PIPE, text=True)
+        line = ""
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            line = p.stderr.readline()
+            if not line or "metrics at" in line or "Error" in line:
+                break
+        p.terminate()
+        rest = p.communicate(timeout=10)[1]
+        return line + rest
+
+    out = start_with_config("metrics 127.0.0.1:0\n")
+    t.check(re.search(r"metrics at http://127\.0\.0\.1:\d+/metrics", out) is not None,
+            "config 'metrics 127.0.0.1:0' serves the endpoint")
+    out = start_with_config("metrics 0.0.0.0:0\n")
+    t.check("not a loopback address" in out, "config 'metrics 0.0.0.0:0' is refused")
+    out = start_with_config("metrics 0.0.0.0:0 any\n")
+    t.check(re.search(r"metrics at http://0\.0\.0\.0:\d+/metrics", out) is not None,
+            "config 'metrics 0.0.0.0:0 any' is allowed")
+    out = start_with_config("metrics 127.0.0.1:0 everyone\n")
+    t.check("takes HOST:PORT [any]" in out, f"config 'metrics ... everyone': {out.strip()}")
 finally:
     if prom:
         prom.terminate()
