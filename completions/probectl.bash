@@ -60,7 +60,7 @@ _probectl()
 	local prog=${COMP_WORDS[0]} line=${COMP_LINE:0:COMP_POINT}
 	local cur="" prev="" cmd="" i w n
 	local -a words sock=() scope=()
-	local commands="list enable disable status tail help"
+	local commands="list enable disable status tail top help"
 	local global_opts="-S --socket -j --json -h --help -V --version"
 
 	# Words from the line itself, split on blanks only: COMP_WORDS splits at ':' too,
@@ -77,7 +77,7 @@ _probectl()
 		case $w in
 		-S | --socket) sock=(-S "${words[i + 1]-}"); ((i++)) ;;
 		-b | --binary | -p | --pid) scope=("$w" "${words[i + 1]-}"); ((i++)) ;;
-		--mode | --filter | --sample | --rate) ((i++)) ;;
+		--mode | --filter | --sample | --rate | -i | --interval) ((i++)) ;;
 		-*) ;;
 		*) [[ -z $cmd ]] && cmd=$w ;;
 		esac
@@ -93,7 +93,7 @@ _probectl()
 	--mode)
 		_probectl_compgen -W "sled uprobe auto" -- "$cur"
 		return ;;
-	--filter | --sample | --rate)
+	--filter | --sample | --rate | -i | --interval)
 		return ;;
 	esac
 
@@ -111,6 +111,7 @@ _probectl()
 		list) opts+=" -b --binary -p --pid -v --verbose" ;;
 		enable) opts+=" -b --binary -p --pid --mode --filter --sample --rate --count-only" ;;
 		disable) opts+=" -b --binary -p --pid" ;;
+		top) opts+=" -i --interval --once" ;;
 		esac
 		_probectl_compgen -W "$opts" -- "$cur"
 		return

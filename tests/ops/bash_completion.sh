@@ -26,7 +26,7 @@ complete_line() {
 }
 
 check "registered for probectl" "complete -F _probectl probectl" "$(complete -p probectl)"
-check "commands" "disable enable help list status tail" "$(complete_line "$probectl ")"
+check "commands" "disable enable help list status tail top" "$(complete_line "$probectl ")"
 check "a command's prefix" "disable" "$(complete_line "$probectl di")"
 check "global options" "--json" "$(complete_line "$probectl --j")"
 check "global options first" "--socket" "$(complete_line "$probectl --so")"
@@ -34,6 +34,7 @@ check "enable's options" "--count-only" "$(complete_line "$probectl enable --co"
 check "enable's --mode values" "auto sled uprobe" "$(complete_line "$probectl enable x:y --mode ")"
 check "list's options" "--verbose" "$(complete_line "$probectl list --verb")"
 check "status has no --filter" "" "$(complete_line "$probectl status --fi")"
+check "top's options" "--once" "$(complete_line "$probectl top --on")"
 check "help takes a command" "enable" "$(complete_line "$probectl help en")"
 check "-p offers PIDs" yes "$(complete_line "$probectl enable x:y -p " | grep -qw 1 && echo yes || echo no)"
 check "-b offers files" "$binary" "$(complete_line "$probectl list -b $binary")"

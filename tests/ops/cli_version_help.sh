@@ -17,7 +17,7 @@ check "both report the same interface versions" "$("$probectl" --version | cut -
 check "probed --help mentions --version" 1 "$("$probed" --help | grep -c -- '--version')"
 check "probectl help mentions per-command help" 1 "$("$probectl" help 2>&1 | grep -c 'probectl COMMAND --help')"
 
-for cmd in list enable disable status tail; do
+for cmd in list enable disable status tail top; do
 	a=$("$probectl" help "$cmd" 2>&1)
 	check "help $cmd exits 0" 0 $?
 	check "help $cmd starts with its usage" yes "$([[ $a == "Usage: probectl $cmd"* ]] && echo yes || echo no)"
