@@ -173,6 +173,13 @@ try:
             f"top --json while running: hits/s {row.get('hits_per_s')}, total "
             f"{before['hits']} <= {row.get('hits')} <= {after['hits']}")
 
+    # --- top without --once refreshes until interrupted (screens apart when not a tty).
+    r = subprocess.run(["timeout", "-s", "INT", "2", probectl, "-S", d.socket, "top",
+                        "--interval", "0.3"], capture_output=True, text=True, timeout=30)
+    screens = r.stdout.count("probectl top - ")
+    t.check(screens >= 2 and "\033[" not in r.stdout,
+            f"top refreshes until interrupted ({screens} screens, no escapes off a tty)")
+
     # --- (3) methods, paths, sizes, connection limit.
     for method in ("POST", "PUT", "HEAD", "DELETE"):
         try:
@@ -208,6 +215,7 @@ try:
     except socket.timeout:
         early = None
     t.check(early is None, f"a 17th connection waits while 16 are open ({early!r})")
+    t.check(d.probe_counts(1) is not None, "and the control socket answers meanwhile")
     held_conns[0].close()
     waiting.settimeout(5)
     resp = b""
