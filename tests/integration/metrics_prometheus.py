@@ -3,7 +3,7 @@
 real Prometheus server (Debian's prometheus package).
 
   - /metrics, fetched with urllib while the traced process is stopped, equals
-    probectl --json status, family by family;
+    probectl --json status, family by family, and passes promtool's checker and linter;
   - Prometheus scrapes the endpoint and its query API reads back values consistent with
     status (between the figures before it started and after it scraped);
   - anything but GET is 405, any path but /metrics 404, an oversized header 400, a 17th
@@ -147,6 +147,13 @@ try:
             break
     else:
         t.check(True, "every # line is a HELP or TYPE line")
+
+    promtool = shutil.which("promtool")
+    if promtool:
+        r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                           text=True, timeout=30)
+        t.check(r.returncode == 0 and not (r.stdout + r.stderr).strip(),
+                f"promtool check metrics: no error, no lint ({(r.stdout + r.stderr).strip()})")
 
     # --- probectl top --once with the process stopped: rates 0, totals == status.
     r = d.ctl("top", "--once", "--interval", "0.2")
