@@ -52,6 +52,8 @@ static const struct output_kind {
 	{ "msgpack+unix", "msgpack+unix:PATH", NULL, NULL, &sled_proto_msgpack_unix },
 	{ "jsonl+tcp", "jsonl+tcp://HOST:PORT", NULL, NULL, &sled_proto_jsonl_tcp },
 	{ "jsonl+unix", "jsonl+unix:PATH", NULL, NULL, &sled_proto_jsonl_unix },
+	{ "otlp", "otlp://HOST[:PORT]", NULL, NULL, &sled_proto_otlp },
+	{ "otlp+tls", "otlp+tls://HOST[:PORT]", NULL, NULL, &sled_proto_otlp_tls },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
