@@ -303,6 +303,39 @@ TEST(http_body_kept_is_bounded)
 	sled_buf_free(&r.body);
 }
 
+static const char *open_error(const char *spec)
+{
+	static char err[512];
+	struct sled_output *o;
+
+	err[0] = '\0';
+	o = sled_output_open(spec, err, sizeof(err));
+	if (o) {
+		sled_output_close(o);
+		return "(opened)";
+	}
+	return err;
+}
+
+TEST(bad_options_are_one_line_errors)
+{
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?gzp=1"),
+		     "otlp: unknown option 'gzp' (queue, batch, json, gzip, service, hostname, "
+		     "path, timeout_ms)");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?json=yes"), "otlp: bad json 'yes': expected 0 or 1");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?path=v1/logs"),
+		     "otlp: bad path 'v1/logs': expected /PATH without spaces (default /v1/logs)");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?service="),
+		     "otlp: bad service '': expected 1 to 255 printable characters");
+	CHECK_EQ_STR(open_error("otlp://h:x"),
+		     "otlp: bad address 'h:x': expected otlp://HOST[:PORT] (IPv6 as [ADDR]:PORT)");
+	CHECK_EQ_STR(open_error("otlp+tls://127.0.0.1?ca=/nonexistent/ca.pem&gzip=1")[0] ? "error"
+										 : "",
+		     "error");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?json=1&gzip=1&service=web&path=/x"), "(opened)");
+	CHECK_EQ_STR(open_error("otlp+tls://[::1]:4318?insecure=1"), "(opened)");
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -318,6 +351,7 @@ int main(void)
 		TEST_ENTRY(http_chunked_body_retry_after_and_close),
 		TEST_ENTRY(http_interim_responses_eof_bodies_and_garbage),
 		TEST_ENTRY(http_body_kept_is_bounded),
+		TEST_ENTRY(bad_options_are_one_line_errors),
 	};
 
 	return RUN_TESTS(tests);
