@@ -251,9 +251,9 @@ int sled_http_parse_response(const char *buf, size_t len, bool at_eof,
 }
 
 int sled_http_post(struct sled_conn *c, const char *host, const char *path,
-		   const char *content_type, const char *content_encoding, const void *body,
-		   size_t len, int timeout_ms, struct sled_http_response *r, char *err,
-		   size_t errlen)
+		   const char *content_type, const char *content_encoding,
+		   const char *extra_headers, const void *body, size_t len, int timeout_ms,
+		   struct sled_http_response *r, char *err, size_t errlen)
 {
 	int64_t deadline = sled_net_mono_ms() + timeout_ms;
 	struct sled_buf req = { 0 }, in = { 0 };
@@ -273,7 +273,10 @@ int sled_http_post(struct sled_conn *c, const char *host, const char *path,
 	}
 	rc |= sled_buf_puts(&req, "\r\nContent-Length: ");
 	rc |= sled_buf_put_u64(&req, len);
-	rc |= sled_buf_puts(&req, "\r\n\r\n");
+	rc |= sled_buf_puts(&req, "\r\n");
+	if (extra_headers)
+		rc |= sled_buf_puts(&req, extra_headers);
+	rc |= sled_buf_puts(&req, "\r\n");
 	if (rc) {
 		sled_buf_free(&req);
 		sled_output_set_err(err, errlen, "http: out of memory");

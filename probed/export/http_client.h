@@ -49,16 +49,17 @@ int sled_http_parse_response(const char *buf, size_t len, bool at_eof,
 			     struct sled_http_response *r, size_t *used);
 
 /*
- * POST body[0..len) to path with the headers Host, Content-Type, Content-Length, and
- * Content-Encoding when content_encoding is not NULL, then read the response into *r
+ * POST body[0..len) to path with the headers Host, Content-Type, Content-Length,
+ * Content-Encoding when content_encoding is not NULL, and extra_headers (NULL, or
+ * "Name: value\r\n" lines the caller checked), then read the response into *r
  * (free r->body after).  0 once a response was read (whatever its status), or -errno
  * with a one-line reason in err, e.g. "http: 127.0.0.1:4318: recv: no answer (timed
  * out)"; the caller closes the connection then.  -ECONNRESET or -EPIPE: the server
  * closed the connection before answering (for a reused connection, maybe while idle).
  */
 int sled_http_post(struct sled_conn *c, const char *host, const char *path,
-		   const char *content_type, const char *content_encoding, const void *body,
-		   size_t len, int timeout_ms, struct sled_http_response *r, char *err,
-		   size_t errlen);
+		   const char *content_type, const char *content_encoding,
+		   const char *extra_headers, const void *body, size_t len, int timeout_ms,
+		   struct sled_http_response *r, char *err, size_t errlen);
 
 #endif /* SLED_EXPORT_HTTP_CLIENT_H */

@@ -99,10 +99,11 @@ static void unknown_output(const char *spec, char *err, size_t errlen)
 }
 
 /* The spec as status and logs show it: the values of secret options (shared_key=,
- * password=) replaced by "***".  A new string, or NULL when out of memory. */
+ * password=, and otlp's header=, which may carry a token) replaced by "***".  A new
+ * string, or NULL when out of memory. */
 static char *masked_spec(const char *spec)
 {
-	static const char *const secrets[] = { "shared_key=", "password=" };
+	static const char *const secrets[] = { "shared_key=", "password=", "header=" };
 	const char *q = strchr(spec, '?');
 	size_t nopts = 1;
 	char *out, *w;

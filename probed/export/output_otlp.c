@@ -14,7 +14,9 @@
  * event is a LogRecord as otlp_proto.h describes.
  *
  * Options: json=1, gzip=1, service=NAME, hostname=NAME, path=/PATH (default /v1/logs),
- * timeout_ms=N (a request's whole exchange, default 10000), and queue=, batch= (netout.h).
+ * header=NAME:VALUE (an HTTP header added to every request, e.g. for a token; repeatable,
+ * up to 8; status shows its value as ***), timeout_ms=N (a request's whole exchange,
+ * default 10000), and queue=, batch= (netout.h).
  *
  * Responses, as the OTLP specification says: 2xx delivered (a partial success's
  * rejected_log_records are counted as dropped, its error_message shown in status);
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +48,8 @@
 #define DEFAULT_TIMEOUT_MS 10000
 #define RETRY_AFTER_MAX_S  60
 #define NAME_MAX_LEN       255
+#define MAX_HEADERS        8
+#define HEADER_MAX         1024
 
 struct otlp_out {
 	const char *kind;
@@ -55,6 +60,8 @@ struct otlp_out {
 	char service[NAME_MAX_LEN + 1]; /* option service=, "" for the program's name */
 	char host[NAME_MAX_LEN + 1];    /* host.name */
 	struct sled_tls *tls;           /* otlp+tls: the context, else NULL */
+	struct sled_buf headers;        /* option header=: "Name: value\r\n" lines, NUL-ended */
+	unsigned nheaders;
 
 	/* Worker only. */
 	struct sled_conn conn;
@@ -97,6 +104,60 @@ static bool is_flag(const char *v, bool *out)
 		return true;
 	}
 	return false;
+}
+
+/* HTTP's token characters (RFC 9110), for header names. */
+static bool http_token(const char *s, size_t n)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+		    !strchr(extra, c))
+			return false;
+	}
+	return true;
+}
+
+/* Option header=NAME:VALUE: 0, or -EINVAL with err. */
+static int add_header(struct otlp_out *s, const char *value, char *err, size_t errlen)
+{
+	const char *colon = strchr(value, ':'), *v;
+	size_t n = colon ? (size_t)(colon - value) : 0;
+
+	if (!colon || !http_token(value, n) || strlen(value) > HEADER_MAX ||
+	    !strncasecmp(value, "content-", 8) || (n == 4 && !strncasecmp(value, "host", 4)) ||
+	    (n == 17 && !strncasecmp(value, "transfer-encoding", 17))) {
+		sled_output_set_err(err, errlen,
+				    "%s: bad header '%.40s': expected NAME:VALUE, NAME a token other than Host, Content-* and Transfer-Encoding",
+				    s->kind, value);
+		return -EINVAL;
+	}
+	for (v = colon + 1; *v; v++)
+		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f) {
+			sled_output_set_err(err, errlen,
+					    "%s: bad header '%.*s': control characters in its value",
+					    s->kind, (int)n, value);
+			return -EINVAL;
+		}
+	if (s->nheaders == MAX_HEADERS) {
+		sled_output_set_err(err, errlen, "%s: more than %d header= options", s->kind,
+				    MAX_HEADERS);
+		return -EINVAL;
+	}
+	v = colon + 1 + strspn(colon + 1, " \t");
+	if (sled_buf_append(&s->headers, value, n) | sled_buf_puts(&s->headers, ": ") |
+	    sled_buf_puts(&s->headers, v) | sled_buf_append(&s->headers, "\r\n", 3)) {
+		sled_output_set_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->headers.len--; /* the NUL stays after the text */
+	s->nheaders++;
+	return 0;
 }
 
 static void *otlp_create(const char *kind, bool tls, const char *target,
@@ -150,13 +211,16 @@ static void *otlp_create(const char *kind, bool tls, const char *target,
 				goto fail;
 			}
 			strcpy(s->path, value);
+		} else if (!strcmp(key, "header")) {
+			if (add_header(s, value, err, errlen))
+				goto fail;
 		} else if (!strcmp(key, "timeout_ms")) {
 			if (sled_net_opt_u64(kind, key, value, 1, 600000, &v, err, errlen))
 				goto fail;
 			s->timeout_ms = (int)v;
 		} else {
 			sled_output_set_err(err, errlen,
-					    "%s: unknown option '%s' (queue, batch, json, gzip, service, hostname, path, timeout_ms%s)",
+					    "%s: unknown option '%s' (queue, batch, json, gzip, service, hostname, path, header, timeout_ms%s)",
 					    kind, key, tls ? ", " SLED_TLS_OPTS_HELP : "");
 			goto fail;
 		}
@@ -170,6 +234,7 @@ static void *otlp_create(const char *kind, bool tls, const char *target,
 		goto fail;
 	return s;
 fail:
+	sled_buf_free(&s->headers);
 	free(s->target);
 	free(s);
 	return NULL;
@@ -461,6 +526,12 @@ static int otlp_send(void *proto, struct sled_batch *b, char *err, size_t errlen
 	for (int attempt = 0;; attempt++) {
 		bool reused = s->reused;
 
+		/* A kept-alive connection the receiver closed since: do not write into it. */
+		if (s->conn.fd >= 0 && reused &&
+		    sled_conn_check_closed(&s->conn, s->kind, why, sizeof(why))) {
+			sled_conn_close(&s->conn);
+			s->reused = reused = false;
+		}
 		if (s->conn.fd < 0) {
 			r = otlp_connect(s, err, errlen);
 			if (r)
@@ -468,7 +539,8 @@ static int otlp_send(void *proto, struct sled_batch *b, char *err, size_t errlen
 		}
 		r = sled_http_post(&s->conn, s->target, s->path,
 				   s->json ? "application/json" : "application/x-protobuf",
-				   s->gzip ? "gzip" : NULL, b->frame.data, b->frame.len,
+				   s->gzip ? "gzip" : NULL, s->nheaders ? s->headers.data : NULL,
+				   b->frame.data, b->frame.len,
 				   s->timeout_ms, &resp, why, sizeof(why));
 		if (!r)
 			break;
@@ -555,6 +627,7 @@ static void otlp_destroy(void *proto)
 
 	otlp_disconnect(s);
 	sled_buf_free(&s->scratch);
+	sled_buf_free(&s->headers);
 	sled_tls_free(s->tls);
 	free(s->target);
 	free(s);

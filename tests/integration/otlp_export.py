@@ -82,7 +82,7 @@ HOST = socket.gethostname()
 class Receiver:
     """otlp_receiver.js on a loopback port, logging each request to a file."""
 
-    def __init__(self, tmp, name, respond=(), tls=None, port=0):
+    def __init__(self, tmp, name, respond=(), tls=None, port=0, keep_alive_ms=None):
         self.out = os.path.join(tmp, name + ".jsonl")
         self.log = os.path.join(tmp, name + ".log")
         args = [NODE, SERVER_JS, self.out, "--port", str(port)]
@@ -90,6 +90,8 @@ class Receiver:
             args += ["--respond", r]
         if tls:
             args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        if keep_alive_ms:
+            args += ["--keep-alive-ms", str(keep_alive_ms)]
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True,
                                          env=dict(os.environ, NODE_PATH=NODE_MODULES))
@@ -214,7 +216,8 @@ def encodings(t, tmp):
     n = 600
     cases = [
         ("protobuf", "", False, "application/x-protobuf", False),
-        ("protobuf gzip", "?gzip=1&batch=128", False, "application/x-protobuf", True),
+        ("protobuf gzip", "?gzip=1&batch=128&header=Authorization: Bearer t0ken"
+         "&header=X-Scope-OrgID:tenant-1", False, "application/x-protobuf", True),
         ("json", "?json=1&batch=200", True, "application/json", False),
         ("json gzip", "?json=1&gzip=1", True, "application/json", True),
     ]
@@ -232,6 +235,10 @@ def encodings(t, tmp):
                    q["gzip"] != gz or q["path"] != "/v1/logs"]
             t.check(reqs and not bad, "%s: %d POSTs to /v1/logs, Content-Type %s, gzip %s%s"
                     % (name, len(reqs), ctype, gz, ": %r" % bad[0] if bad else ""))
+            if "header=" in opts:
+                t.check(all(q["authorization"] == "Bearer t0ken" and q["scope"] == "tenant-1"
+                            for q in reqs), "%s: the header= options came with every request"
+                        % name)
             check_delivery(t, name, rx, n, t0, t1, json_mode=json_mode)
         finally:
             rx.kill()
@@ -430,6 +437,38 @@ def daemon(t, tmp):
             print("# probed log:\n" + d.log_text(), flush=True)
 
 
+def keep_alive(t, tmp):
+    """A receiver that closes idle connections after 150 ms, events 400 ms apart: every
+    batch finds its connection closed, opens a new one, and nothing fails or is lost."""
+    rx = Receiver(tmp, "keepalive", keep_alive_ms=150)
+    spec = "otlp://127.0.0.1:%d?gzip=1" % rx.port
+    d = Daemon(PROBED, PROBECTL, extra=["-o", spec])
+    try:
+        probe_id = d.ctl_json("enable", "sample:request")["id"]
+        app = subprocess.Popen([SAMPLE_BASIC, "8", "400"], stdout=subprocess.DEVNULL)
+        app.wait(timeout=60)
+        c = d.wait_drained(probe_id) or {}
+        ref = [e for e in d.events() if e["pid"] == app.pid and e["name"] == "request"]
+        o, _ = wait_until(lambda: (lambda o: o if o and o["queued"] == 0 and
+                                   o["sent"] >= len(ref) else None)(output_status(d, "otlp:")),
+                          20, 0.1)
+        o = o or output_status(d, "otlp:") or {}
+        reqs = rx.requests()
+        conns = {q["connection"] for q in reqs}
+        got = [r for res, _, r in rx.records()
+               if res["process.pid"] == {"intValue": str(app.pid)}]
+        print("# keep-alive: %d requests on %d connections, status %s" % (len(reqs), len(conns), o))
+        t.check(len(ref) >= 5 and len(got) == len(ref) == c.get("exported"),
+                "keep-alive: each of the %d events arrived once (%d)" % (len(ref), len(got)))
+        t.check(len(conns) > 1 and all(q["status"] == 200 for q in reqs) and
+                o.get("dropped") == 0 and o.get("error") == "",
+                "keep-alive: connections the receiver closed while idle were replaced, with no "
+                "error (%d connections)" % len(conns))
+    finally:
+        d.stop()
+        rx.kill()
+
+
 def main():
     t = Suite()
     tmp = tempfile.mkdtemp(prefix="sled-otlp-")
@@ -439,6 +478,7 @@ def main():
         refusals(t, tmp)
         receiver_down(t, tmp)
         daemon(t, tmp)
+        keep_alive(t, tmp)
     finally:
         if t.failed:
             print("# kept " + tmp, flush=True)

@@ -7,17 +7,20 @@
 // Content-Encoding: gzip.
 //
 //   node otlp_receiver.js OUT [--port N] [--respond STATUS[:RETRY_AFTER]]...
-//        [--respond partial:N] [--tls-cert PEM --tls-key PEM]
+//        [--respond partial:N] [--keep-alive-ms N] [--tls-cert PEM --tls-key PEM]
 //
 // Prints "listening PORT" once it accepts connections.  The requests are answered, in
 // order, with the --respond statuses given (Retry-After seconds when given; partial:N is
 // a 200 whose partial_success rejects N records), then with 200.  Appends one JSON line
 // per request to OUT, before answering it:
-//   {"request": n, "status": S, "path": P, "contentType": T, "gzip": bool,
+//   {"request": n, "connection": c, "status": S, "path": P, "contentType": T, "gzip": bool,
 //    "encoding": "protobuf" | "json", "body": {...}}
 // body is the decoded request as toObject gives it (64-bit integers as decimal strings,
 // NaN and infinities as {"$num": "NaN" | "Infinity" | "-Infinity"}); it is present only
-// when the answer is 200 (a request refused by status is logged without it).
+// when the answer is 200 (a request refused by status is logged without it).  connection
+// numbers the TCP connections in the order they were accepted; authorization and scope are
+// the Authorization and X-Scope-OrgID headers (null when absent).  --keep-alive-ms: how long
+// an idle kept-alive connection stays open before the receiver closes it (default 5000).
 "use strict";
 
 const fs = require("fs");
@@ -32,14 +35,14 @@ const Response = svc.ExportLogsServiceResponse;
 
 function usage() {
   process.stderr.write("usage: otlp_receiver.js OUT [--port N] [--respond STATUS[:SECONDS]]... " +
-    "[--respond partial:N] [--tls-cert PEM --tls-key PEM]\n");
+    "[--respond partial:N] [--keep-alive-ms N] [--tls-cert PEM --tls-key PEM]\n");
   process.exit(2);
 }
 
 const argv = process.argv.slice(2);
 if (argv.length < 1) usage();
 const out = fs.openSync(argv[0], "a");
-let port = 0, tlsCert = null, tlsKey = null;
+let port = 0, tlsCert = null, tlsKey = null, keepAliveMs = 5000;
 const plan = [];
 for (let i = 1; i < argv.length; i += 2) {
   const v = argv[i + 1];
@@ -52,6 +55,7 @@ for (let i = 1; i < argv.length; i += 2) {
         : { status: Number(a), retryAfter: b });
       break;
     }
+    case "--keep-alive-ms": keepAliveMs = Number(v); break;
     case "--tls-cert": tlsCert = fs.readFileSync(v); break;
     case "--tls-key": tlsKey = fs.readFileSync(v); break;
     default: usage();
@@ -75,6 +79,11 @@ let nrequests = 0;
 
 function handle(req, res) {
   const chunks = [];
+  // Close the connection once it has been idle for keepAliveMs after an answer.
+  clearTimeout(req.socket.sledIdle);
+  res.on("finish", () => {
+    req.socket.sledIdle = setTimeout(() => req.socket.end(), keepAliveMs);
+  });
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
     const n = ++nrequests;
@@ -82,9 +91,11 @@ function handle(req, res) {
     const ctype = (req.headers["content-type"] || "").split(";")[0].trim();
     const gz = (req.headers["content-encoding"] || "") === "gzip";
     const json = ctype === "application/json";
-    const line = { request: n, status: answer.status, path: req.url, contentType: ctype,
+    const line = { request: n, connection: req.socket.sledConnection, status: answer.status, path: req.url, contentType: ctype,
       gzip: gz, encoding: json ? "json" : "protobuf",
-      contentLength: Number(req.headers["content-length"]) };
+      contentLength: Number(req.headers["content-length"]),
+      authorization: req.headers["authorization"] || null,
+      scope: req.headers["x-scope-orgid"] || null };
     let status = answer.status, reply;
     try {
       let body = Buffer.concat(chunks);
@@ -127,6 +138,11 @@ function handle(req, res) {
 
 const server = tlsCert ? https.createServer({ cert: tlsCert, key: tlsKey }, handle)
   : http.createServer(handle);
+server.keepAliveTimeout = 0; /* handle() closes idle connections itself */
+let nconnections = 0;
+server.on(tlsCert ? "secureConnection" : "connection", (sock) => {
+  sock.sledConnection = ++nconnections;
+});
 server.listen(port, "127.0.0.1", () => {
   process.stdout.write("listening " + server.address().port + "\n");
 });

@@ -321,7 +321,17 @@ TEST(bad_options_are_one_line_errors)
 {
 	CHECK_EQ_STR(open_error("otlp://127.0.0.1?gzp=1"),
 		     "otlp: unknown option 'gzp' (queue, batch, json, gzip, service, hostname, "
-		     "path, timeout_ms)");
+		     "path, header, timeout_ms)");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?header=Host:evil"),
+		     "otlp: bad header 'Host:evil': expected NAME:VALUE, NAME a token other than "
+		     "Host, Content-* and Transfer-Encoding");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?header=X Y:1"),
+		     "otlp: bad header 'X Y:1': expected NAME:VALUE, NAME a token other than "
+		     "Host, Content-* and Transfer-Encoding");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?header=X-A:1\r\nX-B: 2"),
+		     "otlp: bad header 'X-A': control characters in its value");
+	CHECK_EQ_STR(open_error("otlp://127.0.0.1?header=Authorization:Bearer x&header=X-A:"),
+		     "(opened)");
 	CHECK_EQ_STR(open_error("otlp://127.0.0.1?json=yes"), "otlp: bad json 'yes': expected 0 or 1");
 	CHECK_EQ_STR(open_error("otlp://127.0.0.1?path=v1/logs"),
 		     "otlp: bad path 'v1/logs': expected /PATH without spaces (default /v1/logs)");
@@ -334,6 +344,20 @@ TEST(bad_options_are_one_line_errors)
 		     "error");
 	CHECK_EQ_STR(open_error("otlp://127.0.0.1?json=1&gzip=1&service=web&path=/x"), "(opened)");
 	CHECK_EQ_STR(open_error("otlp+tls://[::1]:4318?insecure=1"), "(opened)");
+}
+
+TEST(header_values_are_masked_in_the_spec_shown)
+{
+	char err[256] = "";
+	struct sled_output *o =
+		sled_output_open("otlp://127.0.0.1?header=Authorization:Bearer s3cret&json=1", err,
+				 sizeof(err));
+
+	CHECK(o != NULL);
+	if (o) {
+		CHECK_EQ_STR(sled_output_spec(o), "otlp://127.0.0.1?header=***&json=1");
+		sled_output_close(o);
+	}
 }
 
 int main(void)
@@ -352,6 +376,7 @@ int main(void)
 		TEST_ENTRY(http_interim_responses_eof_bodies_and_garbage),
 		TEST_ENTRY(http_body_kept_is_bounded),
 		TEST_ENTRY(bad_options_are_one_line_errors),
+		TEST_ENTRY(header_values_are_masked_in_the_spec_shown),
 	};
 
 	return RUN_TESTS(tests);
