@@ -178,7 +178,8 @@ int sled_net_wait_fd(int fd, short events, int64_t deadline);
  * the port is required).  NULL with the reason in err, e.g. "syslog: bad address 'h:x':
  * expected syslog://HOST[:PORT] (IPv6 as [ADDR]:PORT)".  Default ports, by kind:
  *   syslog 514 (TCP and UDP alike), syslog+tls 6514 (RFC 5425), forward and
- *   forward+tls 24224; msgpack+tcp and jsonl+tcp have no well-known port. */
+ *   forward+tls 24224, otlp and otlp+tls 4318 (OTLP/HTTP); msgpack+tcp and jsonl+tcp
+ *   have no well-known port. */
 char *sled_net_hostport(const char *kind, const char *t, const char *default_port, char *err,
 			size_t errlen);
 /* gzip (one member, fast level) of in, appended to out: 0, or -errno with err
