@@ -17,6 +17,7 @@ export SLED_ROOT
 ensure_packages "${SLED_BUILD_PACKAGES[@]}" "${SLED_TEST_PACKAGES[@]}"
 ensure_tracefs
 ensure_npm_fluent
+ensure_npm_otlp
 
 configure_and_build "$SLED_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== test suite (build/)"

@@ -57,4 +57,8 @@ int sled_buf_put_i64(struct sled_buf *b, int64_t v);
  */
 int sled_buf_put_double(struct sled_buf *b, double d, bool single);
 
+/* A quoted JSON string of s[0..len): escaped per RFC 8259, ill-formed UTF-8 as U+FFFD
+ * (encode_json.c). */
+int sled_buf_put_json_string(struct sled_buf *b, const char *s, size_t len);
+
 #endif /* SLED_EXPORT_BUF_H */

@@ -82,6 +82,11 @@ static int put_string(struct sled_buf *b, const char *str, size_t len)
 	return err ? -ENOMEM : 0;
 }
 
+int sled_buf_put_json_string(struct sled_buf *b, const char *s, size_t len)
+{
+	return put_string(b, s, len);
+}
+
 static int put_cstr(struct sled_buf *b, const char *s)
 {
 	return s ? put_string(b, s, strlen(s)) : sled_buf_append(b, "null", 4);

@@ -101,6 +101,19 @@ static bool must_stop(struct sled_netout *n)
 	return n->stopping && (!n->head || mono_ms() >= n->stop_deadline);
 }
 
+/* Wait until the time `until` (CLOCK_MONOTONIC ms) though batches arrive meanwhile; a stop
+ * brings it forward to the stop's deadline (under mu). */
+static void wait_until_ms(struct sled_netout *n, int64_t until)
+{
+	for (int64_t now = mono_ms(); ; now = mono_ms()) {
+		if (n->stopping && n->stop_deadline < until)
+			until = n->stop_deadline;
+		if (now >= until)
+			return;
+		timed_wait(n, (int)(until - now));
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct sled_netout *n = arg;
@@ -134,7 +147,6 @@ static void *worker(void *arg)
 			}
 			connected = true;
 			n->state = "connected";
-			backoff = BACKOFF_MIN_MS;
 		}
 		if (!n->head) {
 			if (n->stopping)
@@ -155,13 +167,19 @@ static void *worker(void *arg)
 			r = ops->send(n->proto, b, err, sizeof(err));
 			pthread_mutex_lock(&n->mu);
 			if (r >= 0) {
+				uint32_t rejected = b->rejected < b->nevents ? b->rejected : b->nevents;
+
 				n->head = b->next;
 				if (!n->head)
 					n->tail = NULL;
 				n->queued -= b->nevents;
-				n->sent += b->nevents;
+				n->sent += b->nevents - rejected;
+				n->dropped += rejected;
+				if (rejected)
+					set_error(n, EPROTO, err);
 				if (r == 1)
-					n->acked += b->nevents;
+					n->acked += b->nevents - rejected;
+				backoff = BACKOFF_MIN_MS;
 				pthread_mutex_unlock(&n->mu);
 				batch_free(b);
 				pthread_mutex_lock(&n->mu);
@@ -169,14 +187,16 @@ static void *worker(void *arg)
 			}
 		}
 		if (r < 0) {
+			int64_t wait;
+
 			set_error(n, r, err);
 			pthread_mutex_unlock(&n->mu);
+			wait = ops->retry_ms ? ops->retry_ms(n->proto) : 0;
 			ops->disconnect(n->proto);
 			pthread_mutex_lock(&n->mu);
 			connected = false;
 			n->state = "down";
-			if (!n->stopping)
-				timed_wait(n, backoff);
+			wait_until_ms(n, mono_ms() + (wait > 0 ? wait : backoff));
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		}
 	}

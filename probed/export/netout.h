@@ -18,7 +18,10 @@
  *                  acknowledges), and only then removes it.  On any failure it
  *                  disconnects, waits (backoff 100 ms doubling to 5 s), reconnects and
  *                  sends the same batch again: with acknowledgements that is
- *                  at-least-once delivery across receiver restarts.
+ *                  at-least-once delivery across receiver restarts.  The backoff is
+ *                  reset by a delivered batch (a receiver that accepts connections and
+ *                  refuses every batch is retried less and less often), and a receiver
+ *                  may ask for a longer wait (proto->retry_ms).
  *
  * A protocol is a struct sled_proto_ops (output_forward.c, output_syslog.c,
  * output_stream.c) plus a line in output.c's table.  Its callbacks run in two threads:
@@ -65,6 +68,10 @@ struct sled_batch {
 	 * the first send and reused when the batch is sent again; freed with the batch. */
 	struct sled_buf frame;
 	bool framed;
+	/* Set by proto->send before it returns >= 0: events of the batch the receiver refused
+	 * for good (OTLP's 400, or a partial success), counted as dropped instead of sent,
+	 * with send's err as the reason in status. */
+	uint32_t rejected;
 };
 
 struct sled_proto_ops {
@@ -87,6 +94,9 @@ struct sled_proto_ops {
 	 * it, 0 once it was written (protocols without acknowledgement), -errno with a reason
 	 * in err on failure (then the worker disconnects and later sends b again). */
 	int (*send)(void *proto, struct sled_batch *b, char *err, size_t errlen);
+	/* Worker, after send failed: how long the receiver asked us to wait before the next
+	 * try (HTTP's Retry-After), in ms, or 0 for the usual backoff.  NULL: always 0. */
+	int (*retry_ms)(void *proto);
 	/* Worker, after idle_ms without a batch to send: keep the connection alive or notice
 	 * it died (Forward heartbeat, reading EOF).  0, or -errno: the worker disconnects and
 	 * reconnects.  NULL: nothing to do. */
@@ -98,13 +108,14 @@ struct sled_proto_ops {
 	int idle_ms; /* how often idle is called while nothing is sent; 0 = 1000 */
 };
 
-/* output_forward.c, output_syslog.c, output_stream.c */
+/* output_forward.c, output_syslog.c, output_stream.c, output_otlp.c */
 extern const struct sled_proto_ops sled_proto_forward, sled_proto_forward_unix;
 extern const struct sled_proto_ops sled_proto_forward_tls;
 extern const struct sled_proto_ops sled_proto_syslog_tcp, sled_proto_syslog_udp;
 extern const struct sled_proto_ops sled_proto_syslog_tls;
 extern const struct sled_proto_ops sled_proto_msgpack_tcp, sled_proto_msgpack_unix;
 extern const struct sled_proto_ops sled_proto_jsonl_tcp, sled_proto_jsonl_unix;
+extern const struct sled_proto_ops sled_proto_otlp, sled_proto_otlp_tls;
 
 struct sled_netout;
 
@@ -167,9 +178,15 @@ int sled_net_wait_fd(int fd, short events, int64_t deadline);
  * the port is required).  NULL with the reason in err, e.g. "syslog: bad address 'h:x':
  * expected syslog://HOST[:PORT] (IPv6 as [ADDR]:PORT)".  Default ports, by kind:
  *   syslog 514 (TCP and UDP alike), syslog+tls 6514 (RFC 5425), forward and
- *   forward+tls 24224; msgpack+tcp and jsonl+tcp have no well-known port. */
+ *   forward+tls 24224, otlp and otlp+tls 4318 (OTLP/HTTP); msgpack+tcp and jsonl+tcp
+ *   have no well-known port. */
 char *sled_net_hostport(const char *kind, const char *t, const char *default_port, char *err,
 			size_t errlen);
+/* gzip (one member, fast level) of in, appended to out: 0, or -errno with err
+ * (output_forward.c; the otlp output uses it too). */
+int sled_gzip_into(const struct sled_buf *in, struct sled_buf *out, char *err,
+		   size_t errlen);
+
 /* Parse "N" within [min, max] for option key: 0 or -EINVAL with the reason in err. */
 int sled_net_opt_u64(const char *kind, const char *key, const char *value, uint64_t min,
 		     uint64_t max, uint64_t *out, char *err, size_t errlen);

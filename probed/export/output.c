@@ -52,6 +52,8 @@ static const struct output_kind {
 	{ "msgpack+unix", "msgpack+unix:PATH", NULL, NULL, &sled_proto_msgpack_unix },
 	{ "jsonl+tcp", "jsonl+tcp://HOST:PORT", NULL, NULL, &sled_proto_jsonl_tcp },
 	{ "jsonl+unix", "jsonl+unix:PATH", NULL, NULL, &sled_proto_jsonl_unix },
+	{ "otlp", "otlp://HOST[:PORT]", NULL, NULL, &sled_proto_otlp },
+	{ "otlp+tls", "otlp+tls://HOST[:PORT]", NULL, NULL, &sled_proto_otlp_tls },
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -97,10 +99,11 @@ static void unknown_output(const char *spec, char *err, size_t errlen)
 }
 
 /* The spec as status and logs show it: the values of secret options (shared_key=,
- * password=) replaced by "***".  A new string, or NULL when out of memory. */
+ * password=, and otlp's header=, which may carry a token) replaced by "***".  A new
+ * string, or NULL when out of memory. */
 static char *masked_spec(const char *spec)
 {
-	static const char *const secrets[] = { "shared_key=", "password=" };
+	static const char *const secrets[] = { "shared_key=", "password=", "header=" };
 	const char *q = strchr(spec, '?');
 	size_t nopts = 1;
 	char *out, *w;

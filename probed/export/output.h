@@ -10,6 +10,8 @@
  *                   RFC 5424 (output_syslog.c); TLS: net_tls.h
  *   msgpack+tcp://HOST:PORT, msgpack+unix:PATH, jsonl+tcp://..., jsonl+unix:PATH
  *                   the msgpack / JSON-lines streams over a socket (output_stream.c)
+ *   otlp://HOST[:PORT], otlp+tls://HOST[:PORT]
+ *                   OpenTelemetry logs over OTLP/HTTP (output_otlp.c)
  *
  * Network kinds take options after '?' (netout.h): queue=N, batch=N, and their own.
  * They deliver from a thread of their own with a bounded queue (netout.c), so a receiver

@@ -284,9 +284,8 @@ static int random_bytes(void *p, size_t n, char *err, size_t errlen)
 	return 0;
 }
 
-/* gzip (one member) of in into out. */
-static int gzip_into(const struct sled_buf *in, struct sled_buf *out, char *err,
-		     size_t errlen)
+int sled_gzip_into(const struct sled_buf *in, struct sled_buf *out, char *err,
+		   size_t errlen)
 {
 	z_stream z = { 0 };
 	uLong bound;
@@ -341,7 +340,7 @@ static int build_frame(struct fwd *f, struct sled_batch *b, char *err, size_t er
 		EVP_EncodeBlock((unsigned char *)chunk, id, sizeof(id));
 	}
 	if (f->gzip) {
-		r = gzip_into(&b->data, &packed, err, errlen);
+		r = sled_gzip_into(&b->data, &packed, err, errlen);
 		if (r) {
 			sled_buf_free(&packed);
 			return r;

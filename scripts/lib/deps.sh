@@ -71,3 +71,27 @@ ensure_npm_fluent() {
 	rm -f "$log"
 	return 0
 }
+
+# ensure_npm_otlp: the npm package @opentelemetry/otlp-transformer, whose generated
+# protobuf code (build/src/generated/root.js, from opentelemetry-proto) decodes what the
+# otlp output sends in tests/integration/otlp_receiver.js; in $SLED_NODE_CACHE like the
+# Fluent package (npm records both in its package.json, so neither prunes the other).
+# Pinned to the last release line that runs on Debian's Node 20 and still ships the
+# protobufjs root.  A failure is reported and not fatal: the test then says SKIP.
+SLED_NPM_OTLP=@opentelemetry/otlp-transformer@0.57.2
+ensure_npm_otlp() {
+	local dir=$SLED_NODE_CACHE log
+	[[ -f $dir/node_modules/@opentelemetry/otlp-transformer/build/src/generated/root.js ]] &&
+		return 0
+	command -v node >/dev/null || ensure_packages nodejs || return 0
+	command -v npm >/dev/null || ensure_packages npm || return 0
+	echo "Installing npm package $SLED_NPM_OTLP into $dir"
+	log=$(mktemp)
+	if ! { mkdir -p "$dir" && npm install --prefix "$dir" --no-audit --no-fund \
+		--no-package-lock --loglevel=error "$SLED_NPM_OTLP"; } >"$log" 2>&1; then
+		cat "$log" >&2
+		echo "Warning: could not install $SLED_NPM_OTLP; the OTLP test will skip" >&2
+	fi
+	rm -f "$log"
+	return 0
+}

@@ -153,9 +153,9 @@ static int cmd_write(int argc, char **argv)
 
 		sled_output_stop(outs[k]); /* network outputs: deliver what is queued (2 s) */
 		sled_output_stats(outs[k], &st);
-		fprintf(stderr, "%s written %llu acked %llu dropped %llu\n", sled_output_spec(outs[k]),
-			(unsigned long long)st.written, (unsigned long long)st.acked,
-			(unsigned long long)st.dropped);
+		fprintf(stderr, "%s written %llu acked %llu dropped %llu error '%s'\n",
+			sled_output_spec(outs[k]), (unsigned long long)st.written,
+			(unsigned long long)st.acked, (unsigned long long)st.dropped, st.error);
 		failed |= st.written != n;
 		sled_output_close(outs[k]);
 	}

@@ -134,7 +134,8 @@ TEST(open_rejects_unknown_kind_naming_the_valid_ones)
 				    "syslog://HOST[:PORT], syslog+udp://HOST[:PORT], "
 				    "syslog+tls://HOST[:PORT], "
 				    "msgpack+tcp://HOST:PORT, msgpack+unix:PATH, "
-				    "jsonl+tcp://HOST:PORT, jsonl+unix:PATH)";
+				    "jsonl+tcp://HOST:PORT, jsonl+unix:PATH, "
+				    "otlp://HOST[:PORT], otlp+tls://HOST[:PORT])";
 	char want[600];
 
 	CHECK(sled_output_open("x", err, sizeof(err)) == NULL);
