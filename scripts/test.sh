@@ -39,13 +39,13 @@ if [[ -z ${SLED_SKIP_FUZZ:-} ]]; then
 	log=$(mktemp)
 	if ! { cmake -S "$SLED_ROOT" -B "$SLED_ROOT/build-fuzz" -DCMAKE_BUILD_TYPE=Debug \
 		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ &&
-		cmake --build "$SLED_ROOT/build-fuzz" -j"$(nproc)" --target fuzz_argspec fuzz_notes fuzz_text fuzz_config fuzz_block fuzz_ring fuzz_ctl_request; } >"$log" 2>&1; then
+		cmake --build "$SLED_ROOT/build-fuzz" -j"$(nproc)" --target fuzz_argspec fuzz_notes fuzz_text fuzz_config fuzz_block fuzz_ring fuzz_ctl_request fuzz_http; } >"$log" 2>&1; then
 		cat "$log" >&2
 		rm -f "$log"
 		echo "Error: the fuzz build failed" >&2
 		exit 1
 	fi
 	rm -f "$log"
-	echo "== fuzzing (build-fuzz/, libFuzzer, 20 s per parser: arg specs, notes, text, config, shm block, rings, control requests)"
+	echo "== fuzzing (build-fuzz/, libFuzzer, 20 s per parser: arg specs, notes, text, config, shm block, rings, control requests, HTTP replies)"
 	ctest --test-dir "$SLED_ROOT/build-fuzz" --output-on-failure -j2 -L fuzz
 fi
