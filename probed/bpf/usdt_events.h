@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * usdt_events.h - the one contract between the uprobe-mode BPF program
- * (usdt_events.bpf.c) and its loader in the daemon (probed/daemon/uprobe.c): map value
+ * (usdt_events.bpf.c) and its loader in the daemon (probed/daemon/uprobe/uprobe.c): map value
  * layouts and the record format of the ring buffer.  Included by both; in BPF the __u*
  * types come from vmlinux.h, in user space from <linux/types.h>.
  *

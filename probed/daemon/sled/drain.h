@@ -9,9 +9,9 @@
 #ifndef SLED_DRAIN_H
 #define SLED_DRAIN_H
 
-#include "clock.h"
-#include "event.h"
-#include "procs.h"
+#include "daemon/core/clock.h"
+#include "export/event.h"
+#include "daemon/sled/procs.h"
 
 typedef void (*sled_sink_fn)(const struct sled_event *ev, const struct traced_proc *p, void *arg);
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sites.h"
+#include "discovery/sites.h"
 
 /* libbpf 1.1's usdt.bpf.h layout (BPF_USDT_MAX_ARG_CNT 12). */
 struct uprobe_arg_spec {

@@ -10,8 +10,8 @@
 #include <msgpack.h>
 #include <sys/types.h>
 
-#include "daemon.h"
-#include "uprobe_auto.h"
+#include "daemon/core/daemon.h"
+#include "daemon/uprobe/uprobe_auto.h"
 
 /* One probe: its scope, functions and figures, the sled part's (slots) and the uprobe
  * part's (attaches, and those released with their processes) together. */

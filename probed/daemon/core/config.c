@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "ctl_request.h"
+#include "daemon/core/config.h"
+#include "ctl/ctl_request.h"
 
 static void set_err(char *err, size_t errlen, const struct config *cfg, unsigned line,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));

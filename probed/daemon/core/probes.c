@@ -5,9 +5,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "pattern.h"
-#include "probes.h"
+#include "daemon/core/clock.h"
+#include "cli/pattern.h"
+#include "daemon/core/probes.h"
 
 struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, const char *binary,
 			 uid_t owner)

@@ -40,9 +40,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "event.h"
+#include "export/event.h"
 #include "filter_prog.h"
-#include "sites.h"
+#include "discovery/sites.h"
 
 struct uprobe_ctx;
 

@@ -3,7 +3,7 @@
 
 #include <sled/tracepoint.h>
 
-#include "drain.h"
+#include "daemon/sled/drain.h"
 
 /* Decode one record into ev; -1 if it does not fit its own size. */
 static int decode(const struct traced_proc *p, const struct sled_record *rec, const char *raw,

@@ -27,15 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "ctl.h"
-#include "ctl_frame.h"
-#include "daemon.h"
-#include "pattern.h"
-#include "pending.h"
-#include "uprobe.h"
-#include "report.h"
-#include "uprobe_auto.h"
+#include "export/buf.h"
+#include "ctl/ctl.h"
+#include "ctl/ctl_frame.h"
+#include "daemon/core/daemon.h"
+#include "cli/pattern.h"
+#include "daemon/core/pending.h"
+#include "daemon/uprobe/uprobe.h"
+#include "daemon/control/report.h"
+#include "daemon/uprobe/uprobe_auto.h"
 
 /* Fairness: a client with a pipeline of requests gets this many per loop pass. */
 #define REQUESTS_PER_PASS 4

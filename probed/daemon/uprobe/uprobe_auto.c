@@ -28,11 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon.h"
-#include "pattern.h"
-#include "proc_maps.h"
-#include "uprobe.h"
-#include "uprobe_auto.h"
+#include "daemon/core/daemon.h"
+#include "cli/pattern.h"
+#include "discovery/proc_maps.h"
+#include "daemon/uprobe/uprobe.h"
+#include "daemon/uprobe/uprobe_auto.h"
 
 #define OBJ_BUCKETS   256
 #define PROC_BUCKETS  1024

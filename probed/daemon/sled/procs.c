@@ -16,10 +16,10 @@
 
 #include <sled/tracepoint.h>
 
-#include "block.h"
-#include "clock.h"
-#include "proc_maps.h"
-#include "procs.h"
+#include "daemon/sled/block.h"
+#include "daemon/core/clock.h"
+#include "discovery/proc_maps.h"
+#include "daemon/sled/procs.h"
 
 static void block_path(char *buf, size_t len, pid_t pid)
 {

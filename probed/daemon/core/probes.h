@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "filter.h"
-#include "procs.h"
+#include "filter/filter.h"
+#include "daemon/sled/procs.h"
 
 struct probe {
 	uint32_t id;

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon.h"
+#include "daemon/core/daemon.h"
 
 /* One process of a request: what its apply planned and, once done, its figures. */
 struct pending_proc {

@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "pending.h"
+#include "daemon/core/clock.h"
+#include "daemon/core/pending.h"
 
 #define MS_NS 1000000ull
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "probes.h"
+#include "daemon/core/probes.h"
 
 struct daemon;
 

@@ -54,9 +54,9 @@
 #include <sled/tracepoint.h>
 
 #include "shm_layout.h"
-#include "uprobe.h"
-#include "uprobe_spec.h"
-#include "usdt_events.h"
+#include "daemon/uprobe/uprobe.h"
+#include "daemon/uprobe/uprobe_spec.h"
+#include "bpf/usdt_events.h"
 #include "usdt_events.skel.h"
 
 _Static_assert(USDT_STR_TRUNCATED == SLED_REC_STR_TRUNCATED, "string flags as in sled mode");

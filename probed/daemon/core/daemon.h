@@ -18,10 +18,10 @@
 
 #include <msgpack.h>
 
-#include "clock.h"
-#include "output.h"
-#include "probes.h"
-#include "procs.h"
+#include "daemon/core/clock.h"
+#include "export/output.h"
+#include "daemon/core/probes.h"
+#include "daemon/sled/procs.h"
 
 #define MAX_OUTPUTS 16
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "block.h"
+#include "daemon/sled/block.h"
 
 int block_check_version(const void *first8, pid_t pid, char *why, size_t len)
 {

@@ -2,7 +2,7 @@
 #include <time.h>
 #include <x86intrin.h>
 
-#include "clock.h"
+#include "daemon/core/clock.h"
 
 static uint64_t ts_ns(clockid_t id)
 {

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "report.h"
-#include "uprobe.h"
+#include "ctl/ctl.h"
+#include "daemon/control/report.h"
+#include "daemon/uprobe/uprobe.h"
 
 static bool may_see(uid_t viewer, uid_t owner)
 {

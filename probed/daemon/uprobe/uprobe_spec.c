@@ -14,8 +14,8 @@
 
 #include <gelf.h>
 
-#include "uprobe_spec.h"
-#include "usdt_events.h"
+#include "daemon/uprobe/uprobe_spec.h"
+#include "bpf/usdt_events.h"
 
 _Static_assert(sizeof(struct uprobe_arg_spec) == 16, "libbpf's __bpf_usdt_arg_spec");
 _Static_assert(sizeof(struct uprobe_spec) == 12 * 16 + 16, "libbpf's __bpf_usdt_spec");

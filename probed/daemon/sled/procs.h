@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "process.h"
+#include "discovery/process.h"
 #include "shm_layout.h"
-#include "sites.h"
+#include "discovery/sites.h"
 
 /* A slot's counters summed over the process's rings (exported: the daemon's own). */
 struct figures {

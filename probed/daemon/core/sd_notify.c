@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "sd_notify.h"
+#include "daemon/core/sd_notify.h"
 
 int sd_notify_send(const char *state, char *err, size_t errlen)
 {

@@ -28,16 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
-#include "config.h"
-#include "ctl_request.h"
-#include "daemon.h"
-#include "drain.h"
-#include "pending.h"
-#include "proc_maps.h"
-#include "sd_notify.h"
-#include "uprobe.h"
-#include "uprobe_auto.h"
+#include "ctl/ctl.h"
+#include "daemon/core/config.h"
+#include "ctl/ctl_request.h"
+#include "daemon/core/daemon.h"
+#include "daemon/sled/drain.h"
+#include "daemon/core/pending.h"
+#include "discovery/proc_maps.h"
+#include "daemon/uprobe/uprobe.h"
+#include "daemon/uprobe/uprobe_auto.h"
+#include "daemon/core/sd_notify.h"
 #include "version.h"
 
 #define BEAT_NS        1000000000ull
