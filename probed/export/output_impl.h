@@ -3,13 +3,13 @@
  * output_impl: the inside of an output, private to probed/export.
  *
  * An output (output.c) is a format, a buffer and the accounting (written, dropped); it
- * hands whole chunks of encoded events to a sink, which only moves bytes.  A new kind
- * of destination (unix socket, TCP, syslog, Fluent Forward) is a new sink in its own
- * file, output_<kind>.c, that embeds struct sled_sink and fills in a struct
- * sled_output_ops, plus one line in the table of output.c that maps a spec prefix to
- * an encoder and the sink's open function.
+ * hands whole chunks of encoded events to its transport, the part that only moves bytes
+ * (struct sled_sink in the code).  Every kind of output (file, unix socket, TCP, syslog,
+ * Fluent Forward) is one transport in its own file, output_<kind>.c, that embeds struct
+ * sled_sink and fills in a struct sled_output_ops, plus one line in the table of
+ * output.c that maps a spec prefix to an encoder and the transport's open function.
  *
- * Sinks must never block for long: the daemon drains every traced process's ring from
+ * Transports must never block for long: the daemon drains every traced process's ring from
  * one thread.  write_bytes returns -EAGAIN instead of blocking, and output.c decides how
  * long to wait (wait_writable) before it counts the events as dropped.
  */
