@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shm_layout.h"
+#include "sled/abi/shm_layout.h"
 
 /*
  * The first eight bytes (magic, version), the same in every version.  Returns 0;

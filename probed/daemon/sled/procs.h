@@ -17,7 +17,7 @@
 #include <sys/types.h>
 
 #include "discovery/process.h"
-#include "shm_layout.h"
+#include "sled/abi/shm_layout.h"
 #include "discovery/sites.h"
 
 /* A slot's counters summed over the process's rings (exported: the daemon's own). */

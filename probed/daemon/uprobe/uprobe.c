@@ -53,7 +53,7 @@
 
 #include <sled/tracepoint.h>
 
-#include "shm_layout.h"
+#include "sled/abi/shm_layout.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/uprobe/uprobe_spec.h"
 #include "bpf/usdt_events.h"

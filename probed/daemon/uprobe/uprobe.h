@@ -41,7 +41,7 @@
 #include <sys/types.h>
 
 #include "export/event.h"
-#include "filter_prog.h"
+#include "sled/abi/filter_prog.h"
 #include "discovery/sites.h"
 
 struct uprobe_ctx;

@@ -18,9 +18,18 @@
  *
  * Ownership of every field is written next to it: [D] written by the daemon, [A] by the
  * agent thread, [P] by a producing thread (the trampoline).  A field is written by one
- * side only.  All integers are native (x86-64, little-endian).  Bump SLED_SHM_VERSION on
- * any change; the static asserts below pin sizes and offsets.  magic and version stay at
- * offsets 0 and 4 in every version, so that each side can name the other's version.
+ * side only.  All integers are native (x86-64, little-endian).
+ *
+ * This is an ABI, not an API: libsled and probed are built from the same copy of it and
+ * it is not installed.  The version rules:
+ *   - SLED_SHM_VERSION is bumped on any change to a layout here or in filter_prog.h (a
+ *     field added, moved, resized or given a new meaning, a constant changed); the static
+ *     asserts below pin sizes and offsets so that a change without a bump fails to build.
+ *   - magic and version stay at offsets 0 and 4 in every version, so that each side can
+ *     name the other's version.
+ *   - probed speaks exactly one version: a block of another version is refused with one
+ *     line naming both ("process P runs libsled shm version A, probed speaks version B",
+ *     probed/daemon/sled/block.c), and the process is left alone.
  */
 #ifndef SLED_SHM_LAYOUT_H
 #define SLED_SHM_LAYOUT_H
@@ -28,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "filter_prog.h"
+#include "filter_prog.h" /* the same directory: the ABI headers stand alone */
 
 #define SLED_SHM_MAGIC   0x44454c53u /* "SLED" */
 #define SLED_SHM_VERSION 4

@@ -9,7 +9,11 @@
  * are compared through an order-preserving integer key, computed for literals at compile
  * time and for field values here.
  *
- * Layout is part of the shared-memory contract (shm_layout.h embeds it in site slots).
+ * An ABI, not an API (not installed): the layout is part of the shared-memory contract
+ * (shm_layout.h embeds the program in site slots), and the BPF program of uprobe mode reads
+ * the same struct from a map.  The program has no version of its own: any change to an
+ * instruction's layout, an opcode's number or meaning, or the limits below is a change of
+ * the shared layout and bumps SLED_SHM_VERSION; the BPF program is rebuilt with probed.
  */
 #ifndef SLED_FILTER_PROG_H
 #define SLED_FILTER_PROG_H
