@@ -31,6 +31,8 @@
 #include "ctl/ctl.h"
 #include "ctl/ctl_frame.h"
 #include "daemon/core/daemon.h"
+#include "daemon/core/engine.h"
+#include "daemon/core/log.h"
 #include "cli/pattern.h"
 #include "daemon/core/pending.h"
 #include "daemon/uprobe/uprobe.h"

@@ -2,12 +2,15 @@
 /*
  * daemon: probed's state and the pieces of its event loop.
  *
- *   main.c      options, start-up, the epoll loop, shutdown
- *   server.c    the control socket: clients, requests, replies, tail streams
- *   procs.c     attached processes;  probes.c  standing enables;  drain.c  rings -> events
- *   uprobe_auto.c  the uprobe part of no-scope probes: processes without libsled
- *   pending.c   enables and disables waiting on agents, driven by the loop
- *   report.c    what status, disable and enable report about probes and processes
+ *   core/main.c       options, start-up, the epoll loop, shutdown
+ *   core/engine.c     drain, apply, reap, load uprobe mode: what the parts below ask of
+ *                     the core (engine.h), so that none of them calls into main.c
+ *   core/log.c        -v lines;  core/probes.c  standing enables;  core/config.c  -c FILE
+ *   core/pending.c    enables and disables waiting on agents, driven by the loop
+ *   control/server.c  the control socket: clients, requests, replies, tail streams
+ *   control/report.c  what status, disable and enable report about probes and processes
+ *   sled/procs.c      attached processes;  sled/block.c  their blocks;  sled/drain.c  rings
+ *   uprobe/uprobe.c   the BPF side;  uprobe/uprobe_auto.c  processes without libsled
  */
 #ifndef SLED_DAEMON_H
 #define SLED_DAEMON_H
@@ -102,16 +105,5 @@ void server_close(struct daemon *d);
  * the daemon's one-line error in err. */
 int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
 			 size_t errlen);
-
-/* main.c: applies the standing probes to a newly attached or changed process. */
-void daemon_apply_all(struct daemon *d, struct traced_proc *p);
-/* Detach processes that died or exec'd, after draining what they left. */
-void daemon_reap(struct daemon *d);
-/* Load the BPF side once; 0 or -errno with the reason in err. */
-int daemon_uprobe(struct daemon *d, char *err, size_t errlen);
-/* Drain every attached process into the outputs and tail clients. */
-uint64_t daemon_drain(struct daemon *d);
-
-void log_info(struct daemon *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* SLED_DAEMON_H */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon/core/clock.h"
+#include "daemon/core/log.h"
 #include "daemon/core/pending.h"
 
 #define MS_NS 1000000ull

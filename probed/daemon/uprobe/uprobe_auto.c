@@ -29,6 +29,8 @@
 #include <unistd.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/core/engine.h"
+#include "daemon/core/log.h"
 #include "cli/pattern.h"
 #include "discovery/proc_maps.h"
 #include "daemon/uprobe/uprobe.h"
