@@ -17,6 +17,7 @@
 
 #include "netout.h"
 #include "output_impl.h"
+#include "common/mono_clock.h"
 
 #define DEFAULT_QUEUE    262144
 #define DEFAULT_BATCH    4096
@@ -56,14 +57,6 @@ struct sled_netout {
 	pthread_t thread;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void batch_free(struct sled_batch *b)
 {
 	if (!b)
@@ -98,7 +91,7 @@ static void set_error(struct sled_netout *n, int err, const char *msg)
 /* Whether the worker should stop now (under mu). */
 static bool must_stop(struct sled_netout *n)
 {
-	return n->stopping && (!n->head || mono_ms() >= n->stop_deadline);
+	return n->stopping && (!n->head || sled_clock_monotonic_ms() >= n->stop_deadline);
 }
 
 static void *worker(void *arg)
@@ -125,8 +118,8 @@ static void *worker(void *arg)
 				/* Retry later; a stop ends the wait early. */
 				int64_t wait = backoff;
 
-				if (n->stopping && n->stop_deadline - mono_ms() < wait)
-					wait = n->stop_deadline - mono_ms();
+				if (n->stopping && n->stop_deadline - sled_clock_monotonic_ms() < wait)
+					wait = n->stop_deadline - sled_clock_monotonic_ms();
 				if (wait > 0)
 					timed_wait(n, (int)wait);
 				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -404,7 +397,7 @@ void sled_netout_stop(struct sled_netout *n, int linger_ms)
 	pthread_mutex_lock(&n->mu);
 	joined = n->joined;
 	n->stopping = true;
-	n->stop_deadline = mono_ms() + linger_ms;
+	n->stop_deadline = sled_clock_monotonic_ms() + linger_ms;
 	pthread_cond_signal(&n->cv);
 	pthread_mutex_unlock(&n->mu);
 	if (!joined)

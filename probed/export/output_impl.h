@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/seterr.h"
 #include "output.h"
 
 struct sled_sink;
@@ -49,8 +50,7 @@ typedef struct sled_sink *sled_sink_open_fn(const char *target, char *err, size_
 /* output_file.c: a path opened for appending, "-" for stdout. */
 sled_sink_open_fn sled_sink_file_open;
 
-/* Writes a one-line reason into err (if any); used by sinks and output.c. */
-void sled_output_set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Writes a one-line reason into err (if any): the daemon's one seterr. */
+#define sled_output_set_err sled_seterr
 
 #endif /* SLED_EXPORT_OUTPUT_IMPL_H */

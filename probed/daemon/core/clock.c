@@ -4,19 +4,6 @@
 
 #include "daemon/core/clock.h"
 
-static uint64_t ts_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t sled_clock_monotonic_ns(void)
-{
-	return ts_ns(CLOCK_MONOTONIC);
-}
-
 /* A (tsc, monotonic) pair taken as close together as possible: the tightest of a few. */
 static void sample(uint64_t *tsc, uint64_t *mono)
 {
@@ -35,7 +22,7 @@ static void sample(uint64_t *tsc, uint64_t *mono)
 
 static void update_offset(struct sled_clock *c)
 {
-	uint64_t m0 = sled_clock_monotonic_ns(), r = ts_ns(CLOCK_REALTIME), m1 = sled_clock_monotonic_ns();
+	uint64_t m0 = sled_clock_monotonic_ns(), r = sled_clock_ns(CLOCK_REALTIME), m1 = sled_clock_monotonic_ns();
 
 	c->real_minus_mono = (int64_t)r - (int64_t)(m0 + (m1 - m0) / 2);
 }

@@ -10,13 +10,14 @@
 
 #include <stdint.h>
 
+#include "common/mono_clock.h" /* sled_clock_monotonic_ns */
+
 struct sled_clock {
 	uint64_t tsc0, mono0;
 	double ns_per_tick;
 	int64_t real_minus_mono;
 };
 
-uint64_t sled_clock_monotonic_ns(void);
 /* Calibrate (takes about 20 ms). */
 void sled_clock_init(struct sled_clock *c);
 /* Refine the rate and the realtime offset; cheap, call once a second. */

@@ -12,6 +12,7 @@
 
 #include "daemon/core/config.h"
 #include "ctl/ctl_request.h"
+#include "common/seterr.h"
 
 static void set_err(char *err, size_t errlen, const struct config *cfg, unsigned line,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -24,7 +25,7 @@ static void set_err(char *err, size_t errlen, const struct config *cfg, unsigned
 	if (n < 0 || (size_t)n >= errlen)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	sled_vseterr(err + n, errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 }
 

@@ -58,6 +58,8 @@
 #include "daemon/uprobe/uprobe_spec.h"
 #include "bpf/usdt_events.h"
 #include "usdt_events.skel.h"
+#include "common/seterr.h"
+#include "common/mono_clock.h"
 
 _Static_assert(USDT_STR_TRUNCATED == SLED_REC_STR_TRUNCATED, "string flags as in sled mode");
 _Static_assert(USDT_STR_NULL == SLED_REC_STR_NULL, "string flags as in sled mode");
@@ -175,17 +177,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* " (libbpf: <its last warning>)", or "" when it said nothing */
 static const char *libbpf_why(char *buf, size_t len)
 {
@@ -197,18 +188,10 @@ static const char *libbpf_why(char *buf, size_t len)
 
 /* --- Clock -------------------------------------------------------------------------- */
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void clock_refresh(struct uprobe_ctx *u)
 {
-	uint64_t m0 = clock_ns(CLOCK_MONOTONIC), r = clock_ns(CLOCK_REALTIME);
-	uint64_t m1 = clock_ns(CLOCK_MONOTONIC);
+	uint64_t m0 = sled_clock_ns(CLOCK_MONOTONIC), r = sled_clock_ns(CLOCK_REALTIME);
+	uint64_t m1 = sled_clock_ns(CLOCK_MONOTONIC);
 
 	u->real_minus_mono = (int64_t)r - (int64_t)(m0 + (m1 - m0) / 2);
 	u->clock_at = m1;
@@ -645,10 +628,10 @@ static int check_uprobes(char *err, size_t errlen)
 		}
 	}
 	if (why == EPERM || why == EACCES)
-		seterr(err, errlen, "uprobe mode unavailable: the kernel has no uprobe PMU and tracefs "
+		sled_seterr(err, errlen, "uprobe mode unavailable: the kernel has no uprobe PMU and tracefs "
 		       "is not mounted; cannot mount it at " TRACEFS ": %s (run as root)", strerror(why));
 	else
-		seterr(err, errlen, "uprobe mode unavailable: the kernel has no uprobes "
+		sled_seterr(err, errlen, "uprobe mode unavailable: the kernel has no uprobes "
 		       "(no uprobe PMU in /sys/bus/event_source/devices, no uprobe_events in tracefs; "
 		       "needs CONFIG_UPROBE_EVENTS)");
 	return -ENOTSUP;
@@ -667,7 +650,7 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 	libbpf_last[0] = '\0';
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		rc = errno == EACCES ? -EACCES : -ENOTSUP;
-		seterr(err, errlen, "uprobe mode unavailable: %s",
+		sled_seterr(err, errlen, "uprobe mode unavailable: %s",
 		       rc == -EACCES ? "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): run as root"
 				     : "the kernel has no BTF (/sys/kernel/btf/vmlinux; needs CONFIG_DEBUG_INFO_BTF)");
 		return rc;
@@ -679,7 +662,7 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 
 	u = calloc(1, sizeof(*u));
 	if (!u) {
-		seterr(err, errlen, "uprobe mode unavailable: out of memory");
+		sled_seterr(err, errlen, "uprobe mode unavailable: out of memory");
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&u->libbpf_lock, NULL);
@@ -690,7 +673,7 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 	u->ncpus = libbpf_num_possible_cpus();
 	if (u->ncpus <= 0) {
 		rc = u->ncpus ? u->ncpus : -EINVAL;
-		seterr(err, errlen, "uprobe mode unavailable: cannot count possible CPUs: %s", strerror(-rc));
+		sled_seterr(err, errlen, "uprobe mode unavailable: cannot count possible CPUs: %s", strerror(-rc));
 		free(u);
 		return rc;
 	}
@@ -698,7 +681,7 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 	u->skel = u->percpu ? usdt_events__open() : NULL;
 	if (!u->skel) {
 		rc = u->percpu ? -errno : -ENOMEM;
-		seterr(err, errlen, "uprobe mode unavailable: cannot open the BPF object: %s%s",
+		sled_seterr(err, errlen, "uprobe mode unavailable: cannot open the BPF object: %s%s",
 		       strerror(-rc), libbpf_why(why, sizeof(why)));
 		goto fail;
 	}
@@ -707,16 +690,16 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 	if (rc) {
 		rc = rc < 0 ? rc : -EINVAL;
 		if (rc == -EPERM || (rc == -EACCES && geteuid() != 0))
-			seterr(err, errlen, "uprobe mode unavailable: loading BPF programs needs root "
+			sled_seterr(err, errlen, "uprobe mode unavailable: loading BPF programs needs root "
 			       "(CAP_BPF and CAP_PERFMON; and no kernel lockdown): %s", strerror(-rc));
 		else if (rc == -EACCES)
-			seterr(err, errlen, "uprobe mode unavailable: the kernel's verifier rejected the "
+			sled_seterr(err, errlen, "uprobe mode unavailable: the kernel's verifier rejected the "
 			       "BPF program (SLED_LIBBPF_DEBUG=1 shows its log)");
 		else if (rc == -ENOSYS)
-			seterr(err, errlen, "uprobe mode unavailable: the kernel has no BPF "
+			sled_seterr(err, errlen, "uprobe mode unavailable: the kernel has no BPF "
 			       "(bpf(2): %s)", strerror(-rc));
 		else
-			seterr(err, errlen, "uprobe mode unavailable: cannot load the BPF program: %s%s "
+			sled_seterr(err, errlen, "uprobe mode unavailable: cannot load the BPF program: %s%s "
 			       "(SLED_LIBBPF_DEBUG=1 shows libbpf's log)",
 			       strerror(-rc), libbpf_why(why, sizeof(why)));
 		goto fail;
@@ -724,7 +707,7 @@ int uprobe_open(struct uprobe_ctx **out, char *err, size_t errlen)
 	u->rb = ring_buffer__new(bpf_map__fd(u->skel->maps.events), on_record, u, NULL);
 	if (!u->rb) {
 		rc = -errno;
-		seterr(err, errlen, "uprobe mode unavailable: cannot map the BPF ring buffer: %s",
+		sled_seterr(err, errlen, "uprobe mode unavailable: cannot map the BPF ring buffer: %s",
 		       strerror(-rc));
 		goto fail;
 	}
@@ -829,7 +812,7 @@ static int attach_own(struct uprobe_ctx *u, struct slot *s, unsigned index, uint
 
 	rc = sled_object_read(binary, &obj, why, sizeof(why));
 	if (rc) {
-		seterr(err, errlen, "cannot attach %s:%s: %s", provider, name, why);
+		sled_seterr(err, errlen, "cannot attach %s:%s: %s", provider, name, why);
 		return rc;
 	}
 	for (size_t i = 0; i < obj.nsites; i++) {
@@ -845,7 +828,7 @@ static int attach_own(struct uprobe_ctx *u, struct slot *s, unsigned index, uint
 	s->own = calloc(n, sizeof(*s->own));
 	if (!s->own) {
 		sled_object_free(&obj);
-		seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
+		sled_seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
 		return -ENOMEM;
 	}
 	s->gen = gen; /* own_release() derives the keys from it */
@@ -857,7 +840,7 @@ static int attach_own(struct uprobe_ctx *u, struct slot *s, unsigned index, uint
 		if (!same_tracepoint(site, provider, name))
 			continue;
 		if (site->semaphore) {
-			seterr(err, errlen, "cannot attach %s:%s at 0x%llx: a site with a USDT "
+			sled_seterr(err, errlen, "cannot attach %s:%s at 0x%llx: a site with a USDT "
 			       "semaphore and symbolic arguments is not supported", provider, name,
 			       (unsigned long long)site->pc);
 			rc = -EINVAL;
@@ -865,7 +848,7 @@ static int attach_own(struct uprobe_ctx *u, struct slot *s, unsigned index, uint
 		}
 		if (uprobe_spec_build(site, obj.elf_type, USDT_COOKIE(index, gen), &spec, why,
 				      sizeof(why))) {
-			seterr(err, errlen, "cannot attach %s:%s at 0x%llx: %s", provider, name,
+			sled_seterr(err, errlen, "cannot attach %s:%s at 0x%llx: %s", provider, name,
 			       (unsigned long long)site->pc, why);
 			rc = -EINVAL;
 			break;
@@ -873,7 +856,7 @@ static int attach_own(struct uprobe_ctx *u, struct slot *s, unsigned index, uint
 		s->nown = (unsigned)k + 1; /* from here on, own_release() undoes it */
 		if (bpf_map_update_elem(map_fd, &key, &spec, BPF_ANY)) {
 			rc = -errno;
-			seterr(err, errlen, "cannot attach %s:%s: own_specs map: %s%s", provider, name,
+			sled_seterr(err, errlen, "cannot attach %s:%s: own_specs map: %s%s", provider, name,
 			       strerror(-rc), rc == -E2BIG ? " (too many sites attached)" : "");
 			break;
 		}
@@ -882,7 +865,7 @@ static int attach_own(struct uprobe_ctx *u, struct slot *s, unsigned index, uint
 							    attach_path, site->file_offset, &uopts);
 		if (!s->own[k]) {
 			rc = -errno;
-			seterr(err, errlen, "cannot attach %s:%s at 0x%llx in %s: %s", provider, name,
+			sled_seterr(err, errlen, "cannot attach %s:%s at 0x%llx in %s: %s", provider, name,
 			       (unsigned long long)site->pc, binary, strerror(-rc));
 		}
 		k++;
@@ -907,35 +890,35 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 	int index, rc;
 
 	if (!u || !binary || !*binary || !provider || !name || (!fields && nfields)) {
-		seterr(err, errlen, "uprobe attach: missing argument");
+		sled_seterr(err, errlen, "uprobe attach: missing argument");
 		return -EINVAL;
 	}
 	if (!*provider || !*name || strlen(provider) >= sizeof(s->provider) ||
 	    strlen(name) >= sizeof(s->name)) {
-		seterr(err, errlen, "uprobe attach: bad tracepoint name '%s:%s'", provider, name);
+		sled_seterr(err, errlen, "uprobe attach: bad tracepoint name '%s:%s'", provider, name);
 		return -EINVAL;
 	}
 	if (nfields > USDT_MAX_ARGS) {
-		seterr(err, errlen, "uprobe attach: %s:%s has %u fields, at most %d are supported",
+		sled_seterr(err, errlen, "uprobe attach: %s:%s has %u fields, at most %d are supported",
 		       provider, name, nfields, USDT_MAX_ARGS);
 		return -EINVAL;
 	}
 	if (pid == 0 || pid < -1) {
-		seterr(err, errlen, "uprobe attach: pid must be -1 (every process) or a process id");
+		sled_seterr(err, errlen, "uprobe attach: pid must be -1 (every process) or a process id");
 		return -EINVAL;
 	}
 	if (access(binary, R_OK) != 0) {
 		rc = -errno;
-		seterr(err, errlen, "cannot attach %s:%s: %s: %s", provider, name, binary, strerror(-rc));
+		sled_seterr(err, errlen, "cannot attach %s:%s: %s: %s", provider, name, binary, strerror(-rc));
 		return rc;
 	}
 	if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) {
-		seterr(err, errlen, "cannot attach %s:%s: no process %d", provider, name, (int)pid);
+		sled_seterr(err, errlen, "cannot attach %s:%s: no process %d", provider, name, (int)pid);
 		return -ESRCH;
 	}
 	index = slot_alloc(u);
 	if (index < 0) {
-		seterr(err, errlen, "cannot attach %s:%s: all %d uprobe handles are in use",
+		sled_seterr(err, errlen, "cannot attach %s:%s: all %d uprobe handles are in use",
 		       provider, name, USDT_MAX_PROBES);
 		return -ENOSPC;
 	}
@@ -955,7 +938,7 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 	if (fn) {
 		if (fn->filter && fn->filter->ninsns) {
 			if (fn->filter->ninsns > SLED_FILTER_MAX_INSNS) {
-				seterr(err, errlen, "uprobe attach: %s:%s: malformed filter program",
+				sled_seterr(err, errlen, "uprobe attach: %s:%s: malformed filter program",
 				       provider, name);
 				return -EINVAL;
 			}
@@ -972,7 +955,7 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 	s->gen = info.gen;
 	rc = slot_program(u, (unsigned)index, &info, &conf);
 	if (rc) {
-		seterr(err, errlen, "cannot attach %s:%s: BPF map update: %s", provider, name,
+		sled_seterr(err, errlen, "cannot attach %s:%s: BPF map update: %s", provider, name,
 		       strerror(-rc));
 		return rc;
 	}
@@ -1024,18 +1007,18 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 			rc = -EINVAL;
 		slot_unprogram(u, (unsigned)index);
 		if (rc == -ENOENT && !strstr(why, "No such file"))
-			seterr(err, errlen, "cannot attach %s:%s: no such tracepoint in %s%s", provider,
+			sled_seterr(err, errlen, "cannot attach %s:%s: no such tracepoint in %s%s", provider,
 			       name, binary, why);
 		else if (rc == -EBADF || rc == -ENOEXEC)
-			seterr(err, errlen, "cannot attach %s:%s: %s is not an ELF file we can read%s",
+			sled_seterr(err, errlen, "cannot attach %s:%s: %s is not an ELF file we can read%s",
 			       provider, name, binary, why);
 		else if (rc == -ESRCH)
-			seterr(err, errlen, "cannot attach %s:%s: no process %d", provider, name, (int)pid);
+			sled_seterr(err, errlen, "cannot attach %s:%s: no process %d", provider, name, (int)pid);
 		else if (rc == -EMFILE || rc == -ENFILE)
-			seterr(err, errlen, "cannot attach %s:%s in %s: out of file descriptors "
+			sled_seterr(err, errlen, "cannot attach %s:%s in %s: out of file descriptors "
 			       "(2 per site; raise RLIMIT_NOFILE)%s", provider, name, binary, why);
 		else
-			seterr(err, errlen, "cannot attach %s:%s in %s: %s%s", provider, name, binary,
+			sled_seterr(err, errlen, "cannot attach %s:%s in %s: %s%s", provider, name, binary,
 			       strerror(-rc), why);
 		return rc;
 	}
@@ -1047,7 +1030,7 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 		destroy_link(u, link);
 		own_release(u, s, (unsigned)index, NULL, 0);
 		slot_unprogram(u, (unsigned)index);
-		seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
+		sled_seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
 		return -ENOMEM;
 	}
 	s->state = SLOT_ATTACHED;
@@ -1102,7 +1085,7 @@ uint64_t uprobe_drain(struct uprobe_ctx *u,
 	if (!u || !sink)
 		return 0;
 	quiesce(u);
-	now = clock_ns(CLOCK_MONOTONIC);
+	now = sled_clock_ns(CLOCK_MONOTONIC);
 	if (now - u->clock_at >= CLOCK_REFRESH_NS)
 		clock_refresh(u);
 	u->sink = sink;
