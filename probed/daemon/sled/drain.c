@@ -3,6 +3,7 @@
 
 #include <sled/tracepoint.h>
 
+#include "daemon/core/decode.h"
 #include "daemon/sled/drain.h"
 
 /* Decode one record into ev; -1 if it does not fit its own size. */
@@ -28,41 +29,7 @@ static int decode(const struct traced_proc *p, const struct sled_record *rec, co
 	ev->tid = (pid_t)tid;
 	ev->mode = NULL;
 	ev->exe = p->exe;
-	ev->nfields = n;
-	for (unsigned i = 0; i < n; i++) {
-		struct sled_event_field *f = &ev->fields[i];
-		uint8_t type = m->fields[i].type;
-
-		if (type != SLED_T_STRING) {
-			sled_event_field_set(f, m->fields[i].name, type, v[i]);
-			continue;
-		}
-		uint64_t word = v[i], len = word & SLED_REC_STR_LEN_MASK;
-
-		f->name = m->fields[i].name;
-		f->type = type;
-		if (word & SLED_REC_STR_NULL) {
-			f->v.str.ptr = NULL;
-			f->v.str.len = 0;
-			f->v.str.truncated = false;
-			continue;
-		}
-		if (word & SLED_REC_STR_FAULT) {
-			/* Unreadable memory: nothing kept of it, reported as uprobe mode does, a
-			 * string cut to nothing (listed in "truncated"), not as NULL. */
-			f->v.str.ptr = s;
-			f->v.str.len = 0;
-			f->v.str.truncated = true;
-			continue;
-		}
-		if (len > SLED_SHM_MAX_STR || len > (uint64_t)(end - s))
-			return -1;
-		f->v.str.ptr = s;
-		f->v.str.len = (uint32_t)len;
-		f->v.str.truncated = (word & SLED_REC_STR_TRUNCATED) != 0;
-		s += len;
-	}
-	return 0;
+	return decode_values(ev, m->fields, n, v, s, end);
 }
 
 uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,

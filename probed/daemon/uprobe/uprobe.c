@@ -54,6 +54,7 @@
 #include <sled/tracepoint.h>
 
 #include "sled/abi/shm_layout.h"
+#include "daemon/core/decode.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/uprobe/uprobe_spec.h"
 #include "bpf/usdt_events.h"
@@ -63,6 +64,7 @@
 
 _Static_assert(USDT_STR_TRUNCATED == SLED_REC_STR_TRUNCATED, "string flags as in sled mode");
 _Static_assert(USDT_STR_NULL == SLED_REC_STR_NULL, "string flags as in sled mode");
+_Static_assert(USDT_STR_FAULT == SLED_REC_STR_FAULT, "string flags as in sled mode");
 _Static_assert(USDT_STR_LEN_MASK == SLED_REC_STR_LEN_MASK, "string flags as in sled mode");
 _Static_assert(USDT_MAX_STR == SLED_SHM_MAX_STR, "string bound as in sled mode");
 _Static_assert(USDT_MAX_ARGS == SLED_MAX_ARGS && USDT_MAX_ARGS <= SLED_EVENT_MAX_FIELDS,
@@ -498,41 +500,7 @@ static int decode(const struct uprobe_ctx *u, const struct slot *s, const struct
 	ev->tid = (pid_t)h->tid;
 	ev->mode = "uprobe";
 	ev->exe = NULL;
-	ev->nfields = n;
-	for (unsigned i = 0; i < n; i++) {
-		struct sled_event_field *f = &ev->fields[i];
-		uint8_t type = s->fields[i].type;
-
-		if (type != SLED_T_STRING) {
-			sled_event_field_set(f, s->fields[i].name, type, v[i]);
-			continue;
-		}
-		uint64_t word = v[i], len = word & USDT_STR_LEN_MASK;
-
-		f->name = s->fields[i].name;
-		f->type = type;
-		if (word & USDT_STR_NULL) {
-			f->v.str.ptr = NULL;
-			f->v.str.len = 0;
-			f->v.str.truncated = false;
-			continue;
-		}
-		if (word & USDT_STR_FAULT) {
-			/* Unreadable memory: nothing kept of it, so it is reported as a
-			 * string cut to nothing (listed in "truncated"), not as NULL. */
-			f->v.str.ptr = str;
-			f->v.str.len = 0;
-			f->v.str.truncated = true;
-			continue;
-		}
-		if (len > USDT_MAX_STR || len > (uint64_t)(end - str))
-			return -1;
-		f->v.str.ptr = str;
-		f->v.str.len = (uint32_t)len;
-		f->v.str.truncated = (word & USDT_STR_TRUNCATED) != 0;
-		str += len;
-	}
-	return 0;
+	return decode_values(ev, s->fields, n, v, str, end);
 }
 
 #define STOP_DRAIN (-ECANCELED) /* callback's "budget spent": libbpf stops, record consumed */
