@@ -20,6 +20,7 @@
 #include "daemon/core/clock.h"
 #include "discovery/proc_maps.h"
 #include "daemon/sled/procs.h"
+#include "daemon/sled/shm_compile.h"
 
 static void block_path(char *buf, size_t len, pid_t pid)
 {
@@ -563,59 +564,9 @@ void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz)
 	}
 }
 
-/* discovery's register ids -> the trampoline's save-area indexes */
-static int regs_index(enum sled_reg r)
-{
-	static const int map[SLED_REG_COUNT] = {
-		[SLED_REG_NONE] = SLED_R_NONE, [SLED_REG_RAX] = SLED_R_RAX,
-		[SLED_REG_RBX] = SLED_R_RBX,   [SLED_REG_RCX] = SLED_R_RCX,
-		[SLED_REG_RDX] = SLED_R_RDX,   [SLED_REG_RSI] = SLED_R_RSI,
-		[SLED_REG_RDI] = SLED_R_RDI,   [SLED_REG_RBP] = SLED_R_RBP,
-		[SLED_REG_RSP] = SLED_R_RSP,   [SLED_REG_R8] = SLED_R_R8,
-		[SLED_REG_R9] = SLED_R_R9,     [SLED_REG_R10] = SLED_R_R10,
-		[SLED_REG_R11] = SLED_R_R11,   [SLED_REG_R12] = SLED_R_R12,
-		[SLED_REG_R13] = SLED_R_R13,   [SLED_REG_R14] = SLED_R_R14,
-		[SLED_REG_R15] = SLED_R_R15,   [SLED_REG_RIP] = SLED_R_RIP,
-	};
-
-	return (unsigned)r < SLED_REG_COUNT ? map[r] : -1;
-}
-
-/* bias: the object's load bias in this process (runtime minus link-time address). */
-static int compile_arg(const struct sled_arg_spec *a, uint8_t type, uint64_t bias,
-		       struct sled_shm_arg *out)
-{
-	int reg = regs_index(a->reg), index = regs_index(a->index);
-
-	memset(out, 0, sizeof(*out));
-	if (reg < 0 || index < 0)
-		return -1;
-	out->size = a->size;
-	out->is_signed = a->is_signed;
-	out->type = type;
-	out->reg = (uint8_t)reg;
-	out->index = (uint8_t)index;
-	out->scale = a->scale ? a->scale : 1;
-	out->shift = a->shift;
-	out->imm = a->imm;
-	switch (a->kind) {
-	case SLED_ARG_CONST: out->kind = SLED_A_CONST; break;
-	case SLED_ARG_REG: out->kind = SLED_A_REG; break;
-	case SLED_ARG_MEM: out->kind = SLED_A_MEM; break;
-	default: return -1; /* SLED_ARG_UNRESOLVED: a symbol the object's tables lack */
-	}
-	if (a->addr == SLED_ADDR_OBJECT)
-		out->imm = (int64_t)((uint64_t)a->imm + bias);
-	else if (a->addr == SLED_ADDR_TLS && a->kind == SLED_ARG_MEM)
-		out->kind = SLED_A_MEM_FS;
-	else if (a->addr != SLED_ADDR_ABSOLUTE)
-		return -1;
-	return 0;
-}
-
 int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const struct sled_site *s)
 {
-	uint32_t kind = s->kind == SLED_SITE_GUARD ? SLED_SITE_SLOT_GUARD : SLED_SITE_SLOT_TRACEPOINT;
+	uint32_t kind = shm_site_kind(s->kind);
 	struct sled_shm_site *slot;
 	struct slot_meta *m;
 	unsigned i;
@@ -634,7 +585,7 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 		slot->target = kind == SLED_SITE_SLOT_GUARD ? s->target + (s->runtime - s->pc) : 0;
 		slot->nargs = kind == SLED_SITE_SLOT_GUARD ? 0 : (uint16_t)s->nargs;
 		for (int a = 0; a < slot->nargs; a++) {
-			if (compile_arg(&s->args[a], s->fields[a].type, s->runtime - s->pc,
+			if (shm_compile_arg(&s->args[a], s->fields[a].type, s->runtime - s->pc,
 					&slot->args[a]))
 				return -EINVAL;
 			if (s->fields[a].type == SLED_T_STRING)
