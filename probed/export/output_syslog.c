@@ -670,29 +670,21 @@ static void syslog_destroy(void *proto)
 	free(s);
 }
 
-const struct sled_proto_ops sled_proto_syslog_tcp = {
-	.kind = "syslog",
-	.create = create_tcp,
-	.encode = syslog_encode,
-	.connect = syslog_connect,
-	.send = syslog_send,
-	.idle = syslog_idle,
-	.disconnect = syslog_disconnect,
-	.destroy = syslog_destroy,
-	.idle_ms = 500,
-};
-
-const struct sled_proto_ops sled_proto_syslog_tls = {
-	.kind = "syslog+tls",
-	.create = create_tls,
-	.encode = syslog_encode,
-	.connect = syslog_connect,
-	.send = syslog_send,
-	.idle = syslog_idle,
-	.disconnect = syslog_disconnect,
-	.destroy = syslog_destroy,
-	.idle_ms = 500,
-};
+/* TCP and TLS: a connection to watch while idle, as the streams (output_stream.c). */
+#define SYSLOG_CONNECTED_OPS(name, kindstr, create_fn)                                  \
+	const struct sled_proto_ops name = {                                           \
+		.kind = kindstr,                                                       \
+		.create = create_fn,                                                    \
+		.encode = syslog_encode,                                               \
+		.connect = syslog_connect,                                             \
+		.send = syslog_send,                                                   \
+		.idle = syslog_idle,                                                   \
+		.disconnect = syslog_disconnect,                                       \
+		.destroy = syslog_destroy,                                             \
+		.idle_ms = 500,                                                        \
+	}
+SYSLOG_CONNECTED_OPS(sled_proto_syslog_tcp, "syslog", create_tcp);
+SYSLOG_CONNECTED_OPS(sled_proto_syslog_tls, "syslog+tls", create_tls);
 
 /* UDP has no connection to watch: no idle. */
 const struct sled_proto_ops sled_proto_syslog_udp = {
