@@ -663,12 +663,31 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	reply_send(c, &r);
 }
 
+/*
+ * The modes an enable may ask for, one entry each in enable_modes[]: a new mode is one
+ * more entry and its enable function, not one more strcmp in the handlers.
+ */
+struct probe_mode_ops {
+	const char *name;
+	/* -p PID: the mode traces the process through its block, so it is attached first
+	 * (or waited for while its block is being filled in). */
+	bool attaches;
+	/* No scope: the processes without libsled get per-process uprobes too. */
+	bool uprobes_everywhere;
+	/* The enable, once the scope is checked (and with -p, the process attached). */
+	void (*enable)(struct daemon *d, struct client *c, const struct scope_args *a,
+		       const struct functions *fn, const struct probe_mode_ops *m);
+	/* -p PID that could not be attached (err: errno of the attach); NULL: refused. */
+	void (*unattached)(struct daemon *d, struct client *c, const struct scope_args *a,
+			   const struct functions *fn, const struct probe_mode_ops *m);
+};
+
 /* An enable in sled mode while its processes' agents work: what its reply needs. */
 struct enable_ctx {
 	uint32_t id;
 	struct scope_args a;
 	struct functions fn;
-	char mode[16];
+	const struct probe_mode_ops *mode;
 	char why[512];
 	struct auto_result *ures;
 	struct auto_report rep;
@@ -761,7 +780,7 @@ static void enable_finish(struct daemon *d, struct pending_req *rq)
 		return;
 	}
 	/* Sled mode's processes first, then the uprobe part's (no scope, auto). */
-	everywhere = !a->pid && !a->binary[0] && !strcmp(e->mode, "auto");
+	everywhere = !a->pid && !a->binary[0] && e->mode->uprobes_everywhere;
 	reply_begin(&r, 4 + (everywhere ? report_auto_keys(&e->rep) : 0), true);
 	ctl_pack_kv_u64(&r.pk, "id", pb->id);
 	ctl_pack_kv_str(&r.pk, "mode", pb->auto_uprobe ? "auto" : "sled");
@@ -790,22 +809,12 @@ static void enable_finish(struct daemon *d, struct pending_req *rq)
 /* Sled mode (or auto): the probe is made and its processes' agents are told; the reply
  * comes from enable_finish once they answered. */
 static void enable_sled(struct daemon *d, struct client *c, const struct scope_args *a,
-			const struct functions *fn, const char *mode)
+			const struct functions *fn, const struct probe_mode_ops *mode)
 {
 	struct pending_req *rq = NULL;
 	struct enable_ctx *e;
 	struct probe *pb = NULL;
 
-	/* auto with -b: the binary's processes get the runtime or they do not; without it,
-	 * uprobe mode covers them all, present and future. */
-	if (!strcmp(mode, "auto") && a->binary[0] && sled_elf_has_runtime(a->binary) == 0) {
-		enable_uprobe(d, c, a, fn);
-		return;
-	}
-	if (!strcmp(mode, "uprobe")) {
-		enable_uprobe(d, c, a, fn);
-		return;
-	}
 	e = calloc(1, sizeof(*e));
 	if (e)
 		pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
@@ -821,7 +830,7 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 	e->id = pb->id;
 	e->a = *a;
 	e->fn = *fn;
-	snprintf(e->mode, sizeof(e->mode), "%s", mode);
+	e->mode = mode;
 	memcpy(pb->filter, fn->filter, sizeof(pb->filter));
 	pb->sample = fn->sample;
 	pb->rate = fn->rate;
@@ -838,7 +847,7 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 	}
 	/* auto with no scope: the processes without libsled get uprobes (uprobe_auto.c).
 	 * Without BPF or uprobes the sled part stands alone, and the reply says why. */
-	if (!e->why[0] && !a->pid && !a->binary[0] && !strcmp(mode, "auto")) {
+	if (!e->why[0] && !a->pid && !a->binary[0] && mode->uprobes_everywhere) {
 		e->ures = calloc(AUTO_ROWS, sizeof(*e->ures));
 		if (!e->ures)
 			snprintf(e->rep.error, sizeof(e->rep.error), "uprobe part: out of memory");
@@ -860,13 +869,57 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 	}
 }
 
+/* Auto mode: sled mode where the runtime is, uprobes elsewhere.  With -b, the binary's
+ * processes get the runtime or they do not; without it, uprobe mode covers them all,
+ * present and future. */
+static void enable_auto(struct daemon *d, struct client *c, const struct scope_args *a,
+			const struct functions *fn, const struct probe_mode_ops *m)
+{
+	if (a->binary[0] && sled_elf_has_runtime(a->binary) == 0)
+		enable_uprobe(d, c, a, fn);
+	else
+		enable_sled(d, c, a, fn, m);
+}
+
+/* Auto mode, -p of a process without libsled: traced with uprobes. */
+static void enable_auto_unattached(struct daemon *d, struct client *c,
+				   const struct scope_args *a, const struct functions *fn,
+				   const struct probe_mode_ops *m)
+{
+	(void)m;
+	enable_uprobe(d, c, a, fn);
+}
+
+static void enable_uprobe_mode(struct daemon *d, struct client *c, const struct scope_args *a,
+			       const struct functions *fn, const struct probe_mode_ops *m)
+{
+	(void)m;
+	enable_uprobe(d, c, a, fn);
+}
+
+static const struct probe_mode_ops enable_modes[] = {
+	{ .name = "auto", .attaches = true, .uprobes_everywhere = true,
+	  .enable = enable_auto, .unattached = enable_auto_unattached },
+	{ .name = "sled", .attaches = true, .enable = enable_sled },
+	{ .name = "uprobe", .enable = enable_uprobe_mode },
+};
+
+static const struct probe_mode_ops *enable_mode_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(enable_modes) / sizeof(enable_modes[0]); i++)
+		if (!strcmp(enable_modes[i].name, name))
+			return &enable_modes[i];
+	return NULL;
+}
+
 /* enable -p of a process sled mode could not attach (err: errno of the attach). */
 static void enable_unattached(struct daemon *d, struct client *c, const struct scope_args *a,
-			      const struct functions *fn, const char *mode, int err)
+			      const struct functions *fn, const struct probe_mode_ops *mode,
+			      int err)
 {
-	/* auto: a process without libsled is traced with uprobes. */
-	if (err != EBUSY && !strcmp(mode, "auto")) {
-		enable_uprobe(d, c, a, fn);
+	/* Another daemon's process is refused whatever the mode: it is not ours to trace. */
+	if (err != EBUSY && mode->unattached) {
+		mode->unattached(d, c, a, fn, mode);
 		return;
 	}
 	if (err == EBUSY)
@@ -882,7 +935,7 @@ static void enable_unattached(struct daemon *d, struct client *c, const struct s
 struct attach_wait {
 	struct scope_args a;
 	struct functions fn;
-	char mode[16];
+	const struct probe_mode_ops *mode;
 };
 
 /* Looked at every 10 ms for up to a second, from the loop. */
@@ -892,7 +945,7 @@ static bool enable_attach_retry(struct daemon *d, struct pending_req *rq, bool l
 	int err;
 
 	if (attach_now(d, (pid_t)w->a.pid)) {
-		enable_sled(d, rq->c, &w->a, &w->fn, w->mode);
+		w->mode->enable(d, rq->c, &w->a, &w->fn, w->mode);
 		return true;
 	}
 	err = errno;
@@ -906,18 +959,20 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 {
 	struct functions fn;
 	struct scope_args a;
-	char mode[16] = "auto", why[256];
+	char name[16] = "auto", why[256];
+	const struct probe_mode_ops *mode;
 
 	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
-	if (ctl_field_str(req, "mode", mode, sizeof(mode), why, sizeof(why)) < 0) {
+	if (ctl_field_str(req, "mode", name, sizeof(name), why, sizeof(why)) < 0) {
 		reply_error(c, "%s", why);
 		return;
 	}
 	if (over_probe_limit(d, c))
 		return;
-	if (strcmp(mode, "auto") && strcmp(mode, "sled") && strcmp(mode, "uprobe")) {
-		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", mode);
+	mode = enable_mode_find(name);
+	if (!mode) {
+		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", name);
 		return;
 	}
 	if (a.pid) {
@@ -934,8 +989,8 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 				    (long long)a.pid);
 			return;
 		}
-		if (!strcmp(mode, "uprobe")) {
-			enable_uprobe(d, c, &a, &fn);
+		if (!mode->attaches) {
+			mode->enable(d, c, &a, &fn, mode);
 			return;
 		}
 		if (!procs_find(&d->procs, (pid_t)a.pid) && !attach_now(d, (pid_t)a.pid)) {
@@ -953,12 +1008,12 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 			}
 			w->a = a;
 			w->fn = fn;
-			snprintf(w->mode, sizeof(w->mode), "%s", mode);
+			w->mode = mode;
 			pending_retry(rq, enable_attach_retry, 10, 1000);
 			return;
 		}
 	}
-	enable_sled(d, c, &a, &fn, mode);
+	mode->enable(d, c, &a, &fn, mode);
 }
 
 /* A disable while the agents hand the probes' lanes back: the probes' ids. */
