@@ -75,35 +75,6 @@ static void log_refused(void *arg, const char *line)
 	fprintf(stderr, "probed: not attached: %s\n", line);
 }
 
-/*
- * A -p probe in uprobe mode whose process exited: its attaches no longer fire but would
- * hold 2 fds per site, and a slot each, for as long as the probe stands.  What they wrote
- * is drained first, then their figures move into the probe (upast) and they go; the
- * probe stays, with its final figures, until disabled, as in sled mode.
- */
-static void release_exited_targets(struct daemon *d)
-{
-	bool drained = false;
-
-	for (struct probe *pb = d->probes.head; pb && d->uprobe; pb = pb->next) {
-		unsigned n = pb->nhandles;
-
-		if (!pb->uprobe || !pb->pid || !n || procs_start_time(pb->pid) == pb->start_time)
-			continue;
-		if (!drained) {
-			daemon_drain(d);
-			drained = true;
-		}
-		for (unsigned i = 0; i < n; i++) {
-			uprobe_fold_handle(d, pb, pb->handles[i]);
-			uprobe_detach(d->uprobe, pb->handles[i]);
-		}
-		pb->nhandles = 0;
-		log_info(d, "probe %u: process %d exited; its %u uprobe attach(es) released", pb->id,
-			 (int)pb->pid, n);
-	}
-}
-
 static void each_second(struct daemon *d, uint64_t now)
 {
 	d->last_beat_ns = now;
@@ -123,7 +94,7 @@ static void each_second(struct daemon *d, uint64_t now)
 	 * that left give theirs back.  After the sled-mode rescan, so that a process it has
 	 * just attached is left to sled mode. */
 	uprobe_auto_tick(d);
-	release_exited_targets(d);
+	uprobe_release_exited(d);
 }
 
 /*

@@ -37,7 +37,7 @@ struct probe {
 	/* Figures of slots that left the probe (process exited, slot re-assigned). */
 	struct figures past;
 	/* Figures of uprobe attaches released when their process exited (uprobe_auto.c, and
-	 * a -p uprobe probe's own: release_exited_targets in main.c). */
+	 * a -p uprobe probe's own: uprobe_release_exited). */
 	struct figures upast;
 	struct probe *next;
 };

@@ -685,6 +685,35 @@ int uprobe_auto_enable(struct daemon *d, struct probe *pb, struct auto_result *r
 	return 0;
 }
 
+/*
+ * A -p probe in uprobe mode whose process exited: its attaches no longer fire but would
+ * hold 2 fds per site, and a slot each, for as long as the probe stands.  What they wrote
+ * is drained first, then their figures move into the probe (upast) and they go; the
+ * probe stays, with its final figures, until disabled, as in sled mode.
+ */
+void uprobe_release_exited(struct daemon *d)
+{
+	bool drained = false;
+
+	for (struct probe *pb = d->probes.head; pb && d->uprobe; pb = pb->next) {
+		unsigned n = pb->nhandles;
+
+		if (!pb->uprobe || !pb->pid || !n || procs_start_time(pb->pid) == pb->start_time)
+			continue;
+		if (!drained) {
+			daemon_drain(d);
+			drained = true;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			uprobe_fold_handle(d, pb, pb->handles[i]);
+			uprobe_detach(d->uprobe, pb->handles[i]);
+		}
+		pb->nhandles = 0;
+		log_info(d, "probe %u: process %d exited; its %u uprobe attach(es) released", pb->id,
+			 (int)pb->pid, n);
+	}
+}
+
 void uprobe_auto_tick(struct daemon *d)
 {
 	struct uprobe_auto *a = d->uauto;

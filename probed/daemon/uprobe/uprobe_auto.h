@@ -89,6 +89,9 @@ void uprobe_auto_free(struct daemon *d);
 /* Any uprobe-mode probe: the figures of an attach that is going (drained already) move
  * into pb->upast; uprobe_add_released adds pb->upast to a report's figures. */
 void uprobe_fold_handle(struct daemon *d, struct probe *pb, int handle);
+/* Once a second: -p probes in uprobe mode whose process exited give their attaches back
+ * (drained first, figures folded into the probe). */
+void uprobe_release_exited(struct daemon *d);
 void uprobe_add_released(const struct probe *pb, struct figures *f, uint64_t *emitted);
 
 #endif /* SLED_UPROBE_AUTO_H */
