@@ -1169,8 +1169,9 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "tail_lagging", s->tail_clients_lagging);
 }
 
-static void handle_status(struct daemon *d, struct client *c)
+static void handle_status(struct daemon *d, struct client *c, const msgpack_object *req)
 {
+	(void)req;
 	unsigned nprobes = 0;
 	struct reply r;
 
@@ -1208,8 +1209,9 @@ static void handle_status(struct daemon *d, struct client *c)
 	reply_send(c, &r);
 }
 
-static void handle_sites(struct daemon *d, struct client *c)
+static void handle_sites(struct daemon *d, struct client *c, const msgpack_object *req)
 {
+	(void)req;
 	unsigned n = 0;
 	struct reply r;
 
@@ -1248,8 +1250,9 @@ static void handle_sites(struct daemon *d, struct client *c)
 	reply_send(c, &r);
 }
 
-static void handle_tail(struct client *c, const msgpack_object *req)
+static void handle_tail(struct daemon *d, struct client *c, const msgpack_object *req)
 {
+	(void)d;
 	char format[16] = "human", err[256];
 	struct reply r;
 	int rc;
@@ -1277,9 +1280,22 @@ static void handle_tail(struct client *c, const msgpack_object *req)
 	c->tail = true;
 }
 
+/* The requests: a new one is one entry, its accepted fields and its handler. */
+static const struct request_handler {
+	const char *cmd;
+	const char *const *keys;
+	void (*handle)(struct daemon *d, struct client *c, const msgpack_object *req);
+} request_handlers[] = {
+	{ "enable", enable_keys, handle_enable },
+	{ "disable", disable_keys, handle_disable },
+	{ "status", plain_keys, handle_status },
+	{ "sites", plain_keys, handle_sites },
+	{ "tail", tail_keys, handle_tail },
+};
+
 static void handle_request(struct daemon *d, struct client *c, const msgpack_object *req)
 {
-	const char *const *keys;
+	const struct request_handler *h = NULL;
 	int64_t version = CTL_PROTOCOL_VERSION;
 	char cmd[32], err[256];
 	int rc;
@@ -1303,32 +1319,18 @@ static void handle_request(struct daemon *d, struct client *c, const msgpack_obj
 		reply_error(c, "%s", rc < 0 ? err : "request without \"cmd\"");
 		return;
 	}
-	if (!strcmp(cmd, "enable"))
-		keys = enable_keys;
-	else if (!strcmp(cmd, "disable"))
-		keys = disable_keys;
-	else if (!strcmp(cmd, "status") || !strcmp(cmd, "sites"))
-		keys = plain_keys;
-	else if (!strcmp(cmd, "tail"))
-		keys = tail_keys;
-	else {
+	for (size_t i = 0; i < sizeof(request_handlers) / sizeof(request_handlers[0]); i++)
+		if (!strcmp(cmd, request_handlers[i].cmd))
+			h = &request_handlers[i];
+	if (!h) {
 		reply_error(c, "unknown command '%s'", cmd);
 		return;
 	}
-	if (ctl_check_keys(req, keys, err, sizeof(err))) {
+	if (ctl_check_keys(req, h->keys, err, sizeof(err))) {
 		reply_error(c, "%s: %s", cmd, err);
 		return;
 	}
-	if (!strcmp(cmd, "enable"))
-		handle_enable(d, c, req);
-	else if (!strcmp(cmd, "disable"))
-		handle_disable(d, c, req);
-	else if (!strcmp(cmd, "status"))
-		handle_status(d, c);
-	else if (!strcmp(cmd, "sites"))
-		handle_sites(d, c);
-	else
-		handle_tail(c, req);
+	h->handle(d, c, req);
 }
 
 /* One read of what the client sent, while its unhandled bytes are under the request
