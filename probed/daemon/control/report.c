@@ -56,16 +56,17 @@ static const char *probe_mode(const struct probe *pb)
 void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 {
 	struct probe_counts pc;
+	const struct probe_uprobe *up = probe_uprobe_view(pb);
 	unsigned sled_procs, uprocs = 0, uattaches = 0;
 
 	probes_count(pb, &d->procs, &pc);
 	sled_procs = pc.processes;
 	/* -b and -p in uprobe mode: the BPF side counts every stage per attach, as a slot
 	 * does. */
-	for (unsigned i = 0; pb->uprobe && i < pb->nhandles && d->uprobe; i++) {
+	for (unsigned i = 0; pb->uprobe && i < up->nhandles && d->uprobe; i++) {
 		struct uprobe_figures f;
 
-		uprobe_figures(d->uprobe, pb->handles[i], &f);
+		uprobe_figures(d->uprobe, up->handles[i], &f);
 		pc.f.hits += f.hits;
 		pc.f.filtered += f.filtered;
 		pc.f.sampled += f.sampled;
@@ -77,7 +78,7 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	if (pb->uprobe && !pb->auto_uprobe) /* a -p probe whose process exited */
 		uprobe_add_released(pb, &pc.f, &pc.emitted);
 	if (pb->uprobe)
-		uattaches = pb->nhandles;
+		uattaches = up->nhandles;
 	if (pb->auto_uprobe) {
 		unsigned n;
 

@@ -475,7 +475,8 @@ static int parse_functions(struct client *c, const msgpack_object *req, struct f
 static int attach_object(struct daemon *d, struct probe *pb, const struct sled_object *obj,
 			 const char *path, pid_t pid, unsigned *failed, char *err, size_t errlen)
 {
-	const unsigned max = sizeof(pb->handles) / sizeof(pb->handles[0]);
+	struct probe_uprobe *up = pb->up; /* made by enable_uprobe */
+	const unsigned max = sizeof(up->handles) / sizeof(up->handles[0]);
 	struct sled_filter_prog prog;
 	struct uprobe_functions fn = {
 		.filter = &prog, .sample = pb->sample, .rate = pb->rate, .count_only = pb->count_only,
@@ -494,7 +495,7 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 			       !strcmp(obj->sites[j].name, s->name);
 		if (seen)
 			continue;
-		if (pb->nhandles == max) {
+		if (up->nhandles == max) {
 			snprintf(err, errlen, "'%s' matches more than %u tracepoints (provider:name) in "
 				 "uprobe mode: narrow the pattern", pb->pattern, max);
 			return -E2BIG;
@@ -505,7 +506,7 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 		h = uprobe_attach(d->uprobe, path, pid, s->provider, s->name, s->fields,
 				  (unsigned)s->nargs, pb->id, &fn, err, errlen);
 		if (h > 0)
-			pb->handles[pb->nhandles++] = h;
+			up->handles[up->nhandles++] = h;
 		else
 			(*failed)++;
 	}
@@ -567,6 +568,7 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	char err[512] = "", path[4200];
 	unsigned failed = 0, fds = 0;
 	bool refused = false;
+	struct probe_uprobe *up;
 	struct probe *pb;
 	struct reply r;
 
@@ -583,12 +585,15 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		return;
 	}
 	pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
-	if (!pb) {
+	up = pb ? probe_uprobe_part(pb) : NULL;
+	if (!up) {
+		if (pb)
+			probes_remove(&d->probes, pb->id);
 		reply_error(c, "out of memory");
 		return;
 	}
 	if (a->pid)
-		pb->start_time = procs_start_time((pid_t)a->pid);
+		up->start_time = procs_start_time((pid_t)a->pid);
 	pb->uprobe = true;
 	memcpy(pb->filter, fn->filter, sizeof(pb->filter));
 	pb->sample = fn->sample;
@@ -624,13 +629,13 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	if (refused) {
 		/* As in sled mode: an enable whose filter does not fit every tracepoint it
 		 * matches is refused whole. */
-		for (unsigned i = 0; i < pb->nhandles; i++)
-			uprobe_detach(d->uprobe, pb->handles[i]);
+		for (unsigned i = 0; i < up->nhandles; i++)
+			uprobe_detach(d->uprobe, up->handles[i]);
 		probes_remove(&d->probes, pb->id);
 		reply_error(c, "%s", err);
 		return;
 	}
-	if (!pb->nhandles) {
+	if (!up->nhandles) {
 		probes_remove(&d->probes, pb->id);
 		if (err[0])
 			reply_error(c, "%s", err);
@@ -639,20 +644,20 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 				    a->binary[0] ? a->binary : "the process");
 		return;
 	}
-	for (unsigned i = 0; i < pb->nhandles; i++) {
+	for (unsigned i = 0; i < up->nhandles; i++) {
 		struct uprobe_handle_info hi;
 
-		if (uprobe_handle_info(d->uprobe, pb->handles[i], &hi) == 0)
+		if (uprobe_handle_info(d->uprobe, up->handles[i], &hi) == 0)
 			fds += hi.fds;
 	}
 	log_info(d, "probe %u enabled in uprobe mode: %s, %u attach(es), %u fds%s%s", pb->id,
-		 pb->pattern, pb->nhandles, fds, failed ? "; failed: " : "", failed ? err : "");
+		 pb->pattern, up->nhandles, fds, failed ? "; failed: " : "", failed ? err : "");
 	/* fds: what the attaches hold (2 per site); failed/error: attaches that did not
 	 * take (the others stay on). */
 	reply_begin(&r, failed ? 8 : 6, true);
 	ctl_pack_kv_u64(&r.pk, "id", pb->id);
 	ctl_pack_kv_str(&r.pk, "mode", "uprobe");
-	ctl_pack_kv_u64(&r.pk, "attached", pb->nhandles);
+	ctl_pack_kv_u64(&r.pk, "attached", up->nhandles);
 	ctl_pack_kv_u64(&r.pk, "fds", fds);
 	if (failed) {
 		ctl_pack_kv_u64(&r.pk, "failed", failed);
@@ -1111,9 +1116,11 @@ static void handle_disable(struct daemon *d, struct client *c, const msgpack_obj
 	for (unsigned i = 0; i < x->n; i++) {
 		struct probe *pb = probes_find(&d->probes, x->ids[i]);
 
+		const struct probe_uprobe *up = probe_uprobe_view(pb);
+
 		pb->retired = true;
-		for (unsigned k = 0; k < pb->nhandles && d->uprobe; k++)
-			uprobe_detach(d->uprobe, pb->handles[k]);
+		for (unsigned k = 0; k < up->nhandles && d->uprobe; k++)
+			uprobe_detach(d->uprobe, up->handles[k]);
 		uprobe_auto_detach(d, pb->id);
 	}
 	daemon_drain(d); /* what the uprobes wrote before they went */

@@ -35,6 +35,20 @@ struct probe *probes_find(struct probes *pr, uint32_t id)
 	return NULL;
 }
 
+struct probe_uprobe *probe_uprobe_part(struct probe *pb)
+{
+	if (!pb->up)
+		pb->up = calloc(1, sizeof(*pb->up));
+	return pb->up;
+}
+
+const struct probe_uprobe *probe_uprobe_view(const struct probe *pb)
+{
+	static const struct probe_uprobe none;
+
+	return pb->up ? pb->up : &none;
+}
+
 bool probes_remove(struct probes *pr, uint32_t id)
 {
 	for (struct probe **pp = &pr->head; *pp; pp = &(*pp)->next) {
@@ -42,6 +56,7 @@ bool probes_remove(struct probes *pr, uint32_t id)
 			struct probe *pb = *pp;
 
 			*pp = pb->next;
+			free(pb->up);
 			free(pb);
 			return true;
 		}
@@ -610,6 +625,7 @@ void probes_free(struct probes *pr)
 		struct probe *pb = pr->head;
 
 		pr->head = pb->next;
+		free(pb->up);
 		free(pb);
 	}
 }

@@ -31,16 +31,28 @@ struct probe {
 	/* No scope, with uprobes (uprobe_auto.c): auto mode's processes without libsled, or
 	 * with uprobe set, every process; per process, present and future. */
 	bool auto_uprobe;
-	unsigned nhandles;       /* uprobe mode: one per (object, provider:name) attached */
-	uint64_t start_time;     /* -p in uprobe mode: the process's start, to see it exit */
-	int handles[1024];       /* up to 1024 provider:names per uprobe-mode enable */
 	/* Figures of slots that left the probe (process exited, slot re-assigned). */
 	struct figures past;
+	/* Uprobe mode's part: NULL until the probe has uprobes (probe_uprobe_part). */
+	struct probe_uprobe *up;
+	struct probe *next;
+};
+
+/* A probe's uprobe-mode state, owned by the uprobe part (uprobe/, control/server.c's
+ * enable_uprobe), freed with the probe. */
+struct probe_uprobe {
+	unsigned nhandles;       /* one per (object, provider:name) attached (-b, -p) */
+	uint64_t start_time;     /* -p: the process's start, to see it exit */
+	int handles[1024];       /* up to 1024 provider:names per uprobe-mode enable */
 	/* Figures of uprobe attaches released when their process exited (uprobe_auto.c, and
 	 * a -p uprobe probe's own: uprobe_release_exited). */
 	struct figures upast;
-	struct probe *next;
 };
+
+/* pb's uprobe part, made on first use; NULL without memory. */
+struct probe_uprobe *probe_uprobe_part(struct probe *pb);
+/* pb's uprobe part to read: an empty one when it has none. */
+const struct probe_uprobe *probe_uprobe_view(const struct probe *pb);
 
 struct probes {
 	struct probe *head;

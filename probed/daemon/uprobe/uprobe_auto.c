@@ -469,20 +469,23 @@ static void attach_fresh(struct daemon *d, struct uprobe_auto *a, const struct p
 
 void uprobe_fold_handle(struct daemon *d, struct probe *pb, int handle)
 {
+	struct probe_uprobe *up = probe_uprobe_part(pb);
 	struct uprobe_figures f;
 
+	if (!up)
+		return; /* no memory: the released attach's figures are not kept */
 	uprobe_figures(d->uprobe, handle, &f);
-	pb->upast.hits += f.hits;
-	pb->upast.filtered += f.filtered;
-	pb->upast.sampled += f.sampled;
-	pb->upast.limited += f.limited;
-	pb->upast.drops += f.dropped;
-	pb->upast.exported += f.exported;
+	up->upast.hits += f.hits;
+	up->upast.filtered += f.filtered;
+	up->upast.sampled += f.sampled;
+	up->upast.limited += f.limited;
+	up->upast.drops += f.dropped;
+	up->upast.exported += f.exported;
 }
 
 void uprobe_add_released(const struct probe *pb, struct figures *f, uint64_t *emitted)
 {
-	const struct figures *u = &pb->upast;
+	const struct figures *u = &probe_uprobe_view(pb)->upast;
 	uint64_t held = u->filtered + u->sampled + u->limited;
 
 	f->hits += u->hits;
@@ -696,19 +699,20 @@ void uprobe_release_exited(struct daemon *d)
 	bool drained = false;
 
 	for (struct probe *pb = d->probes.head; pb && d->uprobe; pb = pb->next) {
-		unsigned n = pb->nhandles;
+		struct probe_uprobe *up = pb->up;
+		unsigned n = up ? up->nhandles : 0;
 
-		if (!pb->uprobe || !pb->pid || !n || procs_start_time(pb->pid) == pb->start_time)
+		if (!pb->uprobe || !pb->pid || !n || procs_start_time(pb->pid) == up->start_time)
 			continue;
 		if (!drained) {
 			daemon_drain(d);
 			drained = true;
 		}
 		for (unsigned i = 0; i < n; i++) {
-			uprobe_fold_handle(d, pb, pb->handles[i]);
-			uprobe_detach(d->uprobe, pb->handles[i]);
+			uprobe_fold_handle(d, pb, up->handles[i]);
+			uprobe_detach(d->uprobe, up->handles[i]);
 		}
-		pb->nhandles = 0;
+		up->nhandles = 0;
 		log_info(d, "probe %u: process %d exited; its %u uprobe attach(es) released", pb->id,
 			 (int)pb->pid, n);
 	}
@@ -843,13 +847,15 @@ unsigned uprobe_auto_rows(struct daemon *d, struct uprobe_row **rows)
 		return 0;
 	for (const struct probe *pb = d->probes.head; pb; pb = pb->next) {
 		/* Uprobe-mode probes with -p: one process each. */
-		for (unsigned i = 0; pb->uprobe && pb->pid && !pb->retired && i < pb->nhandles; i++) {
+		const struct probe_uprobe *up = probe_uprobe_view(pb);
+
+		for (unsigned i = 0; pb->uprobe && pb->pid && !pb->retired && i < up->nhandles; i++) {
 			struct uprobe_handle_info hi;
 			struct uprobe_row *r;
 			char path[64];
 			struct stat st;
 
-			if (uprobe_handle_info(d->uprobe, pb->handles[i], &hi) || !hi.attached ||
+			if (uprobe_handle_info(d->uprobe, up->handles[i], &hi) || !hi.attached ||
 			    !(r = row_for(rows, &n, &cap, pb->pid)))
 				continue;
 			if (!r->exe[0]) {

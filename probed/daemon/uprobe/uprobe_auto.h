@@ -66,7 +66,7 @@ void uprobe_auto_tick(struct daemon *d);
 void uprobe_auto_detach(struct daemon *d, uint32_t probe_id);
 void uprobe_auto_forget(struct daemon *d, uint32_t probe_id);
 
-/* The uprobe part's figures of pb: its live attaches plus pb->upast.  Adds to *f and
+/* The uprobe part's figures of pb: its live attaches plus pb->up->upast.  Adds to *f and
  * *emitted; *processes and *attaches are set. */
 void uprobe_auto_figures(struct daemon *d, const struct probe *pb, struct figures *f,
 			 uint64_t *emitted, unsigned *processes, unsigned *attaches);
@@ -87,7 +87,7 @@ unsigned uprobe_auto_rows(struct daemon *d, struct uprobe_row **rows);
 void uprobe_auto_free(struct daemon *d);
 
 /* Any uprobe-mode probe: the figures of an attach that is going (drained already) move
- * into pb->upast; uprobe_add_released adds pb->upast to a report's figures. */
+ * into pb->up->upast; uprobe_add_released adds it to a report's figures. */
 void uprobe_fold_handle(struct daemon *d, struct probe *pb, int handle);
 /* Once a second: -p probes in uprobe mode whose process exited give their attaches back
  * (drained first, figures folded into the probe). */
