@@ -12,7 +12,7 @@
  *   verbose                     as -v
  *   max-request-bytes N, max-clients N, max-clients-per-uid N, max-probes-per-uid N,
  *   client-buffer N             the control socket's limits, as the options of the
- *                               same names (docs/security-control.md)
+ *                               same names (docs/SECURITY.md)
  *   enable PATTERN [OPTIONS]    as `probectl enable`, applied at start-up as a standing
  *                               probe (e.g. enable 'app:*' -b /usr/bin/app --rate 100/s)
  */

@@ -7,9 +7,11 @@
  *                     the core (engine.h), so that none of them calls into main.c
  *   core/log.c        -v lines;  core/probes.c  standing enables;  core/config.c  -c FILE
  *   core/pending.c    enables and disables waiting on agents, driven by the loop
+ *   core/decode.c     a record's values -> struct sled_event, for both modes
  *   control/server.c  the control socket: clients, requests, replies, tail streams
  *   control/report.c  what status, disable and enable report about probes and processes
  *   sled/procs.c      attached processes;  sled/block.c  their blocks;  sled/drain.c  rings
+ *   sled/shm_compile.c  a discovered site -> its slot in the block
  *   uprobe/uprobe.c   the BPF side;  uprobe/uprobe_auto.c  processes without libsled
  */
 #ifndef SLED_DAEMON_H
@@ -32,7 +34,7 @@ struct client;
 struct uprobe_ctx;
 
 /* What control clients may make probed spend (server.c); every one is set by an option
- * or a config directive of the same name, and documented in docs/security-control.md. */
+ * or a config directive of the same name, and documented in docs/SECURITY.md. */
 struct server_limits {
 	size_t request_bytes;     /* --max-request-bytes: one request, encoded */
 	unsigned clients;         /* --max-clients: connections in all (the last 8 are root's) */
