@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench_export: what exporting costs the daemon, in one table (issue 5's benchmark).
+ * bench_export: what exporting costs the daemon, in one table.
  *
  *   bench_export [--quick] [N]
  *

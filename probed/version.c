@@ -6,9 +6,9 @@
  */
 #include <stdio.h>
 
-#include "ctl_version.h"
+#include "ctl/ctl_version.h"
 #include "probed_build.h"
-#include "shm_layout.h"
+#include "sled/abi/shm_layout.h"
 #include "version.h"
 
 void print_version(const char *prog)

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shm_layout.h"
+#include "sled/abi/shm_layout.h"
 
 #define SLED_HIDDEN __attribute__((visibility("hidden")))
 

@@ -31,7 +31,7 @@
 #include <stdbool.h> /* the compiler's own header: no libc for -target bpf */
 
 /* The fixed-width names the kernel's types.h gives, which shared headers use
- * (sdk/filter_prog.h); the C library's <stdint.h> is not for -target bpf. */
+ * (include/sled/abi/filter_prog.h); the C library's <stdint.h> is not for -target bpf. */
 typedef __u8 uint8_t;
 typedef __u16 uint16_t;
 typedef __u32 uint32_t;

@@ -315,7 +315,7 @@ static __always_inline int read_arg_fast(struct pt_regs *ctx, const struct __bpf
 /*
  * Probe functions.
  *
- * The filter is sled mode's program (sdk/filter_prog.h: the same instructions, the same
+ * The filter is sled mode's program (include/sled/abi/filter_prog.h: the same instructions, the same
  * comparison helpers), evaluated by filter_step() one instruction at a time in a loop
  * bounded by SLED_FILTER_MAX_INSNS.  Both are global functions: the verifier checks each
  * once, whatever the program, instead of once per instruction, argument and path.  The

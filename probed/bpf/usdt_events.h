@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * usdt_events.h - the one contract between the uprobe-mode BPF program
- * (usdt_events.bpf.c) and its loader in the daemon (probed/daemon/uprobe.c): map value
+ * (usdt_events.bpf.c) and its loader in the daemon (probed/daemon/uprobe/uprobe.c): map value
  * layouts and the record format of the ring buffer.  Included by both; in BPF the __u*
  * types come from vmlinux.h, in user space from <linux/types.h>.
  *
@@ -18,7 +18,7 @@
  *   0..7 zero bytes         padding to a multiple of 8
  *
  * USDT_STR_TRUNCATED, USDT_STR_NULL and USDT_STR_LEN_MASK have the values of sled mode's
- * SLED_REC_STR_* (sdk/shm_layout.h; uprobe.c asserts it), so both modes decode alike.
+ * SLED_REC_STR_* (include/sled/abi/shm_layout.h; uprobe.c asserts it), so both modes decode alike.
  */
 #ifndef SLED_USDT_EVENTS_H
 #define SLED_USDT_EVENTS_H
@@ -27,7 +27,7 @@
 #include <linux/types.h>
 #endif
 
-#include "filter_prog.h" /* struct sled_filter_prog: the same program as sled mode's */
+#include "sled/abi/filter_prog.h" /* struct sled_filter_prog: the same program as sled mode's */
 
 #define USDT_MAX_ARGS    12   /* libbpf's BPF_USDT_MAX_ARG_CNT, sled's SLED_MAX_ARGS */
 #define USDT_MAX_STR     256  /* bytes of a string kept, NUL excluded (SLED_SHM_MAX_STR) */

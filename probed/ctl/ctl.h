@@ -7,15 +7,22 @@
  * and, when false, "error" (one line).  After a successful "tail" the daemon stops
  * speaking msgpack and streams event lines until either side closes.
  *
- *   {"cmd":"enable","pattern":P,"pid":N?,"binary":PATH?}
- *       -> {"ok":true,"id":N,"processes":[{"pid","sites","on","failed","error"?}]}
+ *   {"cmd":"enable","pattern":P,"pid":N?,"binary":PATH?,"mode":"sled"|"uprobe"|"auto"?,
+ *    "filter":EXPR?,"sample":N?,"rate":N?,"count_only":true?}
+ *       mode defaults to auto (sled mode where the process links libsled, uprobes
+ *       elsewhere); filter is a C-like expression over the arguments, sample keeps one
+ *       event in N, rate caps events per second, count_only counts hits without
+ *       exporting events.
+ *       -> {"ok":true,"id":N,"mode":M,"attached"?,"fds"?,"failed"?,"error"?,
+ *           "processes":[{"pid","mode"?,"sites","on","failed","fds"?,"error"?}]}
  *   {"cmd":"disable","id":N} | {"cmd":"disable","pattern":P,"pid":N?,"binary":PATH?}
- *       -> {"ok":true,"disabled":[ids]}
+ *       -> {"ok":true,"disabled":[ids],"final":[probe as in status]}
  *   {"cmd":"status"}
- *       -> {"ok":true,"probes":[{"id","pattern","pid","binary","processes","sites",
- *           "emitted","exported","dropped"}],"processes":[{"pid","exe","uid","sites_on",
- *           "rings","lost","malformed","restores"}],"outputs":[{"spec","state","sent",
- *           "acked","queued","dropped","error"}]}
+ *       -> {"ok":true,"daemon":{...},"probes":[{"id","pattern","mode","pid","binary",
+ *           "processes","sites","emitted","exported","dropped","filtered","sampled_out",
+ *           "rate_limited",...}],"processes":[{"pid","exe","uid","sites_on","rings",
+ *           "lost","malformed","restores"}],"outputs":[{"spec","state","sent","acked",
+ *           "queued","dropped","error"}]}
  *   {"cmd":"sites"}  -> {"ok":true,"sites":[{"pid","address","state","probe"}]}
  *   {"cmd":"tail","pattern":P?,"format":"json"|"human"} -> {"ok":true} then lines
  *

@@ -11,17 +11,7 @@
 
 #include "ctl.h"
 #include "ctl_request.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "common/seterr.h"
 
 static int parse_pid(const char *s, long *pid)
 {
@@ -74,13 +64,13 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 		case 'b': s->binary = optarg; break;
 		case 'p':
 			if (parse_pid(optarg, &s->pid)) {
-				set_err(err, errlen, "bad PID '%s'", optarg);
+				sled_seterr(err, errlen, "bad PID '%s'", optarg);
 				return -1;
 			}
 			break;
 		case 'm':
 			if (strcmp(optarg, "sled") && strcmp(optarg, "auto") && strcmp(optarg, "uprobe")) {
-				set_err(err, errlen, "unknown mode '%s' (sled, uprobe or auto)", optarg);
+				sled_seterr(err, errlen, "unknown mode '%s' (sled, uprobe or auto)", optarg);
 				return -1;
 			}
 			s->mode = optarg;
@@ -90,54 +80,54 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 			errno = 0;
 			s->sample = strtol(optarg, &end, 10);
 			if (!*optarg || *end || errno || s->sample < 1 || s->sample > 0xffffffffL) {
-				set_err(err, errlen, "bad --sample '%s' (one event in N, N >= 1)", optarg);
+				sled_seterr(err, errlen, "bad --sample '%s' (one event in N, N >= 1)", optarg);
 				return -1;
 			}
 			break;
 		case 'r':
 			if (parse_rate(optarg, &s->rate)) {
-				set_err(err, errlen, "bad --rate '%s' (N/s, N >= 1)", optarg);
+				sled_seterr(err, errlen, "bad --rate '%s' (N/s, N >= 1)", optarg);
 				return -1;
 			}
 			break;
 		case 'c': s->count_only = true; break;
 		case ':':
-			set_err(err, errlen, "%s: option '%s' needs a value", cmd, argv[optind - 1]);
+			sled_seterr(err, errlen, "%s: option '%s' needs a value", cmd, argv[optind - 1]);
 			return -1;
 		default:
-			set_err(err, errlen, "%s: unknown option '%s'", cmd, argv[optind - 1]);
+			sled_seterr(err, errlen, "%s: unknown option '%s'", cmd, argv[optind - 1]);
 			return -1;
 		}
 	}
 	if (s->binary && s->pid) {
-		set_err(err, errlen, "-b and -p are mutually exclusive");
+		sled_seterr(err, errlen, "-b and -p are mutually exclusive");
 		return -1;
 	}
 	if (optind != argc - 1) {
 		if (optind >= argc)
-			set_err(err, errlen, enable ? "enable needs a PATTERN (provider:name, * wildcards)"
+			sled_seterr(err, errlen, enable ? "enable needs a PATTERN (provider:name, * wildcards)"
 						    : "disable needs a probe ID or a PATTERN");
 		else
-			set_err(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
+			sled_seterr(err, errlen, "unexpected argument '%s'", argv[optind + 1]);
 		return -1;
 	}
 	s->pattern = argv[optind];
 	/* Checked here too, so that probectl says what is wrong before it connects. */
 	if (strlen(s->pattern) >= CTL_PATTERN_MAX) {
-		set_err(err, errlen, "pattern too long (%zu bytes, at most %d)", strlen(s->pattern),
+		sled_seterr(err, errlen, "pattern too long (%zu bytes, at most %d)", strlen(s->pattern),
 			CTL_PATTERN_MAX - 1);
 		return -1;
 	}
 	if (s->binary && !*s->binary) {
-		set_err(err, errlen, "-b: empty path");
+		sled_seterr(err, errlen, "-b: empty path");
 		return -1;
 	}
 	if (s->binary && strlen(s->binary) >= CTL_PATH_MAX) {
-		set_err(err, errlen, "-b: path too long (at most %d bytes)", CTL_PATH_MAX - 1);
+		sled_seterr(err, errlen, "-b: path too long (at most %d bytes)", CTL_PATH_MAX - 1);
 		return -1;
 	}
 	if (s->filter && strlen(s->filter) >= CTL_FILTER_MAX) {
-		set_err(err, errlen, "--filter: expression too long (at most %d bytes)",
+		sled_seterr(err, errlen, "--filter: expression too long (at most %d bytes)",
 			CTL_FILTER_MAX - 1);
 		return -1;
 	}

@@ -11,12 +11,12 @@
  * The mode is not shown.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "buf.h"
 #include "utf8.h"
+#include "value_visit.h"
 
 #include <sled/tracepoint.h>
 
@@ -90,48 +90,35 @@ static int put_hex(struct sled_buf *b, uint64_t v)
 	return sled_buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
-static int put_value(struct sled_buf *b, const struct sled_event_field *f)
+static int put_str(struct sled_buf *b, const char *ptr, uint32_t len, bool truncated)
 {
 	int err = 0;
 
-	switch (f->type) {
-	case SLED_T_I8:
-	case SLED_T_I16:
-	case SLED_T_I32:
-	case SLED_T_I64:
-		return sled_buf_put_i64(b, f->v.i);
-	case SLED_T_U8:
-	case SLED_T_U16:
-	case SLED_T_U32:
-	case SLED_T_U64:
-		return sled_buf_put_u64(b, f->v.u);
-	case SLED_T_POINTER:
-		return put_hex(b, f->v.u);
-	case SLED_T_BOOL:
-		return sled_buf_puts(b, f->v.b ? "true" : "false");
-	case SLED_T_FLOAT:
-	case SLED_T_DOUBLE:
-		if (isnan(f->v.d))
-			return sled_buf_puts(b, "nan");
-		if (isinf(f->v.d))
-			return sled_buf_puts(b, f->v.d < 0 ? "-inf" : "inf");
-		return sled_buf_put_double(b, f->v.d, f->type == SLED_T_FLOAT);
-	case SLED_T_STRING:
-		if (!f->v.str.ptr)
-			return sled_buf_puts(b, "NULL");
-		err |= sled_buf_putc(b, '"');
-		err |= put_escaped(b, f->v.str.ptr,
-				   f->v.str.truncated
-					   ? sled_utf8_trim_partial(f->v.str.ptr, f->v.str.len)
-					   : f->v.str.len);
-		err |= sled_buf_putc(b, '"');
-		if (f->v.str.truncated)
-			err |= sled_buf_puts(b, "...");
-		return err;
-	default:
-		return sled_buf_putc(b, '?');
-	}
+	if (!ptr)
+		return sled_buf_puts(b, "NULL");
+	err |= sled_buf_putc(b, '"');
+	err |= put_escaped(b, ptr, len);
+	err |= sled_buf_putc(b, '"');
+	if (truncated)
+		err |= sled_buf_puts(b, "...");
+	return err;
 }
+
+static int put_unknown(struct sled_buf *b, uint64_t raw)
+{
+	(void)raw;
+	return sled_buf_putc(b, '?');
+}
+
+static const struct sled_value_visitor human_values = {
+	.signed_int = sled_buf_put_i64,
+	.unsigned_int = sled_buf_put_u64,
+	.pointer = put_hex,
+	.boolean = sled_value_put_bool_text,
+	.real = sled_value_put_real_text,
+	.string = put_str,
+	.unknown = put_unknown,
+};
 
 /* "HH:MM:SS" of a second, local time; localtime_r is slow, so the last one is kept. */
 static void format_hms(time_t sec, char out[9])
@@ -165,7 +152,7 @@ int sled_encode_human_summary(struct sled_buf *buf, const struct sled_event *ev)
 		err |= sled_buf_putc(buf, ' ');
 		err |= put_name(buf, ev->fields[i].name);
 		err |= sled_buf_putc(buf, '=');
-		err |= put_value(buf, &ev->fields[i]);
+		err |= sled_value_visit(buf, &ev->fields[i], &human_values);
 	}
 	if (err) {
 		buf->len = start;

@@ -18,6 +18,7 @@
 
 #include "buf.h"
 #include "utf8.h"
+#include "value_visit.h"
 
 #include <sled/tracepoint.h>
 
@@ -95,38 +96,38 @@ static int put_cstr(struct sled_buf *b, const char *s)
 /* ,"key": — key is a literal that needs no escaping. */
 #define PUT_KEY(b, lit) sled_buf_append(b, "," lit ":", sizeof(lit) + 1)
 
-static int put_value(struct sled_buf *b, const struct sled_event_field *f)
+static int put_null(struct sled_buf *b)
 {
-	switch (f->type) {
-	case SLED_T_I8:
-	case SLED_T_I16:
-	case SLED_T_I32:
-	case SLED_T_I64:
-		return sled_buf_put_i64(b, f->v.i);
-	case SLED_T_U8:
-	case SLED_T_U16:
-	case SLED_T_U32:
-	case SLED_T_U64:
-	case SLED_T_POINTER:
-		return sled_buf_put_u64(b, f->v.u);
-	case SLED_T_BOOL:
-		return f->v.b ? sled_buf_append(b, "true", 4) : sled_buf_append(b, "false", 5);
-	case SLED_T_FLOAT:
-	case SLED_T_DOUBLE:
-		if (!isfinite(f->v.d))
-			return sled_buf_append(b, "null", 4);
-		return sled_buf_put_double(b, f->v.d, f->type == SLED_T_FLOAT);
-	case SLED_T_STRING:
-		if (!f->v.str.ptr)
-			return sled_buf_append(b, "null", 4);
-		return put_string(b, f->v.str.ptr,
-				  f->v.str.truncated
-					  ? sled_utf8_trim_partial(f->v.str.ptr, f->v.str.len)
-					  : f->v.str.len);
-	default:
-		return sled_buf_append(b, "null", 4);
-	}
+	return sled_buf_append(b, "null", 4);
 }
+
+/* JSON has no nan or inf: null. */
+static int put_real(struct sled_buf *b, double v, bool single)
+{
+	return isfinite(v) ? sled_buf_put_double(b, v, single) : put_null(b);
+}
+
+static int put_str(struct sled_buf *b, const char *ptr, uint32_t len, bool truncated)
+{
+	(void)truncated; /* listed under "truncated" after the fields */
+	return ptr ? put_string(b, ptr, len) : put_null(b);
+}
+
+static int put_unknown(struct sled_buf *b, uint64_t raw)
+{
+	(void)raw;
+	return put_null(b);
+}
+
+static const struct sled_value_visitor json_values = {
+	.signed_int = sled_buf_put_i64,
+	.unsigned_int = sled_buf_put_u64,
+	.pointer = sled_buf_put_u64,
+	.boolean = sled_value_put_bool_text,
+	.real = put_real,
+	.string = put_str,
+	.unknown = put_unknown,
+};
 
 int sled_encode_json(struct sled_buf *buf, const struct sled_event *ev)
 {
@@ -159,8 +160,8 @@ int sled_encode_json(struct sled_buf *buf, const struct sled_event *ev)
 			err |= sled_buf_putc(buf, ',');
 		err |= put_cstr(buf, f->name ? f->name : "");
 		err |= sled_buf_putc(buf, ':');
-		err |= put_value(buf, f);
-		if (f->type == SLED_T_STRING && f->v.str.ptr && f->v.str.truncated)
+		err |= sled_value_visit(buf, f, &json_values);
+		if (sled_field_truncated(f))
 			any_truncated = true;
 	}
 	err |= sled_buf_putc(buf, '}');
@@ -172,7 +173,7 @@ int sled_encode_json(struct sled_buf *buf, const struct sled_event *ev)
 		for (unsigned i = 0; i < nfields; i++) {
 			const struct sled_event_field *f = &ev->fields[i];
 
-			if (f->type != SLED_T_STRING || !f->v.str.ptr || !f->v.str.truncated)
+			if (!sled_field_truncated(f))
 				continue;
 			if (!first)
 				err |= sled_buf_putc(buf, ',');

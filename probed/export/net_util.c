@@ -23,20 +23,13 @@
 #include "net_tls.h"
 #include "netout.h"
 #include "output_impl.h"
+#include "common/mono_clock.h"
 
-int64_t sled_net_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-#define mono_ms sled_net_mono_ms
 
 int sled_net_wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - sled_clock_monotonic_ms();
 		struct pollfd p = { .fd = fd, .events = events };
 		int r;
 
@@ -63,7 +56,7 @@ static int connect_bounded(int fd, const struct sockaddr *addr, socklen_t len, i
 	if (connect(fd, addr, len) < 0) {
 		if (errno != EINPROGRESS)
 			return -errno;
-		err = sled_net_wait_fd(fd, POLLOUT, mono_ms() + timeout_ms);
+		err = sled_net_wait_fd(fd, POLLOUT, sled_clock_monotonic_ms() + timeout_ms);
 		if (err)
 			return err;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
@@ -179,7 +172,7 @@ static int connect_unix(const char *path, int timeout_ms, char *err, size_t errl
 int sled_conn_open_tcp(struct sled_conn *c, const char *hostport, int type,
 		       const struct sled_tls *tls, int timeout_ms, char *err, size_t errlen)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = sled_clock_monotonic_ms() + timeout_ms;
 	int fd = connect_tcp(hostport, type, timeout_ms, err, errlen), r, flags;
 
 	c->fd = fd;
@@ -219,7 +212,7 @@ void sled_conn_close(struct sled_conn *c)
 int sled_conn_write_all(struct sled_conn *c, const void *p, size_t len, int timeout_ms,
 			char *err, size_t errlen)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = sled_clock_monotonic_ms() + timeout_ms;
 	const char *b = p;
 
 	if (c->ssl)
@@ -255,7 +248,7 @@ int sled_conn_write_all(struct sled_conn *c, const void *p, size_t len, int time
 static ssize_t conn_read(struct sled_conn *c, void *p, size_t cap, int timeout_ms, char *err,
 			 size_t errlen)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = sled_clock_monotonic_ms() + timeout_ms;
 
 	if (c->ssl)
 		return sled_tls_read_some(c, p, cap, deadline, err, errlen);

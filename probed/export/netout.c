@@ -17,6 +17,7 @@
 
 #include "netout.h"
 #include "output_impl.h"
+#include "common/mono_clock.h"
 
 #define DEFAULT_QUEUE    262144
 #define DEFAULT_BATCH    4096
@@ -56,14 +57,6 @@ struct sled_netout {
 	pthread_t thread;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void batch_free(struct sled_batch *b)
 {
 	if (!b)
@@ -98,14 +91,14 @@ static void set_error(struct sled_netout *n, int err, const char *msg)
 /* Whether the worker should stop now (under mu). */
 static bool must_stop(struct sled_netout *n)
 {
-	return n->stopping && (!n->head || mono_ms() >= n->stop_deadline);
+	return n->stopping && (!n->head || sled_clock_monotonic_ms() >= n->stop_deadline);
 }
 
 /* Wait until the time `until` (CLOCK_MONOTONIC ms) though batches arrive meanwhile; a stop
  * brings it forward to the stop's deadline (under mu). */
 static void wait_until_ms(struct sled_netout *n, int64_t until)
 {
-	for (int64_t now = mono_ms(); ; now = mono_ms()) {
+	for (int64_t now = sled_clock_monotonic_ms(); ; now = sled_clock_monotonic_ms()) {
 		if (n->stopping && n->stop_deadline < until)
 			until = n->stop_deadline;
 		if (now >= until)
@@ -138,8 +131,8 @@ static void *worker(void *arg)
 				/* Retry later; a stop ends the wait early. */
 				int64_t wait = backoff;
 
-				if (n->stopping && n->stop_deadline - mono_ms() < wait)
-					wait = n->stop_deadline - mono_ms();
+				if (n->stopping && n->stop_deadline - sled_clock_monotonic_ms() < wait)
+					wait = n->stop_deadline - sled_clock_monotonic_ms();
 				if (wait > 0)
 					timed_wait(n, (int)wait);
 				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -196,7 +189,7 @@ static void *worker(void *arg)
 			pthread_mutex_lock(&n->mu);
 			connected = false;
 			n->state = "down";
-			wait_until_ms(n, mono_ms() + (wait > 0 ? wait : backoff));
+			wait_until_ms(n, sled_clock_monotonic_ms() + (wait > 0 ? wait : backoff));
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		}
 	}
@@ -424,7 +417,7 @@ void sled_netout_stop(struct sled_netout *n, int linger_ms)
 	pthread_mutex_lock(&n->mu);
 	joined = n->joined;
 	n->stopping = true;
-	n->stop_deadline = mono_ms() + linger_ms;
+	n->stop_deadline = sled_clock_monotonic_ms() + linger_ms;
 	pthread_cond_signal(&n->cv);
 	pthread_mutex_unlock(&n->mu);
 	if (!joined)

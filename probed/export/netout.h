@@ -45,6 +45,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common/mono_clock.h"
 #include "output.h"
 
 #define SLED_NETOUT_MAX_OPTS 16
@@ -168,9 +169,9 @@ ssize_t sled_conn_read_some(struct sled_conn *c, void *p, size_t cap, int timeou
  * wrote), -errno (-ECONNRESET, ...) when it went away otherwise. */
 int sled_conn_check_closed(struct sled_conn *c, const char *kind, char *err, size_t errlen);
 
-/* CLOCK_MONOTONIC in ms, and a poll for events on fd until that deadline: 0, or
- * -ETIMEDOUT / -errno. */
-int64_t sled_net_mono_ms(void);
+/* Deadlines are CLOCK_MONOTONIC ms (common/mono_clock.h); a poll for events on fd until
+ * that deadline: 0, or -ETIMEDOUT / -errno. */
+#define sled_net_mono_ms sled_clock_monotonic_ms
 int sled_net_wait_fd(int fd, short events, int64_t deadline);
 
 /* The TCP target of kind's spec (what follows "KIND://"): "HOST:PORT", "HOST", "[V6]:PORT"

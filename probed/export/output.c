@@ -25,6 +25,7 @@
 
 #include "netout.h"
 #include "output_impl.h"
+#include "common/mono_clock.h"
 
 #define SLED_OUTPUT_CHUNK   (256 * 1024)
 #define SLED_OUTPUT_WAIT_MS 50
@@ -72,17 +73,6 @@ struct sled_output {
 	bool congested;    /* the last flush gave up on a destination that would block */
 	struct sled_output_stats st;
 };
-
-void sled_output_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* "unknown output 'x' (jsonl:PATH, msgpack:PATH, forward://HOST:PORT, ...)", from the
  * table. */
@@ -234,14 +224,6 @@ void sled_output_write(struct sled_output *o, const struct sled_event *ev)
 		sled_output_flush(o);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* After off bytes of the buffer were taken, and err (0 if all were): count the events,
  * keep what must stay queued. */
 static void account(struct sled_output *o, size_t off, int err)
@@ -299,7 +281,7 @@ void sled_output_flush(struct sled_output *o)
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN && may_wait) {
-			uint64_t now = now_ms();
+			uint64_t now = (uint64_t)sled_clock_monotonic_ms();
 
 			if (!deadline)
 				deadline = now + SLED_OUTPUT_WAIT_MS;

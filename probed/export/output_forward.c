@@ -53,6 +53,7 @@
 #include "netout.h"
 #include "output_impl.h"
 #include "utf8.h"
+#include "common/mono_clock.h"
 
 #define FWD_DEFAULT_PORT       "24224"
 #define FWD_DEFAULT_TAG        "sled.{provider}.{name}"
@@ -102,14 +103,6 @@ struct fwd {
 	bool unpacker_live;
 	msgpack_unpacker unp;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- tags (drain thread) ---- */
 
@@ -457,7 +450,7 @@ static int read_message(struct fwd *f, msgpack_unpacked *msg, int64_t deadline, 
 					    "forward: out of memory reading the receiver");
 			return -ENOMEM;
 		}
-		left = deadline ? (int)(deadline - mono_ms()) : 0;
+		left = deadline ? (int)(deadline - sled_clock_monotonic_ms()) : 0;
 		if (left < 0)
 			left = 0;
 		n = sled_conn_read_some(&f->conn, msgpack_unpacker_buffer(&f->unp),
@@ -600,7 +593,7 @@ static int expect(struct fwd *f, msgpack_unpacked *msg, const char *name, uint32
  */
 static int handshake(struct fwd *f, char *err, size_t errlen)
 {
-	int64_t deadline = mono_ms() + f->timeout_ms;
+	int64_t deadline = sled_clock_monotonic_ms() + f->timeout_ms;
 	const char *nonce, *auth = "", *host, *got;
 	size_t noncelen, authlen = 0, hostlen, gotlen;
 	const msgpack_object *opts, *o, *pong;
@@ -720,7 +713,7 @@ static int fwd_connect(void *proto, char *err, size_t errlen)
 
 static int wait_ack(struct fwd *f, const struct sled_batch *b, char *err, size_t errlen)
 {
-	int64_t deadline = mono_ms() + f->timeout_ms;
+	int64_t deadline = sled_clock_monotonic_ms() + f->timeout_ms;
 	const char *chunk = chunk_of(b);
 	msgpack_unpacked msg;
 	int r;

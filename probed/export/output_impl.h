@@ -3,13 +3,13 @@
  * output_impl: the inside of an output, private to probed/export.
  *
  * An output (output.c) is a format, a buffer and the accounting (written, dropped); it
- * hands whole chunks of encoded events to a sink, which only moves bytes.  A new kind
- * of destination (unix socket, TCP, syslog, Fluent Forward) is a new sink in its own
- * file, output_<kind>.c, that embeds struct sled_sink and fills in a struct
- * sled_output_ops, plus one line in the table of output.c that maps a spec prefix to
- * an encoder and the sink's open function.
+ * hands whole chunks of encoded events to its transport, the part that only moves bytes
+ * (struct sled_sink in the code).  Every kind of output (file, unix socket, TCP, syslog,
+ * Fluent Forward) is one transport in its own file, output_<kind>.c, that embeds struct
+ * sled_sink and fills in a struct sled_output_ops, plus one line in the table of
+ * output.c that maps a spec prefix to an encoder and the transport's open function.
  *
- * Sinks must never block for long: the daemon drains every traced process's ring from
+ * Transports must never block for long: the daemon drains every traced process's ring from
  * one thread.  write_bytes returns -EAGAIN instead of blocking, and output.c decides how
  * long to wait (wait_writable) before it counts the events as dropped.
  */
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/seterr.h"
 #include "output.h"
 
 struct sled_sink;
@@ -49,8 +50,7 @@ typedef struct sled_sink *sled_sink_open_fn(const char *target, char *err, size_
 /* output_file.c: a path opened for appending, "-" for stdout. */
 sled_sink_open_fn sled_sink_file_open;
 
-/* Writes a one-line reason into err (if any); used by sinks and output.c. */
-void sled_output_set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* Writes a one-line reason into err (if any): the daemon's one seterr. */
+#define sled_output_set_err sled_seterr
 
 #endif /* SLED_EXPORT_OUTPUT_IMPL_H */

@@ -60,7 +60,6 @@
  * that does not read (default 5000).
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +73,7 @@
 #include "output_impl.h"
 #include "proc_name.h"
 #include "utf8.h"
+#include "value_visit.h"
 
 #include <sled/tracepoint.h>
 
@@ -371,38 +371,34 @@ static int put_param_value(struct sled_buf *b, const char *str, size_t len)
 }
 
 /* A field's value as PARAM-VALUE text; 1 when the field has no param (NULL char *). */
-static int put_field_value(struct sled_buf *b, const struct sled_event_field *f)
+static int put_pointer(struct sled_buf *b, uint64_t v)
 {
 	char tmp[24];
 
-	switch (f->type) {
-	case SLED_T_I8:
-	case SLED_T_I16:
-	case SLED_T_I32:
-	case SLED_T_I64:
-		return sled_buf_put_i64(b, f->v.i);
-	case SLED_T_BOOL:
-		return sled_buf_puts(b, f->v.b ? "true" : "false");
-	case SLED_T_FLOAT:
-	case SLED_T_DOUBLE:
-		if (isnan(f->v.d))
-			return sled_buf_puts(b, "nan");
-		if (isinf(f->v.d))
-			return sled_buf_puts(b, f->v.d < 0 ? "-inf" : "inf");
-		return sled_buf_put_double(b, f->v.d, f->type == SLED_T_FLOAT);
-	case SLED_T_POINTER:
-		snprintf(tmp, sizeof(tmp), "0x%llx", (unsigned long long)f->v.u);
-		return sled_buf_puts(b, tmp);
-	case SLED_T_STRING:
-		if (!f->v.str.ptr)
-			return 1;
-		return put_param_value(b, f->v.str.ptr,
-				       f->v.str.truncated
-					       ? sled_utf8_trim_partial(f->v.str.ptr, f->v.str.len)
-					       : f->v.str.len);
-	default: /* unsigned integers, and types this build does not know, as encode_human */
-		return sled_buf_put_u64(b, f->v.u);
-	}
+	snprintf(tmp, sizeof(tmp), "0x%llx", (unsigned long long)v);
+	return sled_buf_puts(b, tmp);
+}
+
+static int put_str(struct sled_buf *b, const char *ptr, uint32_t len, bool truncated)
+{
+	(void)truncated; /* listed in the truncated param after the fields */
+	return ptr ? put_param_value(b, ptr, len) : 1;
+}
+
+static const struct sled_value_visitor param_values = {
+	.signed_int = sled_buf_put_i64,
+	.unsigned_int = sled_buf_put_u64,
+	.pointer = put_pointer,
+	.boolean = sled_value_put_bool_text,
+	.real = sled_value_put_real_text,
+	.string = put_str,
+	/* types this build does not know: their word, as an unsigned integer */
+	.unknown = sled_buf_put_u64,
+};
+
+static int put_field_value(struct sled_buf *b, const struct sled_event_field *f)
+{
+	return sled_value_visit(b, f, &param_values);
 }
 
 /* The element's own params: a field must not be read as one of them. */
@@ -466,7 +462,7 @@ static int put_sd(struct sled_buf *b, const struct sled_event *ev, unsigned nfie
 		}
 		err |= r;
 		err |= sled_buf_putc(b, '"');
-		if (f->type == SLED_T_STRING && f->v.str.truncated)
+		if (sled_field_truncated(f))
 			any_truncated = true;
 	}
 	if (any_truncated) {
@@ -474,7 +470,7 @@ static int put_sd(struct sled_buf *b, const struct sled_event *ev, unsigned nfie
 		for (unsigned i = 0; i < nfields; i++) {
 			const struct sled_event_field *f = &ev->fields[i];
 
-			if (f->type != SLED_T_STRING || !f->v.str.ptr || !f->v.str.truncated)
+			if (!sled_field_truncated(f))
 				continue;
 			if (!first)
 				err |= sled_buf_putc(b, ',');
@@ -674,29 +670,21 @@ static void syslog_destroy(void *proto)
 	free(s);
 }
 
-const struct sled_proto_ops sled_proto_syslog_tcp = {
-	.kind = "syslog",
-	.create = create_tcp,
-	.encode = syslog_encode,
-	.connect = syslog_connect,
-	.send = syslog_send,
-	.idle = syslog_idle,
-	.disconnect = syslog_disconnect,
-	.destroy = syslog_destroy,
-	.idle_ms = 500,
-};
-
-const struct sled_proto_ops sled_proto_syslog_tls = {
-	.kind = "syslog+tls",
-	.create = create_tls,
-	.encode = syslog_encode,
-	.connect = syslog_connect,
-	.send = syslog_send,
-	.idle = syslog_idle,
-	.disconnect = syslog_disconnect,
-	.destroy = syslog_destroy,
-	.idle_ms = 500,
-};
+/* TCP and TLS: a connection to watch while idle, as the streams (output_stream.c). */
+#define SYSLOG_CONNECTED_OPS(name, kindstr, create_fn)                                  \
+	const struct sled_proto_ops name = {                                           \
+		.kind = kindstr,                                                       \
+		.create = create_fn,                                                    \
+		.encode = syslog_encode,                                               \
+		.connect = syslog_connect,                                             \
+		.send = syslog_send,                                                   \
+		.idle = syslog_idle,                                                   \
+		.disconnect = syslog_disconnect,                                       \
+		.destroy = syslog_destroy,                                             \
+		.idle_ms = 500,                                                        \
+	}
+SYSLOG_CONNECTED_OPS(sled_proto_syslog_tcp, "syslog", create_tcp);
+SYSLOG_CONNECTED_OPS(sled_proto_syslog_tls, "syslog+tls", create_tls);
 
 /* UDP has no connection to watch: no idle. */
 const struct sled_proto_ops sled_proto_syslog_udp = {

@@ -9,16 +9,9 @@
 #include <unistd.h>
 
 #include "proc_name.h"
+#include "common/mono_clock.h"
 
 #define REFRESH_MS 1000
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void sled_proc_basename(const char *path, char out[SLED_PROC_NAME_MAX + 1])
 {
@@ -78,7 +71,7 @@ const char *sled_proc_name(struct sled_proc_names *c, const struct sled_event *e
 	}
 	if (ev->pid <= 0)
 		return "";
-	now = mono_ms();
+	now = sled_clock_monotonic_ms();
 	if (c->slot[i].pid == ev->pid && now - c->slot[i].looked_ms < REFRESH_MS)
 		return c->slot[i].name;
 	c->slot[i].pid = ev->pid;

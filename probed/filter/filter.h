@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * filter: --filter EXPR, parsed and type-checked against a tracepoint's fields at enable
- * time, compiled into a struct sled_filter_prog (sdk/filter_prog.h) that sled mode's
+ * time, compiled into a struct sled_filter_prog (include/sled/abi/filter_prog.h) that sled mode's
  * dispatcher and uprobe mode's BPF program evaluate before an event is recorded.
  *
  *   expr    := and ( '||' and )*
@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "filter_prog.h"
+#include "sled/abi/filter_prog.h"
 #include "sites.h"
 
 /*

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "block.h"
-#include "drain.h"
+#include "daemon/sled/block.h"
+#include "daemon/sled/drain.h"
 
 #define PID 1234
 #define SLOTS 4

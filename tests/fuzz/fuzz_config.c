@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probed's config file parser (probed/daemon/config.c) on arbitrary text, including the
+ * probed's config file parser (probed/daemon/core/config.c) on arbitrary text, including the
  * enable lines it checks with probectl's option parser (ctl_request.c).  Nothing may
  * crash or leak; a config that loads must have sane contents.
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "daemon/core/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

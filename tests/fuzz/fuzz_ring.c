@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drain.h"
+#include "daemon/sled/drain.h"
 
 #define SLOTS 4
 

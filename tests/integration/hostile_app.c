@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shm_layout.h"
+#include "sled/abi/shm_layout.h"
 
 static unsigned long who_am_i;
 static uint64_t next_seq;

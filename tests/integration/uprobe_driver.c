@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * uprobe_driver: uprobe mode (probed/daemon/uprobe.h) on its own, for tests and
+ * uprobe_driver: uprobe mode (probed/daemon/uprobe/uprobe.h) on its own, for tests and
  * benchmarks.  Attaches provider:name of a binary or shared library, with the field names
  * and types of its sled note (or, for plain sys/sdt.h sites, those derived from the arg
  * spec), drains the ring buffer and prints each event as a JSON line, then the counts.
@@ -37,7 +37,7 @@
 
 #include "output.h"
 #include "sites.h"
-#include "uprobe.h"
+#include "daemon/uprobe/uprobe.h"
 
 static volatile sig_atomic_t stop;
 

@@ -1,4 +1,4 @@
-# Uprobe mode (probed/bpf + probed/daemon/uprobe.c) against real processes, with a
+# Uprobe mode (probed/bpf + probed/daemon/uprobe/uprobe.c) against real processes, with a
 # standalone driver; included from tests/integration/CMakeLists.txt.  Needs root (BPF,
 # uprobes): without it, or without BPF in the kernel, the test reports itself skipped.
 # /usr/bin/python3: the interpreter Debian's packages belong to.

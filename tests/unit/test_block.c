@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "block.h"
+#include "daemon/sled/block.h"
 #include "check.h"
 
 #define PID 4321

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "metrics_text.h"
+#include "daemon/control/metrics_text.h"
 
 /* The text so far as a C string (the buffer is not NUL-terminated). */
 static char *text_of(struct metrics_text *t)

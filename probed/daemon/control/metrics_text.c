@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics_text: see metrics_text.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/buf.h"
+#include "daemon/control/metrics_text.h"
+#include "export/utf8.h"
+
+void metrics_text_init(struct metrics_text *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void metrics_text_free(struct metrics_text *t)
+{
+	sled_buf_free(&t->out);
+	metrics_text_init(t);
+}
+
+static void put(struct metrics_text *t, const char *s, size_t n)
+{
+	if (!t->failed && sled_buf_append(&t->out, s, n))
+		t->failed = true;
+}
+
+static void puts_(struct metrics_text *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+/* Text as the format wants it: backslash and newline escaped everywhere, the double
+ * quote too in label values; ill-formed UTF-8 replaced. */
+static void put_escaped(struct metrics_text *t, const char *s, bool quote)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	while (n) {
+		int len = sled_utf8_seq(p, n);
+
+		if (len < 0) {
+			puts_(t, SLED_UTF8_REPLACEMENT);
+			len = -len;
+		} else if (*p == '\\') {
+			puts_(t, "\\\\");
+		} else if (*p == '\n') {
+			puts_(t, "\\n");
+		} else if (*p == '"' && quote) {
+			puts_(t, "\\\"");
+		} else {
+			put(t, (const char *)p, (size_t)len);
+		}
+		p += len;
+		n -= (size_t)len;
+	}
+}
+
+void metrics_family(struct metrics_text *t, const char *name, const char *type,
+		    const char *help)
+{
+	puts_(t, "# HELP ");
+	puts_(t, name);
+	puts_(t, " ");
+	put_escaped(t, help, false);
+	puts_(t, "\n# TYPE ");
+	puts_(t, name);
+	puts_(t, " ");
+	puts_(t, type);
+	puts_(t, "\n");
+}
+
+static void sample_head(struct metrics_text *t, const char *name,
+			const struct metrics_label *labels, unsigned n)
+{
+	puts_(t, name);
+	for (unsigned i = 0; i < n; i++) {
+		puts_(t, i ? "," : "{");
+		puts_(t, labels[i].name);
+		puts_(t, "=\"");
+		put_escaped(t, labels[i].value ? labels[i].value : "", true);
+		puts_(t, "\"");
+	}
+	puts_(t, n ? "} " : " ");
+}
+
+void metrics_sample_u64(struct metrics_text *t, const char *name,
+			const struct metrics_label *labels, unsigned n, uint64_t value)
+{
+	char num[24];
+
+	sample_head(t, name, labels, n);
+	snprintf(num, sizeof(num), "%llu\n", (unsigned long long)value);
+	puts_(t, num);
+}
+
+void metrics_sample_i64(struct metrics_text *t, const char *name,
+			const struct metrics_label *labels, unsigned n, int64_t value)
+{
+	char num[24];
+
+	sample_head(t, name, labels, n);
+	snprintf(num, sizeof(num), "%lld\n", (long long)value);
+	puts_(t, num);
+}
+
+char *metrics_format_double(char *out, size_t outlen, double v)
+{
+	if (isnan(v)) {
+		snprintf(out, outlen, "NaN");
+	} else if (isinf(v)) {
+		snprintf(out, outlen, v > 0 ? "+Inf" : "-Inf");
+	} else {
+		/* The shortest %.*g that reads back exactly (17 digits always do). */
+		for (int prec = 1; prec <= 17; prec++) {
+			snprintf(out, outlen, "%.*g", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
+	}
+	return out;
+}
+
+void metrics_sample_double(struct metrics_text *t, const char *name,
+			   const struct metrics_label *labels, unsigned n, double value)
+{
+	char num[40];
+
+	sample_head(t, name, labels, n);
+	puts_(t, metrics_format_double(num, sizeof(num), value));
+	puts_(t, "\n");
+}
+
+static char label_char(char c)
+{
+	bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		  (c >= '0' && c <= '9');
+
+	return ok ? c : '_';
+}
+
+char *metrics_label_name(char *out, size_t outlen, const char *text)
+{
+	size_t o = 0;
+
+	if (!outlen)
+		return out;
+	/* Empty, a leading digit, or "__" (reserved) once sanitised: prefix an 'x'. */
+	if (!text[0] || (text[0] >= '0' && text[0] <= '9') ||
+	    (label_char(text[0]) == '_' && text[1] && label_char(text[1]) == '_'))
+		out[o++] = 'x';
+	for (const char *p = text; *p && o + 1 < outlen; p++)
+		out[o++] = label_char(*p);
+	out[o < outlen ? o : outlen - 1] = 0;
+	return out;
+}
