@@ -64,7 +64,8 @@ static void fill_meta(struct slot_meta *m, const struct sled_object *obj, const 
 	snprintf(m->name, sizeof(m->name), "%s", s->name);
 	snprintf(m->object, sizeof(m->object), "%s", obj->path);
 	m->nfields = s->kind == SLED_SITE_GUARD ? 0 : (unsigned)s->nargs;
-	memcpy(m->fields, s->fields, sizeof(m->fields[0]) * m->nfields);
+	if (m->nfields) /* a guard has no fields array: memcpy from NULL is undefined */
+		memcpy(m->fields, s->fields, sizeof(m->fields[0]) * m->nfields);
 }
 
 /*
