@@ -48,6 +48,9 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 		p->malformed++;
 		tail = head; /* a producer that lies about head: skip, never read out of bounds */
 	}
+	/* How full the ring was when we came: the pressure the drain timer and status see. */
+	if (head - tail > p->fill_pass)
+		p->fill_pass = head - tail;
 	while (tail < head) {
 		uint64_t pos = tail & (SLED_SHM_RING_DATA - 1);
 		/* The process can write its ring at any time: check and use one copy.  A pad
@@ -98,6 +101,7 @@ uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sl
 {
 	uint64_t n = 0;
 
+	p->fill_pass = 0;
 	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
 		struct sled_ring_header *ring = proc_ring(p, r);
 		uint32_t state = __atomic_load_n(&ring->state, __ATOMIC_ACQUIRE);
@@ -114,5 +118,7 @@ uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sl
 						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 		}
 	}
+	if (p->fill_pass > p->fill_hw)
+		p->fill_hw = p->fill_pass;
 	return n;
 }

@@ -62,6 +62,8 @@ struct traced_proc {
 	unsigned nslots;           /* slots assigned so far (never reused) */
 	struct sled_process disc;  /* discovered objects and sites */
 	uint64_t malformed;        /* records rejected while draining */
+	uint64_t fill_pass;        /* the fullest ring's bytes at the last drain pass */
+	uint64_t fill_hw;          /* the fullest any ring was at a drain pass, ever */
 	uint64_t maps_fingerprint; /* of the executable file mappings, to spot dlopen */
 	uint64_t block_ino, block_dev; /* the block's memfd: one block, one process */
 	bool gone;                 /* detach at the next reap */
