@@ -10,8 +10,8 @@
  * milliseconds (producers never make system calls, so rings are polled: every 1 ms or less
  * while events flowed in the last second, backing off to 10 ms when idle; next_drain_wait),
  * and while an enable or disable waits on agents, a look at their answers every millisecond
- * (pending.c): nothing here ever waits on a traced process.  Once a second: heartbeat to every agent,
- * clock refinement, liveness checks, a rescan for new processes and new libraries, and
+ * (pending.c): nothing here ever waits on a traced process.  Once a second: heartbeat to
+ * every agent, clock refinement, liveness checks, a rescan for new processes and new libraries, and
  * while a no-scope probe stands, a look for processes without libsled (uprobe_auto.c).
  */
 #define _GNU_SOURCE
