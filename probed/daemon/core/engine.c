@@ -55,7 +55,7 @@ uint64_t daemon_drain(struct daemon *d)
 		uint32_t fill;
 
 		n += drain_process(p, &d->clock, sink, d);
-		fill = (uint32_t)(p->fill_pass * 1000 / SLED_SHM_RING_DATA);
+		fill = p->ring_data ? (uint32_t)(p->fill_pass * 1000 / p->ring_data) : 0;
 		if (fill > d->fill_permille)
 			d->fill_permille = fill;
 	}

@@ -40,11 +40,12 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_RELAXED), n = 0, records = 0;
 	uint32_t tid = __atomic_load_n(&ring->tid, __ATOMIC_RELAXED);
+	uint64_t ring_data = p->ring_data; /* the daemon's, from the block's size */
 	struct sled_event ev;
 
 	/* Records are 8-byte aligned, so a position that is not cannot start one (and could
 	 * read past the data's end); more than a ring's worth was never written. */
-	if (head - tail > SLED_SHM_RING_DATA || ((head | tail) & 7)) {
+	if (head - tail > ring_data || ((head | tail) & 7)) {
 		p->malformed++;
 		tail = head; /* a producer that lies about head: skip, never read out of bounds */
 	}
@@ -52,7 +53,7 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 	if (head - tail > p->fill_pass)
 		p->fill_pass = head - tail;
 	while (tail < head) {
-		uint64_t pos = tail & (SLED_SHM_RING_DATA - 1);
+		uint64_t pos = tail & (ring_data - 1);
 		/* The process can write its ring at any time: check and use one copy.  A pad
 		 * record may be only 8 bytes (size, site, flags) at the very end of the data,
 		 * so the first 8 bytes are read before deciding whether there is a timestamp. */
@@ -65,7 +66,7 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 			tail = head;
 			break;
 		}
-		if ((rec->size & 7) || rec->size > SLED_SHM_RING_DATA - pos || rec->size > head - tail) {
+		if ((rec->size & 7) || rec->size > ring_data - pos || rec->size > head - tail) {
 			p->malformed++;
 			tail = head;
 			break;

@@ -56,6 +56,7 @@ struct traced_proc {
 	char exe[256];
 	struct sled_shm_header *shm;
 	uint64_t size;
+	uint64_t ring_data;        /* from size (sled_shm_ring_data_of), never the header */
 	struct sled_shm_site *slots;
 	char *rings;
 	struct slot_meta *meta[SLED_SHM_MAX_SITES]; /* allocated on assignment */
@@ -152,7 +153,7 @@ bool procs_cmd_idle(const struct traced_proc *p);
 
 static inline struct sled_ring_header *proc_ring(const struct traced_proc *p, unsigned i)
 {
-	return (struct sled_ring_header *)(p->rings + (uint64_t)i * sled_ring_stride());
+	return (struct sled_ring_header *)(p->rings + (uint64_t)i * sled_ring_stride(p->ring_data));
 }
 
 /* Give up ownership of every block (clean shutdown), so a next daemon takes over at once. */
