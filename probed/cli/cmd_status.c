@@ -76,9 +76,9 @@ static void print_human(const msgpack_object *r)
 	uint32_t n;
 
 	v = array_of(r, "probes", &n);
-	printf("%-5s %-28s %-24s %-6s %5s %6s %12s %12s %12s %10s %12s\n", "PROBE", "PATTERN",
+	printf("%-5s %-28s %-24s %-6s %5s %6s %12s %12s %12s %10s %12s %9s\n", "PROBE", "PATTERN",
 	       "SCOPE", "MODE", "PROCS", "SITES", "HITS", "EMITTED", "EXPORTED", "DROPPED",
-	       "FILTERED+");
+	       "FILTERED+", "DROPS/S");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
 
@@ -95,12 +95,14 @@ static void print_human(const msgpack_object *r)
 		ctl_get_str(p, "mode", mode, sizeof(mode));
 		/* MODE auto: sled mode for processes with libsled, uprobes for the others.
 		 * FILTERED+: hits the probe functions held back (filter, sample, rate). */
-		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld\n",
+		/* DROPS/S: over the last second the daemon looked (0 while nothing is lost). */
+		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld %9lld\n",
 		       (long long)geti(p, "id"), pattern, scope, mode, (long long)geti(p, "processes"),
 		       (long long)geti(p, "sites"), (long long)geti(p, "hits"),
 		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
 		       (long long)geti(p, "dropped"),
-		       (long long)(geti(p, "filtered") + geti(p, "sampled_out") + geti(p, "rate_limited")));
+		       (long long)(geti(p, "filtered") + geti(p, "sampled_out") + geti(p, "rate_limited")),
+		       (long long)geti(p, "drops_per_sec"));
 	}
 	v = array_of(r, "processes", &n);
 	printf("\n%-8s %-6s %8s %6s %10s %10s %10s %8s %9s %-12s %s\n", "PID", "MODE", "SITES_ON",

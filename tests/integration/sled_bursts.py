@@ -12,11 +12,12 @@ Usage: sled_bursts.py BUILD_DIR
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import Daemon, Suite, isolate_dev_shm, stop_app  # noqa: E402
+from sledtest import Daemon, Suite, isolate_dev_shm, stop_app, wait_until  # noqa: E402
 
 isolate_dev_shm()
 
@@ -28,7 +29,7 @@ RATE, SECONDS, BURST = 200000, 1, 2000
 DEFAULT_RING = 1024 * 1024
 
 
-def run_burst(d, env, threads=2):
+def run_burst(d, env, threads=2, stop_daemon=False):
     """Run bench_burst with a probe on its site; returns (emitted by the app, probe row,
     process row, stderr)."""
     app = subprocess.Popen([bench, str(threads), str(RATE), str(SECONDS), str(BURST)],
@@ -45,9 +46,13 @@ def run_burst(d, env, threads=2):
                 break
             subprocess.run(["sleep", "0.05"])
         proc_row = None
+        if stop_daemon:  # nothing drains: the ring fills and the rest is dropped
+            d.proc.send_signal(signal.SIGSTOP)
         app.stdin.write("go\n")
         app.stdin.flush()
         emitted = int(app.stdout.readline().split()[1])
+        if stop_daemon:
+            d.proc.send_signal(signal.SIGCONT)
         # The process row while it still runs (it has produced everything by now).
         for p in d.status()["processes"]:
             if p["pid"] == pid:
@@ -92,6 +97,28 @@ try:
             f"a bad SLED_RING_SIZE is said once on stderr ({lines})")
     t.check(proc is not None and proc.get("ring_size") == DEFAULT_RING,
             f"... and the default ring is used ({proc and proc.get('ring_size')})")
+
+    # Losses are carried downstream: with the daemon stopped during the run, a 64 KiB ring
+    # must drop, and the sled:lost records in the stream add up to the probe's drops.
+    _, row, proc, _ = run_burst(d, {"SLED_RING_SIZE": "64K"}, threads=1, stop_daemon=True)
+    t.check(row is not None and row["dropped"] > 0 and
+            row["emitted"] == row["exported"] + row["dropped"],
+            f"a stopped daemon: drops counted, emitted = exported + dropped ({row})")
+
+    def lost_total():
+        recs = [e for e in d.events() if e.get("provider") == "sled" and e.get("name") == "lost"
+                and e.get("args", {}).get("probe") == row["id"]]
+        return sum(r.get("args", {}).get("count", 0) for r in recs), recs
+    total, recs = wait_until(lambda: lost_total()[0] == row["dropped"] and lost_total(), 10)[0] or \
+        lost_total()
+    t.check(total == row["dropped"] if row else False,
+            f"sled:lost records in the stream add up to the drops ({total} of "
+            f"{row and row['dropped']}, {len(recs)} record(s))")
+    if recs:
+        f = recs[0].get("args", {})
+        t.check(f.get("provider") == "burst" and f.get("name") == "cmd" and
+                f.get("interval_ns", 0) > 0,
+                f"a loss record names provider, name, count and interval ({f})")
 finally:
     d.stop()
 t.finish()

@@ -100,7 +100,7 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	struct probe_report r;
 
 	report_probe_figures(pb, d, &r);
-	msgpack_pack_map(pk, 20);
+	msgpack_pack_map(pk, 21);
 	ctl_pack_kv_u64(pk, "id", pb->id);
 	ctl_pack_kv_str(pk, "pattern", pb->pattern);
 	ctl_pack_kv_i64(pk, "pid", pb->pid);
@@ -121,6 +121,8 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	ctl_pack_kv_u64(pk, "emitted", r.emitted);
 	ctl_pack_kv_u64(pk, "exported", r.exported);
 	ctl_pack_kv_u64(pk, "dropped", r.dropped);
+	/* Over the last interval the loss records cover (loss.c): a glance says "losing". */
+	ctl_pack_kv_u64(pk, "drops_per_sec", pb->drops_per_sec);
 }
 
 /* The probes holding a lane of one of p's slots, in ids[] (at most max); how many. */

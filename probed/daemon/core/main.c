@@ -34,6 +34,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/core/engine.h"
 #include "daemon/core/log.h"
+#include "daemon/core/loss.h"
 #include "daemon/sled/drain.h"
 #include "daemon/core/pending.h"
 #include "discovery/proc_maps.h"
@@ -119,6 +120,7 @@ static void each_second(struct daemon *d, uint64_t now)
 	 * just attached is left to sled mode. */
 	uprobe_auto_tick(d);
 	uprobe_release_exited(d);
+	loss_tick(d, now);
 }
 
 /*
