@@ -106,7 +106,7 @@ try:
             f"a stopped daemon: drops counted, emitted = exported + dropped ({row})")
 
     def lost_total():
-        recs = [e for e in d.events() if e.get("provider") == "sled" and e.get("name") == "lost"
+        recs = [e for e in d.events(losses=True) if e.get("provider") == "sled" and e.get("name") == "lost"
                 and e.get("args", {}).get("probe") == row["id"]]
         return sum(r.get("args", {}).get("count", 0) for r in recs), recs
     total, recs = wait_until(lambda: lost_total()[0] == row["dropped"] and lost_total(), 10)[0] or \

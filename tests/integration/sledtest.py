@@ -33,6 +33,11 @@ class Suite:
         sys.exit(1 if self.failed else 0)
 
 
+def is_loss_record(e):
+    """probed's record of a probe's drops (provider "sled", name "lost"), not an app event."""
+    return e.get("provider") == "sled" and e.get("name") == "lost"
+
+
 class Daemon:
     """probed on a private socket writing JSON lines to a file."""
 
@@ -86,12 +91,16 @@ class Daemon:
             time.sleep(0.1)
         return last
 
-    def events(self):
+    def events(self, losses=False):
+        """The exported events; probed's own sled:lost records (a probe's drops in the last
+        interval) only with losses=True."""
         out = []
         try:
             with open(self.events_path) as f:
                 for line in f:
-                    out.append(json.loads(line))
+                    e = json.loads(line)
+                    if losses or not is_loss_record(e):
+                        out.append(e)
         except FileNotFoundError:
             pass
         return out
