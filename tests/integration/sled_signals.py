@@ -31,7 +31,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import (CtlClient, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
+from sledtest import (CtlClient, is_loss_record, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
                       is_jmp_site, pid_running, probe_counts_settled, raise_priority,
                       read_mem, site_info, stop_app, EventsTail, wait_for_each)
 
@@ -146,7 +146,7 @@ try:
         for line in f:
             try:
                 e = json.loads(line)
-                if e.get("pid") != app.pid:
+                if e.get("pid") != app.pid or is_loss_record(e):
                     continue
                 a = e["args"]
                 if e["provider"] != "sig" or e["name"] not in names:
