@@ -44,7 +44,6 @@ app_path = os.path.join(build, "tests", "integration", "signals_app")
 
 WORKERS = 2
 TOGGLES = int(os.environ.get("SLED_SIGNALS_TOGGLES", "300"))
-TOGGLE_BUDGET_S = 60.0  # a bound on the toggling phase, not a speed requirement
 MASK64 = (1 << 64) - 1
 PATTERN = "sig:*"
 
@@ -88,7 +87,8 @@ try:
         if app.poll() is not None:
             died_at = i
             break
-        if len(failures) > 20 or time.monotonic() - t0 > TOGGLE_BUDGET_S:
+        # No time bound here: a slow machine takes longer, ctest's TIMEOUT catches a hang.
+        if len(failures) > 20:
             break
     elapsed = time.monotonic() - t0
     print(f"# {done} enable/disable pairs of {slots} slots in {elapsed:.2f} s", flush=True)
