@@ -475,7 +475,7 @@ static bool rate_take(struct sled_shm_lane *ln)
 	return true;
 }
 
-/* One lane's probe functions on decoded values: does the lane take this event?  The
+/* One lane's probe functions on decoded values: does the event pass them?  The
  * counters are this thread's; a nested event may interleave between the --sample count's
  * increment and its reset, which only moves which hit is recorded, never the sums. */
 static bool lane_takes(struct sled_shm_lane *ln, struct sled_lane_counters *c, const uint64_t *vals,
@@ -499,7 +499,7 @@ static bool lane_takes(struct sled_shm_lane *ln, struct sled_lane_counters *c, c
 		local_inc(&c->limited);
 		return false;
 	}
-	return !ln->count_only;
+	return true;
 }
 
 /* Several lanes, probe functions or strings: decode once, run every active lane, write
@@ -519,7 +519,8 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 		fvals[i] = vals[i] = decode(regs, &site->args[i], site->addr);
 	if (strings)
 		for (unsigned m = active; m; m &= m - 1)
-			early |= site->lane[__builtin_ctz(m)].filter.ninsns != 0;
+			early |= site->lane[__builtin_ctz(m)].filter.ninsns != 0 ||
+				 site->lane[__builtin_ctz(m)].agg_strings != 0;
 	if (early)
 		strings_reserve(ring, site, nargs, fvals, &e);
 	/* Lowest set bit first (no variable shifts: they cost more here than they look). */
@@ -529,7 +530,13 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 		struct sled_lane_counters *c = &ring->lanes[slot][l];
 
 		local_inc(&c->hits);
-		if (!ln->options || lane_takes(ln, c, fvals, nargs))
+		if (ln->options && !lane_takes(ln, c, fvals, nargs))
+			continue;
+		/* An aggregating lane records nothing: its hit goes into this thread's table. */
+		if (ln->agg[0])
+			sled_aggregate(ring, ln, fvals, nargs, !strings || e.rec,
+				       sled_tls_prod.depth > 1);
+		else if (!ln->count_only)
 			accepted |= m & -m;
 	}
 	if (strings && !early && accepted)

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aggregate.h"
+
 #include "ctl.h"
 #include "config.h"
 #include "ctl_request.h"
@@ -560,6 +562,8 @@ int main(int argc, char **argv)
 	d.procs.log = log_refused;
 	d.procs.log_arg = &d;
 	d.probes.drain = drain_one;
+	agg_set_probes(&d.probes);
+	drain_ring_freed = agg_fold_ring;
 	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);
 	if (setup(&d))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "aggregate.h"
 #include "clock.h"
 #include "pattern.h"
 #include "probes.h"
@@ -42,6 +43,7 @@ bool probes_remove(struct probes *pr, uint32_t id)
 			struct probe *pb = *pp;
 
 			*pp = pb->next;
+			agg_probe_free(pb);
 			free(pb);
 			return true;
 		}
@@ -114,7 +116,7 @@ int probe_compile_filter(const struct probe *pb, const char *provider, const cha
  * producers' to write; a quiet lane is the one moment no producer touches them.
  */
 static void set_lane_options(struct traced_proc *p, unsigned slot, unsigned lane,
-			     const struct probe *pb)
+			     struct probe *pb)
 {
 	struct sled_shm_lane *ln = &p->slots[slot].lane[lane];
 	const struct slot_meta *m = p->meta[slot];
@@ -128,7 +130,9 @@ static void set_lane_options(struct traced_proc *p, unsigned slot, unsigned lane
 	if (m)
 		probe_compile_filter(pb, m->provider, m->name, m->fields, m->nfields, &ln->filter,
 				     err, sizeof(err));
-	ln->options = ln->filter.ninsns || ln->sample_every > 1 || ln->count_only || ln->rate_per_sec;
+	agg_lane_setup(p, slot, lane, pb);
+	ln->options = ln->filter.ninsns || ln->sample_every > 1 || ln->count_only ||
+		      ln->rate_per_sec || ln->agg[0];
 	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++)
 		proc_ring(p, r)->lanes[slot][lane].sample_ctr = 0;
 }
@@ -165,6 +169,7 @@ static void lane_release(struct probes *pr, struct traced_proc *p, unsigned slot
 	lane_figures(p, slot, lane, &now);
 	if (old)
 		figures_add_delta(&old->past, &now, &lm->base);
+	agg_lane_release(p, slot, lane, old);
 	lm->probe_id = 0;
 	lm->base = now;
 }
@@ -413,6 +418,20 @@ static void plan(struct probes *pr, struct traced_proc *p, const struct probe *o
 						continue;
 					}
 				}
+				if (pb->aggs && s->kind != SLED_SITE_GUARD) {
+					char why[400];
+
+					if (agg_check_site(pb, s->provider, s->name, s->fields,
+							   (unsigned)s->nargs, why, sizeof(why))) {
+						if (pb == only) {
+							r.failed++;
+							r.error = r.error ? r.error : -EINVAL;
+							if (!r.why[0])
+								snprintf(r.why, sizeof(r.why), "%.255s", why);
+						}
+						continue;
+					}
+				}
 				slot = procs_slot_for(p, obj, s);
 				if (slot < 0) {
 					if (pb == only) {
@@ -610,6 +629,7 @@ void probes_free(struct probes *pr)
 		struct probe *pb = pr->head;
 
 		pr->head = pb->next;
+		agg_probe_free(pb);
 		free(pb);
 	}
 }

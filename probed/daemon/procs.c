@@ -16,6 +16,7 @@
 
 #include <sled/tracepoint.h>
 
+#include "aggregate.h"
 #include "block.h"
 #include "clock.h"
 #include "proc_maps.h"
@@ -411,6 +412,7 @@ void procs_reap(struct procs *ps, void (*fn)(struct traced_proc *p, void *arg), 
 		for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++)
 			free(p->meta[i]);
 		sled_process_free(&p->disc);
+		agg_proc_free(p);
 		munmap(p->shm, p->size);
 		free(p->job);
 		free(p);

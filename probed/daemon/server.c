@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aggregate.h"
 #include "buf.h"
 #include "ctl.h"
 #include "ctl_frame.h"
@@ -68,10 +69,12 @@ struct client {
 
 /* The fields each command accepts: anything else is refused, never ignored. */
 static const char *const enable_keys[] = { "version", "cmd", "pattern", "pid", "binary", "mode",
-					   "filter", "sample", "rate", "count_only", NULL };
+					   "filter", "sample", "rate", "count_only", "aggregate",
+					   "max_keys", NULL };
 static const char *const disable_keys[] = { "version", "cmd", "id", "pattern", "pid", "binary",
 					    NULL };
 static const char *const plain_keys[] = { "version", "cmd", NULL };
+static const char *const show_keys[] = { "version", "cmd", "id", "clear", NULL };
 static const char *const tail_keys[] = { "version", "cmd", "pattern", "format", NULL };
 
 /* The socket file gets its mode from the socket inode and the umask at bind time: set
@@ -431,7 +434,57 @@ struct functions {
 	uint32_t sample;
 	uint64_t rate;
 	bool count_only;
+	char aggregate[SLED_LANE_AGGS][CTL_FILTER_MAX]; /* --aggregate, checked for syntax */
+	unsigned naggs;
+	uint32_t max_keys;
 };
+
+/* "aggregate": an array of expressions, each parsed here so that a syntax error is
+ * refused before anything is enabled (the fields are checked per tracepoint later). */
+static int parse_aggregates(struct client *c, const msgpack_object *req, struct functions *fn)
+{
+	const msgpack_object *v = ctl_get(req, "aggregate");
+	char err[300];
+	int64_t mk;
+	int rc;
+
+	if (v) {
+		if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0 ||
+		    v->via.array.size > SLED_LANE_AGGS) {
+			reply_error(c, "\"aggregate\" must be an array of 1 to %d expressions",
+				    SLED_LANE_AGGS);
+			return -1;
+		}
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			const msgpack_object *e = &v->via.array.ptr[i];
+			struct sled_agg_spec spec;
+
+			if (e->type != MSGPACK_OBJECT_STR || e->via.str.size >= CTL_FILTER_MAX) {
+				reply_error(c, "\"aggregate\": expressions are strings under %d bytes",
+					    CTL_FILTER_MAX);
+				return -1;
+			}
+			memcpy(fn->aggregate[i], e->via.str.ptr, e->via.str.size);
+			fn->aggregate[i][e->via.str.size] = 0;
+			if (sled_agg_parse(fn->aggregate[i], &spec, err, sizeof(err))) {
+				reply_error(c, "%s", err);
+				return -1;
+			}
+		}
+		fn->naggs = v->via.array.size;
+	}
+	rc = ctl_field_i64(req, "max_keys", 1, 10000000, &mk, err, sizeof(err));
+	if (rc < 0) {
+		reply_error(c, "%s", err);
+		return -1;
+	}
+	if (rc && !fn->naggs) {
+		reply_error(c, "\"max_keys\" needs \"aggregate\"");
+		return -1;
+	}
+	fn->max_keys = rc ? (uint32_t)mk : 0;
+	return 0;
+}
 
 static int parse_functions(struct client *c, const msgpack_object *req, struct functions *fn)
 {
@@ -462,7 +515,7 @@ static int parse_functions(struct client *c, const msgpack_object *req, struct f
 		reply_error(c, "%s", err);
 		return -1;
 	}
-	return 0;
+	return parse_aggregates(c, req, fn);
 }
 
 /* Uprobe mode: every object of the scope with matching sites, attached by provider:name,
@@ -807,6 +860,19 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 	e = calloc(1, sizeof(*e));
 	if (e)
 		pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
+	if (pb && fn->naggs) {
+		const char *exprs[SLED_LANE_AGGS];
+		char why[300];
+
+		for (unsigned i = 0; i < fn->naggs; i++)
+			exprs[i] = fn->aggregate[i];
+		if (agg_probe_init(pb, exprs, fn->naggs, fn->max_keys, why, sizeof(why))) {
+			probes_remove(&d->probes, pb->id);
+			free(e);
+			reply_error(c, "%s", why);
+			return;
+		}
+	}
 	if (pb)
 		rq = pending_new(d, c, enable_finish, e, enable_ctx_free);
 	if (!rq) {
@@ -918,6 +984,13 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", mode);
 		return;
 	}
+	/* Aggregations are computed in the traced process (sled mode) for now. */
+	if (fn.naggs && !strcmp(mode, "uprobe")) {
+		reply_error(c, "--aggregate runs in sled mode only (uprobe mode cannot aggregate yet)");
+		return;
+	}
+	if (fn.naggs)
+		snprintf(mode, sizeof(mode), "sled");
 	if (a.pid) {
 		uid_t owner = owner_of((pid_t)a.pid);
 		struct attach_wait *w;
@@ -1122,6 +1195,29 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "tail_lagging", s->tail_clients_lagging);
 }
 
+/* status's "aggregations": each aggregating probe's expressions, keys and overflow. */
+static void pack_aggregations(msgpack_packer *pk, struct daemon *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
+		n += pb->aggs && (uid == 0 || pb->owner == uid);
+	ctl_pack_str(pk, "aggregations");
+	msgpack_pack_array(pk, n);
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
+		struct agg_table t[SLED_LANE_AGGS];
+
+		if (!pb->aggs || (uid != 0 && pb->owner != uid))
+			continue;
+		agg_collect(pb, &d->procs, t);
+		msgpack_pack_map(pk, 2);
+		ctl_pack_kv_u64(pk, "id", pb->id);
+		ctl_pack_str(pk, "aggregations");
+		agg_pack_status(pk, pb, t);
+		agg_tables_free(t, pb->aggs->n);
+	}
+}
+
 static void handle_status(struct daemon *d, struct client *c)
 {
 	unsigned nprobes = 0;
@@ -1131,9 +1227,10 @@ static void handle_status(struct daemon *d, struct client *c)
 	daemon_drain(d);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
 		nprobes += c->uid == 0 || pb->owner == c->uid;
-	reply_begin(&r, 5, true);
+	reply_begin(&r, 6, true);
 	ctl_pack_str(&r.pk, "daemon");
 	pack_daemon(&r.pk, d);
+	pack_aggregations(&r.pk, d, c->uid);
 	ctl_pack_str(&r.pk, "probes");
 	msgpack_pack_array(&r.pk, nprobes);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
@@ -1201,6 +1298,46 @@ static void handle_sites(struct daemon *d, struct client *c)
 	reply_send(c, &r);
 }
 
+/* show: a probe's aggregations merged over its processes; with "clear", started again
+ * from nothing after this reading. */
+static void handle_show(struct daemon *d, struct client *c, const msgpack_object *req)
+{
+	struct agg_table t[SLED_LANE_AGGS];
+	struct probe *pb;
+	struct reply r;
+	char err[256];
+	bool clear = false;
+	int64_t id;
+	int rc = ctl_field_i64(req, "id", 1, UINT32_MAX, &id, err, sizeof(err));
+
+	if (rc <= 0) {
+		reply_error(c, "%s", rc < 0 ? err : "show needs a probe \"id\"");
+		return;
+	}
+	if (ctl_field_bool(req, "clear", &clear, err, sizeof(err)) < 0) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	pb = probes_find(&d->probes, (uint32_t)id);
+	if (!pb || (c->uid != 0 && pb->owner != c->uid)) {
+		reply_error(c, "no probe with id %lld", (long long)id);
+		return;
+	}
+	if (!pb->aggs) {
+		reply_error(c, "probe %u has no aggregations (enable with --aggregate EXPR)", pb->id);
+		return;
+	}
+	/* Rings of exited threads are folded as they are drained: drain first. */
+	daemon_drain(d);
+	agg_collect(pb, &d->procs, t);
+	if (clear)
+		agg_clear(pb, &d->procs);
+	reply_begin(&r, 3, true); /* "version", "id", "aggregations" */
+	agg_pack_show(&r.pk, pb, t);
+	agg_tables_free(t, pb->aggs->n);
+	reply_send(c, &r);
+}
+
 static void handle_tail(struct client *c, const msgpack_object *req)
 {
 	char format[16] = "human", err[256];
@@ -1264,6 +1401,8 @@ static void handle_request(struct daemon *d, struct client *c, const msgpack_obj
 		keys = plain_keys;
 	else if (!strcmp(cmd, "tail"))
 		keys = tail_keys;
+	else if (!strcmp(cmd, "show"))
+		keys = show_keys;
 	else {
 		reply_error(c, "unknown command '%s'", cmd);
 		return;
@@ -1280,6 +1419,8 @@ static void handle_request(struct daemon *d, struct client *c, const msgpack_obj
 		handle_status(d, c);
 	else if (!strcmp(cmd, "sites"))
 		handle_sites(d, c);
+	else if (!strcmp(cmd, "show"))
+		handle_show(d, c, req);
 	else
 		handle_tail(c, req);
 }
