@@ -18,6 +18,7 @@
 
 #include "runtime.h"
 
+#define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 static inline void local_inc(uint64_t *p)
@@ -25,11 +26,13 @@ static inline void local_inc(uint64_t *p)
 	__asm__ __volatile__("incq %0" : "+m"(*p) : : "cc");
 }
 
+/* Multiply-shift hashing: one multiply a word; the slot index is taken from the top bits. */
 static inline uint64_t mix(uint64_t h, uint64_t w)
 {
-	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
+	return (h ^ w) * 0x9e3779b97f4a7c15ull;
 }
+
+#define SLOT_BITS __builtin_ctz(SLED_AGG_SLOTS)
 
 static struct sled_agg_counter *counter_of(struct sled_agg_area *area, unsigned d, uint32_t tag)
 {
@@ -88,6 +91,8 @@ static inline bool make_key(const struct sled_shm_agg *a, const uint64_t *vals, 
 				dst[n] = s[n];
 				n++;
 			}
+			while (n < SLED_AGG_STR_KEY)
+				dst[n++] = 0;
 			off += SLED_AGG_STR_KEY;
 		} else {
 			if (off + 8 > SLED_AGG_KEY_BYTES)
@@ -119,12 +124,13 @@ static inline bool stale(uint32_t t)
 	       __atomic_load_n(&sled_rt.aggs[d].tag, __ATOMIC_RELAXED) != t;
 }
 
-static void aggregate_one(struct sled_agg_area *area, unsigned d, const uint64_t *vals,
+__attribute__((noinline)) static void aggregate_one(struct sled_agg_area *area, unsigned d,
+						    const uint64_t *vals,
 			  unsigned nargs, bool strings_ok)
 {
 	const struct sled_shm_agg *a = &sled_rt.aggs[d];
 	uint32_t tag = __atomic_load_n(&a->tag, __ATOMIC_ACQUIRE), bucket;
-	uint64_t key[SLED_AGG_KEY_BYTES / 8] = { 0 }, v, h;
+	uint64_t key[SLED_AGG_KEY_BYTES / 8], v, h; /* key: the first len bytes only */
 	unsigned len = 0, i;
 
 	if (unlikely((tag & 0xffffu) != d + 1))
@@ -135,10 +141,10 @@ static void aggregate_one(struct sled_agg_area *area, unsigned d, const uint64_t
 	}
 	v = a->value_arg < nargs ? vals[a->value_arg] : 0;
 	bucket = bucket_of(a, v);
-	h = mix((uint64_t)tag << 32 | bucket, 0x51ed2701u);
+	h = ((uint64_t)tag << 32 | bucket) * 0xff51afd7ed558ccdull;
 	for (i = 0; i < len / 8; i++)
 		h = mix(h, key[i]);
-	i = (unsigned)h & (SLED_AGG_SLOTS - 1);
+	i = (unsigned)(h >> (64 - SLOT_BITS));
 	for (unsigned step = 0; step < SLED_AGG_PROBE; step++, i = (i + 1) & (SLED_AGG_SLOTS - 1)) {
 		struct sled_agg_slot *s = &area->slots[i];
 		uint32_t t = s->tag;
@@ -161,7 +167,7 @@ static void aggregate_one(struct sled_agg_area *area, unsigned d, const uint64_t
 			__atomic_store_n(&s->tag, 0u, __ATOMIC_RELAXED);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		s->bucket = bucket;
-		for (unsigned k = 0; k < SLED_AGG_KEY_BYTES / 8; k++)
+		for (unsigned k = 0; k < len / 8; k++)
 			((uint64_t *)(void *)s->key)[k] = key[k];
 		s->count = 1;
 		s->sum = v;
@@ -174,27 +180,109 @@ static void aggregate_one(struct sled_agg_area *area, unsigned d, const uint64_t
 	local_inc(&counter_of(area, d, tag)->overflow);
 }
 
-void sled_aggregate(struct sled_ring_header *ring, const struct sled_shm_lane *ln,
-		    const uint64_t *vals, unsigned nargs, bool strings_ok, bool nested)
+/* The common shape, integer keys only (count() by (id), hist(len)): the key words are
+ * hashed as they are read, and compared word by word; no key buffer to fill first. */
+static inline __attribute__((always_inline)) void
+aggregate_ints(struct sled_agg_area *area, unsigned d, const struct sled_shm_agg *a,
+			   uint32_t tag, const uint64_t *vals, unsigned nargs)
 {
-	struct sled_agg_area *area = sled_ring_agg(ring);
+	uint64_t key[SLED_AGG_MAX_KEYS], v, h = (uint64_t)tag * 0xff51afd7ed558ccdull;
+	unsigned nk = a->nkeys, i;
+	uint32_t bucket;
 
+	if (unlikely(nk > SLED_AGG_MAX_KEYS))
+		nk = SLED_AGG_MAX_KEYS;
+	for (unsigned k = 0; k < nk; k++) {
+		unsigned arg = a->key_arg[k];
+
+		key[k] = arg < nargs ? vals[arg] : 0;
+		h = mix(h, key[k]);
+	}
+	v = a->value_arg < nargs ? vals[a->value_arg] : 0;
+	bucket = a->bucketing ? bucket_of(a, v) : 0;
+	h = mix(h, bucket);
+	i = (unsigned)(h >> (64 - SLOT_BITS));
+	for (unsigned step = 0; step < SLED_AGG_PROBE; step++, i = (i + 1) & (SLED_AGG_SLOTS - 1)) {
+		struct sled_agg_slot *s = &area->slots[i];
+		const uint64_t *sk = (const uint64_t *)(const void *)s->key;
+		uint32_t t = s->tag;
+		unsigned k;
+
+		if (likely(t == tag)) {
+			if (s->bucket != bucket)
+				continue;
+			for (k = 0; k < nk && sk[k] == key[k]; k++)
+				;
+			if (k < nk)
+				continue;
+			s->count++;
+			s->sum += v;
+			if (a->value_signed ? (int64_t)v < (int64_t)s->min : v < s->min)
+				s->min = v;
+			if (a->value_signed ? (int64_t)v > (int64_t)s->max : v > s->max)
+				s->max = v;
+			return;
+		}
+		if (t && !stale(t))
+			continue;
+		if (t)
+			__atomic_store_n(&s->tag, 0u, __ATOMIC_RELAXED);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		s->bucket = bucket;
+		for (k = 0; k < nk; k++)
+			((uint64_t *)(void *)s->key)[k] = key[k];
+		s->count = 1;
+		s->sum = v;
+		s->min = v;
+		s->max = v;
+		area->used++;
+		__atomic_store_n(&s->tag, tag, __ATOMIC_RELEASE);
+		return;
+	}
+	local_inc(&counter_of(area, d, tag)->overflow);
+}
+
+/* A nested event: a drop for each aggregation whose counter is already this tag's
+ * (resetting it here could undo the interrupted event's own count). */
+__attribute__((noinline)) static void count_nested(struct sled_agg_area *area,
+						   const struct sled_shm_lane *ln)
+{
 	for (unsigned k = 0; k < SLED_LANE_AGGS; k++) {
 		unsigned idx = ln->agg[k];
 
 		if (!idx)
 			break;
-		if (idx > SLED_SHM_MAX_AGGS)
-			continue;
-		if (unlikely(nested)) {
-			uint32_t tag = __atomic_load_n(&sled_rt.aggs[idx - 1].tag, __ATOMIC_RELAXED);
+		if (idx <= SLED_SHM_MAX_AGGS &&
+		    area->counters[idx - 1].tag ==
+			    __atomic_load_n(&sled_rt.aggs[idx - 1].tag, __ATOMIC_RELAXED))
+			local_inc(&area->counters[idx - 1].dropped);
+	}
+}
 
-			/* Only the counter of a tag already there: resetting it here could undo
-			 * the interrupted event's own count. */
-			if (area->counters[idx - 1].tag == tag)
-				local_inc(&area->counters[idx - 1].dropped);
+void sled_aggregate(struct sled_ring_header *ring, const struct sled_shm_lane *ln,
+		    const uint64_t *vals, unsigned nargs, bool strings_ok, bool nested)
+{
+	struct sled_agg_area *area = sled_ring_agg(ring);
+
+	if (unlikely(nested)) {
+		count_nested(area, ln);
+		return;
+	}
+	for (unsigned k = 0; k < SLED_LANE_AGGS; k++) {
+		unsigned idx = ln->agg[k];
+
+		if (!idx)
+			break;
+		if (unlikely(idx > SLED_SHM_MAX_AGGS))
 			continue;
-		}
-		aggregate_one(area, idx - 1, vals, nargs, strings_ok);
+		const struct sled_shm_agg *a = &sled_rt.aggs[idx - 1];
+		uint32_t tag = __atomic_load_n(&a->tag, __ATOMIC_ACQUIRE);
+
+		if (unlikely((tag & 0xffffu) != idx))
+			continue; /* not a descriptor the daemon set up for this index */
+		if (likely(a->flags & SLED_AGG_F_INT_KEYS))
+			aggregate_ints(area, idx - 1, a, tag, vals, nargs);
+		else
+			aggregate_one(area, idx - 1, vals, nargs, strings_ok);
 	}
 }

@@ -103,6 +103,8 @@ enum sled_agg_bucketing { SLED_AGG_B_NONE, SLED_AGG_B_HIST, SLED_AGG_B_LHIST };
 #define SLED_AGG_HIST_BUCKETS 66
 #define SLED_AGG_LHIST_MAX_BUCKETS 1002 /* lhist: below MIN, the steps, from MAX on */
 
+#define SLED_AGG_F_INT_KEYS 1 /* no string key: the dispatcher's short path */
+
 /* One aggregation compiled for one site, [D]. */
 struct sled_shm_agg {
 	uint32_t tag;          /* [D] index + 1 in the low 16 bits, a generation above */
@@ -113,7 +115,7 @@ struct sled_shm_agg {
 	uint8_t key_arg[SLED_AGG_MAX_KEYS];
 	uint8_t key_string[SLED_AGG_MAX_KEYS]; /* 1: a string key (SLED_AGG_STR_KEY bytes) */
 	uint16_t key_len;      /* bytes of key, at most SLED_AGG_KEY_BYTES */
-	uint16_t reserved;
+	uint16_t flags;        /* SLED_AGG_F_* */
 	uint32_t nbuckets;     /* lhist: buckets in all */
 	int64_t lmin, lmax, lstep; /* lhist */
 	uint8_t pad[16];

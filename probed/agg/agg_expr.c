@@ -311,6 +311,10 @@ int sled_agg_compile(const struct sled_agg_spec *spec, const struct sled_field *
 		}
 	}
 	out->nkeys = (uint8_t)spec->nkeys;
+	out->flags = SLED_AGG_F_INT_KEYS;
+	for (unsigned k = 0; k < spec->nkeys; k++)
+		if (out->key_string[k])
+			out->flags = 0;
 	out->key_len = (uint16_t)len;
 	out->bucketing = spec->func == SLED_AGG_HIST ? SLED_AGG_B_HIST :
 			 spec->func == SLED_AGG_LHIST ? SLED_AGG_B_LHIST : SLED_AGG_B_NONE;
