@@ -586,6 +586,15 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 
 		local_inc(&ring->lanes[slot][lane].hits);
 		record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE);
+	} else if (lanes & SLED_LANES_AGG) {
+		/* One probe that only aggregates, integer keys: no record, no strings to read. */
+		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
+		uint64_t vals[SLED_SHM_MAX_ARGS];
+
+		local_inc(&ring->lanes[slot][lane].hits);
+		for (unsigned i = 0; i < nargs; i++)
+			vals[i] = decode(regs, &site->args[i], site->addr);
+		sled_aggregate(ring, &site->lane[lane], vals, nargs, true, depth != 0);
 	} else if (lanes & SLED_LANES_ACTIVE) {
 		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
 			     lanes & SLED_LANES_ACTIVE);

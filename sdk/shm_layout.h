@@ -153,6 +153,8 @@ struct sled_agg_area {
  * lane's index is in bits 12-13). */
 #define SLED_LANES_ACTIVE     0x000fu
 #define SLED_LANES_FAST       0x0100u
+/* AGG: one lane that only aggregates, integer keys, no other function (lane in bits 12-13). */
+#define SLED_LANES_AGG        0x0200u
 #define SLED_LANES_FAST_SHIFT 12
 
 /* One lane's probe functions, [D] written only while the lane is inactive and no thread

@@ -204,6 +204,20 @@ try:
     t.check({k: r["value"] for k, r in rows_by_key(c1, ["key"]).items()} == both,
             "another probe's tables are untouched by --clear")
 
+    # --- one probe alone on the site: the dispatcher's short aggregation path ---
+    for pid_ in (p1, p2, p3, p4):
+        d.ctl("disable", str(pid_))
+    p5 = enable("-a", "count() by (key)", "-a", "hist(value)")
+    hits3 = run(a, 4, "a3")
+    s5 = show(p5)["aggregations"]
+    c3 = keyed(hits3, lambda k, n: (k,), 0, lambda o, v, c: o + c)
+    h3 = {}
+    for _, v, _, c in hits3:
+        h3[hist_bucket(v)] = h3.get(hist_bucket(v), 0) + c
+    t.check({k: r["value"] for k, r in rows_by_key(s5[0], ["key"]).items()} == c3 and
+            buckets_of(s5[1]["rows"][0]) == h3,
+            "a probe alone on the site (short path): count() by (key) and hist(value) exact")
+
     # --- errors at enable, with the column ---
     r = d.ctl("enable", "agg:hit", "-b", app_path, "-a", "sum(name) by (key)", check=False)
     t.check(r.returncode != 0 and "field 'name' is a string" in r.stderr and "column 5" in r.stderr,
