@@ -552,6 +552,34 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 		local_inc(&ring->lanes[slot][__builtin_ctz(m)].drops);
 }
 
+/* String keys of an aggregation-only event, copied from the memory the site's own object
+ * keeps mapped (literals, mostly) into small windows; false when a string lies elsewhere
+ * or there are more than two (the lanes' path reads them through the kernel). */
+#define KEY_WINDOWS 2
+static inline bool key_strings(const struct sled_shm_site *site, unsigned nargs, uint64_t *vals,
+			       char (*win)[SLED_AGG_STR_KEY + 1])
+{
+	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nargs; i++) {
+		const char *s = (const char *)(uintptr_t)vals[i];
+		unsigned k = 0;
+
+		if (site->args[i].type != SLED_T_STRING || !s)
+			continue;
+		if (n == KEY_WINDOWS || !in_site_memory(safe, vals[i]))
+			return false;
+		while (k < SLED_AGG_STR_KEY && s[k]) {
+			win[n][k] = s[k];
+			k++;
+		}
+		win[n][k] = 0;
+		vals[i] = (uint64_t)(uintptr_t)win[n++];
+	}
+	return true;
+}
+
 int sled_dispatch(uint64_t *regs, uint64_t slot)
 {
 	struct sled_ring_header *ring = sled_tls_ring;
@@ -587,14 +615,20 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 		local_inc(&ring->lanes[slot][lane].hits);
 		record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE);
 	} else if (lanes & SLED_LANES_AGG) {
-		/* One probe that only aggregates, integer keys: no record, no strings to read. */
+		/* One probe that only aggregates: no record; string keys copied in place. */
 		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
 		uint64_t vals[SLED_SHM_MAX_ARGS];
+		char win[KEY_WINDOWS][SLED_AGG_STR_KEY + 1];
 
-		local_inc(&ring->lanes[slot][lane].hits);
 		for (unsigned i = 0; i < nargs; i++)
 			vals[i] = decode(regs, &site->args[i], site->addr);
-		sled_aggregate(ring, &site->lane[lane], vals, nargs, true, depth != 0);
+		if (!site->lane[lane].agg_strings || key_strings(site, nargs, vals, win)) {
+			local_inc(&ring->lanes[slot][lane].hits);
+			sled_aggregate(ring, &site->lane[lane], vals, nargs, true, depth != 0);
+		} else {
+			record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
+				     lanes & SLED_LANES_ACTIVE);
+		}
 	} else if (lanes & SLED_LANES_ACTIVE) {
 		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
 			     lanes & SLED_LANES_ACTIVE);

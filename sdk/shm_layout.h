@@ -153,7 +153,7 @@ struct sled_agg_area {
  * lane's index is in bits 12-13). */
 #define SLED_LANES_ACTIVE     0x000fu
 #define SLED_LANES_FAST       0x0100u
-/* AGG: one lane that only aggregates, integer keys, no other function (lane in bits 12-13). */
+/* AGG: one lane that only aggregates, no other function (lane in bits 12-13). */
 #define SLED_LANES_AGG        0x0200u
 #define SLED_LANES_FAST_SHIFT 12
 

@@ -155,9 +155,8 @@ static uint32_t lanes_word(const struct traced_proc *p, unsigned slot)
 	/* One probe with no functions on an integer-only site: the dispatcher's plain path. */
 	if (n == 1 && !s->lane[last].options && !(s->flags & SLED_SITE_F_STRINGS))
 		return active | SLED_LANES_FAST | last << SLED_LANES_FAST_SHIFT;
-	/* One probe that only aggregates by integer keys: the dispatcher's aggregation path. */
-	if (n == 1 && s->lane[last].agg[0] && !s->lane[last].agg_strings &&
-	    !s->lane[last].filter.ninsns && s->lane[last].sample_every <= 1 &&
+	/* One probe that only aggregates: the dispatcher's aggregation path. */
+	if (n == 1 && s->lane[last].agg[0] && !s->lane[last].filter.ninsns && s->lane[last].sample_every <= 1 &&
 	    !s->lane[last].rate_per_sec && !s->lane[last].count_only)
 		return active | SLED_LANES_AGG | last << SLED_LANES_FAST_SHIFT;
 	return active;

@@ -207,7 +207,7 @@ try:
     # --- one probe alone on the site: the dispatcher's short aggregation path ---
     for pid_ in (p1, p2, p3, p4):
         d.ctl("disable", str(pid_))
-    p5 = enable("-a", "count() by (key)", "-a", "hist(value)")
+    p5 = enable("-a", "count() by (key)", "-a", "hist(value)", "-a", "count() by (name)")
     hits3 = run(a, 4, "a3")
     s5 = show(p5)["aggregations"]
     c3 = keyed(hits3, lambda k, n: (k,), 0, lambda o, v, c: o + c)
@@ -217,6 +217,9 @@ try:
     t.check({k: r["value"] for k, r in rows_by_key(s5[0], ["key"]).items()} == c3 and
             buckets_of(s5[1]["rows"][0]) == h3,
             "a probe alone on the site (short path): count() by (key) and hist(value) exact")
+    n3 = keyed(hits3, lambda k, n: (n,), 0, lambda o, v, c: o + c)
+    t.check({k: r["value"] for k, r in rows_by_key(s5[2], ["name"]).items()} == n3,
+            "a probe alone on the site: count() by (name), string keys copied in place, exact")
 
     # --- errors at enable, with the column ---
     r = d.ctl("enable", "agg:hit", "-b", app_path, "-a", "sum(name) by (key)", check=False)
