@@ -53,15 +53,16 @@ class Daemon:
         while not os.path.exists(self.sock):
             time.sleep(0.01)
 
-    def ctl(self, *args):
-        return subprocess.run([probectl, "-S", self.sock, *args], check=True, capture_output=True,
+    def ctl(self, *args, check=True):
+        return subprocess.run([probectl, "-S", self.sock, *args], check=check, capture_output=True,
                               text=True).stdout
 
     def aggregate(self, pattern, expr):
         def attach(pid):
             out = self.ctl("enable", pattern, "-p", str(pid), "-a", expr)
             pid_ = re.search(r"probe (\d+):", out).group(1)
-            return lambda: self.ctl("disable", pid_)
+            # A -p probe may already be gone with its process.
+            return lambda: self.ctl("disable", pid_, check=False)
         return attach
 
     def stop(self):
@@ -112,7 +113,7 @@ def main():
         p.stdout.readline()
         show = d.ctl("show", pid_)
         p.wait()
-        d.ctl("disable", pid_)
+        d.ctl("disable", pid_, check=False)
     finally:
         d.stop()
     print(f"{'aggregation (per hit, one thread)':<36} {'sled ns':>9} {'bpftrace ns':>12} {'ratio':>8}")
