@@ -44,6 +44,29 @@ static const char *id_list(const msgpack_object *row, char *buf, size_t len)
 	return buf;
 }
 
+/* One line per aggregation of each aggregating probe: its keys and what overflowed. */
+static void print_aggregations(const msgpack_object *r)
+{
+	uint32_t n, na;
+	const msgpack_object *v = array_of(r, "aggregations", &n);
+
+	if (!n)
+		return;
+	printf("\nPROBE AGGREGATION                              KEYS   OVERFLOW    DROPPED\n");
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *a = array_of(&v[i], "aggregations", &na);
+
+		for (uint32_t k = 0; k < na; k++) {
+			char expr[300] = "";
+
+			ctl_get_str(&a[k], "expr", expr, sizeof(expr));
+			printf("%-5lld %-38s %6lld %10lld %10lld\n", (long long)geti(&v[i], "id"), expr,
+			       (long long)geti(&a[k], "keys"), (long long)geti(&a[k], "overflow"),
+			       (long long)geti(&a[k], "dropped"));
+		}
+	}
+}
+
 /* "DAEMON 3 client(s) ...", then the refusals that happened, by limit. */
 static void print_daemon(const msgpack_object *r)
 {
@@ -140,6 +163,7 @@ static void print_human(const msgpack_object *r)
 		       (long long)geti(p, "queued"), (long long)geti(p, "dropped"),
 		       err[0] ? err : "-");
 	}
+	print_aggregations(r);
 	print_daemon(r);
 }
 

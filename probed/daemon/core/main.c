@@ -41,6 +41,7 @@
 #include "daemon/uprobe/uprobe_auto.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/control/metrics.h"
+#include "daemon/sled/aggregate.h"
 #include "version.h"
 
 #define BEAT_NS        1000000000ull
@@ -427,6 +428,8 @@ int main(int argc, char **argv)
 	d.procs.log = log_refused;
 	d.procs.log_arg = &d;
 	d.probes.drain = daemon_drain_one;
+	agg_set_probes(&d.probes);
+	drain_ring_freed = agg_fold_ring;
 	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);
 	if (setup(&d))

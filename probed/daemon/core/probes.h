@@ -26,6 +26,7 @@ struct probe {
 	uint32_t sample;         /* one in N, 0/1 for all */
 	uint64_t rate;           /* records per second per process, 0 for no limit */
 	bool count_only;
+	struct probe_aggs *aggs; /* --aggregate: NULL for none (aggregate.h) */
 	bool retired;            /* being disabled: matches nothing, kept for its last figures */
 	bool uprobe;             /* uprobe mode: kernel uprobes + BPF, not slots */
 	/* No scope, with uprobes (uprobe_auto.c): auto mode's processes without libsled, or
