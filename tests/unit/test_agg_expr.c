@@ -7,7 +7,7 @@
 
 #include <sled/tracepoint.h>
 
-#include "agg_expr.h"
+#include "agg/agg_expr.h"
 #include "check.h"
 
 static const struct sled_field fields[] = {
