@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import Daemon, Suite, isolate_dev_shm, wait_until  # noqa: E402
+from sledtest import CtlClient, Daemon, Suite, isolate_dev_shm, wait_until  # noqa: E402
 
 isolate_dev_shm()
 
@@ -231,6 +231,23 @@ try:
     r = d.ctl("enable", "agg:hit", "-b", app_path, "-a", "count() by (nope)", check=False)
     t.check(r.returncode != 0 and "unknown field 'nope'" in r.stderr and "column 13" in r.stderr,
             "an unknown key field is refused with its column")
+    r = d.ctl("enable", "agg:hit", "-b", app_path, "--mode", "uprobe", "-a", "count()",
+              check=False)
+    t.check(r.returncode != 0 and "sled mode only" in r.stderr,
+            f"uprobe mode refuses --aggregate ({r.stderr.strip()})")
+
+    # --- show's fields, as the control socket accepts them ---
+    client = CtlClient(d.socket)
+    try:
+        rep = client.request(cmd="show", id=p5, bogus=1)
+        t.check(not rep.get("ok") and "bogus" in rep.get("error", ""),
+                f"show refuses a field it does not take ({rep.get('error')})")
+        rep = client.request(cmd="show", id=p5, clear=False)
+        t.check(rep.get("ok") is True and rep.get("id") == p5,
+                f"show takes id and clear over the socket ({str(rep)[:200]})")
+    finally:
+        client.close()
+
     ev = [e for e in d.events() if e.get("name") == "hit"]
     t.check(not ev, "aggregating probes record no events")
 finally:
