@@ -263,7 +263,7 @@ __attribute__((noinline)) static void count_nested(struct sled_agg_area *area,
 void sled_aggregate(struct sled_ring_header *ring, const struct sled_shm_lane *ln,
 		    const uint64_t *vals, unsigned nargs, bool strings_ok, bool nested)
 {
-	struct sled_agg_area *area = sled_ring_agg(ring);
+	struct sled_agg_area *area = sled_ring_agg(ring, sled_ring_mask + 1);
 
 	if (unlikely(nested)) {
 		count_nested(area, ln);

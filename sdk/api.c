@@ -4,6 +4,7 @@
  * runtime.c (start, stop) and self_notes.c (which sites are provider:name).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <sled/sled.h>
 
 #include "runtime.h"
@@ -28,9 +29,16 @@ static bool opts_valid(const void *opts, size_t known)
 
 int sled_start(const struct sled_start_opts *opts)
 {
+	uint64_t ring_size = 0;
+
 	if (!opts_valid(opts, sizeof(struct sled_start_opts)))
 		return -EINVAL;
-	return sled_runtime_start();
+	/* A caller built against an older header has no ring_size: its sz says so. */
+	if (opts && opts->sz >= offsetof(struct sled_start_opts, ring_size) + sizeof(opts->ring_size))
+		ring_size = opts->ring_size;
+	if (ring_size && !sled_ring_data_ok(ring_size))
+		return -EINVAL;
+	return sled_runtime_start(ring_size);
 }
 
 int sled_stop(void)

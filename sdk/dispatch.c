@@ -125,17 +125,17 @@ static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_
 					  uint64_t *end)
 {
 	char *data = (char *)ring + SLED_ALIGN8(sizeof(*ring));
-	uint64_t head, pos, room, need, tail = ring->tail_cache;
+	uint64_t head, pos, room, need, tail = ring->tail_cache, mask = sled_ring_mask;
 
 	if (unlikely(sled_tls_prod.reserving))
 		return NULL;
 	sled_tls_prod.reserving = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	head = sled_tls_prod.resv;
-	pos = head & (SLED_SHM_RING_DATA - 1);
-	room = SLED_SHM_RING_DATA - pos;
+	pos = head & mask;
+	room = mask + 1 - pos;
 	need = size <= room ? size : room + size;
-	if (unlikely(head + need - tail > SLED_SHM_RING_DATA)) {
+	if (unlikely(head + need - tail > mask + 1)) {
 		/* Full.  Reading the consumer's line costs a cache miss while the daemon works
 		 * on it, so a thread that keeps finding the ring full looks only every 64
 		 * events. */
@@ -145,7 +145,7 @@ static inline struct sled_record *reserve(struct sled_ring_header *ring, uint64_
 		}
 		tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
 		ring->tail_cache = tail;
-		if (head + need - tail > SLED_SHM_RING_DATA) {
+		if (head + need - tail > mask + 1) {
 			ring->recheck = 63;
 			goto full;
 		}
@@ -179,7 +179,7 @@ static void give_back(struct sled_ring_header *ring, uint64_t end, uint64_t unus
 	if (!unused || local_cmpxchg(&sled_tls_prod.resv, end, end - unused))
 		return;
 	pad = (struct sled_record *)((char *)ring + SLED_ALIGN8(sizeof(*ring)) +
-				     ((end - unused) & (SLED_SHM_RING_DATA - 1)));
+				     ((end - unused) & sled_ring_mask));
 	pad->size = (uint32_t)unused;
 	pad->site = SLED_REC_PAD;
 	pad->flags = 0;

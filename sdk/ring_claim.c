@@ -47,7 +47,7 @@ static struct sled_ring_header *claim(void)
 		/* The last owner's aggregations were read by the daemon (or nobody asks for
 		 * them): clear the table before the new claim is seen, so that the daemon never
 		 * reads the old figures under the new claim. */
-		struct sled_agg_area *area = sled_ring_agg(r);
+		struct sled_agg_area *area = sled_ring_agg(r, sled_rt.ring_data);
 
 		if (area->used) {
 			memset(area->counters, 0, sizeof(area->counters));

@@ -35,6 +35,7 @@
 SLED_API const void *const sled_runtime_anchor = (const void *)&sled_runtime_version;
 
 struct sled_runtime sled_rt;
+uint64_t sled_ring_mask = SLED_SHM_RING_DATA_DEFAULT - 1;
 uint64_t sled_xsave_size = 4096;
 uint32_t sled_xsave_ok;
 
@@ -125,10 +126,37 @@ static void create_hint(void)
 		close(fd);
 }
 
-static int create_block(void)
+/*
+ * SLED_RING_SIZE: bytes per ring, a power of two from 64K to 16M, in bytes or with a K
+ * or M suffix.  A bad value is said once on stderr and the default used: tracing must
+ * never stop an application from starting.
+ */
+static uint64_t ring_size_from_env(void)
+{
+	const char *v = getenv("SLED_RING_SIZE");
+	unsigned long long n;
+	char *end;
+
+	if (!v || !*v)
+		return SLED_SHM_RING_DATA_DEFAULT;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (!errno && (*end == 'K' || *end == 'k'))
+		n <<= 10, end++;
+	else if (!errno && (*end == 'M' || *end == 'm'))
+		n <<= 20, end++;
+	if (errno || end == v || *end || !sled_ring_data_ok(n)) {
+		fprintf(stderr, "libsled: SLED_RING_SIZE=%s is not a power of two from 64K to 16M; "
+			"using %uK\n", v, SLED_SHM_RING_DATA_DEFAULT >> 10);
+		return SLED_SHM_RING_DATA_DEFAULT;
+	}
+	return n;
+}
+
+static int create_block(uint64_t ring_data)
 {
 	struct sled_shm_header *h;
-	uint64_t size = sled_shm_size(), id = 0;
+	uint64_t size = sled_shm_size(ring_data), id = 0;
 	void *mem;
 
 	sled_rt.pid = getpid();
@@ -141,8 +169,8 @@ static int create_block(void)
 	h->pid = (uint32_t)sled_rt.pid;
 	h->max_sites = SLED_SHM_MAX_SITES;
 	h->max_rings = SLED_SHM_MAX_RINGS;
-	h->ring_data = SLED_SHM_RING_DATA;
-	h->ring_stride = sled_ring_stride();
+	h->ring_data = (uint32_t)ring_data;
+	h->ring_stride = sled_ring_stride(ring_data);
 	h->sites_offset = sled_shm_sites_offset();
 	h->rings_offset = sled_shm_rings_offset();
 	h->total_size = size;
@@ -152,6 +180,8 @@ static int create_block(void)
 	h->exec_id = id;
 	h->heartbeat_timeout_ms = 3000;
 	sled_rt.size = size;
+	sled_rt.ring_data = ring_data;
+	sled_ring_mask = ring_data - 1;
 	sled_rt.sites = (struct sled_shm_site *)((char *)mem + sled_shm_sites_offset());
 	sled_rt.rings = (char *)mem + sled_shm_rings_offset();
 	sled_rt.aggs = (struct sled_shm_agg *)((char *)mem + sled_shm_aggs_offset());
@@ -178,9 +208,9 @@ static void drop_block(void)
 	sled_rt.aggs = NULL;
 }
 
-static int start(void)
+static int start(uint64_t ring_data)
 {
-	int err = create_block();
+	int err = create_block(ring_data);
 
 	if (err)
 		return err;
@@ -227,10 +257,10 @@ static void after_fork_child(void)
 	 * (never unlink it), and make our own memfd. */
 	drop_block();
 	sled_rt.path[0] = 0;
-	start();
+	start(sled_rt.ring_data); /* the parent's ring size */
 }
 
-int sled_runtime_start(void)
+int sled_runtime_start(uint64_t ring_size)
 {
 	static bool xsave_probed;
 	int err = 0;
@@ -244,12 +274,16 @@ int sled_runtime_start(void)
 	}
 	if (stopped) {
 		err = -ESHUTDOWN;
-	} else if (!sled_rt.shm) {
+	} else if (sled_rt.shm) {
+		/* Running already (started itself before main): its rings cannot change. */
+		if (ring_size && ring_size != sled_rt.ring_data)
+			err = -EBUSY;
+	} else {
 		if (!xsave_probed) {
 			probe_xsave();
 			xsave_probed = true;
 		}
-		err = start();
+		err = start(ring_size ? ring_size : ring_size_from_env());
 	}
 	pthread_mutex_unlock(&start_lock);
 	return err;
@@ -282,7 +316,7 @@ __attribute__((constructor)) static void sled_runtime_init(void)
 {
 	if (env_set("SLED_DEFER") || (&sled_autostart && !sled_autostart))
 		return;
-	sled_runtime_start();
+	sled_runtime_start(0);
 }
 
 __attribute__((destructor)) static void sled_runtime_fini(void)

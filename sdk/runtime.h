@@ -29,12 +29,15 @@ struct sled_runtime {
 	struct sled_shm_site *sites;
 	char *rings;
 	uint64_t size;
+	uint64_t ring_data;          /* bytes of records per ring, for the life of the image */
 	pid_t pid;
 	char path[64];               /* the hint /dev/shm/sled.<pid> if we made it, else "" */
 	struct sled_shm_agg *aggs;   /* aggregation descriptors */
 };
 
 extern struct sled_runtime sled_rt SLED_HIDDEN;
+/* sled_rt.ring_data - 1, the one load the dispatcher makes for the ring size. */
+extern uint64_t sled_ring_mask SLED_HIDDEN;
 /* This thread's ring, claimed at its first event (initial-exec TLS: one %fs load). */
 extern __thread struct sled_ring_header *sled_tls_ring SLED_HIDDEN
 	__attribute__((tls_model("initial-exec")));
@@ -56,7 +59,7 @@ extern uint32_t sled_xsave_ok SLED_HIDDEN;
 
 static inline struct sled_ring_header *sled_ring_at(unsigned i)
 {
-	return (struct sled_ring_header *)(sled_rt.rings + (uint64_t)i * sled_ring_stride());
+	return (struct sled_ring_header *)(sled_rt.rings + (uint64_t)i * sled_ring_stride(sled_rt.ring_data));
 }
 
 /* aggregate.c: the aggregations of lane ln on this event's values (strings: windows
@@ -69,7 +72,9 @@ SLED_HIDDEN void sled_aggregate(struct sled_ring_header *ring, const struct sled
 SLED_HIDDEN uint64_t sled_monotonic_ns(void);
 /* Start the runtime if it is not running: 0, -ECANCELED (SLED_DISABLE), -ESHUTDOWN
  * (stopped), or the -errno of what failed. */
-SLED_HIDDEN int sled_runtime_start(void);
+/* ring_size: bytes per ring, a power of two in range, or 0: SLED_RING_SIZE or the
+ * default.  -EINVAL for a bad size; -EBUSY when already running with another size. */
+SLED_HIDDEN int sled_runtime_start(uint64_t ring_size);
 /* Restore every site and leave the block for good; 0 if it was not running. */
 SLED_HIDDEN int sled_runtime_stop(void);
 

@@ -54,15 +54,20 @@ SLED_API const char *sled_runtime_version(void);
 
 struct sled_start_opts {
 	size_t sz; /* sizeof(struct sled_start_opts) */
-	/* Nothing else yet: new fields (the ring size is the next) are appended here and
-	 * default to today's behaviour when zero. */
+	/* Bytes of event records in each thread's ring: a power of two from 64 KiB to
+	 * 16 MiB.  0: $SLED_RING_SIZE if set (e.g. 4M), else 1 MiB.  Larger rings ride out
+	 * longer bursts before the daemon drains them; each thread that records events
+	 * touches its ring's pages (README, "Ring size"). */
+	size_t ring_size;
+	/* New fields are appended here and default to today's behaviour when zero. */
 };
 
 /*
  * Start the runtime now: create the shared block and the agent thread, so probed can
  * attach this process in sled mode.  opts may be NULL.  Returns 0 (also when it already
- * runs), -EINVAL for bad opts, -ECANCELED when SLED_DISABLE is set, -ESHUTDOWN after
- * sled_stop(), or the -errno of what failed (the process then stays as if deferred).
+ * runs with the same ring size), -EINVAL for bad opts (a ring_size out of range), -EBUSY
+ * when it runs already with another ring size (it started itself: defer it to choose),
+ * -ECANCELED when SLED_DISABLE is set, -ESHUTDOWN after sled_stop(), or the -errno of what failed (the process then stays as if deferred).
  */
 SLED_API int sled_start(const struct sled_start_opts *opts);
 

@@ -99,9 +99,9 @@ static void print_human(const msgpack_object *r)
 	uint32_t n;
 
 	v = array_of(r, "probes", &n);
-	printf("%-5s %-28s %-24s %-6s %5s %6s %12s %12s %12s %10s %12s\n", "PROBE", "PATTERN",
+	printf("%-5s %-28s %-24s %-6s %5s %6s %12s %12s %12s %10s %12s %9s\n", "PROBE", "PATTERN",
 	       "SCOPE", "MODE", "PROCS", "SITES", "HITS", "EMITTED", "EXPORTED", "DROPPED",
-	       "FILTERED+");
+	       "FILTERED+", "DROPS/S");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
 
@@ -118,19 +118,22 @@ static void print_human(const msgpack_object *r)
 		ctl_get_str(p, "mode", mode, sizeof(mode));
 		/* MODE auto: sled mode for processes with libsled, uprobes for the others.
 		 * FILTERED+: hits the probe functions held back (filter, sample, rate). */
-		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld\n",
+		/* DROPS/S: over the last second the daemon looked (0 while nothing is lost). */
+		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld %9lld\n",
 		       (long long)geti(p, "id"), pattern, scope, mode, (long long)geti(p, "processes"),
 		       (long long)geti(p, "sites"), (long long)geti(p, "hits"),
 		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
 		       (long long)geti(p, "dropped"),
-		       (long long)(geti(p, "filtered") + geti(p, "sampled_out") + geti(p, "rate_limited")));
+		       (long long)(geti(p, "filtered") + geti(p, "sampled_out") + geti(p, "rate_limited")),
+		       (long long)geti(p, "drops_per_sec"));
 	}
 	v = array_of(r, "processes", &n);
-	printf("\n%-8s %-6s %8s %6s %10s %10s %10s %-12s %s\n", "PID", "MODE", "SITES_ON",
-	       "RINGS", "LOST", "RESTORES", "REAPPLIES", "PROBES", "EXE");
+	printf("\n%-8s %-6s %8s %6s %10s %10s %10s %8s %9s %-12s %s\n", "PID", "MODE", "SITES_ON",
+	       "RINGS", "LOST", "RESTORES", "REAPPLIES", "RING", "FILL_MAX", "PROBES", "EXE");
 	for (uint32_t i = 0; i < n; i++) {
 		const msgpack_object *p = &v[i];
 		char rings[24] = "-", lost[24] = "-", restores[24] = "-", reapplies[24] = "-";
+		char ring[24] = "-", fill[24] = "-";
 
 		strcpy(mode, "sled");
 		ctl_get_str(p, "exe", exe, sizeof(exe));
@@ -138,12 +141,18 @@ static void print_human(const msgpack_object *r)
 		/* Rings, lost events and restores are sled mode's; uprobe rows show "-". */
 		if (strcmp(mode, "uprobe")) {
 			snprintf(rings, sizeof(rings), "%lld", (long long)geti(p, "rings"));
+			/* Ring size in KiB; FILL_MAX: the fullest a ring was seen, in percent. */
+			snprintf(ring, sizeof(ring), "%lldK", (long long)geti(p, "ring_size") / 1024);
+			if (geti(p, "ring_size") > 0)
+				snprintf(fill, sizeof(fill), "%lld%%",
+					 (long long)(geti(p, "fill_high_water") * 100 / geti(p, "ring_size")));
 			snprintf(lost, sizeof(lost), "%lld", (long long)geti(p, "lost"));
 			snprintf(restores, sizeof(restores), "%lld", (long long)geti(p, "restores"));
 			snprintf(reapplies, sizeof(reapplies), "%lld", (long long)geti(p, "reapplies"));
 		}
-		printf("%-8lld %-6s %8lld %6s %10s %10s %10s %-12s %s\n", (long long)geti(p, "pid"),
-		       mode, (long long)geti(p, "sites_on"), rings, lost, restores, reapplies,
+		printf("%-8lld %-6s %8lld %6s %10s %10s %10s %8s %9s %-12s %s\n",
+		       (long long)geti(p, "pid"), mode, (long long)geti(p, "sites_on"), rings, lost,
+		       restores, reapplies, ring, fill,
 		       id_list(p, ids, sizeof(ids)), exe);
 	}
 	v = array_of(r, "outputs", &n);

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probectl tail [PATTERN] [--json]: live events as the daemon drains them, one per line,
- * human-readable by default, JSON lines with --json.  Runs until interrupted.
+ * human-readable by default, JSON lines with --json.  Runs until interrupted.  Events
+ * lost in full rings arrive as sled:lost records (probed's loss.c): with --json they are
+ * records like the others, for people a line on stderr that says so.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +15,35 @@
 #include "ctl_client.h"
 #include "pattern.h"
 
+/* Human lines go to stdout, but a loss record to stderr where it is not piped away. */
+struct tail_lines {
+	char line[65536];
+	size_t len;
+};
+
+static int put_line(const char *line, size_t len)
+{
+	if (memmem(line, len, " sled:lost probe=", 17)) {
+		fprintf(stderr, "probectl: events are being lost (rings full): %.*s", (int)len, line);
+		return 0;
+	}
+	return fwrite(line, 1, len, stdout) == len ? 0 : -1;
+}
+
+static int put_human(struct tail_lines *t, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t->len < sizeof(t->line))
+			t->line[t->len++] = buf[i];
+		if (buf[i] != '\n' && t->len < sizeof(t->line))
+			continue;
+		if (put_line(t->line, t->len))
+			return -1;
+		t->len = 0;
+	}
+	return 0;
+}
+
 int do_tail(int argc, char **argv)
 {
 	const char *pattern = argc > 1 ? argv[1] : NULL;
@@ -19,6 +51,7 @@ int do_tail(int argc, char **argv)
 	msgpack_packer pk;
 	struct ctl_call call;
 	char err[256], buf[65536];
+	static struct tail_lines lines;
 	size_t pending;
 
 	if (argc > 2) {
@@ -40,8 +73,10 @@ int do_tail(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* Bytes that arrived with the reply are already in the unpacker's buffer. */
 	pending = call.up.used - call.up.off;
-	if (pending)
+	if (pending && json_output)
 		fwrite(msgpack_unpacker_buffer(&call.up) - pending, 1, pending, stdout);
+	else if (pending)
+		put_human(&lines, msgpack_unpacker_buffer(&call.up) - pending, pending);
 	for (;;) {
 		ssize_t n = read(call.fd, buf, sizeof(buf));
 
@@ -49,8 +84,10 @@ int do_tail(int argc, char **argv)
 			continue;
 		if (n <= 0)
 			break;
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-			break; /* stdout closed (probectl tail | head) */
+		/* stdout closed (probectl tail | head): done. */
+		if (json_output ? fwrite(buf, 1, (size_t)n, stdout) != (size_t)n
+				: put_human(&lines, buf, (size_t)n) != 0)
+			break;
 		fflush(stdout);
 	}
 	ctl_call_end(&call);

@@ -4,7 +4,7 @@
  * as it reaches: the header and the first SLOTS site slots, then the first ring's
  * header lines (state, tid, head, tail), then that ring's data; the rest is zero.  The header check must refuse every header that disagrees with the layout; a
  * block it accepts has its slots adopted and its rings drained, all within the one
- * allocation of exactly sled_shm_size() bytes (a sanitizer catches the rest).
+ * allocation of exactly sled_shm_size(SLED_SHM_RING_DATA_DEFAULT) bytes (a sanitizer catches the rest).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -47,27 +47,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int ret;
 
 	if (!mem)
-		mem = calloc(1, sled_shm_size());
+		mem = calloc(1, sled_shm_size(SLED_SHM_RING_DATA_DEFAULT));
 	if (!mem)
 		return 0;
 	ring0 = mem + sled_shm_rings_offset();
 	ring0_data = ring0 + SLED_ALIGN8(sizeof(struct sled_ring_header));
 	n1 = lay(mem, &data, &size, PART1);
 	n2 = lay(ring0, &data, &size, PART2);
-	n3 = lay(ring0_data, &data, &size, SLED_SHM_RING_DATA);
-	ret = block_check_header(mem, sled_shm_size(), PID, why, sizeof(why));
+	n3 = lay(ring0_data, &data, &size, SLED_SHM_RING_DATA_DEFAULT);
+	ret = block_check_header(mem, sled_shm_size(SLED_SHM_RING_DATA_DEFAULT), PID, why, sizeof(why));
 	if (ret == 0) {
 		const struct sled_shm_header *h = (const void *)mem;
 
 		/* Accepted: then it says exactly what the daemon's constants say. */
 		if (h->sites_offset != sled_shm_sites_offset() || h->rings_offset != sled_shm_rings_offset() ||
-		    h->ring_stride != sled_ring_stride() || h->total_size != sled_shm_size() ||
+		    h->ring_stride != sled_ring_stride(SLED_SHM_RING_DATA_DEFAULT) || h->total_size != sled_shm_size(SLED_SHM_RING_DATA_DEFAULT) ||
 		    h->pid != PID || h->version != SLED_SHM_VERSION)
 			abort();
 		memset(&p, 0, sizeof(p));
 		p.pid = PID;
 		p.shm = (struct sled_shm_header *)mem;
-		p.size = sled_shm_size();
+		p.size = sled_shm_size(SLED_SHM_RING_DATA_DEFAULT);
+		p.ring_data = SLED_SHM_RING_DATA_DEFAULT;
 		p.slots = block_slots(mem);
 		p.rings = block_rings(mem);
 		p.nslots = block_adopt_slots(p.slots);
@@ -87,6 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ring0, 0, n2);
 	memset(ring0_data, 0, n3);
 	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++)
-		memset(mem + sled_shm_rings_offset() + r * sled_ring_stride(), 0, 192);
+		memset(mem + sled_shm_rings_offset() + r * sled_ring_stride(SLED_SHM_RING_DATA_DEFAULT), 0, 192);
 	return 0;
 }

@@ -47,12 +47,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 21)
 		return 0;
 	if (!ring)
-		ring = malloc(sled_ring_stride());
+		ring = malloc(sled_ring_stride(SLED_SHM_RING_DATA_DEFAULT));
 	if (!ring)
 		return 0;
-	memset(ring, 0, sled_ring_stride());
+	memset(ring, 0, sled_ring_stride(SLED_SHM_RING_DATA_DEFAULT));
 	memset(&p, 0, sizeof(p));
 	p.pid = 4242;
+	p.ring_data = SLED_SHM_RING_DATA_DEFAULT;
 	p.nslots = data[0] & 3;
 	for (unsigned i = 0; i < SLOTS; i++) {
 		memset(&meta[i], 0, sizeof(meta[i]));
@@ -71,10 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ring->tid = tid;
 	ring->state = SLED_RING_OWNED;
 	ring_data = (char *)ring + SLED_ALIGN8(sizeof(*ring));
-	n = size - 21 < SLED_SHM_RING_DATA ? size - 21 : SLED_SHM_RING_DATA;
+	n = size - 21 < SLED_SHM_RING_DATA_DEFAULT ? size - 21 : SLED_SHM_RING_DATA_DEFAULT;
 	memcpy(ring_data, data + 21, n);
 	ring_lo = ring_data;
-	ring_hi = ring_data + SLED_SHM_RING_DATA;
+	ring_hi = ring_data + SLED_SHM_RING_DATA_DEFAULT;
 	drain_ring(&p, ring, &clock, check_event, NULL);
 	return 0;
 }

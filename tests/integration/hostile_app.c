@@ -102,14 +102,15 @@ static void scribble(unsigned long ms)
 			memcpy(block + (off & ~7ull), &(uint64_t){ next_random() }, 8);
 		}
 		for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
-			char *ring = block + sled_shm_rings_offset() + r * sled_ring_stride();
+			char *ring = block + sled_shm_rings_offset() +
+				     r * sled_ring_stride(sled_shm_ring_data_of(block_size));
 			struct sled_ring_header *rh = (struct sled_ring_header *)ring;
 
 			if (next_random() & 1)
 				rh->head = next_random() & 3 ? rh->tail + (next_random() % 4096) : next_random();
 			if ((next_random() & 7) == 0)
 				rh->tail = next_random();
-			memcpy(ring + SLED_ALIGN8(sizeof(*rh)) + (next_random() % SLED_SHM_RING_DATA & ~7ull),
+			memcpy(ring + SLED_ALIGN8(sizeof(*rh)) + (next_random() % sled_shm_ring_data_of(block_size) & ~7ull),
 			       &(uint64_t){ next_random() }, 8);
 		}
 		for (int i = 0; i < 100; i++)
@@ -153,7 +154,7 @@ int main(int argc, char **argv)
 		} else if (!strncmp(cmd, "forge", 5)) {
 			struct sled_shm_header *h = (struct sled_shm_header *)block;
 
-			h->rings_offset -= sled_ring_stride();
+			h->rings_offset -= sled_ring_stride(sled_shm_ring_data_of(block_size));
 			h->sites_offset = block_size;
 			printf("forged\n");
 		} else if (sscanf(cmd, "scribble %lu", &n) == 1) {

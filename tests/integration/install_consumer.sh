@@ -15,7 +15,7 @@ check() { if [[ $2 == "$3" ]]; then passed=$((passed + 1)); echo "ok   $1"; else
 
 cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/install.log" 2>&1
 check "cmake --install succeeds" 0 $?
-for f in include/sled/tracepoint.h include/sled/sled.h lib/pkgconfig/sled.pc lib/cmake/sled/sledConfig.cmake bin/probed bin/probectl; do
+for f in include/sled/tracepoint.h include/sled/sled.h lib/pkgconfig/sled.pc lib/pkgconfig/sled-runtime.pc lib/cmake/sled/sledConfig.cmake bin/probed bin/probectl; do
 	check "installed $f" yes "$([[ -e $tmp/prefix/$f ]] && echo yes || echo no)"
 done
 
@@ -40,11 +40,54 @@ out=$(LD_LIBRARY_PATH=$tmp/prefix/lib "$tmp/app/b/app" 2>&1)
 check "it runs and reports the runtime version" yes "$([[ $out =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] && echo yes || echo "no: $out")"
 check "it needs libsled" 1 "$(readelf -d "$tmp/app/b/app" | grep -c 'NEEDED.*libsled')"
 
-flags=$(PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig pkg-config --cflags --libs sled)
+flags=$(PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig pkg-config --cflags --libs sled-runtime)
 "$cc" "$tmp/app/app.c" -o "$tmp/app2" $flags 2>"$tmp/pc.log"
 check "pkg-config consumer builds (relocated prefix)" 0 $?
 check "it needs libsled too, despite --as-needed" 1 "$(readelf -d "$tmp/app2" | grep -c 'NEEDED.*libsled')"
 check "its tracepoint is in .note.stapsdt" 1 "$(readelf -n "$tmp/app2" | grep -c 'Name: start')"
+
+# ---- a project of two binaries where only the server should have sled mode: everything
+# compiles with the headers (sled), only the server links the runtime (sled-runtime).
+mkdir -p "$tmp/two"
+cat >"$tmp/two/server.c" <<'C'
+#include <sled/tracepoint.h>
+int main(void) { TRACEPOINT(two, request, 1); return 0; }
+C
+cat >"$tmp/two/cli.c" <<'C'
+#include <sled/tracepoint.h>
+int main(void) { TRACEPOINT(two, command, 2); return 0; }
+C
+cat >"$tmp/two/Makefile" <<'MK'
+# Every binary: the headers.  The server only: the runtime.
+CFLAGS += $(shell pkg-config --cflags sled)
+LDLIBS += $(shell pkg-config --libs sled)
+all: server cli
+server: LDLIBS += $(shell pkg-config --libs sled-runtime)
+server: server.c
+cli: cli.c
+MK
+PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig make -C "$tmp/two" CC="$cc" >"$tmp/two.log" 2>&1
+check "two binaries, Makefile: builds" 0 $?
+check "two binaries, Makefile: pkg-config --libs sled is empty (headers only)" "" \
+	"$(PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig pkg-config --libs sled)"
+check "two binaries, Makefile: the server needs libsled" 1 "$(readelf -d "$tmp/two/server" | grep -c 'NEEDED.*libsled')"
+check "two binaries, Makefile: the CLI does not" 0 "$(readelf -d "$tmp/two/cli" | grep -c 'NEEDED.*libsled')"
+check "two binaries, Makefile: both keep their tracepoints" "1 1" \
+	"$(readelf -n "$tmp/two/server" | grep -c 'Name: request') $(readelf -n "$tmp/two/cli" | grep -c 'Name: command')"
+cat >"$tmp/two/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.18)
+project(two C)
+find_package(sled REQUIRED)
+add_executable(server server.c)
+target_link_libraries(server PRIVATE sled::runtime)
+add_executable(cli cli.c)
+target_link_libraries(cli PRIVATE sled::headers)
+CM
+cmake -S "$tmp/two" -B "$tmp/two/b" -DCMAKE_C_COMPILER="$cc" -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/twocm.log" 2>&1 &&
+	cmake --build "$tmp/two/b" >>"$tmp/twocm.log" 2>&1
+check "two binaries, CMake: builds" 0 $?
+check "two binaries, CMake: sled::runtime's server needs libsled" 1 "$(readelf -d "$tmp/two/b/server" | grep -c 'NEEDED.*libsled')"
+check "two binaries, CMake: sled::headers' CLI does not" 0 "$(readelf -d "$tmp/two/b/cli" | grep -c 'NEEDED.*libsled')"
 
 # ---- static links: the app references nothing in libsled, yet must carry the runtime.
 cat >"$tmp/app/static_app.c" <<'C'
@@ -114,7 +157,7 @@ static_checks() { # NAME BINARY
 }
 static_checks "sled::static" "$tmp/app/b/static_app"
 
-flags=$(PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig pkg-config --static --cflags --libs sled)
+flags=$(PKG_CONFIG_PATH=$tmp/prefix/lib/pkgconfig pkg-config --static --cflags --libs sled-runtime)
 "$cc" "$tmp/app/static_app.c" -o "$tmp/static_pc" -static $flags 2>"$tmp/pcs.log"
 check "pkg-config --static consumer builds (-static)" 0 $?
 static_checks "pkg-config --static" "$tmp/static_pc"

@@ -9,6 +9,14 @@
  *   trap thread has its own SIGTRAP handler, raises SIGTRAP itself (raise() and an int3
  *               instruction, in turn) and counts what its handler saw; the handler hits
  *               TRACEPOINT(sig, trap, n) with n its running count
+ *               Between traps, round r (1, 2, ...) stores g_counter = 100 + r,
+ *               g_conf.b = -(200 + r) and tls_count = 400 + r (a global, a field of a
+ *               global struct, a __thread variable) and then, in another function,
+ *               hits TRACEPOINT(sig, vals, r, g_counter, g_conf.b, tls_count): built with
+ *               gcc -O2 these are symbolic operands ("g_counter(%rip)", "8+g_conf(%rip)",
+ *               "%fs:tls_count@tpoff"); and TRACEPOINT(sig, strs, r, bad, unterminated)
+ *               with bad = (char *)0x10 and unterminated = "ABCDEFGH" with no NUL,
+ *               ending where a PROT_NONE page begins
  *   main thread sleeps, taking a 10 kHz SIGALRM (setitimer) whose handler hits
  *               TRACEPOINT(sig, alarm, n) with n its running count
  * Only the main thread takes SIGALRM and it hits no site outside the handler, and the
@@ -31,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -41,6 +50,35 @@ static volatile sig_atomic_t stop;
 static volatile uint64_t traps_seen, alarms_seen;
 static int worker_nice;
 static long worker_cpu = -1;
+
+/* Arguments with static storage (see the top comment); static, so addressed directly. */
+struct sig_conf {
+	int64_t a;
+	int64_t b;
+};
+static int64_t g_counter;
+static struct sig_conf g_conf;
+static __thread int64_t tls_count;
+static const char *unterminated;
+
+/* Separate functions, never inlined: the tracepoints read what another function stored,
+ * so the compiler has no copy in a register and names the variables in the operands. */
+#define NOT_INLINED __attribute__((noipa))
+
+NOT_INLINED static void store_values(uint64_t r)
+{
+	g_counter = (int64_t)(100 + r);
+	g_conf.b = -(int64_t)(200 + r);
+	tls_count = (int64_t)(400 + r);
+}
+
+NOT_INLINED static void fire_values(uint64_t r)
+{
+	const char *bad = (const char *)(uintptr_t)0x10;
+
+	TRACEPOINT(sig, vals, r, g_counter, g_conf.b, tls_count);
+	TRACEPOINT(sig, strs, r, bad, unterminated);
+}
 
 struct worker {
 	pthread_t thread;
@@ -113,7 +151,9 @@ static void *trap_main(void *arg)
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
 	pthread_sigmask(SIG_BLOCK, &alrm, NULL);
-	while (!stop) {
+	for (uint64_t r = 1; !stop; r++) {
+		store_values(r);
+		fire_values(r);
 		if (traps_raised & 1)
 			__asm__ volatile("int3");
 		else
@@ -160,6 +200,9 @@ int main(int argc, char **argv)
 	sigset_t all, old;
 	pthread_t trap_thread;
 	uint64_t total = 0;
+	long page = sysconf(_SC_PAGESIZE);
+	char *area = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	worker_nice = (int)arg_or(argc, argv, 2, 0);
 	worker_cpu = argc > 3 ? (long)arg_or(argc, argv, 3, 0) : -1;
@@ -167,6 +210,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: WORKERS must be 1..16\n", argv[0]);
 		return 2;
 	}
+	if (area == MAP_FAILED || mprotect(area + page, (size_t)page, PROT_NONE)) {
+		perror("signals_app: mmap");
+		return 1;
+	}
+	memcpy(area + page - 8, "ABCDEFGH", 8); /* no NUL: the next byte is unreadable */
+	unterminated = area + page - 8;
 	handle(SIGTERM, on_stop);
 	handle(SIGINT, on_stop);
 	handle(SIGTRAP, on_trap);

@@ -1,30 +1,39 @@
 #!/usr/bin/env python3
-"""Enabling and disabling probes needs no signal: a process whose threads block every
-signal, that has its own SIGTRAP handler, and that hits a tracepoint from a 10 kHz SIGALRM
-handler survives many enable/disable toggles of all its sites at once.
+"""Enabling and disabling probes needs no signal and never harms the process: a process
+whose threads block every signal, that has its own SIGTRAP handler, that hits a
+tracepoint from a 10 kHz SIGALRM handler, that passes an unreadable and an unterminated
+string, and global, struct-field and __thread arguments (symbolic operands at gcc -O2),
+survives many enable/disable toggles of all its sites at once.
 
 signals_app runs worker threads that block every signal and hit a guarded tracepoint in a
 tight loop, a thread that raises SIGTRAP itself and counts what its own handler sees (the
-handler hits a tracepoint), and a 10 kHz SIGALRM whose handler hits a tracepoint.
+handler hits a tracepoint) and between traps stores round values into a global, a
+global struct's field and a __thread variable and hits sig:vals with them and sig:strs
+with (char *)0x10 and "ABCDEFGH" ending at a PROT_NONE page, and a 10 kHz SIGALRM whose
+handler hits a tracepoint.
 
 Checks: every enable patches every site (guard and tracepoints, one batch) and every
 disable restores them; the process survives and exits 0 after SIGTERM, its SIGTRAP
 handler having seen exactly the traps it raised; every exported event is well-formed and
-self-consistent; probed saw no malformed record and emitted == exported + dropped.
+self-consistent (sig:vals carries the round's values, sig:strs an empty string for the
+bad pointer and the 8 readable bytes of the unterminated one, both listed as truncated);
+probed saw no malformed record and emitted == exported + dropped.  Every tracepoint's
+events are waited for (on the events file, not a time window) before the process stops.
 
 Usage: sled_signals.py BUILD_DIR     (SLED_SIGNALS_TOGGLES overrides the 300 toggles)
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import (CtlClient, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
+from sledtest import (CtlClient, is_loss_record, Daemon, Suite, cleanup_dir, isolate_dev_shm,  # noqa: E402
                       is_jmp_site, pid_running, probe_counts_settled, raise_priority,
-                      read_mem, site_info, stop_app)
+                      read_mem, site_info, stop_app, EventsTail, wait_for_each)
 
 isolate_dev_shm()
 
@@ -54,8 +63,9 @@ try:
     while not os.path.exists(f"/dev/shm/sled.{app.pid}") and time.time() < deadline:
         time.sleep(0.01)
     sites = site_info(probectl, app.pid, PATTERN)
-    names = {"work", "trap", "alarm"}
-    t.check(len(sites) >= 3, f"signals_app has its sig:work, sig:trap and sig:alarm sites ({sites})")
+    names = {"work", "trap", "alarm", "vals", "strs"}
+    t.check(len(sites) >= len(names), f"signals_app has its sig:{','.join(sorted(names))} "
+            f"sites ({sites})")
 
     # --- Toggle every site of the process at once, while workers, traps and alarms run.
     client = CtlClient(d.socket)
@@ -70,7 +80,7 @@ try:
             failures.append(f"enable #{i}: {r}")
         else:
             slots = procs[0].get("on") if slots is None else slots
-            if procs[0].get("on") != slots or slots < 4:
+            if procs[0].get("on") != slots or slots < len(names) + 1:
                 failures.append(f"enable #{i} did not patch every site: {r}")
         if not r2.get("ok") or r2.get("disabled") != [r.get("id")]:
             failures.append(f"disable #{i}: {r2}")
@@ -97,11 +107,21 @@ try:
     patched = [a for a, _, _ in sites if is_jmp_site(read_mem(app.pid, a, 6))]
     t.check(not patched, f"no tracepoint site is left patched ({patched})")
 
-    # --- A last enable stays while the process exits: the accounting must close.
+    # --- A last enable stays while the process exits: the accounting must close.  Every
+    # tracepoint's events are awaited before the process is stopped (nice-19 workers on a
+    # busy machine may take a while; the toggles alone need not have caught every site).
+    tail = EventsTail(d.events_path, from_end=True)
     r = client.request(**enable)
     final_id = r.get("id")
     t.check(r.get("ok"), "a final enable succeeds")
-    time.sleep(0.2)
+    mine_b, name_re = b'"pid":%d,' % app.pid, re.compile(rb'"name":"(\w+)"')
+
+    def site_name(line):
+        m = name_re.search(line) if mine_b in line else None
+        return m.group(1).decode() if m else None
+    seen = wait_for_each(tail, site_name, names)
+    t.check(seen >= names, f"with the final probe on, events came from every tracepoint "
+            f"(seen {sorted(seen)})")
     st = client.request(cmd="status")
     proc = next((p for p in st.get("processes", []) if p["pid"] == app.pid), {})
     t.check(proc.get("malformed") == 0, f"probed found no malformed record in the process's "
@@ -126,7 +146,7 @@ try:
         for line in f:
             try:
                 e = json.loads(line)
-                if e.get("pid") != app.pid:
+                if e.get("pid") != app.pid or is_loss_record(e):
                     continue
                 a = e["args"]
                 if e["provider"] != "sig" or e["name"] not in names:
@@ -134,6 +154,13 @@ try:
                 if e["name"] == "work":
                     ok = a["thread"] < WORKERS and \
                         a["check"] == ((a["seq"] * 2654435761) & MASK64) ^ a["thread"]
+                elif e["name"] == "vals":
+                    r = a["r"]
+                    ok = r >= 1 and a["g_counter"] == 100 + r and a["g_conf.b"] == -(200 + r) \
+                        and a["tls_count"] == 400 + r
+                elif e["name"] == "strs":
+                    ok = a["r"] >= 1 and a["bad"] == "" and a["unterminated"] == "ABCDEFGH" \
+                        and sorted(e.get("truncated", [])) == ["bad", "unterminated"]
                 else:
                     ok = a["n"] >= 1
                 if not ok:
@@ -147,7 +174,8 @@ try:
     print(f"# events: {counts}", flush=True)
     t.check(not bad, f"every exported event is well-formed and self-consistent ({len(bad)} bad: {bad[:3]})")
     t.check(all(counts[n] > 0 for n in names),
-            f"events came from the workers, the SIGTRAP handler and the SIGALRM handler ({counts})")
+            f"events came from the workers, the SIGTRAP handler, the SIGALRM handler and the "
+            f"global/TLS/field and bad-string sites, all with the right values ({counts})")
 finally:
     if client:
         client.close()

@@ -33,6 +33,11 @@ class Suite:
         sys.exit(1 if self.failed else 0)
 
 
+def is_loss_record(e):
+    """probed's record of a probe's drops (provider "sled", name "lost"), not an app event."""
+    return e.get("provider") == "sled" and e.get("name") == "lost"
+
+
 class Daemon:
     """probed on a private socket writing JSON lines to a file."""
 
@@ -86,12 +91,16 @@ class Daemon:
             time.sleep(0.1)
         return last
 
-    def events(self):
+    def events(self, losses=False):
+        """The exported events; probed's own sled:lost records (a probe's drops in the last
+        interval) only with losses=True."""
         out = []
         try:
             with open(self.events_path) as f:
                 for line in f:
-                    out.append(json.loads(line))
+                    e = json.loads(line)
+                    if losses or not is_loss_record(e):
+                        out.append(e)
         except FileNotFoundError:
             pass
         return out
@@ -392,3 +401,41 @@ def cleanup_dir(path, failed, keep_below=64 << 20):
         except OSError:
             pass
     print(f"# kept {path}", flush=True)
+
+
+class EventsTail:
+    """An events file read as it grows: lines() returns the complete lines written since
+    the last call (from the file's end at construction when from_end)."""
+
+    def __init__(self, path, from_end=False):
+        self.path, self.partial = path, b""
+        self.offset = os.path.getsize(path) if from_end and os.path.exists(path) else 0
+
+    def lines(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read(64 << 20)
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        return lines
+
+
+def wait_for_each(tail, key, want, timeout=120):
+    """Read tail until key(line) has given every value of want (key returns None for a
+    line of no interest), or timeout seconds pass: synchronises on events, whatever the
+    machine's speed (the timeout is a bound for a hung test, not a speed requirement).
+    Returns the set of values seen."""
+    seen, t0 = set(), time.monotonic()
+    while not set(want) <= seen and time.monotonic() - t0 < timeout:
+        lines = tail.lines()
+        for line in lines:
+            k = key(line)
+            if k is not None:
+                seen.add(k)
+        if not lines:
+            time.sleep(0.02)
+    return seen

@@ -12,8 +12,8 @@
  * and, for the lines of the traced pid P, self-consistent: N < THREADS,
  * C == S * 2654435761 ^ N (64-bit), L == "<S in hex>-" + the first S % 27 letters, T within
  * the last hour, each thread index has one tid and strictly increasing seqs.  Lines of
- * other pids are only checked for their form (and counted as "others").  The file must
- * end with a newline.
+ * other pids are only checked for their form (and counted as "others").  probed's own
+ * sled:lost records (a probe's drops) are skipped.  The file must end with a newline.
  *
  * Usage: stress_check FILE PID THREADS
  * Prints "events N" (lines of pid P), "thread N tid I events E" per thread, "others N",
@@ -126,6 +126,11 @@ int main(int argc, char **argv)
 		if (!nl)
 			nl = end;
 		line++;
+		/* probed's own record of a probe's drops: not an event of the app. */
+		if (lit(&q, nl, "{\"provider\":\"sled\",\"name\":\"lost\",")) {
+			p = nl + 1;
+			continue;
+		}
 		if (!(lit(&q, nl, "{\"provider\":\"stress\",\"name\":\"hit\",\"ts\":") && num(&q, nl, &ts) &&
 		      lit(&q, nl, ",\"pid\":") && num(&q, nl, &pid) && lit(&q, nl, ",\"tid\":") &&
 		      num(&q, nl, &tid) && lit(&q, nl, ",\"args\":{\"thread\":") && num(&q, nl, &th) &&

@@ -32,7 +32,7 @@ root=$tmp/root
 for d in "$tmp"/pkg/*.deb; do dpkg -x "$d" "$root"; done
 check "dpkg -x into a scratch root" 0 $?
 r=$root$prefix
-for f in include/sled/tracepoint.h "$libdir/pkgconfig/sled.pc" "$libdir/libsled.so.$major" bin/probed \
+for f in include/sled/tracepoint.h "$libdir/pkgconfig/sled.pc" "$libdir/pkgconfig/sled-runtime.pc" "$libdir/libsled.so.$major" bin/probed \
 	bin/probectl share/man/man1/probectl.1 share/man/man7/sled.7 share/man/man8/probed.8 \
 	share/bash-completion/completions/probectl; do
 	check "installed $f" yes "$([[ -e $r/$f ]] && echo yes || echo no)"
@@ -48,8 +48,8 @@ cat >"$tmp/app.c" <<'C'
 #include <stdio.h>
 int main(void) { TRACEPOINT(pkg, start, 1); puts(sled_runtime_version()); return 0; }
 C
-# sled.pc finds its prefix from its own place: PKG_CONFIG_PATH into the root is enough.
-flags=$(PKG_CONFIG_PATH=$r/$libdir/pkgconfig PKG_CONFIG_LIBDIR=/nonexistent pkg-config --cflags --libs sled)
+# sled.pc (and sled-runtime.pc) find their prefix from their own place: PKG_CONFIG_PATH into the root is enough.
+flags=$(PKG_CONFIG_PATH=$r/$libdir/pkgconfig PKG_CONFIG_LIBDIR=/nonexistent pkg-config --cflags --libs sled-runtime)
 inc=$(sed -n 's/^-I\([^ ]*\) .*/\1/p' <<<"$flags")
 check "pkg-config points into the scratch root" "$r/include" "$(realpath -m "$inc")"
 "$cc" "$tmp/app.c" -o "$tmp/app" $flags 2>"$tmp/cc.log"

@@ -8,8 +8,9 @@
  * the daemon (root) opens it through /proc/PID/map_files and maps it too.  An empty file
  * /dev/shm/sled.<pid> is only a hint that wakes the daemon early: it is never opened and
  * never trusted (docs/SECURITY.md, "The shared block").  Layout, the same for every
- * process of one version (the daemon derives it from these constants, never from the
- * header, and refuses a header that disagrees):
+ * process of one version and ring size (the daemon derives it from these constants and
+ * the size of the sealed memfd, never from the header, and refuses a header that
+ * disagrees):
  *
  *   struct sled_shm_header                      control block, agent mailbox
  *   struct sled_shm_site    sites[max_sites]    per site: address, decode table, want/state,
@@ -42,14 +43,20 @@
 #include "filter_prog.h" /* the same directory: the ABI headers stand alone */
 
 #define SLED_SHM_MAGIC   0x44454c53u /* "SLED" */
-#define SLED_SHM_VERSION 5
+#define SLED_SHM_VERSION 6
 #define SLED_SHM_MEMFD   "sled"  /* memfd_create name: "/memfd:sled (deleted)" in maps */
 #define SLED_SHM_DIR     "/dev/shm"
 #define SLED_SHM_PREFIX  "sled." /* /dev/shm/sled.<pid>: an empty hint, never the block */
 
 #define SLED_SHM_MAX_SITES 1024
 #define SLED_SHM_MAX_RINGS 64
-#define SLED_SHM_RING_DATA (256u * 1024u) /* bytes of records per ring, power of two */
+/* Bytes of records per ring: a power of two in [MIN, MAX], chosen per process at start
+ * (sled_start_opts.ring_size, SLED_RING_SIZE) and the same for all its rings.  The block's
+ * size follows from it, so the daemon derives it from the size of the sealed memfd and
+ * only checks that the header agrees (sled_shm_ring_data_of). */
+#define SLED_SHM_RING_DATA_MIN     (64u * 1024u)
+#define SLED_SHM_RING_DATA_MAX     (16u * 1024u * 1024u)
+#define SLED_SHM_RING_DATA_DEFAULT (1024u * 1024u)
 #define SLED_SHM_MAX_ARGS  12
 #define SLED_SHM_MAX_STR   256 /* bytes of a string argument kept, NUL excluded */
 
@@ -316,16 +323,23 @@ struct sled_record {
 
 #define SLED_ALIGN8(n) (((n) + 7u) & ~(uint64_t)7u)
 
-static inline uint64_t sled_ring_stride(void)
+static inline int sled_ring_data_ok(uint64_t ring_data)
 {
-	return SLED_ALIGN8(sizeof(struct sled_ring_header)) + SLED_SHM_RING_DATA +
+	return ring_data >= SLED_SHM_RING_DATA_MIN && ring_data <= SLED_SHM_RING_DATA_MAX &&
+	       !(ring_data & (ring_data - 1));
+}
+
+/* A ring: its header, ring_data bytes of records, then its thread's aggregation area. */
+static inline uint64_t sled_ring_stride(uint64_t ring_data)
+{
+	return SLED_ALIGN8(sizeof(struct sled_ring_header)) + ring_data +
 	       sizeof(struct sled_agg_area);
 }
 
-static inline struct sled_agg_area *sled_ring_agg(struct sled_ring_header *ring)
+static inline struct sled_agg_area *sled_ring_agg(struct sled_ring_header *ring,
+						  uint64_t ring_data)
 {
-	return (struct sled_agg_area *)((char *)ring + SLED_ALIGN8(sizeof(*ring)) +
-					SLED_SHM_RING_DATA);
+	return (struct sled_agg_area *)((char *)ring + SLED_ALIGN8(sizeof(*ring)) + ring_data);
 }
 
 static inline uint64_t sled_shm_sites_offset(void)
@@ -343,9 +357,27 @@ static inline uint64_t sled_shm_rings_offset(void)
 	return sled_shm_aggs_offset() + sizeof(struct sled_shm_agg) * SLED_SHM_MAX_AGGS;
 }
 
-static inline uint64_t sled_shm_size(void)
+static inline uint64_t sled_shm_size(uint64_t ring_data)
 {
-	return sled_shm_rings_offset() + sled_ring_stride() * SLED_SHM_MAX_RINGS;
+	return sled_shm_rings_offset() + sled_ring_stride(ring_data) * SLED_SHM_MAX_RINGS;
+}
+
+/* The ring size of a block of size bytes, or 0 when no allowed ring size gives it. */
+static inline uint64_t sled_shm_ring_data_of(uint64_t size)
+{
+	uint64_t rest, ring_data;
+
+	if (size < sled_shm_rings_offset())
+		return 0;
+	rest = size - sled_shm_rings_offset();
+	if (rest % SLED_SHM_MAX_RINGS)
+		return 0;
+	if (rest / SLED_SHM_MAX_RINGS < SLED_ALIGN8(sizeof(struct sled_ring_header)) +
+					  sizeof(struct sled_agg_area))
+		return 0;
+	ring_data = rest / SLED_SHM_MAX_RINGS - SLED_ALIGN8(sizeof(struct sled_ring_header)) -
+		    sizeof(struct sled_agg_area);
+	return sled_ring_data_ok(ring_data) && sled_shm_size(ring_data) == size ? ring_data : 0;
 }
 
 #ifdef __cplusplus
@@ -379,6 +411,9 @@ SLED_STATIC_ASSERT((SLED_AGG_SLOTS & (SLED_AGG_SLOTS - 1)) == 0, "table size pow
 SLED_STATIC_ASSERT(SLED_SHM_MAX_AGGS < 0xffff, "descriptor index in a tag's low 16 bits");
 SLED_STATIC_ASSERT(offsetof(struct sled_shm_lane, agg) == 32 + sizeof(struct sled_filter_prog),
 		   "lane layout");
-SLED_STATIC_ASSERT((SLED_SHM_RING_DATA & (SLED_SHM_RING_DATA - 1)) == 0, "ring size power of 2");
+SLED_STATIC_ASSERT((SLED_SHM_RING_DATA_MIN & (SLED_SHM_RING_DATA_MIN - 1)) == 0, "ring size power of 2");
+SLED_STATIC_ASSERT((SLED_SHM_RING_DATA_MAX & (SLED_SHM_RING_DATA_MAX - 1)) == 0, "ring size power of 2");
+SLED_STATIC_ASSERT((SLED_SHM_RING_DATA_DEFAULT & (SLED_SHM_RING_DATA_DEFAULT - 1)) == 0, "ring size power of 2");
+SLED_STATIC_ASSERT(SLED_SHM_RING_DATA_MIN >= 4 * SLED_REC_MAX_SIZE, "the largest record fits");
 
 #endif /* SLED_SHM_LAYOUT_H */

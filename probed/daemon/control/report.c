@@ -100,7 +100,7 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	struct probe_report r;
 
 	report_probe_figures(pb, d, &r);
-	msgpack_pack_map(pk, 20);
+	msgpack_pack_map(pk, 21);
 	ctl_pack_kv_u64(pk, "id", pb->id);
 	ctl_pack_kv_str(pk, "pattern", pb->pattern);
 	ctl_pack_kv_i64(pk, "pid", pb->pid);
@@ -121,6 +121,8 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	ctl_pack_kv_u64(pk, "emitted", r.emitted);
 	ctl_pack_kv_u64(pk, "exported", r.exported);
 	ctl_pack_kv_u64(pk, "dropped", r.dropped);
+	/* Over the last interval the loss records cover (loss.c): a glance says "losing". */
+	ctl_pack_kv_u64(pk, "drops_per_sec", pb->drops_per_sec);
 }
 
 /* The probes holding a lane of one of p's slots, in ids[] (at most max); how many. */
@@ -168,13 +170,17 @@ void report_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
 		nids = sled_probe_ids(p, ids, 64);
 		/* restores: the agent put every sled back (the daemon was silent too long);
 		 * reapplies: the daemon then applied its standing probes again. */
-		msgpack_pack_map(pk, 11);
+		/* ring_size and fill_high_water: pressure before it drops (the fullest any of
+		 * its rings was when a drain pass came, in bytes). */
+		msgpack_pack_map(pk, 13);
 		ctl_pack_kv_i64(pk, "pid", p->pid);
 		ctl_pack_kv_str(pk, "exe", p->exe);
 		ctl_pack_kv_i64(pk, "uid", p->uid);
 		ctl_pack_kv_str(pk, "mode", "sled");
 		ctl_pack_kv_u64(pk, "sites_on", on);
 		ctl_pack_kv_u64(pk, "rings", rings);
+		ctl_pack_kv_u64(pk, "ring_size", p->ring_data);
+		ctl_pack_kv_u64(pk, "fill_high_water", p->fill_hw);
 		ctl_pack_kv_u64(pk, "lost", p->shm->lost_no_ring);
 		ctl_pack_kv_u64(pk, "malformed", p->malformed);
 		ctl_pack_kv_u64(pk, "restores", p->shm->restores);

@@ -37,6 +37,7 @@
 #include "daemon/core/pending.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/control/report.h"
+#include "daemon/core/loss.h"
 #include "daemon/uprobe/uprobe_auto.h"
 #include "daemon/sled/aggregate.h"
 
@@ -1127,6 +1128,8 @@ static void disable_finish(struct daemon *d, struct pending_req *rq)
 			report_probe(&r.pk, pb, d);
 		else if (c)
 			msgpack_pack_nil(&r.pk);
+		if (pb)
+			loss_final(d, pb);
 		uprobe_auto_forget(d, x->ids[i]);
 		probes_remove(&d->probes, x->ids[i]);
 	}

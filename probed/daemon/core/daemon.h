@@ -87,6 +87,8 @@ struct daemon {
 	uint64_t last_beat_ns;
 	uint64_t rescan_at_ns;  /* a block appeared but was not ready: look again then */
 	uint64_t events;        /* drained since start */
+	uint32_t fill_permille; /* the fullest ring at the last drain pass, of its size */
+	uint64_t flow_ns;       /* the last drain pass that found events */
 	bool stop;
 	bool verbose;
 };

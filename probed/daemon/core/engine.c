@@ -50,8 +50,15 @@ uint64_t daemon_drain(struct daemon *d)
 {
 	uint64_t n = 0;
 
-	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+	d->fill_permille = 0;
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		uint32_t fill;
+
 		n += drain_process(p, &d->clock, sink, d);
+		fill = p->ring_data ? (uint32_t)(p->fill_pass * 1000 / p->ring_data) : 0;
+		if (fill > d->fill_permille)
+			d->fill_permille = fill;
+	}
 	if (d->uprobe) {
 		uint64_t got;
 

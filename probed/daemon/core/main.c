@@ -7,11 +7,11 @@
  *
  * One thread, one epoll loop: the control socket and its clients, inotify on /dev/shm
  * (a traced process leaving a hint that it started), signals, and a drain pass every few
- * milliseconds (producers never make system calls, so rings are polled: every 1 ms while
- * events flow, backing off to 10 ms when idle), and while an enable or disable waits on
- * agents, a look at their answers every millisecond (pending.c): nothing here ever waits
- * on a traced process.  Once a second: heartbeat to every agent,
- * clock refinement, liveness checks, a rescan for new processes and new libraries, and
+ * milliseconds (producers never make system calls, so rings are polled: every 1 ms or less
+ * while events flowed in the last second, backing off to 10 ms when idle; next_drain_wait),
+ * and while an enable or disable waits on agents, a look at their answers every millisecond
+ * (pending.c): nothing here ever waits on a traced process.  Once a second: heartbeat to
+ * every agent, clock refinement, liveness checks, a rescan for new processes and new libraries, and
  * while a no-scope probe stands, a look for processes without libsled (uprobe_auto.c).
  */
 #define _GNU_SOURCE
@@ -34,6 +34,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/core/engine.h"
 #include "daemon/core/log.h"
+#include "daemon/core/loss.h"
 #include "daemon/sled/drain.h"
 #include "daemon/core/pending.h"
 #include "discovery/proc_maps.h"
@@ -45,9 +46,32 @@
 #include "version.h"
 
 #define BEAT_NS        1000000000ull
-#define IDLE_POLL_MS   10
-#define BUSY_POLL_MS   1
+#define IDLE_POLL_NS   10000000ull /* nothing has flowed for FLOW_HOLD_NS */
+#define BUSY_POLL_NS   1000000ull  /* events flowed lately: a ring never waits longer */
+#define PRESSED_POLL_NS 200000ull  /* a ring came back more than 1/16 full */
+#define FLOW_HOLD_NS   1000000000ull
 #define PENDING_POLL_NS 1000000ull /* while an agent owes an answer: look every 1 ms */
+
+/*
+ * How long to sleep before the next drain pass.  Producers make no system call, so the
+ * rings are polled, and a ring must never wait longer than it takes to fill: a server
+ * between two pipelined batches leaves the rings empty for a pass, then fills one in a
+ * few milliseconds.  So the short timer holds for a second after the last event, not
+ * one pass; a ring found a sixteenth full shortens it, a quarter full (or a few hundred
+ * events in one pass) skips the sleep.  Idle for a second: back off to 10 ms.
+ */
+static uint64_t next_drain_wait(struct daemon *d, uint64_t got)
+{
+	uint64_t now = sled_clock_monotonic_ns();
+
+	if (got)
+		d->flow_ns = now;
+	if (got >= 256 || d->clients_ready || d->fill_permille >= 250)
+		return 0;
+	if (now - d->flow_ns >= FLOW_HOLD_NS)
+		return IDLE_POLL_NS;
+	return d->fill_permille >= 62 ? PRESSED_POLL_NS : BUSY_POLL_NS;
+}
 
 /* Processes attached since the list began with seen: say so and give them the probes. */
 static void welcome_new(struct daemon *d, struct traced_proc *seen)
@@ -97,6 +121,7 @@ static void each_second(struct daemon *d, uint64_t now)
 	 * just attached is left to sled mode. */
 	uprobe_auto_tick(d);
 	uprobe_release_exited(d);
+	loss_tick(d, now);
 }
 
 /*
@@ -165,10 +190,10 @@ static void restore_everything(struct daemon *d)
  * How long epoll may sleep: until the earliest of the loop's timers.  Each is a deadline
  * on CLOCK_MONOTONIC (UINT64_MAX: not armed); a new timer is one more entry.
  */
-static int loop_timeout_ms(const struct daemon *d, int poll_ms, uint64_t now)
+static uint64_t loop_timeout_ns(const struct daemon *d, uint64_t poll_ns, uint64_t now)
 {
 	const uint64_t due[] = {
-		now + (uint64_t)poll_ms * 1000000ull,                 /* the next drain pass */
+		now + poll_ns,                                        /* the next drain pass */
 		d->last_beat_ns + BEAT_NS,                            /* the once-a-second work */
 		d->rescan_at_ns ? d->rescan_at_ns : UINT64_MAX,       /* a block not ready yet */
 		pending_busy(d) ? now + PENDING_POLL_NS : UINT64_MAX, /* agents owe answers */
@@ -179,7 +204,7 @@ static int loop_timeout_ms(const struct daemon *d, int poll_ms, uint64_t now)
 	for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++)
 		if (due[i] < first)
 			first = due[i];
-	return first <= now ? 0 : (int)((first - now + 999999) / 1000000);
+	return first <= now ? 0 : first - now;
 }
 
 static void usage(FILE *f)
@@ -366,7 +391,8 @@ int main(int argc, char **argv)
 	const char *socket_opt = NULL, *config_path = NULL, *metrics_opt = NULL;
 	bool mode_given = false, metrics_any = false;
 	char err[512];
-	int c, poll_ms = IDLE_POLL_MS;
+	int c;
+	uint64_t poll_ns = IDLE_POLL_NS;
 
 	while ((c = getopt_long(argc, argv, "c:S:o:vhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -458,8 +484,10 @@ int main(int argc, char **argv)
 
 	while (!d.stop) {
 		struct epoll_event evs[32];
-		int n = epoll_wait(d.epfd, evs, 32, loop_timeout_ms(&d, poll_ms,
-								    sled_clock_monotonic_ns()));
+		uint64_t wait_ns = loop_timeout_ns(&d, poll_ns, sled_clock_monotonic_ns());
+		struct timespec wait = { (time_t)(wait_ns / 1000000000ull),
+					 (long)(wait_ns % 1000000000ull) };
+		int n = epoll_pwait2(d.epfd, evs, 32, &wait, NULL);
 		uint64_t now;
 
 		for (int i = 0; i < n; i++) {
@@ -483,15 +511,7 @@ int main(int argc, char **argv)
 		 * be long while events flow hard. */
 		if (n > 0 || d.pending)
 			pending_tick(&d);
-		{
-			uint64_t got = daemon_drain(&d);
-
-			/* Flowing hard: go straight back to the rings; trickling: 1 ms; idle: 10.
-			 * "Hard" is a few hundred events a pass: a pass that follows a full ring
-			 * by microseconds finds only what was written meanwhile, and sleeping
-			 * then would leave the ring to fill and drop. */
-			poll_ms = got >= 256 || d.clients_ready ? 0 : got ? BUSY_POLL_MS : IDLE_POLL_MS;
-		}
+		poll_ns = next_drain_wait(&d, daemon_drain(&d));
 		pending_tick(&d);
 		now = sled_clock_monotonic_ns();
 		if (d.rescan_at_ns && now >= d.rescan_at_ns) {

@@ -193,12 +193,47 @@ static void lane_release(struct probes *pr, struct traced_proc *p, unsigned slot
 	lm->base = now;
 }
 
+/* Rings whose thread was inside slot's dispatcher when the process went (in_slot). */
+static uint64_t in_flight(const struct traced_proc *p, unsigned slot)
+{
+	uint64_t n = 0;
+
+	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
+		uint32_t in = __atomic_load_n(&proc_ring(p, r)->in_slot, __ATOMIC_ACQUIRE);
+
+		n += in == SLED_IN_SLOT_NESTED || in == slot + 1;
+	}
+	return n;
+}
+
+/*
+ * The process is gone (or let go) and its rings are drained.  A thread killed inside the
+ * dispatcher, after it counted a hit and before it published the record, leaves an event
+ * that was emitted and can never be exported: it is counted as dropped, so that emitted =
+ * exported + dropped still holds.  Only as many as the rings that were in flight at that
+ * slot: a process cannot make its figures say more than that.
+ */
 void probes_retire_process(struct probes *pr, struct traced_proc *p)
 {
-	for (unsigned i = 0; i < p->nslots; i++)
-		for (unsigned l = 0; p->meta[i] && l < SLED_SHM_LANES; l++)
-			if (p->meta[i]->lane[l].probe_id)
-				lane_release(pr, p, i, l);
+	for (unsigned i = 0; i < p->nslots; i++) {
+		uint64_t flying = p->meta[i] ? in_flight(p, i) : 0;
+
+		for (unsigned l = 0; p->meta[i] && l < SLED_SHM_LANES; l++) {
+			struct lane_meta *lm = &p->meta[i]->lane[l];
+			struct probe *pb = lm->probe_id ? probes_find(pr, lm->probe_id) : NULL;
+			struct figures f;
+			uint64_t taken, gone;
+
+			if (!lm->probe_id)
+				continue;
+			lane_figures(p, i, l, &f);
+			taken = f.hits - f.filtered - f.sampled - f.limited;
+			gone = taken - f.drops - f.exported;
+			if (pb && flying && taken > f.drops + f.exported && gone <= flying)
+				pb->past.drops += gone;
+			lane_release(pr, p, i, l);
+		}
+	}
 }
 
 /*

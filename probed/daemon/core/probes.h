@@ -36,6 +36,8 @@ struct probe {
 	struct figures past;
 	/* Uprobe mode's part: NULL until the probe has uprobes (probe_uprobe_part). */
 	struct probe_uprobe *up;
+	/* Loss records (loss.c): drops at the last look, when, and the rate since. */
+	uint64_t loss_seen, loss_seen_ns, drops_per_sec;
 	struct probe *next;
 };
 

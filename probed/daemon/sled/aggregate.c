@@ -301,7 +301,7 @@ static void scan_ring(struct traced_proc *p, unsigned r, const struct probe *onl
 		      struct agg_table *out, struct probes *pr)
 {
 	struct agg_proc *ap = p->agg;
-	struct sled_agg_area *area = sled_ring_agg(proc_ring(p, r));
+	struct sled_agg_area *area = sled_ring_agg(proc_ring(p, r), p->ring_data);
 	uint64_t claims = __atomic_load_n(&proc_ring(p, r)->claims, __ATOMIC_ACQUIRE);
 
 	if (claims == ap->folded_claims[r] || !__atomic_load_n(&area->used, __ATOMIC_RELAXED))

@@ -39,6 +39,7 @@ int block_check_version(const void *first8, pid_t pid, char *why, size_t len)
 int block_check_header(const void *mem, uint64_t size, pid_t pid, char *why, size_t len)
 {
 	struct sled_shm_header h;
+	uint64_t ring_data;
 	int ret;
 
 	if (size < sizeof(h)) {
@@ -50,20 +51,24 @@ int block_check_header(const void *mem, uint64_t size, pid_t pid, char *why, siz
 	ret = block_check_version(&h, pid, why, len);
 	if (ret)
 		return ret;
-	if (size != sled_shm_size()) {
-		snprintf(why, len, "process %d's sled block has %llu bytes, version %u has %llu",
-			 (int)pid, (unsigned long long)size, (unsigned)SLED_SHM_VERSION,
-			 (unsigned long long)sled_shm_size());
+	/* The ring size follows from the sealed block's size, not from the header, which
+	 * must only agree with it. */
+	ring_data = sled_shm_ring_data_of(size);
+	if (!ring_data) {
+		snprintf(why, len, "process %d's sled block has %llu bytes, not a version %u block "
+			 "of any allowed ring size (a power of two from %uK to %uM)", (int)pid,
+			 (unsigned long long)size, (unsigned)SLED_SHM_VERSION,
+			 SLED_SHM_RING_DATA_MIN >> 10, SLED_SHM_RING_DATA_MAX >> 20);
 		return -EBADMSG;
 	}
 	EXPECT(header_size, sizeof(struct sled_shm_header));
 	EXPECT(max_sites, SLED_SHM_MAX_SITES);
 	EXPECT(max_rings, SLED_SHM_MAX_RINGS);
-	EXPECT(ring_data, SLED_SHM_RING_DATA);
-	EXPECT(ring_stride, sled_ring_stride());
+	EXPECT(ring_data, ring_data);
+	EXPECT(ring_stride, sled_ring_stride(ring_data));
 	EXPECT(sites_offset, sled_shm_sites_offset());
 	EXPECT(rings_offset, sled_shm_rings_offset());
-	EXPECT(total_size, sled_shm_size());
+	EXPECT(total_size, size);
 	/* Not a malformed block: a child between fork and making its own still maps its
 	 * parent's, and looks again in a moment. */
 	if (h.pid != (uint32_t)pid) {

@@ -2,7 +2,8 @@
 /*
  * block: what the daemon believes of a process's shared block, checked on plain memory
  * (the fuzz targets call it on arbitrary bytes).  The layout is probed's own, from the
- * constants of shm_layout.h for the one version it speaks: the header's offsets, sizes
+ * constants of shm_layout.h for the one version it speaks and the ring size that the
+ * sealed block's size implies (sled_shm_ring_data_of): the header's offsets, sizes
  * and counts are compared with them and a block that disagrees is refused, never
  * followed.  Every check reads one copy of the field, since the process can rewrite its
  * block at any time.
@@ -24,8 +25,9 @@
 int block_check_version(const void *first8, pid_t pid, char *why, size_t len);
 
 /*
- * The whole header of a block of size bytes mapped for pid: version first, then every
- * layout field against probed's constants, then the pid.  Returns 0, -EAGAIN, -EPROTO,
+ * The whole header of a block of size bytes mapped for pid: version first, then the size
+ * (one allowed ring size must give it), every layout field against probed's constants
+ * and that ring size, then the pid.  Returns 0, -EAGAIN, -EPROTO,
  * -EBADMSG, or -ESTALE (the block names another pid) with a one-line reason in why.
  */
 int block_check_header(const void *mem, uint64_t size, pid_t pid, char *why, size_t len);

@@ -40,16 +40,20 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 	uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = __atomic_load_n(&ring->tail, __ATOMIC_RELAXED), n = 0, records = 0;
 	uint32_t tid = __atomic_load_n(&ring->tid, __ATOMIC_RELAXED);
+	uint64_t ring_data = p->ring_data; /* the daemon's, from the block's size */
 	struct sled_event ev;
 
 	/* Records are 8-byte aligned, so a position that is not cannot start one (and could
 	 * read past the data's end); more than a ring's worth was never written. */
-	if (head - tail > SLED_SHM_RING_DATA || ((head | tail) & 7)) {
+	if (head - tail > ring_data || ((head | tail) & 7)) {
 		p->malformed++;
 		tail = head; /* a producer that lies about head: skip, never read out of bounds */
 	}
+	/* How full the ring was when we came: the pressure the drain timer and status see. */
+	if (head - tail > p->fill_pass)
+		p->fill_pass = head - tail;
 	while (tail < head) {
-		uint64_t pos = tail & (SLED_SHM_RING_DATA - 1);
+		uint64_t pos = tail & (ring_data - 1);
 		/* The process can write its ring at any time: check and use one copy.  A pad
 		 * record may be only 8 bytes (size, site, flags) at the very end of the data,
 		 * so the first 8 bytes are read before deciding whether there is a timestamp. */
@@ -62,7 +66,7 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 			tail = head;
 			break;
 		}
-		if ((rec->size & 7) || rec->size > SLED_SHM_RING_DATA - pos || rec->size > head - tail) {
+		if ((rec->size & 7) || rec->size > ring_data - pos || rec->size > head - tail) {
 			p->malformed++;
 			tail = head;
 			break;
@@ -100,6 +104,7 @@ uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sl
 {
 	uint64_t n = 0;
 
+	p->fill_pass = 0;
 	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
 		struct sled_ring_header *ring = proc_ring(p, r);
 		uint32_t state = __atomic_load_n(&ring->state, __ATOMIC_ACQUIRE);
@@ -119,5 +124,7 @@ uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sl
 						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 		}
 	}
+	if (p->fill_pass > p->fill_hw)
+		p->fill_hw = p->fill_pass;
 	return n;
 }

@@ -15,7 +15,8 @@
 
 typedef void (*sled_sink_fn)(const struct sled_event *ev, const struct traced_proc *p, void *arg);
 
-/* One ring (in p's block or any buffer of sled_ring_stride() bytes): returns the number
+/* One ring (in p's block or any buffer of sled_ring_stride(p->ring_data) bytes, with
+ * p->ring_data an allowed ring size): returns the number
  * of events handed to sink; what does not check out is skipped and counted in
  * p->malformed. */
 uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,

@@ -173,10 +173,10 @@ static int check_block_fd(int fd, pid_t pid, struct stat *st, char *why, size_t 
 			 (int)pid);
 		return -EPERM;
 	}
-	if ((uint64_t)st->st_size != sled_shm_size()) {
-		snprintf(why, len, "process %d's sled block has %llu bytes, version %u has %llu",
-			 (int)pid, (unsigned long long)st->st_size, (unsigned)SLED_SHM_VERSION,
-			 (unsigned long long)sled_shm_size());
+	if (!sled_shm_ring_data_of((uint64_t)st->st_size)) {
+		snprintf(why, len, "process %d's sled block has %llu bytes, not a version %u block "
+			 "of any allowed ring size", (int)pid, (unsigned long long)st->st_size,
+			 (unsigned)SLED_SHM_VERSION);
 		return -EBADMSG;
 	}
 	return 0;
@@ -253,7 +253,7 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	struct sled_shm_header *h;
 	struct proc_stat before;
 	struct stat st, pst;
-	uint64_t start_time;
+	uint64_t start_time, size;
 	void *mem;
 	int fd, ret;
 
@@ -272,7 +272,9 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	fd = open_block(pid, &st, why, len);
 	if (fd < 0)
 		return refuse(fd);
-	mem = mmap(NULL, sled_shm_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	/* Sealed: the size checked by open_block is the size for good. */
+	size = (uint64_t)st.st_size;
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (mem == MAP_FAILED) {
 		snprintf(why, len, "process %d's sled block cannot be mapped: %s", (int)pid,
@@ -280,7 +282,7 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 		return NULL;
 	}
 	h = mem;
-	ret = block_check_header(mem, sled_shm_size(), pid, why, len);
+	ret = block_check_header(mem, size, pid, why, len);
 	start_time = __atomic_load_n(&h->start_time, __ATOMIC_RELAXED);
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	if (!ret && (stat(path, &pst) || pst.st_uid != st.st_uid)) {
@@ -306,7 +308,7 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	if (!ret && !(p = calloc(1, sizeof(*p))))
 		ret = -ENOMEM;
 	if (ret) {
-		munmap(mem, sled_shm_size());
+		munmap(mem, size);
 		return refuse(ret);
 	}
 	p->pid = pid;
@@ -316,7 +318,8 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	p->start_time = start_time;
 	p->exec_id = __atomic_load_n(&h->exec_id, __ATOMIC_RELAXED);
 	p->shm = h;
-	p->size = sled_shm_size();
+	p->size = size;
+	p->ring_data = sled_shm_ring_data_of(size);
 	p->slots = block_slots(mem);
 	p->rings = block_rings(mem);
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);

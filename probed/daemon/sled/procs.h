@@ -57,12 +57,15 @@ struct traced_proc {
 	char exe[256];
 	struct sled_shm_header *shm;
 	uint64_t size;
+	uint64_t ring_data;        /* from size (sled_shm_ring_data_of), never the header */
 	struct sled_shm_site *slots;
 	char *rings;
 	struct slot_meta *meta[SLED_SHM_MAX_SITES]; /* allocated on assignment */
 	unsigned nslots;           /* slots assigned so far (never reused) */
 	struct sled_process disc;  /* discovered objects and sites */
 	uint64_t malformed;        /* records rejected while draining */
+	uint64_t fill_pass;        /* the fullest ring's bytes at the last drain pass */
+	uint64_t fill_hw;          /* the fullest any ring was at a drain pass, ever */
 	uint64_t maps_fingerprint; /* of the executable file mappings, to spot dlopen */
 	uint64_t block_ino, block_dev; /* the block's memfd: one block, one process */
 	struct agg_proc *agg;      /* aggregation descriptors given out (aggregate.c) */
@@ -152,7 +155,7 @@ bool procs_cmd_idle(const struct traced_proc *p);
 
 static inline struct sled_ring_header *proc_ring(const struct traced_proc *p, unsigned i)
 {
-	return (struct sled_ring_header *)(p->rings + (uint64_t)i * sled_ring_stride());
+	return (struct sled_ring_header *)(p->rings + (uint64_t)i * sled_ring_stride(p->ring_data));
 }
 
 /* Give up ownership of every block (clean shutdown), so a next daemon takes over at once. */
