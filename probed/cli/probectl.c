@@ -46,8 +46,9 @@ struct cmd {
 
 static const struct cmd cmds[] = {
 	{ "list", do_list, "list [PATTERN] [-b PATH | -p PID] [-v] [--json]" },
-	{ "enable", do_enable, "enable PATTERN [-p PID | -b PATH] [--mode sled|auto] [--filter EXPR]\n"
-			       "                  [--sample N] [--rate N/s] [--count-only]" },
+	{ "enable", do_enable, "enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto]\n"
+			       "                  [--filter EXPR] [--sample N] [--rate N/s] [--count-only]\n"
+			       "                  [--pending]" },
 	{ "disable", do_disable, "disable ID | PATTERN [-p PID | -b PATH]" },
 	{ "status", do_status, "status [--json]" },
 	{ "tail", do_tail, "tail [PATTERN] [--json]" },

@@ -576,10 +576,11 @@ int main(int argc, char **argv)
 	d.last_beat_ns = sled_clock_monotonic_ns();
 	attach_new(&d);
 	if (apply_config_enables(&d, &cfg)) {
+		/* A bad enable line is a bad config, as the README says: exit 2. */
 		restore_everything(&d);
 		metrics_close(d.metrics);
 		server_close(&d);
-		return fail_startup(&d, &cfg, 1);
+		return fail_startup(&d, &cfg, 2);
 	}
 	config_free(&cfg);
 	/* systemd Type=notify: ready once the socket listens and the standing probes stand. */

@@ -31,6 +31,7 @@
 #include "ctl.h"
 #include "ctl_frame.h"
 #include "daemon.h"
+#include "enable_check.h"
 #include "pattern.h"
 #include "pending.h"
 #include "uprobe.h"
@@ -68,7 +69,8 @@ struct client {
 
 /* The fields each command accepts: anything else is refused, never ignored. */
 static const char *const enable_keys[] = { "version", "cmd", "pattern", "pid", "binary", "mode",
-					   "filter", "sample", "rate", "count_only", NULL };
+					   "filter", "sample", "rate", "count_only", "pending",
+					   NULL };
 static const char *const disable_keys[] = { "version", "cmd", "id", "pattern", "pid", "binary",
 					    NULL };
 static const char *const plain_keys[] = { "version", "cmd", NULL };
@@ -904,7 +906,8 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 {
 	struct functions fn;
 	struct scope_args a;
-	char mode[16] = "auto", why[256];
+	char mode[16] = "auto", why[256], check[512];
+	bool pending = false;
 
 	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
@@ -916,6 +919,16 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		return;
 	if (strcmp(mode, "auto") && strcmp(mode, "sled") && strcmp(mode, "uprobe")) {
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", mode);
+		return;
+	}
+	if (ctl_field_bool(req, "pending", &pending, why, sizeof(why)) < 0) {
+		reply_error(c, "%s", why);
+		return;
+	}
+	/* A standing probe that can never match is refused, not left to never fire. */
+	if (!a.pid && enable_check(d, a.pattern, fn.filter, a.binary, strcmp(mode, "sled") != 0,
+				   pending, check, sizeof(check))) {
+		reply_error(c, "%s", check);
 		return;
 	}
 	if (a.pid) {
