@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cell.h"
 #include "cli.h"
 #include "ctl_client.h"
 #include "json_writer.h"
@@ -282,7 +283,7 @@ static uint64_t site_address(const struct row *r, const struct sled_site *s)
 static void print_table(const struct listing *l, bool with_pid)
 {
 	bool with_state = with_pid && l->have_daemon;
-	char fields[1024], tp[160], st[32];
+	char fields[1024], tp[160], st[32], cell[64];
 
 	if (with_pid)
 		printf("%-8s ", "PID");
@@ -297,10 +298,12 @@ static void print_table(const struct listing *l, bool with_pid)
 		fields_text(r, fields, sizeof(fields));
 		if (with_pid)
 			printf("%-8d ", (int)r->pid);
-		printf("%-32s ", tp);
+		printf("%-32s ", cell_fit(cell, sizeof(cell), tp, 32, CELL_HEAD));
 		if (with_state)
 			printf("%-8s ", state_text(r, st, sizeof(st)));
-		printf("%-48s %5zu  %s%s\n", fields[0] ? fields : "-", r->nsites,
+		/* The whole list is in -v and --json; the table keeps its columns. */
+		printf("%-48s %5zu  %s%s\n",
+		       fields[0] ? cell_fit(cell, sizeof(cell), fields, 48, CELL_HEAD) : "-", r->nsites,
 		       r->obj->path, r->nguards ? "  (+guard)" : "");
 		if (!l->verbose)
 			continue;
@@ -424,7 +427,8 @@ int do_list(int argc, char **argv)
 	int c, ret = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:p:vh", opts, NULL)) != -1) {
+	opterr = 0; /* getopt's messages do not start with "Error:": ours below */
+	while ((c = getopt_long(argc, argv, ":b:p:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': binary = optarg; break;
 		case 'p':
@@ -435,7 +439,15 @@ int do_list(int argc, char **argv)
 			break;
 		case 'v': l.verbose = true; break;
 		case 'h': list_usage(); return 0;
-		default: list_usage(); return EXIT_USAGE;
+		case ':':
+			p_err("list: option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				p_err("list: unknown option '-%c'", optopt);
+			else
+				p_err("list: unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	if (binary && pid) {

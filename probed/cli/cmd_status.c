@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cell.h"
 #include "cli.h"
 #include "ctl_client.h"
 #include "msgpack_json.h"
@@ -71,7 +72,7 @@ static void print_daemon(const msgpack_object *r)
 static void print_human(const msgpack_object *r)
 {
 	char pattern[256], binary[4096], scope[4200], exe[256], spec[512], err[256], mode[16];
-	char ids[64];
+	char ids[64], c1[32], c2[32], c3[48];
 	const msgpack_object *v;
 	uint32_t n;
 
@@ -96,7 +97,9 @@ static void print_human(const msgpack_object *r)
 		/* MODE auto: sled mode for processes with libsled, uprobes for the others.
 		 * FILTERED+: hits the probe functions held back (filter, sample, rate). */
 		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld\n",
-		       (long long)geti(p, "id"), pattern, scope, mode, (long long)geti(p, "processes"),
+		       (long long)geti(p, "id"), cell_fit(c1, sizeof(c1), pattern, 28, CELL_HEAD),
+		       cell_fit(c2, sizeof(c2), scope, 24, CELL_TAIL), mode,
+		       (long long)geti(p, "processes"),
 		       (long long)geti(p, "sites"), (long long)geti(p, "hits"),
 		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
 		       (long long)geti(p, "dropped"),
@@ -121,7 +124,7 @@ static void print_human(const msgpack_object *r)
 		}
 		printf("%-8lld %-6s %8lld %6s %10s %10s %10s %-12s %s\n", (long long)geti(p, "pid"),
 		       mode, (long long)geti(p, "sites_on"), rings, lost, restores, reapplies,
-		       id_list(p, ids, sizeof(ids)), exe);
+		       cell_fit(c1, sizeof(c1), id_list(p, ids, sizeof(ids)), 12, CELL_HEAD), exe);
 	}
 	v = array_of(r, "outputs", &n);
 	if (n)
@@ -135,7 +138,8 @@ static void print_human(const msgpack_object *r)
 		ctl_get_str(p, "spec", spec, sizeof(spec));
 		ctl_get_str(p, "state", state, sizeof(state));
 		ctl_get_str(p, "error", err, sizeof(err));
-		printf("%-40s %-10s %12lld %12lld %10lld %10lld  %s\n", spec, state,
+		printf("%-40s %-10s %12lld %12lld %10lld %10lld  %s\n",
+		       cell_fit(c3, sizeof(c3), spec, 40, CELL_HEAD), state,
 		       (long long)geti(p, "sent"), (long long)geti(p, "acked"),
 		       (long long)geti(p, "queued"), (long long)geti(p, "dropped"),
 		       err[0] ? err : "-");

@@ -319,7 +319,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: probed [-c FILE] [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]\n"
 		"  -c, --config FILE     outputs and standing enables to start with (README)\n"
-		"  -S, --socket PATH     control socket (default $PROBED_SOCKET or /run/probed.sock)\n"
+		"  -S, --socket PATH     control socket (default $PROBED_SOCKET, else for root\n"
+		"                        /run/probed.sock, else $XDG_RUNTIME_DIR/probed.sock,\n"
+		"                        else /tmp/probed-UID.sock)\n"
 		"      --socket-mode M   octal permissions of the socket (default 0600)\n"
 		"  -o, --output SPEC     where events go; repeatable:\n"
 		"                          jsonl:PATH, msgpack:PATH ('-' = stdout)\n"
@@ -500,7 +502,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, poll_ms = IDLE_POLL_MS;
 
-	while ((c = getopt_long(argc, argv, "c:S:o:vhV", opts, NULL)) != -1) {
+	opterr = 0; /* getopt's messages do not start with "Error:": ours below */
+	while ((c = getopt_long(argc, argv, ":c:S:o:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (config_path) {
@@ -529,7 +532,17 @@ int main(int argc, char **argv)
 		case 'V': print_version("probed"); return fail_startup(&d, &cfg, 0);
 		case 0x200: metrics_opt = optarg; break;
 		case 0x201: metrics_any = true; break;
-		default: usage(stderr); return 2;
+		case ':':
+			fprintf(stderr, "Error: option '%s' needs a value (probed --help)\n",
+				argv[optind - 1]);
+			return fail_startup(&d, &cfg, 2);
+		default:
+			if (optopt)
+				fprintf(stderr, "Error: unknown option '-%c' (probed --help)\n", optopt);
+			else
+				fprintf(stderr, "Error: unknown option '%s' (probed --help)\n",
+					argv[optind - 1]);
+			return fail_startup(&d, &cfg, 2);
 		}
 	}
 	if (optind < argc) {

@@ -542,7 +542,7 @@ static void enable_uprobe_everywhere(struct daemon *d, struct client *c,
 	pb->rate = fn->rate;
 	pb->count_only = fn->count_only;
 	if (uprobe_auto_enable(d, pb, res, AUTO_ROWS, &rep, err, sizeof(err))) {
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		reply_error(c, "%s", err);
 		free(res);
 		return;
@@ -626,12 +626,12 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		 * matches is refused whole. */
 		for (unsigned i = 0; i < pb->nhandles; i++)
 			uprobe_detach(d->uprobe, pb->handles[i]);
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		reply_error(c, "%s", err);
 		return;
 	}
 	if (!pb->nhandles) {
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		if (err[0])
 			reply_error(c, "%s", err);
 		else
@@ -727,7 +727,7 @@ static void enable_finish(struct daemon *d, struct pending_req *rq)
 	/* A probe on one process must take effect there; a standing probe (all processes,
 	 * or a binary) stays for the processes to come even if none takes it now. */
 	if (why[0] || (a->pid && (!wanted || !on))) {
-		probes_remove(&d->probes, e->id);
+		probes_discard(&d->probes, e->id);
 		for (struct traced_proc *p = d->procs.head; p; p = p->next)
 			if (!p->gone && nproc)
 				probes_apply_start(&d->probes, p, NULL, NULL, NULL);
@@ -813,7 +813,7 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 		rq = pending_new(d, c, enable_finish, e, enable_ctx_free);
 	if (!rq) {
 		if (pb)
-			probes_remove(&d->probes, pb->id);
+			probes_discard(&d->probes, pb->id);
 		free(e);
 		reply_error(c, "out of memory");
 		return;
