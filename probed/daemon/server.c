@@ -1174,6 +1174,20 @@ static void handle_status(struct daemon *d, struct client *c)
 	reply_send(c, &r);
 }
 
+static void pack_uprobe_site(const struct uprobe_handle_info *info, void *arg)
+{
+	msgpack_packer *pk = arg;
+
+	msgpack_pack_map(pk, 7);
+	ctl_pack_kv_i64(pk, "pid", info->pid);
+	ctl_pack_kv_str(pk, "mode", "uprobe");
+	ctl_pack_kv_str(pk, "provider", info->provider);
+	ctl_pack_kv_str(pk, "name", info->name);
+	ctl_pack_kv_str(pk, "binary", info->binary ? info->binary : "");
+	ctl_pack_kv_str(pk, "state", "on");
+	ctl_pack_kv_u64(pk, "probe", info->probe_id);
+}
+
 static void handle_sites(struct daemon *d, struct client *c)
 {
 	unsigned n = 0;
@@ -1182,9 +1196,15 @@ static void handle_sites(struct daemon *d, struct client *c)
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone && may_touch(c, p))
 			n += p->nslots;
+	/* Uprobe mode's attaches, by provider:name (a uprobe has no slot): a root client's
+	 * list shows them on too.  Others see only sled mode's sites. */
+	if (c->uid == 0)
+		n += uprobe_each_attached(d->uprobe, NULL, NULL);
 	reply_begin(&r, 2, true);
 	ctl_pack_str(&r.pk, "sites");
 	msgpack_pack_array(&r.pk, n);
+	if (c->uid == 0)
+		uprobe_each_attached(d->uprobe, pack_uprobe_site, &r.pk);
 	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
 		if (p->gone || !may_touch(c, p))
 			continue;

@@ -5,7 +5,9 @@
 - every error line starts with `Error:`, getopt's included (unknown option, missing value);
 - under `probectl --json` an error is one JSON object {"error": "..."} on stdout;
 - a refused enable does not use up a probe id;
-- tables keep their columns when a pattern or a scope is longer than its column.
+- tables keep their columns when a pattern or a scope is longer than its column;
+- a process traced in uprobe mode shows its tracepoint `on` in `list` and counts in the
+  probe's PROCS.
 
 usage: cli_errors.py BUILD_DIR
 """
@@ -13,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sledtest import Daemon, Suite, isolate_dev_shm  # noqa: E402
@@ -23,6 +26,7 @@ build = sys.argv[1]
 probed = os.path.join(build, "probed", "probed")
 probectl = os.path.join(build, "probed", "probectl")
 stress = os.path.join(build, "tests", "integration", "stress_app")
+plain = os.path.join(build, "tests", "integration", "sample_basic_plain")
 t = Suite()
 
 
@@ -76,6 +80,22 @@ try:
             "status: MODE stays in its column with a long pattern and a long path\n" +
             "\n".join([head] + rows))
     t.check(any("..." in row for row in rows), "status: what is cut ends or starts with ...")
+
+    # Uprobe mode: a process without libsled.
+    app = subprocess.Popen([plain, "100000", "10"], stdout=subprocess.DEVNULL)
+    try:
+        time.sleep(0.3)
+        r = d.ctl_json("enable", "sample:request", "-p", str(app.pid), "--mode", "uprobe")
+        rows = [ln.split() for ln in d.ctl("list", "-p", str(app.pid)).stdout.splitlines()]
+        state = [row[2] for row in rows[1:] if row[1] == "sample:request"]
+        t.check(rows[0][2] == "STATE" and state == ["on"],
+                f"list: uprobe mode's tracepoint is on ({state})")
+        probe = [p for p in d.status()["probes"] if p["id"] == r["id"]][0]
+        t.check(probe["processes"] == 1, f"status: the -p uprobe probe counts its process "
+                f"({probe['processes']})")
+    finally:
+        app.kill()
+        app.wait()
 finally:
     d.stop()
 t.finish()
