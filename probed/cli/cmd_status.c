@@ -57,6 +57,14 @@ static void print_daemon(const msgpack_object *r)
 	       (long long)geti(dm, "tail_clients"), (long long)geti(dm, "paused_clients"),
 	       (long long)geti(dm, "limits_hit"), (long long)geti(dm, "requests_refused"),
 	       (long long)geti(dm, "tail_lost"));
+	if (geti(dm, "reloads")) {
+		char rerr[512] = "";
+
+		ctl_get_str(dm, "reload_error", rerr, sizeof(rerr));
+		printf("reload   %lld SIGHUP reload(s), %lld failed%s%s\n",
+		       (long long)geti(dm, "reloads"), (long long)geti(dm, "reload_failures"),
+		       rerr[0] ? "; the last: " : "", rerr);
+	}
 	if (!ref || ref->type != MSGPACK_OBJECT_MAP)
 		return;
 	for (uint32_t i = 0; i < ref->via.map.size; i++) {

@@ -30,6 +30,7 @@
 
 #include "ctl.h"
 #include "config.h"
+#include "reload.h"
 #include "ctl_request.h"
 #include "daemon.h"
 #include "drain.h"
@@ -272,9 +273,7 @@ static void handle_signal(struct daemon *d)
 
 	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			for (unsigned i = 0; i < d->noutputs; i++)
-				sled_output_reopen(d->outputs[i]);
-			log_info(d, "outputs reopened");
+			reload_config(d); /* file outputs reopened, then the -c file again */
 		} else {
 			d->stop = true;
 		}
@@ -407,6 +406,7 @@ static int fail_startup(struct daemon *d, struct config *cfg, int rc)
 	for (unsigned i = 0; i < d->noutputs; i++)
 		sled_output_close(d->outputs[i]);
 	d->noutputs = 0;
+	reload_free(d);
 	config_free(cfg);
 	return rc;
 }
@@ -443,6 +443,7 @@ static int apply_config_enables(struct daemon *d, struct config *cfg)
 			config_free(cfg);
 			return -1;
 		}
+		reload_note_enable(d, l, d->probes.next_id); /* owned by the config */
 		log_info(d, "%s:%u: enabled %s", cfg->path, l->lineno, s.pattern);
 	}
 	return 0;
@@ -570,6 +571,10 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.noutputs; i++)
 		if (add_output(&d, cfg.outputs[i]))
 			return fail_startup(&d, &cfg, 2);
+	if (config_path && reload_init(&d, &cfg)) {
+		fprintf(stderr, "Error: out of memory\n");
+		return fail_startup(&d, &cfg, 1);
+	}
 	d.procs.log = log_refused;
 	d.procs.log_arg = &d;
 	d.probes.drain = drain_one;
@@ -660,6 +665,7 @@ int main(int argc, char **argv)
 	}
 	metrics_close(d.metrics);
 	server_close(&d);
+	reload_free(&d);
 	uprobe_close(d.uprobe);
 	procs_release(&d.procs);
 	procs_free(&d.procs);

@@ -36,6 +36,7 @@
 #include "pending.h"
 #include "uprobe.h"
 #include "report.h"
+#include "reload.h"
 #include "uprobe_auto.h"
 
 /* Fairness: a client with a pipeline of requests gets this many per loop pass. */
@@ -1104,7 +1105,8 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	struct server_clients n;
 
 	server_count_clients(d, &n);
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 9 + RELOAD_STATUS_KEYS);
+	reload_pack_status(pk, d);
 	ctl_pack_kv_u64(pk, "clients", n.clients);
 	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
 	ctl_pack_kv_u64(pk, "paused_clients", n.paused);
@@ -1528,6 +1530,7 @@ int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
 
 		nanosleep(&ts, NULL);
 		pending_tick(d);
+		daemon_drain(d); /* a SIGHUP reload runs in the loop: events keep flowing */
 	}
 	if (c.out.len &&
 	    msgpack_unpack_next(&reply, c.out.data, c.out.len, NULL) == MSGPACK_UNPACK_SUCCESS) {
