@@ -10,6 +10,7 @@
 
 usage: config_reload.py BUILD_DIR
 """
+import json
 import os
 import re
 import signal
@@ -48,6 +49,15 @@ def hits(*paths):
         except FileNotFoundError:
             pass
     return n
+
+
+def seqs(*paths):
+    out = []
+    for p in paths:
+        with open(p) as f:
+            out += [json.loads(line)["args"]["seq"] for line in f
+                    if '"name":"hit"' in line.replace(" ", "")]
+    return out
 
 
 def reload_and_wait(d, n):
@@ -103,14 +113,17 @@ try:
     c = d.wait_drained(probe_id, timeout=30)
     exported = c["exported"] if c else -1
     dropped = c["dropped"] if c else -1
-    t.check(c is not None and c["hits"] == n and exported + dropped == n,
-            f"the probe counted the app's {n} events: hits {c and c['hits']}, exported "
-            f"{exported}, dropped {dropped}")
+    # The app counts every iteration, the probe only those after it was applied: every
+    # event from the first one recorded to the app's last must be there, once, in order.
     wait_until(lambda: hits(out_a, out_a + ".1") >= exported and hits(out_b) >= exported, 10)
-    a, b = hits(out_a, out_a + ".1"), hits(out_b)
-    t.check(a == exported and b == exported,
-            f"no event lost across reload and rotation: a.jsonl(+.1) {a}, b.jsonl {b}, "
-            f"exported {exported}")
+    sa, sb = seqs(out_a + ".1", out_a), seqs(out_b)
+    first_seq = sa[0] if sa else -1
+    t.check(c is not None and dropped == 0 and c["hits"] == n - first_seq == exported,
+            f"the probe counted the app's events from the first recorded: app {n}, first "
+            f"seq {first_seq}, hits {c and c['hits']}, exported {exported}, dropped {dropped}")
+    t.check(sa == list(range(first_seq, n)) and sb == sa,
+            f"no event lost across reload and rotation: a.jsonl(+.1) {len(sa)}, b.jsonl "
+            f"{len(sb)}, seq {first_seq}..{n - 1}")
 finally:
     if app:
         app.kill()
