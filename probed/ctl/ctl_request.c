@@ -45,6 +45,7 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 		{ "sample", required_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "count-only", no_argument, NULL, 'c' },
+		{ "pending", no_argument, NULL, 'P' },
 		{ 0 },
 	};
 	const char *cmd = enable ? "enable" : "disable";
@@ -91,6 +92,7 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 			}
 			break;
 		case 'c': s->count_only = true; break;
+		case 'P': s->pending = true; break;
 		case ':':
 			sled_seterr(err, errlen, "%s: option '%s' needs a value", cmd, argv[optind - 1]);
 			return -1;
@@ -137,7 +139,8 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope *s)
 {
 	ctl_pack_request(pk, cmd, 1 + (s->pid != 0) + (s->binary != NULL) + (s->filter != NULL) +
-				  (s->sample != 0) + (s->rate != 0) + s->count_only + (s->mode != NULL));
+				  (s->sample != 0) + (s->rate != 0) + s->count_only + s->pending +
+				  (s->mode != NULL));
 	if (s->mode)
 		ctl_pack_kv_str(pk, "mode", s->mode);
 	if (s->filter)
@@ -148,6 +151,8 @@ void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope 
 		ctl_pack_kv_i64(pk, "rate", s->rate);
 	if (s->count_only)
 		ctl_pack_kv_bool(pk, "count_only", true);
+	if (s->pending)
+		ctl_pack_kv_bool(pk, "pending", true);
 	ctl_pack_kv_str(pk, "pattern", s->pattern);
 	if (s->pid)
 		ctl_pack_kv_i64(pk, "pid", s->pid);

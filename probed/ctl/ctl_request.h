@@ -5,7 +5,7 @@
  * accept exactly the same options with the same messages.
  *
  *   enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto] [--filter EXPR]
- *                  [--sample N] [--rate N[/s]] [--count-only]
+ *                  [--sample N] [--rate N[/s]] [--count-only] [--pending]
  *   disable ID | PATTERN [-p PID | -b PATH]
  */
 #ifndef SLED_CTL_REQUEST_H
@@ -24,11 +24,12 @@ struct ctl_scope {
 	const char *filter;
 	long sample, rate;
 	bool count_only;
+	bool pending; /* no scope: the tracepoint is expected later, not known yet */
 };
 
 #define CTL_ENABLE_USAGE                                                              \
 	"enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto] [--filter EXPR]\n" \
-	"       [--sample N] [--rate N/s] [--count-only]"
+	"       [--sample N] [--rate N/s] [--count-only] [--pending]"
 #define CTL_DISABLE_USAGE "disable ID | PATTERN [-p PID | -b PATH]"
 
 /* Parse argv[0] = "enable" or "disable" and its words (getopt rules; argv is permuted).
