@@ -683,6 +683,9 @@ struct probe_mode_ops {
 	bool attaches;
 	/* No scope: the processes without libsled get per-process uprobes too. */
 	bool uprobes_everywhere;
+	/* It may trace processes without libsled: enable_check looks at the tracepoints
+	 * the uprobe scan found too. */
+	bool without_libsled;
 	/* The enable, once the scope is checked (and with -p, the process attached). */
 	void (*enable)(struct daemon *d, struct client *c, const struct scope_args *a,
 		       const struct functions *fn, const struct probe_mode_ops *m);
@@ -907,10 +910,10 @@ static void enable_uprobe_mode(struct daemon *d, struct client *c, const struct 
 }
 
 static const struct probe_mode_ops enable_modes[] = {
-	{ .name = "auto", .attaches = true, .uprobes_everywhere = true,
+	{ .name = "auto", .attaches = true, .uprobes_everywhere = true, .without_libsled = true,
 	  .enable = enable_auto, .unattached = enable_auto_unattached },
 	{ .name = "sled", .attaches = true, .enable = enable_sled },
-	{ .name = "uprobe", .enable = enable_uprobe_mode },
+	{ .name = "uprobe", .without_libsled = true, .enable = enable_uprobe_mode },
 };
 
 static const struct probe_mode_ops *enable_mode_find(const char *name)
@@ -990,7 +993,7 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		return;
 	}
 	/* A standing probe that can never match is refused, not left to never fire. */
-	if (!a.pid && enable_check(d, a.pattern, fn.filter, a.binary, strcmp(mode->name, "sled") != 0,
+	if (!a.pid && enable_check(d, a.pattern, fn.filter, a.binary, mode->without_libsled,
 				   pending, check, sizeof(check))) {
 		reply_error(c, "%s", check);
 		return;
