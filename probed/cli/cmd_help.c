@@ -40,7 +40,7 @@ static const struct cmd_help pages[] = {
 	  "  -j, --json          an array of objects instead of the table\n"
 	  "\n" PATTERN_HELP },
 	{ "enable", "enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto] [--filter EXPR]\n"
-		    "                [--sample N] [--rate N/s] [--count-only]\n"
+		    "                [--sample N] [--rate N/s] [--count-only] [--pending]\n"
 		    "                [-a|--aggregate EXPR ...] [--max-keys N]",
 	  "Attach a probe to the matching tracepoints and print its ID.  With -p it covers one\n"
 	  "process; with -b every process of that binary or library; with neither every\n"
@@ -54,6 +54,10 @@ static const struct cmd_help pages[] = {
 	  "      --sample N      record one hit in N per thread\n"
 	  "      --rate N/s      record at most N events per second per process\n"
 	  "      --count-only    count hits, record nothing\n"
+	  "      --pending       no scope: the tracepoints come later (a program not started\n"
+	  "                      yet); without it a pattern or filter that fits no tracepoint\n"
+	  "                      the daemon knows is refused.  With -b the binary's notes\n"
+	  "                      decide: a pattern or filter that fits none is refused.\n"
 	  "  -a, --aggregate EXPR  aggregate in the traced process instead of recording\n"
 	  "                      (up to 4): count(), sum(F), min(F), max(F), avg(F),\n"
 	  "                      stats(F), hist(F), lhist(F, MIN, MAX, STEP), each with an\n"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cell.h"
 #include "cli.h"
 #include "ctl_client.h"
 #include "msgpack_json.h"
@@ -79,6 +80,14 @@ static void print_daemon(const msgpack_object *r)
 	       (long long)geti(dm, "tail_clients"), (long long)geti(dm, "paused_clients"),
 	       (long long)geti(dm, "limits_hit"), (long long)geti(dm, "requests_refused"),
 	       (long long)geti(dm, "tail_lost"));
+	if (geti(dm, "reloads")) {
+		char rerr[512] = "";
+
+		ctl_get_str(dm, "reload_error", rerr, sizeof(rerr));
+		printf("reload   %lld SIGHUP reload(s), %lld failed%s%s\n",
+		       (long long)geti(dm, "reloads"), (long long)geti(dm, "reload_failures"),
+		       rerr[0] ? "; the last: " : "", rerr);
+	}
 	if (!ref || ref->type != MSGPACK_OBJECT_MAP)
 		return;
 	for (uint32_t i = 0; i < ref->via.map.size; i++) {
@@ -94,7 +103,7 @@ static void print_daemon(const msgpack_object *r)
 static void print_human(const msgpack_object *r)
 {
 	char pattern[256], binary[4096], scope[4200], exe[256], spec[512], err[256], mode[16];
-	char ids[64];
+	char ids[64], c1[32], c2[32], c3[48];
 	const msgpack_object *v;
 	uint32_t n;
 
@@ -120,7 +129,9 @@ static void print_human(const msgpack_object *r)
 		 * FILTERED+: hits the probe functions held back (filter, sample, rate). */
 		/* DROPS/S: over the last second the daemon looked (0 while nothing is lost). */
 		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld %9lld\n",
-		       (long long)geti(p, "id"), pattern, scope, mode, (long long)geti(p, "processes"),
+		       (long long)geti(p, "id"), cell_fit(c1, sizeof(c1), pattern, 28, CELL_HEAD),
+		       cell_fit(c2, sizeof(c2), scope, 24, CELL_TAIL), mode,
+		       (long long)geti(p, "processes"),
 		       (long long)geti(p, "sites"), (long long)geti(p, "hits"),
 		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
 		       (long long)geti(p, "dropped"),
@@ -153,7 +164,7 @@ static void print_human(const msgpack_object *r)
 		printf("%-8lld %-6s %8lld %6s %10s %10s %10s %8s %9s %-12s %s\n",
 		       (long long)geti(p, "pid"), mode, (long long)geti(p, "sites_on"), rings, lost,
 		       restores, reapplies, ring, fill,
-		       id_list(p, ids, sizeof(ids)), exe);
+		       cell_fit(c1, sizeof(c1), id_list(p, ids, sizeof(ids)), 12, CELL_HEAD), exe);
 	}
 	v = array_of(r, "outputs", &n);
 	if (n)
@@ -167,7 +178,8 @@ static void print_human(const msgpack_object *r)
 		ctl_get_str(p, "spec", spec, sizeof(spec));
 		ctl_get_str(p, "state", state, sizeof(state));
 		ctl_get_str(p, "error", err, sizeof(err));
-		printf("%-40s %-10s %12lld %12lld %10lld %10lld  %s\n", spec, state,
+		printf("%-40s %-10s %12lld %12lld %10lld %10lld  %s\n",
+		       cell_fit(c3, sizeof(c3), spec, 40, CELL_HEAD), state,
 		       (long long)geti(p, "sent"), (long long)geti(p, "acked"),
 		       (long long)geti(p, "queued"), (long long)geti(p, "dropped"),
 		       err[0] ? err : "-");

@@ -45,6 +45,7 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 		{ "sample", required_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "count-only", no_argument, NULL, 'c' },
+		{ "pending", no_argument, NULL, 'P' },
 		{ "aggregate", required_argument, NULL, 'a' },
 		{ "max-keys", required_argument, NULL, 'k' },
 		{ 0 },
@@ -93,6 +94,7 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 			}
 			break;
 		case 'c': s->count_only = true; break;
+		case 'P': s->pending = true; break;
 		case 'a':
 			if (s->naggregate == CTL_AGGREGATES_MAX) {
 				sled_seterr(err, errlen, "at most %d --aggregate per probe", CTL_AGGREGATES_MAX);
@@ -159,8 +161,8 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope *s)
 {
 	ctl_pack_request(pk, cmd, 1 + (s->pid != 0) + (s->binary != NULL) + (s->filter != NULL) +
-				  (s->sample != 0) + (s->rate != 0) + s->count_only + (s->mode != NULL) +
-				  (s->naggregate != 0) + (s->max_keys != 0));
+				  (s->sample != 0) + (s->rate != 0) + s->count_only + s->pending +
+				  (s->mode != NULL) + (s->naggregate != 0) + (s->max_keys != 0));
 	if (s->naggregate) {
 		ctl_pack_str(pk, "aggregate");
 		msgpack_pack_array(pk, s->naggregate);
@@ -179,6 +181,8 @@ void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope 
 		ctl_pack_kv_i64(pk, "rate", s->rate);
 	if (s->count_only)
 		ctl_pack_kv_bool(pk, "count_only", true);
+	if (s->pending)
+		ctl_pack_kv_bool(pk, "pending", true);
 	ctl_pack_kv_str(pk, "pattern", s->pattern);
 	if (s->pid)
 		ctl_pack_kv_i64(pk, "pid", s->pid);

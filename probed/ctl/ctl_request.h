@@ -5,7 +5,7 @@
  * accept exactly the same options with the same messages.
  *
  *   enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto] [--filter EXPR]
- *                  [--sample N] [--rate N[/s]] [--count-only]
+ *                  [--sample N] [--rate N[/s]] [--count-only] [--pending]
  *                  [-a|--aggregate EXPR]... [--max-keys N]
  *   disable ID | PATTERN [-p PID | -b PATH]
  */
@@ -27,6 +27,7 @@ struct ctl_scope {
 	const char *filter;
 	long sample, rate;
 	bool count_only;
+	bool pending; /* no scope: the tracepoint is expected later, not known yet */
 	const char *aggregate[CTL_AGGREGATES_MAX]; /* --aggregate / -a, in order */
 	unsigned naggregate;
 	long max_keys;     /* --max-keys, 0: the daemon's default */
@@ -34,8 +35,8 @@ struct ctl_scope {
 
 #define CTL_ENABLE_USAGE                                                              \
 	"enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto] [--filter EXPR]\n" \
-	"       [--sample N] [--rate N/s] [--count-only] [-a|--aggregate EXPR ...]\n" \
-	"       [--max-keys N]"
+	"       [--sample N] [--rate N/s] [--count-only] [--pending]\n"                \
+	"       [-a|--aggregate EXPR ...] [--max-keys N]"
 #define CTL_DISABLE_USAGE "disable ID | PATTERN [-p PID | -b PATH]"
 
 /* Parse argv[0] = "enable" or "disable" and its words (getopt rules; argv is permuted).

@@ -37,6 +37,8 @@
 #include "daemon/core/pending.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/control/report.h"
+#include "daemon/control/enable_check.h"
+#include "daemon/core/reload.h"
 #include "daemon/core/loss.h"
 #include "daemon/uprobe/uprobe_auto.h"
 #include "daemon/sled/aggregate.h"
@@ -72,8 +74,8 @@ struct client {
 
 /* The fields each command accepts: anything else is refused, never ignored. */
 static const char *const enable_keys[] = { "version", "cmd", "pattern", "pid", "binary", "mode",
-					   "filter", "sample", "rate", "count_only", "aggregate",
-					   "max_keys", NULL };
+					   "filter", "sample", "rate", "count_only", "pending",
+					   "aggregate", "max_keys", NULL };
 static const char *const disable_keys[] = { "version", "cmd", "id", "pattern", "pid", "binary",
 					    NULL };
 static const char *const plain_keys[] = { "version", "cmd", NULL };
@@ -597,7 +599,7 @@ static void enable_uprobe_everywhere(struct daemon *d, struct client *c,
 	pb->rate = fn->rate;
 	pb->count_only = fn->count_only;
 	if (uprobe_auto_enable(d, pb, res, AUTO_ROWS, &rep, err, sizeof(err))) {
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		reply_error(c, "%s", err);
 		free(res);
 		return;
@@ -642,7 +644,7 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	up = pb ? probe_uprobe_part(pb) : NULL;
 	if (!up) {
 		if (pb)
-			probes_remove(&d->probes, pb->id);
+			probes_discard(&d->probes, pb->id);
 		reply_error(c, "out of memory");
 		return;
 	}
@@ -685,12 +687,12 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		 * matches is refused whole. */
 		for (unsigned i = 0; i < up->nhandles; i++)
 			uprobe_detach(d->uprobe, up->handles[i]);
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		reply_error(c, "%s", err);
 		return;
 	}
 	if (!up->nhandles) {
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		if (err[0])
 			reply_error(c, "%s", err);
 		else
@@ -735,6 +737,9 @@ struct probe_mode_ops {
 	bool uprobes_everywhere;
 	/* --aggregate is accepted (and done in sled mode: the tables are the block's). */
 	bool aggregates;
+	/* It may trace processes without libsled: enable_check looks at the tracepoints
+	 * the uprobe scan found too. */
+	bool without_libsled;
 	/* The enable, once the scope is checked (and with -p, the process attached). */
 	void (*enable)(struct daemon *d, struct client *c, const struct scope_args *a,
 		       const struct functions *fn, const struct probe_mode_ops *m);
@@ -807,7 +812,7 @@ static void enable_finish(struct daemon *d, struct pending_req *rq)
 	/* A probe on one process must take effect there; a standing probe (all processes,
 	 * or a binary) stays for the processes to come even if none takes it now. */
 	if (why[0] || (a->pid && (!wanted || !on))) {
-		probes_remove(&d->probes, e->id);
+		probes_discard(&d->probes, e->id);
 		for (struct traced_proc *p = d->procs.head; p; p = p->next)
 			if (!p->gone && nproc)
 				probes_apply_start(&d->probes, p, NULL, NULL, NULL);
@@ -896,7 +901,7 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 		rq = pending_new(d, c, enable_finish, e, enable_ctx_free);
 	if (!rq) {
 		if (pb)
-			probes_remove(&d->probes, pb->id);
+			probes_discard(&d->probes, pb->id);
 		free(e);
 		reply_error(c, "out of memory");
 		return;
@@ -973,9 +978,9 @@ static void enable_uprobe_mode(struct daemon *d, struct client *c, const struct 
 
 static const struct probe_mode_ops enable_modes[] = {
 	{ .name = "auto", .attaches = true, .uprobes_everywhere = true, .aggregates = true,
-	  .enable = enable_auto, .unattached = enable_auto_unattached },
+	  .without_libsled = true, .enable = enable_auto, .unattached = enable_auto_unattached },
 	{ .name = "sled", .attaches = true, .aggregates = true, .enable = enable_sled },
-	{ .name = "uprobe", .enable = enable_uprobe_mode },
+	{ .name = "uprobe", .without_libsled = true, .enable = enable_uprobe_mode },
 };
 
 static const struct probe_mode_ops *enable_mode_find(const char *name)
@@ -1033,8 +1038,9 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 {
 	struct functions fn;
 	struct scope_args a;
-	char name[16] = "auto", why[256];
+	char name[16] = "auto", why[256], check[512];
 	const struct probe_mode_ops *mode;
+	bool pending = false;
 
 	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
@@ -1057,6 +1063,16 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	}
 	if (fn.naggs)
 		mode = enable_mode_find("sled");
+	if (ctl_field_bool(req, "pending", &pending, why, sizeof(why)) < 0) {
+		reply_error(c, "%s", why);
+		return;
+	}
+	/* A standing probe that can never match is refused, not left to never fire. */
+	if (!a.pid && enable_check(d, a.pattern, fn.filter, a.binary, mode->without_libsled,
+				   pending, check, sizeof(check))) {
+		reply_error(c, "%s", check);
+		return;
+	}
 	if (a.pid) {
 		uid_t owner = owner_of((pid_t)a.pid);
 		struct attach_wait *w;
@@ -1234,7 +1250,8 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	struct server_clients n;
 
 	server_count_clients(d, &n);
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 9 + RELOAD_STATUS_KEYS);
+	reload_pack_status(pk, d);
 	ctl_pack_kv_u64(pk, "clients", n.clients);
 	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
 	ctl_pack_kv_u64(pk, "paused_clients", n.paused);
@@ -1329,6 +1346,23 @@ static void handle_status(struct daemon *d, struct client *c, const msgpack_obje
 	reply_send(c, &r);
 }
 
+static void pack_uprobe_site(const struct uprobe_handle_info *info, void *arg)
+{
+	msgpack_packer *pk = arg;
+
+	msgpack_pack_map(pk, 8);
+	ctl_pack_kv_i64(pk, "pid", info->pid);
+	ctl_pack_kv_str(pk, "mode", "uprobe");
+	ctl_pack_kv_str(pk, "provider", info->provider);
+	ctl_pack_kv_str(pk, "name", info->name);
+	ctl_pack_kv_str(pk, "binary", info->binary ? info->binary : "");
+	ctl_pack_kv_str(pk, "state", "on");
+	ctl_pack_kv_u64(pk, "probe", info->probe_id);
+	ctl_pack_str(pk, "probes"); /* as a sled site's: the probes on it */
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_uint32(pk, info->probe_id);
+}
+
 static void handle_sites(struct daemon *d, struct client *c, const msgpack_object *req)
 {
 	(void)req;
@@ -1338,9 +1372,15 @@ static void handle_sites(struct daemon *d, struct client *c, const msgpack_objec
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone && may_touch(c, p))
 			n += p->nslots;
+	/* Uprobe mode's attaches, by provider:name (a uprobe has no slot): a root client's
+	 * list shows them on too.  Others see only sled mode's sites. */
+	if (c->uid == 0)
+		n += uprobe_each_attached(d->uprobe, NULL, NULL);
 	reply_begin(&r, 2, true);
 	ctl_pack_str(&r.pk, "sites");
 	msgpack_pack_array(&r.pk, n);
+	if (c->uid == 0)
+		uprobe_each_attached(d->uprobe, pack_uprobe_site, &r.pk);
 	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
 		if (p->gone || !may_touch(c, p))
 			continue;
@@ -1705,6 +1745,7 @@ int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
 
 		nanosleep(&ts, NULL);
 		pending_tick(d);
+		daemon_drain(d); /* a SIGHUP reload runs in the loop: events keep flowing */
 	}
 	if (c.out.len &&
 	    msgpack_unpack_next(&reply, c.out.data, c.out.len, NULL) == MSGPACK_UNPACK_SUCCESS) {

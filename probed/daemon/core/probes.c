@@ -66,6 +66,12 @@ bool probes_remove(struct probes *pr, uint32_t id)
 	return false;
 }
 
+void probes_discard(struct probes *pr, uint32_t id)
+{
+	if (probes_remove(pr, id) && id == pr->next_id)
+		pr->next_id--;
+}
+
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 		   const struct sled_object *obj, const struct sled_site *s)
 {

@@ -83,6 +83,9 @@ struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, cons
 /* Remove one probe; returns false if there is no such id. */
 bool probes_remove(struct probes *pr, uint32_t id);
 struct probe *probes_find(struct probes *pr, uint32_t id);
+/* Remove a probe whose enable failed: its id is given back when no later probe took one,
+ * so a refused enable does not use up an id. */
+void probes_discard(struct probes *pr, uint32_t id);
 
 /* Does the probe cover site s of object obj in process p? */
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,
