@@ -891,7 +891,7 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 		for (unsigned i = 0; i < fn->naggs; i++)
 			exprs[i] = fn->aggregate[i];
 		if (agg_probe_init(pb, exprs, fn->naggs, fn->max_keys, why, sizeof(why))) {
-			probes_remove(&d->probes, pb->id);
+			probes_discard(&d->probes, pb->id);
 			free(e);
 			reply_error(c, "%s", why);
 			return;
