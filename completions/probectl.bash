@@ -109,7 +109,7 @@ _probectl()
 		local opts="--json --help"
 		case $cmd in
 		list) opts+=" -b --binary -p --pid -v --verbose" ;;
-		enable) opts+=" -b --binary -p --pid --mode --filter --sample --rate --count-only" ;;
+		enable) opts+=" -b --binary -p --pid --mode --filter --sample --rate --count-only --pending" ;;
 		disable) opts+=" -b --binary -p --pid" ;;
 		top) opts+=" -i --interval --once" ;;
 		esac

@@ -475,7 +475,7 @@ static bool rate_take(struct sled_shm_lane *ln)
 	return true;
 }
 
-/* One lane's probe functions on decoded values: does the lane take this event?  The
+/* One lane's probe functions on decoded values: does the event pass them?  The
  * counters are this thread's; a nested event may interleave between the --sample count's
  * increment and its reset, which only moves which hit is recorded, never the sums. */
 static bool lane_takes(struct sled_shm_lane *ln, struct sled_lane_counters *c, const uint64_t *vals,
@@ -499,7 +499,7 @@ static bool lane_takes(struct sled_shm_lane *ln, struct sled_lane_counters *c, c
 		local_inc(&c->limited);
 		return false;
 	}
-	return !ln->count_only;
+	return true;
 }
 
 /* Several lanes, probe functions or strings: decode once, run every active lane, write
@@ -519,7 +519,8 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 		fvals[i] = vals[i] = decode(regs, &site->args[i], site->addr);
 	if (strings)
 		for (unsigned m = active; m; m &= m - 1)
-			early |= site->lane[__builtin_ctz(m)].filter.ninsns != 0;
+			early |= site->lane[__builtin_ctz(m)].filter.ninsns != 0 ||
+				 site->lane[__builtin_ctz(m)].agg_strings != 0;
 	if (early)
 		strings_reserve(ring, site, nargs, fvals, &e);
 	/* Lowest set bit first (no variable shifts: they cost more here than they look). */
@@ -529,7 +530,13 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 		struct sled_lane_counters *c = &ring->lanes[slot][l];
 
 		local_inc(&c->hits);
-		if (!ln->options || lane_takes(ln, c, fvals, nargs))
+		if (ln->options && !lane_takes(ln, c, fvals, nargs))
+			continue;
+		/* An aggregating lane records nothing: its hit goes into this thread's table. */
+		if (ln->agg[0])
+			sled_aggregate(ring, ln, fvals, nargs, !strings || e.rec,
+				       sled_tls_prod.depth > 1);
+		else if (!ln->count_only)
 			accepted |= m & -m;
 	}
 	if (strings && !early && accepted)
@@ -543,6 +550,34 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 	/* Taken, but the ring is full: a drop for each lane that took it. */
 	for (unsigned m = accepted; m; m &= m - 1)
 		local_inc(&ring->lanes[slot][__builtin_ctz(m)].drops);
+}
+
+/* String keys of an aggregation-only event, copied from the memory the site's own object
+ * keeps mapped (literals, mostly) into small windows; false when a string lies elsewhere
+ * or there are more than two (the lanes' path reads them through the kernel). */
+#define KEY_WINDOWS 2
+static inline bool key_strings(const struct sled_shm_site *site, unsigned nargs, uint64_t *vals,
+			       char (*win)[SLED_AGG_STR_KEY + 1])
+{
+	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nargs; i++) {
+		const char *s = (const char *)(uintptr_t)vals[i];
+		unsigned k = 0;
+
+		if (site->args[i].type != SLED_T_STRING || !s)
+			continue;
+		if (n == KEY_WINDOWS || !in_site_memory(safe, vals[i]))
+			return false;
+		while (k < SLED_AGG_STR_KEY && s[k]) {
+			win[n][k] = s[k];
+			k++;
+		}
+		win[n][k] = 0;
+		vals[i] = (uint64_t)(uintptr_t)win[n++];
+	}
+	return true;
 }
 
 int sled_dispatch(uint64_t *regs, uint64_t slot)
@@ -579,6 +614,21 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 
 		local_inc(&ring->lanes[slot][lane].hits);
 		record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE);
+	} else if (lanes & SLED_LANES_AGG) {
+		/* One probe that only aggregates: no record; string keys copied in place. */
+		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
+		uint64_t vals[SLED_SHM_MAX_ARGS];
+		char win[KEY_WINDOWS][SLED_AGG_STR_KEY + 1];
+
+		for (unsigned i = 0; i < nargs; i++)
+			vals[i] = decode(regs, &site->args[i], site->addr);
+		if (!site->lane[lane].agg_strings || key_strings(site, nargs, vals, win)) {
+			local_inc(&ring->lanes[slot][lane].hits);
+			sled_aggregate(ring, &site->lane[lane], vals, nargs, true, depth != 0);
+		} else {
+			record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
+				     lanes & SLED_LANES_ACTIVE);
+		}
 	} else if (lanes & SLED_LANES_ACTIVE) {
 		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
 			     lanes & SLED_LANES_ACTIVE);

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -43,7 +44,17 @@ static struct sled_ring_header *claim(void)
 			continue;
 		/* A freed ring was fully drained: head == tail; keep counting from there. */
 		r->tid = (uint32_t)gettid();
-		r->claims++;
+		/* The last owner's aggregations were read by the daemon (or nobody asks for
+		 * them): clear the table before the new claim is seen, so that the daemon never
+		 * reads the old figures under the new claim. */
+		struct sled_agg_area *area = sled_ring_agg(r, sled_rt.ring_data);
+
+		if (area->used) {
+			memset(area->counters, 0, sizeof(area->counters));
+			memset(area->slots, 0, sizeof(area->slots));
+			area->used = 0;
+		}
+		__atomic_store_n(&r->claims, r->claims + 1, __ATOMIC_RELEASE);
 		r->tail_cache = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
 		return r;
 	}

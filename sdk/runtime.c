@@ -184,6 +184,7 @@ static int create_block(uint64_t ring_data)
 	sled_ring_mask = ring_data - 1;
 	sled_rt.sites = (struct sled_shm_site *)((char *)mem + sled_shm_sites_offset());
 	sled_rt.rings = (char *)mem + sled_shm_rings_offset();
+	sled_rt.aggs = (struct sled_shm_agg *)((char *)mem + sled_shm_aggs_offset());
 	__atomic_store_n(&h->magic, SLED_SHM_MAGIC, __ATOMIC_RELEASE);
 	sled_rt.shm = h;
 	create_hint();
@@ -204,6 +205,7 @@ static void drop_block(void)
 	sled_rt.shm = NULL;
 	sled_rt.sites = NULL;
 	sled_rt.rings = NULL;
+	sled_rt.aggs = NULL;
 }
 
 static int start(uint64_t ring_data)

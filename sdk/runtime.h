@@ -32,6 +32,7 @@ struct sled_runtime {
 	uint64_t ring_data;          /* bytes of records per ring, for the life of the image */
 	pid_t pid;
 	char path[64];               /* the hint /dev/shm/sled.<pid> if we made it, else "" */
+	struct sled_shm_agg *aggs;   /* aggregation descriptors */
 };
 
 extern struct sled_runtime sled_rt SLED_HIDDEN;
@@ -60,6 +61,12 @@ static inline struct sled_ring_header *sled_ring_at(unsigned i)
 {
 	return (struct sled_ring_header *)(sled_rt.rings + (uint64_t)i * sled_ring_stride(sled_rt.ring_data));
 }
+
+/* aggregate.c: the aggregations of lane ln on this event's values (strings: windows
+ * read, or strings_ok false); nested: the event runs inside another one's on this
+ * thread (its updates are counted as dropped). */
+SLED_HIDDEN void sled_aggregate(struct sled_ring_header *ring, const struct sled_shm_lane *ln,
+				const uint64_t *vals, unsigned nargs, bool strings_ok, bool nested);
 
 /* runtime.c */
 SLED_HIDDEN uint64_t sled_monotonic_ns(void);

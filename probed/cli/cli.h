@@ -21,5 +21,6 @@ int do_disable(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_tail(int argc, char **argv);
 int do_top(int argc, char **argv);
+int do_show(int argc, char **argv);
 
 #endif /* SLED_CLI_H */

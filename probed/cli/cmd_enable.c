@@ -22,7 +22,8 @@ static int parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s)
 	if (ctl_parse_scope(argc, argv, enable, s, err, sizeof(err)) == 0)
 		return 0;
 	p_err("%s", err);
-	fprintf(stderr, "Usage: probectl %s\n", enable ? CTL_ENABLE_USAGE : CTL_DISABLE_USAGE);
+	if (!json_output)
+		fprintf(stderr, "Usage: probectl %s\n", enable ? CTL_ENABLE_USAGE : CTL_DISABLE_USAGE);
 	return -1;
 }
 

@@ -40,7 +40,8 @@ static const struct cmd_help pages[] = {
 	  "  -j, --json          an array of objects instead of the table\n"
 	  "\n" PATTERN_HELP },
 	{ "enable", "enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto] [--filter EXPR]\n"
-		    "                [--sample N] [--rate N/s] [--count-only]",
+		    "                [--sample N] [--rate N/s] [--count-only] [--pending]\n"
+		    "                [-a|--aggregate EXPR ...] [--max-keys N]",
 	  "Attach a probe to the matching tracepoints and print its ID.  With -p it covers one\n"
 	  "process; with -b every process of that binary or library; with neither every\n"
 	  "process.  Except with -p the probe also covers processes started later.\n"
@@ -53,6 +54,15 @@ static const struct cmd_help pages[] = {
 	  "      --sample N      record one hit in N per thread\n"
 	  "      --rate N/s      record at most N events per second per process\n"
 	  "      --count-only    count hits, record nothing\n"
+	  "      --pending       no scope: the tracepoints come later (a program not started\n"
+	  "                      yet); without it a pattern or filter that fits no tracepoint\n"
+	  "                      the daemon knows is refused.  With -b the binary's notes\n"
+	  "                      decide: a pattern or filter that fits none is refused.\n"
+	  "  -a, --aggregate EXPR  aggregate in the traced process instead of recording\n"
+	  "                      (up to 4): count(), sum(F), min(F), max(F), avg(F),\n"
+	  "                      stats(F), hist(F), lhist(F, MIN, MAX, STEP), each with an\n"
+	  "                      optional 'by (F1[, F2 ...])' of 1 to 4 key fields\n"
+	  "      --max-keys N    keys kept per aggregation (default 10000); more: overflow\n"
 	  "\n" PATTERN_HELP "\n" FILTER_HELP },
 	{ "disable", "disable ID | PATTERN [-p PID | -b PATH]",
 	  "Remove one probe by its ID, or every probe enabled as that pattern and scope.\n"
@@ -65,6 +75,13 @@ static const struct cmd_help pages[] = {
 	  "(hits = filtered + sampled_out + rate_limited + emitted; emitted = exported +\n"
 	  "dropped once the rings are drained).  Per process: mode, sites, rings, lost events.\n"
 	  "Per output: state, sent, acknowledged, queued, dropped and the last error.\n" },
+	{ "show", "show ID [--json] [--clear] [--interval SECONDS]",
+	  "Print a probe's aggregations, merged over its processes, sorted by value;\n"
+	  "histograms with their bucket ranges, counts and @ bars, as bpftrace prints them.\n"
+	  "\n"
+	  "      --clear         start the aggregations from nothing after this reading\n"
+	  "      --interval N    print again every N seconds until interrupted\n"
+	  "  -j, --json          {\"id\": N, \"aggregations\": [{\"expr\", \"rows\", \"overflow\"}]}\n" },
 	{ "tail", "tail [PATTERN] [--json]",
 	  "Print events as the daemon drains them, one per line, until interrupted.\n"
 	  "--json prints JSON lines (the event schema of docs/event-schema.md).\n"
@@ -93,7 +110,7 @@ int cmd_help_print(const char *name)
 	const struct cmd_help *h = find_page(name);
 
 	if (!h) {
-		p_err("no help for '%s' (commands: list, enable, disable, status, tail, top)", name);
+		p_err("no help for '%s' (commands: list, enable, disable, status, show, tail, top)", name);
 		return EXIT_USAGE;
 	}
 	printf("Usage: probectl %s\n\n%s", h->synopsis, h->body);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cell.h"
 #include "cli.h"
 #include "ctl_client.h"
 #include "json_writer.h"
@@ -32,9 +33,11 @@ struct row {
 
 /* A site the daemon has patched (or tried to), from its "sites" reply. */
 struct daemon_site {
-	pid_t pid;
-	uint64_t address;
+	pid_t pid;               /* -1: a uprobe on every process of binary */
+	uint64_t address;        /* sled mode's site; 0 for a uprobe */
 	bool on;
+	/* Uprobe mode: attached by provider:name in binary (no slot, no address). */
+	char provider[64], name[64], binary[512];
 };
 
 struct listing {
@@ -213,22 +216,49 @@ static void fetch_daemon_state(struct listing *l)
 			const msgpack_object *o = &arr->via.array.ptr[i];
 			int64_t pid = 0, addr = 0;
 			char state[16] = "";
+			struct daemon_site *ds = &l->dsites[l->ndsites++];
 
 			ctl_get_i64(o, "pid", &pid);
 			ctl_get_i64(o, "address", &addr);
 			ctl_get_str(o, "state", state, sizeof(state));
-			l->dsites[l->ndsites++] = (struct daemon_site){ (pid_t)pid, (uint64_t)addr,
-									 !strcmp(state, "on") };
+			ds->pid = (pid_t)pid;
+			ds->address = (uint64_t)addr;
+			ds->on = !strcmp(state, "on");
+			ctl_get_str(o, "provider", ds->provider, sizeof(ds->provider));
+			ctl_get_str(o, "name", ds->name, sizeof(ds->name));
+			ctl_get_str(o, "binary", ds->binary, sizeof(ds->binary));
 		}
 		l->have_daemon = l->dsites != NULL;
 	}
 	ctl_call_end(&call);
 }
 
+/* Is the uprobe ds on row r's tracepoint?  Its binary is the path it was attached by: the
+ * object's path, or the object seen through /proc/PID/root. */
+static bool uprobe_covers(const struct daemon_site *ds, const struct row *r)
+{
+	size_t nb = strlen(ds->binary), no = strlen(r->obj->path);
+
+	if (!ds->on || !ds->provider[0] || (ds->pid != r->pid && ds->pid != -1))
+		return false;
+	if (strcmp(ds->provider, r->sites[0]->provider) || strcmp(ds->name, r->sites[0]->name))
+		return false;
+	return nb >= no && !strcmp(ds->binary + nb - no, r->obj->path);
+}
+
 static void count_on(struct listing *l)
 {
 	for (size_t i = 0; i < l->nrows; i++) {
 		struct row *r = &l->rows[i];
+		bool up = false;
+
+		/* A uprobe takes every site of its provider:name in the object. */
+		for (size_t k = 0; r->pid && k < l->ndsites && !up; k++)
+			up = uprobe_covers(&l->dsites[k], r);
+		if (up) {
+			r->non = r->nsites;
+			continue;
+		}
 
 		for (size_t j = 0; r->pid && j < r->nsites; j++)
 			for (size_t k = 0; k < l->ndsites; k++)
@@ -282,7 +312,7 @@ static uint64_t site_address(const struct row *r, const struct sled_site *s)
 static void print_table(const struct listing *l, bool with_pid)
 {
 	bool with_state = with_pid && l->have_daemon;
-	char fields[1024], tp[160], st[32];
+	char fields[1024], tp[160], st[32], cell[64];
 
 	if (with_pid)
 		printf("%-8s ", "PID");
@@ -297,10 +327,12 @@ static void print_table(const struct listing *l, bool with_pid)
 		fields_text(r, fields, sizeof(fields));
 		if (with_pid)
 			printf("%-8d ", (int)r->pid);
-		printf("%-32s ", tp);
+		printf("%-32s ", cell_fit(cell, sizeof(cell), tp, 32, CELL_HEAD));
 		if (with_state)
 			printf("%-8s ", state_text(r, st, sizeof(st)));
-		printf("%-48s %5zu  %s%s\n", fields[0] ? fields : "-", r->nsites,
+		/* The whole list is in -v and --json; the table keeps its columns. */
+		printf("%-48s %5zu  %s%s\n",
+		       fields[0] ? cell_fit(cell, sizeof(cell), fields, 48, CELL_HEAD) : "-", r->nsites,
 		       r->obj->path, r->nguards ? "  (+guard)" : "");
 		if (!l->verbose)
 			continue;
@@ -424,7 +456,8 @@ int do_list(int argc, char **argv)
 	int c, ret = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "b:p:vh", opts, NULL)) != -1) {
+	opterr = 0; /* getopt's messages do not start with "Error:": ours below */
+	while ((c = getopt_long(argc, argv, ":b:p:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b': binary = optarg; break;
 		case 'p':
@@ -435,7 +468,15 @@ int do_list(int argc, char **argv)
 			break;
 		case 'v': l.verbose = true; break;
 		case 'h': list_usage(); return 0;
-		default: list_usage(); return EXIT_USAGE;
+		case ':':
+			p_err("list: option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				p_err("list: unknown option '-%c'", optopt);
+			else
+				p_err("list: unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	if (binary && pid) {

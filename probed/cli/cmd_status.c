@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cell.h"
 #include "cli.h"
 #include "ctl_client.h"
 #include "msgpack_json.h"
@@ -44,6 +45,29 @@ static const char *id_list(const msgpack_object *row, char *buf, size_t len)
 	return buf;
 }
 
+/* One line per aggregation of each aggregating probe: its keys and what overflowed. */
+static void print_aggregations(const msgpack_object *r)
+{
+	uint32_t n, na;
+	const msgpack_object *v = array_of(r, "aggregations", &n);
+
+	if (!n)
+		return;
+	printf("\nPROBE AGGREGATION                              KEYS   OVERFLOW    DROPPED\n");
+	for (uint32_t i = 0; i < n; i++) {
+		const msgpack_object *a = array_of(&v[i], "aggregations", &na);
+
+		for (uint32_t k = 0; k < na; k++) {
+			char expr[300] = "";
+
+			ctl_get_str(&a[k], "expr", expr, sizeof(expr));
+			printf("%-5lld %-38s %6lld %10lld %10lld\n", (long long)geti(&v[i], "id"), expr,
+			       (long long)geti(&a[k], "keys"), (long long)geti(&a[k], "overflow"),
+			       (long long)geti(&a[k], "dropped"));
+		}
+	}
+}
+
 /* "DAEMON 3 client(s) ...", then the refusals that happened, by limit. */
 static void print_daemon(const msgpack_object *r)
 {
@@ -56,6 +80,14 @@ static void print_daemon(const msgpack_object *r)
 	       (long long)geti(dm, "tail_clients"), (long long)geti(dm, "paused_clients"),
 	       (long long)geti(dm, "limits_hit"), (long long)geti(dm, "requests_refused"),
 	       (long long)geti(dm, "tail_lost"));
+	if (geti(dm, "reloads")) {
+		char rerr[512] = "";
+
+		ctl_get_str(dm, "reload_error", rerr, sizeof(rerr));
+		printf("reload   %lld SIGHUP reload(s), %lld failed%s%s\n",
+		       (long long)geti(dm, "reloads"), (long long)geti(dm, "reload_failures"),
+		       rerr[0] ? "; the last: " : "", rerr);
+	}
 	if (!ref || ref->type != MSGPACK_OBJECT_MAP)
 		return;
 	for (uint32_t i = 0; i < ref->via.map.size; i++) {
@@ -71,7 +103,7 @@ static void print_daemon(const msgpack_object *r)
 static void print_human(const msgpack_object *r)
 {
 	char pattern[256], binary[4096], scope[4200], exe[256], spec[512], err[256], mode[16];
-	char ids[64];
+	char ids[64], c1[32], c2[32], c3[48];
 	const msgpack_object *v;
 	uint32_t n;
 
@@ -97,7 +129,9 @@ static void print_human(const msgpack_object *r)
 		 * FILTERED+: hits the probe functions held back (filter, sample, rate). */
 		/* DROPS/S: over the last second the daemon looked (0 while nothing is lost). */
 		printf("%-5lld %-28s %-24s %-6s %5lld %6lld %12lld %12lld %12lld %10lld %12lld %9lld\n",
-		       (long long)geti(p, "id"), pattern, scope, mode, (long long)geti(p, "processes"),
+		       (long long)geti(p, "id"), cell_fit(c1, sizeof(c1), pattern, 28, CELL_HEAD),
+		       cell_fit(c2, sizeof(c2), scope, 24, CELL_TAIL), mode,
+		       (long long)geti(p, "processes"),
 		       (long long)geti(p, "sites"), (long long)geti(p, "hits"),
 		       (long long)geti(p, "emitted"), (long long)geti(p, "exported"),
 		       (long long)geti(p, "dropped"),
@@ -130,7 +164,7 @@ static void print_human(const msgpack_object *r)
 		printf("%-8lld %-6s %8lld %6s %10s %10s %10s %8s %9s %-12s %s\n",
 		       (long long)geti(p, "pid"), mode, (long long)geti(p, "sites_on"), rings, lost,
 		       restores, reapplies, ring, fill,
-		       id_list(p, ids, sizeof(ids)), exe);
+		       cell_fit(c1, sizeof(c1), id_list(p, ids, sizeof(ids)), 12, CELL_HEAD), exe);
 	}
 	v = array_of(r, "outputs", &n);
 	if (n)
@@ -144,11 +178,13 @@ static void print_human(const msgpack_object *r)
 		ctl_get_str(p, "spec", spec, sizeof(spec));
 		ctl_get_str(p, "state", state, sizeof(state));
 		ctl_get_str(p, "error", err, sizeof(err));
-		printf("%-40s %-10s %12lld %12lld %10lld %10lld  %s\n", spec, state,
+		printf("%-40s %-10s %12lld %12lld %10lld %10lld  %s\n",
+		       cell_fit(c3, sizeof(c3), spec, 40, CELL_HEAD), state,
 		       (long long)geti(p, "sent"), (long long)geti(p, "acked"),
 		       (long long)geti(p, "queued"), (long long)geti(p, "dropped"),
 		       err[0] ? err : "-");
 	}
+	print_aggregations(r);
 	print_daemon(r);
 }
 

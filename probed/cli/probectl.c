@@ -9,20 +9,33 @@
 
 #include "cli.h"
 #include "cmd_help.h"
+#include "json_writer.h"
 #include "ctl_client.h"
 #include "version.h"
 
 bool json_output;
 
+/* One line "Error: ..." on stderr; under --json {"error": "..."} on stdout instead, as
+ * bpftool does, so a script reads one JSON document from stdout whatever happens. */
 void p_err(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fputs("Error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (json_output) {
+		struct json_writer *w = jsonw_new(stdout);
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, "error", msg);
+		jsonw_end_object(w);
+		jsonw_destroy(&w);
+		fflush(stdout);
+		return;
+	}
+	fprintf(stderr, "Error: %s\n", msg);
 }
 
 void p_warn(const char *fmt, ...)
@@ -46,8 +59,10 @@ struct cmd {
 
 static const struct cmd cmds[] = {
 	{ "list", do_list, "list [PATTERN] [-b PATH | -p PID] [-v] [--json]" },
-	{ "enable", do_enable, "enable PATTERN [-p PID | -b PATH] [--mode sled|auto] [--filter EXPR]\n"
-			       "                  [--sample N] [--rate N/s] [--count-only]" },
+	{ "enable", do_enable, "enable PATTERN [-p PID | -b PATH] [--mode sled|uprobe|auto]\n"
+			       "                  [--filter EXPR] [--sample N] [--rate N/s] [--count-only]\n"
+			       "                  [--pending] [-a|--aggregate EXPR ...] [--max-keys N]" },
+	{ "show", do_show, "show ID [--json] [--clear] [--interval SECONDS]" },
 	{ "disable", do_disable, "disable ID | PATTERN [-p PID | -b PATH]" },
 	{ "status", do_status, "status [--json]" },
 	{ "tail", do_tail, "tail [PATTERN] [--json]" },
@@ -64,8 +79,10 @@ static int do_help(int argc, char **argv)
 		fprintf(stderr, "  probectl %s\n", cmds[i].usage);
 	fprintf(stderr,
 		"\nPATTERN is provider:name with * and ? wildcards; without ':' it matches the\n"
-		"provider or the name.  --json prints machine-readable output.  -S (or\n"
-		"$PROBED_SOCKET) names the daemon's socket; list works without a daemon.\n"
+		"provider or the name.  --json prints machine-readable output, errors included\n"
+		"({\"error\": \"...\"} on stdout).  -S (or $PROBED_SOCKET) names the daemon's\n"
+		"socket; by default /run/probed.sock for root, else $XDG_RUNTIME_DIR/probed.sock,\n"
+		"else /tmp/probed-UID.sock.  list works without a daemon.\n"
 		"'probectl help COMMAND' or 'probectl COMMAND --help' shows a command's options;\n"
 		"--version prints the version.\n");
 	return 0;

@@ -45,6 +45,9 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 		{ "sample", required_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "count-only", no_argument, NULL, 'c' },
+		{ "pending", no_argument, NULL, 'P' },
+		{ "aggregate", required_argument, NULL, 'a' },
+		{ "max-keys", required_argument, NULL, 'k' },
 		{ 0 },
 	};
 	const char *cmd = enable ? "enable" : "disable";
@@ -57,7 +60,7 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 	 * another); the scan still starts at argv[1]. */
 	optind = 0;
 	opterr = 0; /* our own messages, one line, to err */
-	while ((c = getopt_long(argc, argv, ":b:p:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, enable ? ":b:p:a:" : ":b:p:", opts, NULL)) != -1) {
 		if (!enable && c != 'b' && c != 'p' && c != ':')
 			c = '?';
 		switch (c) {
@@ -91,6 +94,27 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 			}
 			break;
 		case 'c': s->count_only = true; break;
+		case 'P': s->pending = true; break;
+		case 'a':
+			if (s->naggregate == CTL_AGGREGATES_MAX) {
+				sled_seterr(err, errlen, "at most %d --aggregate per probe", CTL_AGGREGATES_MAX);
+				return -1;
+			}
+			if (strlen(optarg) >= CTL_FILTER_MAX) {
+				sled_seterr(err, errlen, "--aggregate: expression too long (at most %d bytes)",
+					CTL_FILTER_MAX - 1);
+				return -1;
+			}
+			s->aggregate[s->naggregate++] = optarg;
+			break;
+		case 'k':
+			errno = 0;
+			s->max_keys = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || s->max_keys < 1 || s->max_keys > 10000000L) {
+				sled_seterr(err, errlen, "bad --max-keys '%s' (1 to 10000000)", optarg);
+				return -1;
+			}
+			break;
 		case ':':
 			sled_seterr(err, errlen, "%s: option '%s' needs a value", cmd, argv[optind - 1]);
 			return -1;
@@ -137,7 +161,16 @@ int ctl_parse_scope(int argc, char **argv, bool enable, struct ctl_scope *s, cha
 void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope *s)
 {
 	ctl_pack_request(pk, cmd, 1 + (s->pid != 0) + (s->binary != NULL) + (s->filter != NULL) +
-				  (s->sample != 0) + (s->rate != 0) + s->count_only + (s->mode != NULL));
+				  (s->sample != 0) + (s->rate != 0) + s->count_only + s->pending +
+				  (s->mode != NULL) + (s->naggregate != 0) + (s->max_keys != 0));
+	if (s->naggregate) {
+		ctl_pack_str(pk, "aggregate");
+		msgpack_pack_array(pk, s->naggregate);
+		for (unsigned i = 0; i < s->naggregate; i++)
+			ctl_pack_str(pk, s->aggregate[i]);
+	}
+	if (s->max_keys)
+		ctl_pack_kv_i64(pk, "max_keys", s->max_keys);
 	if (s->mode)
 		ctl_pack_kv_str(pk, "mode", s->mode);
 	if (s->filter)
@@ -148,6 +181,8 @@ void ctl_pack_scope(msgpack_packer *pk, const char *cmd, const struct ctl_scope 
 		ctl_pack_kv_i64(pk, "rate", s->rate);
 	if (s->count_only)
 		ctl_pack_kv_bool(pk, "count_only", true);
+	if (s->pending)
+		ctl_pack_kv_bool(pk, "pending", true);
 	ctl_pack_kv_str(pk, "pattern", s->pattern);
 	if (s->pid)
 		ctl_pack_kv_i64(pk, "pid", s->pid);

@@ -163,7 +163,7 @@ def connections(path, n, expect=-1):
 
 def probes(path, n):
     """n standing probes, each its own pattern (no scope, sled mode: no uprobes)."""
-    replies = [request(path, cmd="enable", pattern=f"atk:p{i}", mode="sled", version=VERSION)
+    replies = [request(path, cmd="enable", pattern=f"atk:p{i}", mode="sled", pending=True, version=VERSION)
                for i in range(n)]
     ok = sum(1 for r in replies if r.get("ok"))
     errors = sorted({r.get("error", "") for r in replies if not r.get("ok")})

@@ -60,7 +60,7 @@ with open(conf, "w") as f:
     f.write(f"""# outputs and a standing probe, as a service would start
 output msgpack+tcp://{rx.addr}
 output "msgpack+tcp://{stalled.addr}?queue=500&batch=100&timeout_ms=200"
-enable 'stress:hit'   # every process, now and later
+enable 'stress:hit' --pending  # every process, now and later
 """)
 
 d = Daemon(probed, probectl, extra=["-c", conf])

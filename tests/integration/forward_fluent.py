@@ -408,7 +408,7 @@ def refused_tls(t, tmp):
         extra += ["-o", spec]
     d = Daemon(PROBED, PROBECTL, extra=extra)
     try:
-        probe_id = d.ctl_json("enable", "sample:request")["id"]
+        probe_id = d.ctl_json("enable", "sample:request", "--pending")["id"]
         app = subprocess.Popen([SAMPLE_BASIC, "40", "1"], stdout=subprocess.DEVNULL)
         app.wait(timeout=60)
         c = d.wait_drained(probe_id) or {}

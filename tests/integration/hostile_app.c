@@ -102,8 +102,8 @@ static void scribble(unsigned long ms)
 			memcpy(block + (off & ~7ull), &(uint64_t){ next_random() }, 8);
 		}
 		for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++) {
-			char *ring = block + sizeof(struct sled_shm_header) +
-				     sizeof(struct sled_shm_site) * SLED_SHM_MAX_SITES + r * sled_ring_stride(sled_shm_ring_data_of(block_size));
+			char *ring = block + sled_shm_rings_offset() +
+				     r * sled_ring_stride(sled_shm_ring_data_of(block_size));
 			struct sled_ring_header *rh = (struct sled_ring_header *)ring;
 
 			if (next_random() & 1)

@@ -122,7 +122,7 @@ try:
     apps.append(attacker)
 
     d = Daemon(probed, probectl)
-    r = d.ctl_json("enable", "hostile:tick")
+    r = d.ctl_json("enable", "hostile:tick", "--pending")
     probe = r.get("id")
     ok, _ = wait_until(lambda: attached(d, root.pid), 10)
     t.check(ok, "root's process is traced in sled mode")

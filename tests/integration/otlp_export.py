@@ -363,7 +363,7 @@ def daemon(t, tmp):
     d = Daemon(PROBED, PROBECTL, extra=extra)
     failed = True
     try:
-        probe_id = d.ctl_json("enable", "sample:request")["id"]
+        probe_id = d.ctl_json("enable", "sample:request", "--pending")["id"]
         app = subprocess.Popen([SAMPLE_BASIC, "300", "1"], stdout=subprocess.DEVNULL)
         app.wait(timeout=60)
         c = d.wait_drained(probe_id) or {}
@@ -444,7 +444,7 @@ def keep_alive(t, tmp):
     spec = "otlp://127.0.0.1:%d?gzip=1" % rx.port
     d = Daemon(PROBED, PROBECTL, extra=["-o", spec])
     try:
-        probe_id = d.ctl_json("enable", "sample:request")["id"]
+        probe_id = d.ctl_json("enable", "sample:request", "--pending")["id"]
         app = subprocess.Popen([SAMPLE_BASIC, "8", "400"], stdout=subprocess.DEVNULL)
         app.wait(timeout=60)
         c = d.wait_drained(probe_id) or {}

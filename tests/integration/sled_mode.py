@@ -73,7 +73,7 @@ try:
     # --- emitted = exported + dropped, per probe, over a process's whole life: a standing
     # probe catches the process at start, two threads in tight loops overflow their rings,
     # the process exits, and every event is accounted for.
-    probe_id = d.ctl_json("enable", "sample:work")["id"]
+    probe_id = d.ctl_json("enable", "sample:work", "--pending")["id"]
     app = start_app([workers, "2", "3000000", "0", "500"])
     apps.append(app)
     app.wait(timeout=60)
@@ -142,7 +142,7 @@ try:
     stop_app(app)
 
     # --- a standing probe reaches processes started later, and libraries dlopen'd later.
-    r = d.ctl_json("enable", "plugin:handle")
+    r = d.ctl_json("enable", "plugin:handle", "--pending")
     glob_id = r["id"]
     late = start_app([dlopen_app, "0", "20"])
     apps.append(late)
@@ -161,7 +161,7 @@ try:
     # --- exec: the same pid, a new image with a new runtime, is picked up again; an image
     # without libsled is let go.
     exec_app = os.path.join(build, "tests", "integration", "exec_app")
-    probe_id = d.ctl_json("enable", "execapp:tick")["id"]
+    probe_id = d.ctl_json("enable", "execapp:tick", "--pending")["id"]
     app = start_app([exec_app, "40", exec_app, "40", "/bin/sleep", "5"])
     apps.append(app)
     deadline = time.time() + 15

@@ -321,7 +321,7 @@ try:
         "-o", "syslog+udp://127.0.0.1:%d?app=probed-udp" % rs.udp_port,
         "-o", "syslog://127.0.0.1:%d?facility=local5" % rs.tcp_port])
     daemons.append(d)
-    probe_id = d.ctl_json("enable", "sample:request")["id"]
+    probe_id = d.ctl_json("enable", "sample:request", "--pending")["id"]
     app = subprocess.Popen([sample_basic, str(n), "1"], stdout=subprocess.DEVNULL)
     app.wait(timeout=60)
     c = d.wait_drained(probe_id)
@@ -381,7 +381,7 @@ try:
     d = Daemon(probed, probectl, extra=[
         "-o", "syslog://127.0.0.1:%d?app=restart&batch=32" % rs.tcp_port])
     daemons.append(d)
-    probe_id = d.ctl_json("enable", "sample:request")["id"]
+    probe_id = d.ctl_json("enable", "sample:request", "--pending")["id"]
     app = subprocess.Popen([sample_basic, str(n), "1"], stdout=subprocess.DEVNULL)
     before = rs.wait_for(lambda m: m["app"] == "restart", 500, timeout=30)
     t_stop = time.time_ns()

@@ -161,7 +161,7 @@ try:
     for app, spec in outs.items():
         extra += ["-o", spec + "&app=" + app]
     d = Daemon(probed, probectl, extra=extra)
-    probe_id = d.ctl_json("enable", "sample:request")["id"]
+    probe_id = d.ctl_json("enable", "sample:request", "--pending")["id"]
     n = 50
     app = subprocess.Popen([sample_basic, str(n), "1"], stdout=subprocess.DEVNULL)
     app.wait(timeout=60)

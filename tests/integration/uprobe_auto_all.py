@@ -252,7 +252,7 @@ try:
     # the daemon first looked at it (3 s: past the second look at young processes).
     dl_app = os.path.join(build, "tests", "integration", "sample_dlopen_plain")
     dl_lib = os.path.join(build, "tests", "integration", "libsample_plugin_plain.so")
-    r = d.ctl_json("enable", "plugin:handle")
+    r = d.ctl_json("enable", "plugin:handle", "--pending")
     late_dl = subprocess.Popen([dl_app, "-l", dl_lib, "-d", "3000", "60", "50"],
                                stdout=subprocess.DEVNULL)
     apps.append(late_dl)

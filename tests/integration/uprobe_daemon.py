@@ -140,7 +140,7 @@ try:
 
     # --- errors
     # No scope: every process, with uprobes (tests/integration/uprobe_auto_all.py).
-    r = d.ctl("enable", "sample:request", "--mode", "uprobe", check=False)
+    r = d.ctl("enable", "sample:request", "--mode", "uprobe", "--pending", check=False)
     t.check(r.returncode == 0 and "enabled in uprobe mode in" in r.stdout and "started later" in r.stdout,
             f"--mode uprobe with no scope: every process ({r.stdout.strip()})")
     d.ctl("disable", "sample:request")

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "cell.h"
 #include "check.h"
 #include "json_writer.h"
 #include "pattern.h"
@@ -78,6 +79,25 @@ TEST(json_writer_nests_and_escapes)
 	free(text);
 }
 
+TEST(cell_keeps_text_that_fits)
+{
+	char b[64];
+
+	CHECK(!strcmp(cell_fit(b, sizeof(b), "seq:u64", 10, CELL_HEAD), "seq:u64"));
+	CHECK(!strcmp(cell_fit(b, sizeof(b), "0123456789", 10, CELL_HEAD), "0123456789"));
+	CHECK(!strcmp(cell_fit(b, sizeof(b), "", 10, CELL_TAIL), ""));
+}
+
+TEST(cell_cuts_long_text_to_the_width_with_an_ellipsis)
+{
+	char b[64];
+
+	CHECK(!strcmp(cell_fit(b, sizeof(b), "a:u64 b:u64 c:u64", 10, CELL_HEAD), "a:u64 b..."));
+	CHECK(!strcmp(cell_fit(b, sizeof(b), "/usr/local/bin/server", 10, CELL_TAIL),
+		      ".../server"));
+	CHECK(strlen(cell_fit(b, 8, "a much longer text", 40, CELL_HEAD)) == 7);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -86,6 +106,8 @@ int main(void)
 		TEST_ENTRY(pattern_backtracking_is_linear),
 		TEST_ENTRY(bad_patterns_are_rejected_with_reason),
 		TEST_ENTRY(json_writer_nests_and_escapes),
+		TEST_ENTRY(cell_keeps_text_that_fits),
+		TEST_ENTRY(cell_cuts_long_text_to_the_width_with_an_ellipsis),
 	};
 
 	return RUN_TESTS(tests);

@@ -15,7 +15,9 @@
  *   struct sled_shm_header                      control block, agent mailbox
  *   struct sled_shm_site    sites[max_sites]    per site: address, decode table, want/state,
  *                                               up to SLED_SHM_LANES probes' functions
- *   struct sled_ring        rings[max_rings]    per thread: header, counters, data
+ *   struct sled_shm_agg     aggs[SLED_SHM_MAX_AGGS]  aggregation descriptors (--aggregate)
+ *   struct sled_ring        rings[max_rings]    per thread: header, counters, data, and
+ *                                               an aggregation table (struct sled_agg_area)
  *
  * Ownership of every field is written next to it: [D] written by the daemon, [A] by the
  * agent thread, [P] by a producing thread (the trampoline).  A field is written by one
@@ -41,7 +43,7 @@
 #include "filter_prog.h" /* the same directory: the ABI headers stand alone */
 
 #define SLED_SHM_MAGIC   0x44454c53u /* "SLED" */
-#define SLED_SHM_VERSION 5
+#define SLED_SHM_VERSION 6
 #define SLED_SHM_MEMFD   "sled"  /* memfd_create name: "/memfd:sled (deleted)" in maps */
 #define SLED_SHM_DIR     "/dev/shm"
 #define SLED_SHM_PREFIX  "sled." /* /dev/shm/sled.<pid>: an empty hint, never the block */
@@ -94,11 +96,81 @@ enum sled_site_state { SLED_STATE_OFF, SLED_STATE_ON, SLED_STATE_FAILED };
  */
 #define SLED_SHM_LANES 4
 
+/*
+ * Aggregations (--aggregate) are computed where the hit happens, into a table of the
+ * thread's own ring (struct sled_agg_area): no lock, no shared cache line.  A lane names
+ * up to SLED_LANE_AGGS descriptors (struct sled_shm_agg, written by the daemon, compiled
+ * for the site's fields); a table slot belongs to the descriptor whose tag it carries.
+ * The daemon changes a descriptor's tag to clear it or to reuse it: slots of an old tag
+ * are stale, ignored by the daemon and reused by the producer.
+ */
+#define SLED_SHM_MAX_AGGS  256  /* descriptors per process */
+#define SLED_LANE_AGGS     4    /* aggregations per probe */
+#define SLED_AGG_MAX_KEYS  4    /* key fields per aggregation */
+#define SLED_AGG_STR_KEY   64   /* bytes of a string key kept */
+#define SLED_AGG_KEY_BYTES 88   /* a slot's key: an integer takes 8 bytes, a string 64 */
+#define SLED_AGG_SLOTS     4096 /* slots of a thread's table, power of two */
+#define SLED_AGG_PROBE     16   /* slots looked at for a key before it counts as overflow */
+#define SLED_AGG_NO_VALUE  0xff /* count(): no value field */
+
+enum sled_agg_bucketing { SLED_AGG_B_NONE, SLED_AGG_B_HIST, SLED_AGG_B_LHIST };
+
+/* hist: bucket 0 holds negative values, 1 zero, 2 + k the values in [2^k, 2^(k+1)). */
+#define SLED_AGG_HIST_BUCKETS 66
+#define SLED_AGG_LHIST_MAX_BUCKETS 1002 /* lhist: below MIN, the steps, from MAX on */
+
+#define SLED_AGG_F_INT_KEYS 1 /* no string key: the dispatcher's short path */
+
+/* One aggregation compiled for one site, [D]. */
+struct sled_shm_agg {
+	uint32_t tag;          /* [D] index + 1 in the low 16 bits, a generation above */
+	uint8_t nkeys;         /* 0 to SLED_AGG_MAX_KEYS */
+	uint8_t value_arg;     /* argument index, or SLED_AGG_NO_VALUE */
+	uint8_t value_signed;  /* min/max compare signed */
+	uint8_t bucketing;     /* enum sled_agg_bucketing */
+	uint8_t key_arg[SLED_AGG_MAX_KEYS];
+	uint8_t key_string[SLED_AGG_MAX_KEYS]; /* 1: a string key (SLED_AGG_STR_KEY bytes) */
+	uint16_t key_len;      /* bytes of key, at most SLED_AGG_KEY_BYTES */
+	uint16_t flags;        /* SLED_AGG_F_* */
+	uint32_t nbuckets;     /* lhist: buckets in all */
+	int64_t lmin, lmax, lstep; /* lhist */
+	uint8_t pad[16];
+};
+
+/* One slot of a thread's table: a key (and bucket, for hist/lhist) and its figures. */
+struct sled_agg_slot {
+	uint32_t tag;      /* [P] the descriptor's tag; 0: empty.  Written last (release). */
+	uint32_t bucket;
+	uint64_t count, sum, min, max;
+	uint8_t key[SLED_AGG_KEY_BYTES];
+};
+
+/* Per thread and descriptor: what could not be aggregated.  Reset by the producer when
+ * it finds another tag here. */
+struct sled_agg_counter {
+	uint32_t tag;      /* [P] the tag these counts are for */
+	uint32_t reserved;
+	uint64_t overflow; /* no slot for a new key in SLED_AGG_PROBE steps */
+	uint64_t dropped;  /* nested in another event, or string keys not readable */
+	uint64_t pad;
+};
+
+/* A thread's aggregation table, after its ring's data.  [P] all of it; the producer that
+ * claims a ring clears it before it publishes its claim (claims). */
+struct sled_agg_area {
+	uint64_t used;     /* [P] slots filled since the claim: 0, nothing to read */
+	uint8_t pad[56];
+	struct sled_agg_counter counters[SLED_SHM_MAX_AGGS];
+	struct sled_agg_slot slots[SLED_AGG_SLOTS];
+};
+
 /* struct sled_shm_site.lanes: which lanes run, in one word so a thread reads one
  * consistent view.  FAST: one lane, no probe functions, no strings (the plain path; the
  * lane's index is in bits 12-13). */
 #define SLED_LANES_ACTIVE     0x000fu
 #define SLED_LANES_FAST       0x0100u
+/* AGG: one lane that only aggregates, no other function (lane in bits 12-13). */
+#define SLED_LANES_AGG        0x0200u
 #define SLED_LANES_FAST_SHIFT 12
 
 /* One lane's probe functions, [D] written only while the lane is inactive and no thread
@@ -111,7 +183,10 @@ struct sled_shm_lane {
 	uint32_t options;        /* some function above or a filter is set */
 	uint32_t reserved;
 	struct sled_filter_prog filter; /* [D] ninsns 0: no filter */
-	uint8_t pad[576 - 32 - sizeof(struct sled_filter_prog)];
+	uint16_t agg[SLED_LANE_AGGS];   /* [D] aggregation descriptor index + 1; 0 ends the list.
+					 * A lane with aggregations records no events. */
+	uint32_t agg_strings;           /* [D] some aggregation has a string key */
+	uint8_t pad[576 - 32 - sizeof(struct sled_filter_prog) - 2 * SLED_LANE_AGGS - 4];
 };
 
 /*
@@ -254,9 +329,17 @@ static inline int sled_ring_data_ok(uint64_t ring_data)
 	       !(ring_data & (ring_data - 1));
 }
 
+/* A ring: its header, ring_data bytes of records, then its thread's aggregation area. */
 static inline uint64_t sled_ring_stride(uint64_t ring_data)
 {
-	return SLED_ALIGN8(sizeof(struct sled_ring_header)) + ring_data;
+	return SLED_ALIGN8(sizeof(struct sled_ring_header)) + ring_data +
+	       sizeof(struct sled_agg_area);
+}
+
+static inline struct sled_agg_area *sled_ring_agg(struct sled_ring_header *ring,
+						  uint64_t ring_data)
+{
+	return (struct sled_agg_area *)((char *)ring + SLED_ALIGN8(sizeof(*ring)) + ring_data);
 }
 
 static inline uint64_t sled_shm_sites_offset(void)
@@ -264,9 +347,14 @@ static inline uint64_t sled_shm_sites_offset(void)
 	return sizeof(struct sled_shm_header);
 }
 
-static inline uint64_t sled_shm_rings_offset(void)
+static inline uint64_t sled_shm_aggs_offset(void)
 {
 	return sled_shm_sites_offset() + sizeof(struct sled_shm_site) * SLED_SHM_MAX_SITES;
+}
+
+static inline uint64_t sled_shm_rings_offset(void)
+{
+	return sled_shm_aggs_offset() + sizeof(struct sled_shm_agg) * SLED_SHM_MAX_AGGS;
 }
 
 static inline uint64_t sled_shm_size(uint64_t ring_data)
@@ -284,7 +372,11 @@ static inline uint64_t sled_shm_ring_data_of(uint64_t size)
 	rest = size - sled_shm_rings_offset();
 	if (rest % SLED_SHM_MAX_RINGS)
 		return 0;
-	ring_data = rest / SLED_SHM_MAX_RINGS - SLED_ALIGN8(sizeof(struct sled_ring_header));
+	if (rest / SLED_SHM_MAX_RINGS < SLED_ALIGN8(sizeof(struct sled_ring_header)) +
+					  sizeof(struct sled_agg_area))
+		return 0;
+	ring_data = rest / SLED_SHM_MAX_RINGS - SLED_ALIGN8(sizeof(struct sled_ring_header)) -
+		    sizeof(struct sled_agg_area);
 	return sled_ring_data_ok(ring_data) && sled_shm_size(ring_data) == size ? ring_data : 0;
 }
 
@@ -312,6 +404,13 @@ SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, head) == 64, "producer line
 SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, tail) == 128, "consumer line");
 SLED_STATIC_ASSERT(offsetof(struct sled_ring_header, lanes) == 192, "counter lines");
 SLED_STATIC_ASSERT(sizeof(struct sled_record) == 16, "record header");
+SLED_STATIC_ASSERT(sizeof(struct sled_shm_agg) == 64, "aggregation descriptor");
+SLED_STATIC_ASSERT(sizeof(struct sled_agg_slot) == 128, "aggregation slot: two lines");
+SLED_STATIC_ASSERT(sizeof(struct sled_agg_counter) == 32, "aggregation counter");
+SLED_STATIC_ASSERT((SLED_AGG_SLOTS & (SLED_AGG_SLOTS - 1)) == 0, "table size power of 2");
+SLED_STATIC_ASSERT(SLED_SHM_MAX_AGGS < 0xffff, "descriptor index in a tag's low 16 bits");
+SLED_STATIC_ASSERT(offsetof(struct sled_shm_lane, agg) == 32 + sizeof(struct sled_filter_prog),
+		   "lane layout");
 SLED_STATIC_ASSERT((SLED_SHM_RING_DATA_MIN & (SLED_SHM_RING_DATA_MIN - 1)) == 0, "ring size power of 2");
 SLED_STATIC_ASSERT((SLED_SHM_RING_DATA_MAX & (SLED_SHM_RING_DATA_MAX - 1)) == 0, "ring size power of 2");
 SLED_STATIC_ASSERT((SLED_SHM_RING_DATA_DEFAULT & (SLED_SHM_RING_DATA_DEFAULT - 1)) == 0, "ring size power of 2");

@@ -77,6 +77,8 @@ void report_probe_figures(const struct probe *pb, struct daemon *d, struct probe
 		uprobe_add_released(pb, &pc.f, &pc.emitted);
 	if (pb->uprobe)
 		uattaches = up->nhandles;
+	if (pb->uprobe && !pb->auto_uprobe && pb->pid && up->nhandles)
+		uprocs = 1; /* -p: its process, while its attaches stand */
 	if (pb->auto_uprobe) {
 		unsigned n;
 

@@ -37,8 +37,11 @@
 #include "daemon/core/pending.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/control/report.h"
+#include "daemon/control/enable_check.h"
+#include "daemon/core/reload.h"
 #include "daemon/core/loss.h"
 #include "daemon/uprobe/uprobe_auto.h"
+#include "daemon/sled/aggregate.h"
 
 /* Fairness: a client with a pipeline of requests gets this many per loop pass. */
 #define REQUESTS_PER_PASS 4
@@ -71,10 +74,12 @@ struct client {
 
 /* The fields each command accepts: anything else is refused, never ignored. */
 static const char *const enable_keys[] = { "version", "cmd", "pattern", "pid", "binary", "mode",
-					   "filter", "sample", "rate", "count_only", NULL };
+					   "filter", "sample", "rate", "count_only", "pending",
+					   "aggregate", "max_keys", NULL };
 static const char *const disable_keys[] = { "version", "cmd", "id", "pattern", "pid", "binary",
 					    NULL };
 static const char *const plain_keys[] = { "version", "cmd", NULL };
+static const char *const show_keys[] = { "version", "cmd", "id", "clear", NULL };
 static const char *const tail_keys[] = { "version", "cmd", "pattern", "format", NULL };
 
 /* The socket file gets its mode from the socket inode and the umask at bind time: set
@@ -434,7 +439,57 @@ struct functions {
 	uint32_t sample;
 	uint64_t rate;
 	bool count_only;
+	char aggregate[SLED_LANE_AGGS][CTL_FILTER_MAX]; /* --aggregate, checked for syntax */
+	unsigned naggs;
+	uint32_t max_keys;
 };
+
+/* "aggregate": an array of expressions, each parsed here so that a syntax error is
+ * refused before anything is enabled (the fields are checked per tracepoint later). */
+static int parse_aggregates(struct client *c, const msgpack_object *req, struct functions *fn)
+{
+	const msgpack_object *v = ctl_get(req, "aggregate");
+	char err[300];
+	int64_t mk;
+	int rc;
+
+	if (v) {
+		if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0 ||
+		    v->via.array.size > SLED_LANE_AGGS) {
+			reply_error(c, "\"aggregate\" must be an array of 1 to %d expressions",
+				    SLED_LANE_AGGS);
+			return -1;
+		}
+		for (uint32_t i = 0; i < v->via.array.size; i++) {
+			const msgpack_object *e = &v->via.array.ptr[i];
+			struct sled_agg_spec spec;
+
+			if (e->type != MSGPACK_OBJECT_STR || e->via.str.size >= CTL_FILTER_MAX) {
+				reply_error(c, "\"aggregate\": expressions are strings under %d bytes",
+					    CTL_FILTER_MAX);
+				return -1;
+			}
+			memcpy(fn->aggregate[i], e->via.str.ptr, e->via.str.size);
+			fn->aggregate[i][e->via.str.size] = 0;
+			if (sled_agg_parse(fn->aggregate[i], &spec, err, sizeof(err))) {
+				reply_error(c, "%s", err);
+				return -1;
+			}
+		}
+		fn->naggs = v->via.array.size;
+	}
+	rc = ctl_field_i64(req, "max_keys", 1, 10000000, &mk, err, sizeof(err));
+	if (rc < 0) {
+		reply_error(c, "%s", err);
+		return -1;
+	}
+	if (rc && !fn->naggs) {
+		reply_error(c, "\"max_keys\" needs \"aggregate\"");
+		return -1;
+	}
+	fn->max_keys = rc ? (uint32_t)mk : 0;
+	return 0;
+}
 
 static int parse_functions(struct client *c, const msgpack_object *req, struct functions *fn)
 {
@@ -465,7 +520,7 @@ static int parse_functions(struct client *c, const msgpack_object *req, struct f
 		reply_error(c, "%s", err);
 		return -1;
 	}
-	return 0;
+	return parse_aggregates(c, req, fn);
 }
 
 /* Uprobe mode: every object of the scope with matching sites, attached by provider:name,
@@ -544,7 +599,7 @@ static void enable_uprobe_everywhere(struct daemon *d, struct client *c,
 	pb->rate = fn->rate;
 	pb->count_only = fn->count_only;
 	if (uprobe_auto_enable(d, pb, res, AUTO_ROWS, &rep, err, sizeof(err))) {
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		reply_error(c, "%s", err);
 		free(res);
 		return;
@@ -589,7 +644,7 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	up = pb ? probe_uprobe_part(pb) : NULL;
 	if (!up) {
 		if (pb)
-			probes_remove(&d->probes, pb->id);
+			probes_discard(&d->probes, pb->id);
 		reply_error(c, "out of memory");
 		return;
 	}
@@ -632,12 +687,12 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		 * matches is refused whole. */
 		for (unsigned i = 0; i < up->nhandles; i++)
 			uprobe_detach(d->uprobe, up->handles[i]);
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		reply_error(c, "%s", err);
 		return;
 	}
 	if (!up->nhandles) {
-		probes_remove(&d->probes, pb->id);
+		probes_discard(&d->probes, pb->id);
 		if (err[0])
 			reply_error(c, "%s", err);
 		else
@@ -680,6 +735,11 @@ struct probe_mode_ops {
 	bool attaches;
 	/* No scope: the processes without libsled get per-process uprobes too. */
 	bool uprobes_everywhere;
+	/* --aggregate is accepted (and done in sled mode: the tables are the block's). */
+	bool aggregates;
+	/* It may trace processes without libsled: enable_check looks at the tracepoints
+	 * the uprobe scan found too. */
+	bool without_libsled;
 	/* The enable, once the scope is checked (and with -p, the process attached). */
 	void (*enable)(struct daemon *d, struct client *c, const struct scope_args *a,
 		       const struct functions *fn, const struct probe_mode_ops *m);
@@ -752,7 +812,7 @@ static void enable_finish(struct daemon *d, struct pending_req *rq)
 	/* A probe on one process must take effect there; a standing probe (all processes,
 	 * or a binary) stays for the processes to come even if none takes it now. */
 	if (why[0] || (a->pid && (!wanted || !on))) {
-		probes_remove(&d->probes, e->id);
+		probes_discard(&d->probes, e->id);
 		for (struct traced_proc *p = d->procs.head; p; p = p->next)
 			if (!p->gone && nproc)
 				probes_apply_start(&d->probes, p, NULL, NULL, NULL);
@@ -824,11 +884,24 @@ static void enable_sled(struct daemon *d, struct client *c, const struct scope_a
 	e = calloc(1, sizeof(*e));
 	if (e)
 		pb = probes_add(&d->probes, a->pattern, (pid_t)a->pid, a->binary, c->uid);
+	if (pb && fn->naggs) {
+		const char *exprs[SLED_LANE_AGGS];
+		char why[300];
+
+		for (unsigned i = 0; i < fn->naggs; i++)
+			exprs[i] = fn->aggregate[i];
+		if (agg_probe_init(pb, exprs, fn->naggs, fn->max_keys, why, sizeof(why))) {
+			probes_discard(&d->probes, pb->id);
+			free(e);
+			reply_error(c, "%s", why);
+			return;
+		}
+	}
 	if (pb)
 		rq = pending_new(d, c, enable_finish, e, enable_ctx_free);
 	if (!rq) {
 		if (pb)
-			probes_remove(&d->probes, pb->id);
+			probes_discard(&d->probes, pb->id);
 		free(e);
 		reply_error(c, "out of memory");
 		return;
@@ -904,10 +977,10 @@ static void enable_uprobe_mode(struct daemon *d, struct client *c, const struct 
 }
 
 static const struct probe_mode_ops enable_modes[] = {
-	{ .name = "auto", .attaches = true, .uprobes_everywhere = true,
-	  .enable = enable_auto, .unattached = enable_auto_unattached },
-	{ .name = "sled", .attaches = true, .enable = enable_sled },
-	{ .name = "uprobe", .enable = enable_uprobe_mode },
+	{ .name = "auto", .attaches = true, .uprobes_everywhere = true, .aggregates = true,
+	  .without_libsled = true, .enable = enable_auto, .unattached = enable_auto_unattached },
+	{ .name = "sled", .attaches = true, .aggregates = true, .enable = enable_sled },
+	{ .name = "uprobe", .without_libsled = true, .enable = enable_uprobe_mode },
 };
 
 static const struct probe_mode_ops *enable_mode_find(const char *name)
@@ -965,8 +1038,9 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 {
 	struct functions fn;
 	struct scope_args a;
-	char name[16] = "auto", why[256];
+	char name[16] = "auto", why[256], check[512];
 	const struct probe_mode_ops *mode;
+	bool pending = false;
 
 	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
@@ -979,6 +1053,24 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 	mode = enable_mode_find(name);
 	if (!mode) {
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", name);
+		return;
+	}
+	/* Aggregations are computed in the traced process (sled mode) for now: auto means
+	 * sled for them. */
+	if (fn.naggs && !mode->aggregates) {
+		reply_error(c, "--aggregate runs in sled mode only (uprobe mode cannot aggregate yet)");
+		return;
+	}
+	if (fn.naggs)
+		mode = enable_mode_find("sled");
+	if (ctl_field_bool(req, "pending", &pending, why, sizeof(why)) < 0) {
+		reply_error(c, "%s", why);
+		return;
+	}
+	/* A standing probe that can never match is refused, not left to never fire. */
+	if (!a.pid && enable_check(d, a.pattern, fn.filter, a.binary, mode->without_libsled,
+				   pending, check, sizeof(check))) {
+		reply_error(c, "%s", check);
 		return;
 	}
 	if (a.pid) {
@@ -1158,7 +1250,8 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	struct server_clients n;
 
 	server_count_clients(d, &n);
-	msgpack_pack_map(pk, 9);
+	msgpack_pack_map(pk, 9 + RELOAD_STATUS_KEYS);
+	reload_pack_status(pk, d);
 	ctl_pack_kv_u64(pk, "clients", n.clients);
 	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
 	ctl_pack_kv_u64(pk, "paused_clients", n.paused);
@@ -1189,6 +1282,29 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "tail_lagging", s->tail_clients_lagging);
 }
 
+/* status's "aggregations": each aggregating probe's expressions, keys and overflow. */
+static void pack_aggregations(msgpack_packer *pk, struct daemon *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
+		n += pb->aggs && (uid == 0 || pb->owner == uid);
+	ctl_pack_str(pk, "aggregations");
+	msgpack_pack_array(pk, n);
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
+		struct agg_table t[SLED_LANE_AGGS];
+
+		if (!pb->aggs || (uid != 0 && pb->owner != uid))
+			continue;
+		agg_collect(pb, &d->procs, t);
+		msgpack_pack_map(pk, 2);
+		ctl_pack_kv_u64(pk, "id", pb->id);
+		ctl_pack_str(pk, "aggregations");
+		agg_pack_status(pk, pb, t);
+		agg_tables_free(t, pb->aggs->n);
+	}
+}
+
 static void handle_status(struct daemon *d, struct client *c, const msgpack_object *req)
 {
 	(void)req;
@@ -1199,9 +1315,10 @@ static void handle_status(struct daemon *d, struct client *c, const msgpack_obje
 	daemon_drain(d);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
 		nprobes += c->uid == 0 || pb->owner == c->uid;
-	reply_begin(&r, 5, true);
+	reply_begin(&r, 6, true);
 	ctl_pack_str(&r.pk, "daemon");
 	pack_daemon(&r.pk, d);
+	pack_aggregations(&r.pk, d, c->uid);
 	ctl_pack_str(&r.pk, "probes");
 	msgpack_pack_array(&r.pk, nprobes);
 	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
@@ -1229,6 +1346,23 @@ static void handle_status(struct daemon *d, struct client *c, const msgpack_obje
 	reply_send(c, &r);
 }
 
+static void pack_uprobe_site(const struct uprobe_handle_info *info, void *arg)
+{
+	msgpack_packer *pk = arg;
+
+	msgpack_pack_map(pk, 8);
+	ctl_pack_kv_i64(pk, "pid", info->pid);
+	ctl_pack_kv_str(pk, "mode", "uprobe");
+	ctl_pack_kv_str(pk, "provider", info->provider);
+	ctl_pack_kv_str(pk, "name", info->name);
+	ctl_pack_kv_str(pk, "binary", info->binary ? info->binary : "");
+	ctl_pack_kv_str(pk, "state", "on");
+	ctl_pack_kv_u64(pk, "probe", info->probe_id);
+	ctl_pack_str(pk, "probes"); /* as a sled site's: the probes on it */
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_uint32(pk, info->probe_id);
+}
+
 static void handle_sites(struct daemon *d, struct client *c, const msgpack_object *req)
 {
 	(void)req;
@@ -1238,9 +1372,15 @@ static void handle_sites(struct daemon *d, struct client *c, const msgpack_objec
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
 		if (!p->gone && may_touch(c, p))
 			n += p->nslots;
+	/* Uprobe mode's attaches, by provider:name (a uprobe has no slot): a root client's
+	 * list shows them on too.  Others see only sled mode's sites. */
+	if (c->uid == 0)
+		n += uprobe_each_attached(d->uprobe, NULL, NULL);
 	reply_begin(&r, 2, true);
 	ctl_pack_str(&r.pk, "sites");
 	msgpack_pack_array(&r.pk, n);
+	if (c->uid == 0)
+		uprobe_each_attached(d->uprobe, pack_uprobe_site, &r.pk);
 	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
 		if (p->gone || !may_touch(c, p))
 			continue;
@@ -1267,6 +1407,46 @@ static void handle_sites(struct daemon *d, struct client *c, const msgpack_objec
 				msgpack_pack_uint32(&r.pk, ids[k]);
 		}
 	}
+	reply_send(c, &r);
+}
+
+/* show: a probe's aggregations merged over its processes; with "clear", started again
+ * from nothing after this reading. */
+static void handle_show(struct daemon *d, struct client *c, const msgpack_object *req)
+{
+	struct agg_table t[SLED_LANE_AGGS];
+	struct probe *pb;
+	struct reply r;
+	char err[256];
+	bool clear = false;
+	int64_t id;
+	int rc = ctl_field_i64(req, "id", 1, UINT32_MAX, &id, err, sizeof(err));
+
+	if (rc <= 0) {
+		reply_error(c, "%s", rc < 0 ? err : "show needs a probe \"id\"");
+		return;
+	}
+	if (ctl_field_bool(req, "clear", &clear, err, sizeof(err)) < 0) {
+		reply_error(c, "%s", err);
+		return;
+	}
+	pb = probes_find(&d->probes, (uint32_t)id);
+	if (!pb || (c->uid != 0 && pb->owner != c->uid)) {
+		reply_error(c, "no probe with id %lld", (long long)id);
+		return;
+	}
+	if (!pb->aggs) {
+		reply_error(c, "probe %u has no aggregations (enable with --aggregate EXPR)", pb->id);
+		return;
+	}
+	/* Rings of exited threads are folded as they are drained: drain first. */
+	daemon_drain(d);
+	agg_collect(pb, &d->procs, t);
+	if (clear)
+		agg_clear(pb, &d->procs);
+	reply_begin(&r, 3, true); /* "version", "id", "aggregations" */
+	agg_pack_show(&r.pk, pb, t);
+	agg_tables_free(t, pb->aggs->n);
 	reply_send(c, &r);
 }
 
@@ -1311,6 +1491,7 @@ static const struct request_handler {
 	{ "status", plain_keys, handle_status },
 	{ "sites", plain_keys, handle_sites },
 	{ "tail", tail_keys, handle_tail },
+	{ "show", show_keys, handle_show },
 };
 
 static void handle_request(struct daemon *d, struct client *c, const msgpack_object *req)
@@ -1564,6 +1745,7 @@ int server_local_request(struct daemon *d, const msgpack_object *req, char *err,
 
 		nanosleep(&ts, NULL);
 		pending_tick(d);
+		daemon_drain(d); /* a SIGHUP reload runs in the loop: events keep flowing */
 	}
 	if (c.out.len &&
 	    msgpack_unpack_next(&reply, c.out.data, c.out.len, NULL) == MSGPACK_UNPACK_SUCCESS) {

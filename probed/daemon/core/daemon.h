@@ -64,6 +64,7 @@ struct server_stats {
 };
 struct uprobe_auto;
 struct pending_req;
+struct reload;
 
 struct daemon {
 	struct procs procs;
@@ -81,6 +82,7 @@ struct daemon {
 	struct uprobe_ctx *uprobe; /* loaded at the first uprobe-mode enable */
 	struct uprobe_auto *uauto; /* no-scope probes' uprobe part (uprobe_auto.c) */
 	struct metrics_server *metrics; /* --metrics: the Prometheus endpoint, or NULL */
+	struct reload *reload;     /* the -c file, applied again on SIGHUP (reload.c) */
 	const char *socket_path;
 	unsigned socket_mode;
 	int epfd, listen_fd, inotify_fd, signal_fd;

@@ -35,6 +35,7 @@
 #include "daemon/core/engine.h"
 #include "daemon/core/log.h"
 #include "daemon/core/loss.h"
+#include "daemon/core/reload.h"
 #include "daemon/sled/drain.h"
 #include "daemon/core/pending.h"
 #include "discovery/proc_maps.h"
@@ -42,6 +43,7 @@
 #include "daemon/uprobe/uprobe_auto.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/control/metrics.h"
+#include "daemon/sled/aggregate.h"
 #include "version.h"
 
 #define BEAT_NS        1000000000ull
@@ -164,9 +166,7 @@ static void handle_signal(struct daemon *d)
 
 	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			for (unsigned i = 0; i < d->noutputs; i++)
-				sled_output_reopen(d->outputs[i]);
-			log_info(d, "outputs reopened");
+			reload_config(d); /* file outputs reopened, then the -c file again */
 		} else {
 			d->stop = true;
 		}
@@ -211,7 +211,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: probed [-c FILE] [-S SOCKET] [--socket-mode MODE] [-o SPEC]... [-v]\n"
 		"  -c, --config FILE     outputs and standing enables to start with (README)\n"
-		"  -S, --socket PATH     control socket (default $PROBED_SOCKET or /run/probed.sock)\n"
+		"  -S, --socket PATH     control socket (default $PROBED_SOCKET, else for root\n"
+		"                        /run/probed.sock, else $XDG_RUNTIME_DIR/probed.sock,\n"
+		"                        else /tmp/probed-UID.sock)\n"
 		"      --socket-mode M   octal permissions of the socket (default 0600)\n"
 		"  -o, --output SPEC     where events go; repeatable:\n"
 		"                          jsonl:PATH, msgpack:PATH ('-' = stdout)\n"
@@ -297,6 +299,7 @@ static int fail_startup(struct daemon *d, struct config *cfg, int rc)
 	for (unsigned i = 0; i < d->noutputs; i++)
 		sled_output_close(d->outputs[i]);
 	d->noutputs = 0;
+	reload_free(d);
 	config_free(cfg);
 	return rc;
 }
@@ -333,6 +336,7 @@ static int apply_config_enables(struct daemon *d, struct config *cfg)
 			config_free(cfg);
 			return -1;
 		}
+		reload_note_enable(d, l, d->probes.next_id); /* owned by the config */
 		log_info(d, "%s:%u: enabled %s", cfg->path, l->lineno, s.pattern);
 	}
 	return 0;
@@ -393,7 +397,8 @@ int main(int argc, char **argv)
 	int c;
 	uint64_t poll_ns = IDLE_POLL_NS;
 
-	while ((c = getopt_long(argc, argv, "c:S:o:vhV", opts, NULL)) != -1) {
+	opterr = 0; /* getopt's messages do not start with "Error:": ours below */
+	while ((c = getopt_long(argc, argv, ":c:S:o:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (config_path) {
@@ -422,7 +427,17 @@ int main(int argc, char **argv)
 		case 'V': print_version("probed"); return fail_startup(&d, &cfg, 0);
 		case 0x200: metrics_opt = optarg; break;
 		case 0x201: metrics_any = true; break;
-		default: usage(stderr); return 2;
+		case ':':
+			fprintf(stderr, "Error: option '%s' needs a value (probed --help)\n",
+				argv[optind - 1]);
+			return fail_startup(&d, &cfg, 2);
+		default:
+			if (optopt)
+				fprintf(stderr, "Error: unknown option '-%c' (probed --help)\n", optopt);
+			else
+				fprintf(stderr, "Error: unknown option '%s' (probed --help)\n",
+					argv[optind - 1]);
+			return fail_startup(&d, &cfg, 2);
 		}
 	}
 	if (optind < argc) {
@@ -450,9 +465,15 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < cfg.noutputs; i++)
 		if (add_output(&d, cfg.outputs[i]))
 			return fail_startup(&d, &cfg, 2);
+	if (config_path && reload_init(&d, &cfg)) {
+		fprintf(stderr, "Error: out of memory\n");
+		return fail_startup(&d, &cfg, 1);
+	}
 	d.procs.log = log_refused;
 	d.procs.log_arg = &d;
 	d.probes.drain = daemon_drain_one;
+	agg_set_probes(&d.probes);
+	drain_ring_freed = agg_fold_ring;
 	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);
 	if (setup(&d))
@@ -469,10 +490,11 @@ int main(int argc, char **argv)
 	d.last_beat_ns = sled_clock_monotonic_ns();
 	attach_new(&d);
 	if (apply_config_enables(&d, &cfg)) {
+		/* A bad enable line is a bad config, as the README says: exit 2. */
 		restore_everything(&d);
 		metrics_close(d.metrics);
 		server_close(&d);
-		return fail_startup(&d, &cfg, 1);
+		return fail_startup(&d, &cfg, 2);
 	}
 	config_free(&cfg);
 	/* systemd Type=notify: ready once the socket listens and the standing probes stand. */
@@ -533,6 +555,7 @@ int main(int argc, char **argv)
 	}
 	metrics_close(d.metrics);
 	server_close(&d);
+	reload_free(&d);
 	uprobe_close(d.uprobe);
 	procs_release(&d.procs);
 	procs_free(&d.procs);

@@ -8,6 +8,7 @@
 #include "daemon/core/clock.h"
 #include "cli/pattern.h"
 #include "daemon/core/probes.h"
+#include "daemon/sled/aggregate.h"
 
 struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, const char *binary,
 			 uid_t owner)
@@ -57,11 +58,18 @@ bool probes_remove(struct probes *pr, uint32_t id)
 
 			*pp = pb->next;
 			free(pb->up);
+			agg_probe_free(pb);
 			free(pb);
 			return true;
 		}
 	}
 	return false;
+}
+
+void probes_discard(struct probes *pr, uint32_t id)
+{
+	if (probes_remove(pr, id) && id == pr->next_id)
+		pr->next_id--;
 }
 
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,
@@ -129,7 +137,7 @@ int probe_compile_filter(const struct probe *pb, const char *provider, const cha
  * producers' to write; a quiet lane is the one moment no producer touches them.
  */
 static void set_lane_options(struct traced_proc *p, unsigned slot, unsigned lane,
-			     const struct probe *pb)
+			     struct probe *pb)
 {
 	struct sled_shm_lane *ln = &p->slots[slot].lane[lane];
 	const struct slot_meta *m = p->meta[slot];
@@ -143,7 +151,9 @@ static void set_lane_options(struct traced_proc *p, unsigned slot, unsigned lane
 	if (m)
 		probe_compile_filter(pb, m->provider, m->name, m->fields, m->nfields, &ln->filter,
 				     err, sizeof(err));
-	ln->options = ln->filter.ninsns || ln->sample_every > 1 || ln->count_only || ln->rate_per_sec;
+	agg_lane_setup(p, slot, lane, pb);
+	ln->options = ln->filter.ninsns || ln->sample_every > 1 || ln->count_only ||
+		      ln->rate_per_sec || ln->agg[0];
 	for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++)
 		proc_ring(p, r)->lanes[slot][lane].sample_ctr = 0;
 }
@@ -166,6 +176,10 @@ static uint32_t lanes_word(const struct traced_proc *p, unsigned slot)
 	/* One probe with no functions on an integer-only site: the dispatcher's plain path. */
 	if (n == 1 && !s->lane[last].options && !(s->flags & SLED_SITE_F_STRINGS))
 		return active | SLED_LANES_FAST | last << SLED_LANES_FAST_SHIFT;
+	/* One probe that only aggregates: the dispatcher's aggregation path. */
+	if (n == 1 && s->lane[last].agg[0] && !s->lane[last].filter.ninsns && s->lane[last].sample_every <= 1 &&
+	    !s->lane[last].rate_per_sec && !s->lane[last].count_only)
+		return active | SLED_LANES_AGG | last << SLED_LANES_FAST_SHIFT;
 	return active;
 }
 
@@ -180,6 +194,7 @@ static void lane_release(struct probes *pr, struct traced_proc *p, unsigned slot
 	lane_figures(p, slot, lane, &now);
 	if (old)
 		figures_add_delta(&old->past, &now, &lm->base);
+	agg_lane_release(p, slot, lane, old);
 	lm->probe_id = 0;
 	lm->base = now;
 }
@@ -463,6 +478,20 @@ static void plan(struct probes *pr, struct traced_proc *p, const struct probe *o
 						continue;
 					}
 				}
+				if (pb->aggs && s->kind != SLED_SITE_GUARD) {
+					char why[400];
+
+					if (agg_check_site(pb, s->provider, s->name, s->fields,
+							   (unsigned)s->nargs, why, sizeof(why))) {
+						if (pb == only) {
+							r.failed++;
+							r.error = r.error ? r.error : -EINVAL;
+							if (!r.why[0])
+								snprintf(r.why, sizeof(r.why), "%.255s", why);
+						}
+						continue;
+					}
+				}
 				slot = procs_slot_for(p, obj, s);
 				if (slot < 0) {
 					if (pb == only) {
@@ -661,6 +690,7 @@ void probes_free(struct probes *pr)
 
 		pr->head = pb->next;
 		free(pb->up);
+		agg_probe_free(pb);
 		free(pb);
 	}
 }

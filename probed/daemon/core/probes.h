@@ -26,6 +26,7 @@ struct probe {
 	uint32_t sample;         /* one in N, 0/1 for all */
 	uint64_t rate;           /* records per second per process, 0 for no limit */
 	bool count_only;
+	struct probe_aggs *aggs; /* --aggregate: NULL for none (aggregate.h) */
 	bool retired;            /* being disabled: matches nothing, kept for its last figures */
 	bool uprobe;             /* uprobe mode: kernel uprobes + BPF, not slots */
 	/* No scope, with uprobes (uprobe_auto.c): auto mode's processes without libsled, or
@@ -82,6 +83,9 @@ struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, cons
 /* Remove one probe; returns false if there is no such id. */
 bool probes_remove(struct probes *pr, uint32_t id);
 struct probe *probes_find(struct probes *pr, uint32_t id);
+/* Remove a probe whose enable failed: its id is given back when no later probe took one,
+ * so a refused enable does not use up an id. */
+void probes_discard(struct probes *pr, uint32_t id);
 
 /* Does the probe cover site s of object obj in process p? */
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,

@@ -97,6 +97,8 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 	return n;
 }
 
+void (*drain_ring_freed)(struct traced_proc *p, unsigned r);
+
 uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sled_sink_fn sink,
 		       void *arg)
 {
@@ -115,6 +117,9 @@ uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sl
 		    __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE) == ring->tail) {
 			uint32_t orphaned = SLED_RING_ORPHANED;
 
+			/* Its aggregations outlive it: folded before the ring is claimed again. */
+			if (drain_ring_freed)
+				drain_ring_freed(p, r);
 			__atomic_compare_exchange_n(&ring->state, &orphaned, SLED_RING_FREE, false,
 						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 		}

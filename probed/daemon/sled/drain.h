@@ -25,4 +25,8 @@ uint64_t drain_ring(struct traced_proc *p, struct sled_ring_header *ring,
 uint64_t drain_process(struct traced_proc *p, const struct sled_clock *clock, sled_sink_fn sink,
 		       void *arg);
 
+/* Called for a ring whose thread is gone, once drained, before it is freed for another
+ * thread (the aggregations fold its table then); NULL: nothing to do. */
+extern void (*drain_ring_freed)(struct traced_proc *p, unsigned r);
+
 #endif /* SLED_DRAIN_H */

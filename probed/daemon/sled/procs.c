@@ -20,6 +20,7 @@
 #include "daemon/core/clock.h"
 #include "discovery/proc_maps.h"
 #include "daemon/sled/procs.h"
+#include "daemon/sled/aggregate.h"
 #include "daemon/sled/shm_compile.h"
 
 static void block_path(char *buf, size_t len, pid_t pid)
@@ -415,6 +416,7 @@ void procs_reap(struct procs *ps, void (*fn)(struct traced_proc *p, void *arg), 
 		for (unsigned i = 0; i < SLED_SHM_MAX_SITES; i++)
 			free(p->meta[i]);
 		sled_process_free(&p->disc);
+		agg_proc_free(p);
 		munmap(p->shm, p->size);
 		free(p->job);
 		free(p);

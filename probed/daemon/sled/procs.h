@@ -47,6 +47,7 @@ struct slot_meta {
 	struct lane_meta lane[SLED_SHM_LANES];
 };
 
+struct agg_proc;
 struct apply_job;
 
 struct traced_proc {
@@ -67,6 +68,7 @@ struct traced_proc {
 	uint64_t fill_hw;          /* the fullest any ring was at a drain pass, ever */
 	uint64_t maps_fingerprint; /* of the executable file mappings, to spot dlopen */
 	uint64_t block_ino, block_dev; /* the block's memfd: one block, one process */
+	struct agg_proc *agg;      /* aggregation descriptors given out (aggregate.c) */
 	bool gone;                 /* detach at the next reap */
 	char why[256];             /* why it was let go, if not for exiting */
 	/* Applying the probes (probes.c): the hand-over in progress, NULL when none; the

@@ -1123,6 +1123,30 @@ int uprobe_handle_info(struct uprobe_ctx *u, int handle, struct uprobe_handle_in
 	return 0;
 }
 
+unsigned uprobe_each_attached(struct uprobe_ctx *u,
+			      void (*fn)(const struct uprobe_handle_info *info, void *arg), void *arg)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; u && i < USDT_MAX_PROBES; i++) {
+		const struct slot *s = &u->slots[i];
+		struct uprobe_handle_info info = {
+			.probe_id = s->probe_id, .pid = s->pid, .fds = s->fds, .attached = 1,
+			.arg_errors = s->arg_errors, .binary = s->binary,
+		};
+
+		if (s->state != SLOT_ATTACHED)
+			continue;
+		n++;
+		if (!fn)
+			continue;
+		snprintf(info.provider, sizeof(info.provider), "%s", s->provider);
+		snprintf(info.name, sizeof(info.name), "%s", s->name);
+		fn(&info, arg);
+	}
+	return n;
+}
+
 void uprobe_stats(struct uprobe_ctx *u, struct uprobe_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -140,6 +140,9 @@ struct uprobe_handle_info {
 };
 /* 0, or -ENOENT for an unknown handle. */
 int uprobe_handle_info(struct uprobe_ctx *u, int handle, struct uprobe_handle_info *info);
+/* Each attach in force (pid -1: every process of its binary); their number. */
+unsigned uprobe_each_attached(struct uprobe_ctx *u,
+			      void (*fn)(const struct uprobe_handle_info *info, void *arg), void *arg);
 
 /* Context-wide figures. */
 struct uprobe_stats {

@@ -907,3 +907,22 @@ void uprobe_auto_free(struct daemon *d)
 	free(a);
 	d->uauto = NULL;
 }
+
+void uprobe_auto_scan(struct daemon *d)
+{
+	struct uprobe_auto *a = state(d);
+
+	if (a)
+		scan(d, a);
+}
+
+void uprobe_auto_each_object(struct daemon *d, void (*fn)(const struct sled_object *obj, void *arg),
+			     void *arg)
+{
+	struct uprobe_auto *a = d->uauto;
+
+	for (unsigned b = 0; a && b < OBJ_BUCKETS; b++)
+		for (const struct aobj *o = a->objs[b]; o; o = o->next)
+			if (o->obj)
+				fn(o->obj, arg);
+}

@@ -85,6 +85,11 @@ struct uprobe_row {
 unsigned uprobe_auto_rows(struct daemon *d, struct uprobe_row **rows);
 
 void uprobe_auto_free(struct daemon *d);
+/* Look at every process now (as an enable does): their objects join the cache below. */
+void uprobe_auto_scan(struct daemon *d);
+/* Each object with tracepoints built by our header that the uprobe part has read. */
+void uprobe_auto_each_object(struct daemon *d, void (*fn)(const struct sled_object *obj, void *arg),
+			     void *arg);
 
 /* Any uprobe-mode probe: the figures of an attach that is going (drained already) move
  * into pb->up->upast; uprobe_add_released adds it to a report's figures. */
