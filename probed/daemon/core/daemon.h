@@ -8,7 +8,8 @@
  *   core/log.c        -v lines;  core/probes.c  standing enables;  core/config.c  -c FILE
  *   core/pending.c    enables and disables waiting on agents, driven by the loop
  *   core/decode.c     a record's values -> struct sled_event, for both modes
- *   control/server.c  the control socket: clients, requests, replies, tail streams
+ *   control/server.c  the control socket: clients, framing, limits, the request table;
+ *                     each request's handler in its own file (control/request.h)
  *   control/report.c  what status, disable and enable report about probes and processes
  *   control/metrics.c --metrics: GET /metrics over HTTP; metrics_families.c the figures
  *                     it serves, metrics_text.c the exposition format

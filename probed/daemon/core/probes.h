@@ -41,7 +41,7 @@ struct probe {
 	struct probe *next;
 };
 
-/* A probe's uprobe-mode state, owned by the uprobe part (uprobe/, control/server.c's
+/* A probe's uprobe-mode state, owned by the uprobe part (uprobe/, control/enable_uprobe.c's
  * enable_uprobe), freed with the probe. */
 struct probe_uprobe {
 	unsigned nhandles;       /* one per (object, provider:name) attached (-b, -p) */
