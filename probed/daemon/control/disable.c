@@ -7,14 +7,13 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "daemon/control/mode_part.h"
 #include "daemon/control/report.h"
 #include "daemon/control/request.h"
 #include "daemon/core/engine.h"
 #include "daemon/core/log.h"
 #include "daemon/core/loss.h"
 #include "daemon/core/pending.h"
-#include "daemon/uprobe/uprobe.h"
-#include "daemon/uprobe/uprobe_auto.h"
 
 /* A disable while the agents hand the probes' lanes back: the probes' ids. */
 struct disable_ctx {
@@ -48,7 +47,9 @@ static void disable_finish(struct daemon *d, struct pending_req *rq)
 			msgpack_pack_nil(&r.pk);
 		if (pb)
 			loss_final(d, pb);
-		uprobe_auto_forget(d, x->ids[i]);
+		for (unsigned k = 0; k < MODE_PARTS; k++)
+			if (mode_parts[k]->forget)
+				mode_parts[k]->forget(d, x->ids[i]);
 		probes_remove(&d->probes, x->ids[i]);
 	}
 	if (c)
@@ -113,15 +114,13 @@ void handle_disable(struct daemon *d, struct client *c, const msgpack_object *re
 	for (unsigned i = 0; i < x->n; i++) {
 		struct probe *pb = probes_find(&d->probes, x->ids[i]);
 
-		const struct probe_uprobe *up = probe_uprobe_view(pb);
-
 		pb->retired = true;
-		for (unsigned k = 0; k < up->nhandles && d->uprobe; k++)
-			uprobe_detach(d->uprobe, up->handles[k]);
-		uprobe_auto_detach(d, pb->id);
+		for (unsigned k = 0; k < MODE_PARTS; k++)
+			if (mode_parts[k]->retire)
+				mode_parts[k]->retire(d, pb);
 	}
 	daemon_drain(d); /* what the uprobes wrote before they went */
-	for (struct traced_proc *p = d->procs.head; p; p = p->next)
-		if (!p->gone)
-			pending_apply(d, rq, p, NULL);
+	for (unsigned k = 0; k < MODE_PARTS; k++)
+		if (mode_parts[k]->settle)
+			mode_parts[k]->settle(d, rq);
 }

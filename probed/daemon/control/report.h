@@ -2,7 +2,8 @@
 /*
  * report: the maps the daemon sends back about probes and processes (ctl.h's replies):
  * a probe with its figures (status, disable), the traced processes with their mode
- * (status), and the uprobe part of a no-scope enable (enable).  server.c frames them.
+ * (status), and the uprobe part of a no-scope enable (enable).  The request handlers
+ * (request.h) frame them; each mode's rows and figures come from its part (mode_part.h).
  */
 #ifndef SLED_REPORT_H
 #define SLED_REPORT_H

@@ -46,7 +46,8 @@ int daemon_uprobe(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
-uint64_t daemon_drain(struct daemon *d)
+/* Sled mode: every attached process's rings, and how full the fullest was. */
+static uint64_t drain_sled(struct daemon *d)
 {
 	uint64_t n = 0;
 
@@ -59,6 +60,14 @@ uint64_t daemon_drain(struct daemon *d)
 		if (fill > d->fill_permille)
 			d->fill_permille = fill;
 	}
+	return n;
+}
+
+/* Uprobe mode: the BPF ring buffer, once loaded. */
+static uint64_t drain_uprobe(struct daemon *d)
+{
+	uint64_t n = 0;
+
 	if (d->uprobe) {
 		uint64_t got;
 
@@ -67,6 +76,19 @@ uint64_t daemon_drain(struct daemon *d)
 			n += got;
 		} while (got == UPROBE_DRAIN_BUDGET);
 	}
+	return n;
+}
+
+/* Each mode's drain, in turn: a new mode is one more entry (its events through a sink
+ * above), not one more branch below. */
+static uint64_t (*const mode_drains[])(struct daemon *d) = { drain_sled, drain_uprobe };
+
+uint64_t daemon_drain(struct daemon *d)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(mode_drains) / sizeof(mode_drains[0]); i++)
+		n += mode_drains[i](d);
 	/* Unconditionally: events drained elsewhere (a process leaving, a slot changing
 	 * hands) sit in the buffers too.  Flushing an empty buffer costs nothing. */
 	for (unsigned i = 0; i < d->noutputs; i++)
