@@ -128,19 +128,7 @@ static void enable_finish(struct daemon *d, struct pending_req *rq)
 		report_auto_totals(&r.pk, &e->rep);
 	ctl_pack_str(&r.pk, "processes");
 	msgpack_pack_array(&r.pk, nproc + e->rep.nres);
-	for (unsigned i = 0; i < nproc; i++) {
-		msgpack_pack_map(&r.pk, 6 + (res[i]->error != 0) + (res[i]->busy != 0));
-		ctl_pack_kv_i64(&r.pk, "pid", pids[i]);
-		ctl_pack_kv_str(&r.pk, "mode", "sled");
-		ctl_pack_kv_u64(&r.pk, "sites", res[i]->wanted);
-		ctl_pack_kv_u64(&r.pk, "on", res[i]->on);
-		ctl_pack_kv_u64(&r.pk, "failed", res[i]->failed);
-		ctl_pack_kv_u64(&r.pk, "busy", res[i]->busy);
-		if (res[i]->error)
-			ctl_pack_kv_str(&r.pk, "error", strerror(-res[i]->error));
-		if (res[i]->busy)
-			ctl_pack_kv_str(&r.pk, "busy_reason", res[i]->busy_why);
-	}
+	report_sled_rows(&r.pk, res, pids, nproc);
 	report_auto_rows(&r.pk, e->ures, e->rep.nres);
 	reply_send(c, &r);
 	enable_ctx_free(e);

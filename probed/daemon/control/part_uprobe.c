@@ -4,10 +4,8 @@
  * (mode_part.h): the attaches of a -p or -b uprobe probe, and a no-scope probe's
  * per-process attaches (uprobe_auto.c).
  */
-#include <stdlib.h>
-
-#include "ctl/ctl.h"
 #include "daemon/control/mode_part.h"
+#include "daemon/control/report.h"
 #include "daemon/core/daemon.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/uprobe/uprobe_auto.h"
@@ -59,68 +57,11 @@ static void uprobe_figures_of(const struct probe *pb, struct daemon *d, struct p
 	pc->sites_on += uattaches;
 }
 
-/* The processes traced with uprobes. */
-static unsigned uprobe_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
-{
-	struct uprobe_row *rows;
-	unsigned nprocs = 0, nrows = uprobe_auto_rows(d, &rows);
-
-	for (unsigned i = 0; i < nrows; i++)
-		nprocs += may_see(viewer, rows[i].uid);
-	for (unsigned i = 0; pk && i < nrows; i++) {
-		const struct uprobe_row *u = &rows[i];
-
-		if (!may_see(viewer, u->uid))
-			continue;
-		/* sites_on: libbpf 1.1 holds 2 fds per site it attached (a perf event, a link). */
-		msgpack_pack_map(pk, 8);
-		ctl_pack_kv_i64(pk, "pid", u->pid);
-		ctl_pack_kv_str(pk, "exe", u->exe);
-		ctl_pack_kv_i64(pk, "uid", u->uid);
-		ctl_pack_kv_str(pk, "mode", "uprobe");
-		ctl_pack_kv_u64(pk, "sites_on", u->fds / 2);
-		ctl_pack_kv_u64(pk, "attaches", u->attaches);
-		ctl_pack_kv_u64(pk, "fds", u->fds);
-		ctl_pack_str(pk, "probes");
-		msgpack_pack_array(pk, u->nprobes);
-		for (unsigned k = 0; k < u->nprobes; k++)
-			msgpack_pack_uint32(pk, u->probes[k]);
-	}
-	free(rows);
-	return nprocs;
-}
-
-static void pack_uprobe_site(const struct uprobe_handle_info *info, void *arg)
-{
-	msgpack_packer *pk = arg;
-
-	msgpack_pack_map(pk, 8);
-	ctl_pack_kv_i64(pk, "pid", info->pid);
-	ctl_pack_kv_str(pk, "mode", "uprobe");
-	ctl_pack_kv_str(pk, "provider", info->provider);
-	ctl_pack_kv_str(pk, "name", info->name);
-	ctl_pack_kv_str(pk, "binary", info->binary ? info->binary : "");
-	ctl_pack_kv_str(pk, "state", "on");
-	ctl_pack_kv_u64(pk, "probe", info->probe_id);
-	ctl_pack_str(pk, "probes"); /* as a sled site's: the probes on it */
-	msgpack_pack_array(pk, 1);
-	msgpack_pack_uint32(pk, info->probe_id);
-}
-
-/* Uprobe mode's attaches, by provider:name (a uprobe has no slot): a root client's
- * list shows them on too.  Others see only sled mode's sites. */
-static unsigned uprobe_sites(msgpack_packer *pk, struct daemon *d, uid_t viewer)
-{
-	if (viewer != 0)
-		return 0;
-	return uprobe_each_attached(d->uprobe, pk ? pack_uprobe_site : NULL, pk);
-}
-
 const struct mode_part_ops part_uprobe = {
 	.name = "uprobe",
 	.retire = uprobe_retire,
 	.forget = uprobe_auto_forget,
 	.figures = uprobe_figures_of,
-	.processes = uprobe_processes,
-	.sites = uprobe_sites,
+	.processes = report_uprobe_processes,
+	.sites = report_uprobe_sites,
 };

@@ -4,6 +4,11 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "daemon/control/request.h"
+#include "daemon/core/reload.h"
+#include "daemon/sled/aggregate.h"
+#include "daemon/uprobe/uprobe.h"
+#include "export/output.h"
 #include "daemon/control/mode_part.h"
 #include "daemon/control/report.h"
 
@@ -99,6 +104,165 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	ctl_pack_kv_u64(pk, "drops_per_sec", pb->drops_per_sec);
 }
 
+/* The probes holding a lane of one of p's slots, in ids[] (at most max); how many. */
+static unsigned sled_probe_ids(const struct traced_proc *p, uint32_t *ids, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < p->nslots; i++) {
+		for (unsigned l = 0; p->meta[i] && l < SLED_SHM_LANES; l++) {
+			uint32_t id = p->meta[i]->lane[l].probe_id;
+			unsigned k;
+
+			for (k = 0; k < n && ids[k] != id; k++)
+				;
+			if (id && k == n && n < max)
+				ids[n++] = id;
+		}
+	}
+	return n;
+}
+
+unsigned report_sled_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
+{
+	unsigned nprocs = 0;
+
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		nprocs += !p->gone && may_see(viewer, p->uid);
+	if (!pk)
+		return nprocs;
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		unsigned on = 0, rings = 0, nids;
+		uint32_t ids[64];
+
+		if (p->gone || !may_see(viewer, p->uid))
+			continue;
+		for (unsigned i = 0; i < p->nslots; i++)
+			on += p->slots[i].state == SLED_STATE_ON;
+		for (unsigned i = 0; i < SLED_SHM_MAX_RINGS; i++)
+			rings += proc_ring(p, i)->state != SLED_RING_FREE;
+		nids = sled_probe_ids(p, ids, 64);
+		/* restores: the agent put every sled back (the daemon was silent too long);
+		 * reapplies: the daemon then applied its standing probes again. */
+		/* ring_size and fill_high_water: pressure before it drops (the fullest any of
+		 * its rings was when a drain pass came, in bytes). */
+		msgpack_pack_map(pk, 13);
+		ctl_pack_kv_i64(pk, "pid", p->pid);
+		ctl_pack_kv_str(pk, "exe", p->exe);
+		ctl_pack_kv_i64(pk, "uid", p->uid);
+		ctl_pack_kv_str(pk, "mode", "sled");
+		ctl_pack_kv_u64(pk, "sites_on", on);
+		ctl_pack_kv_u64(pk, "rings", rings);
+		ctl_pack_kv_u64(pk, "ring_size", p->ring_data);
+		ctl_pack_kv_u64(pk, "fill_high_water", p->fill_hw);
+		ctl_pack_kv_u64(pk, "lost", p->shm->lost_no_ring);
+		ctl_pack_kv_u64(pk, "malformed", p->malformed);
+		ctl_pack_kv_u64(pk, "restores", p->shm->restores);
+		ctl_pack_kv_u64(pk, "reapplies", p->reapplies);
+		ctl_pack_str(pk, "probes");
+		msgpack_pack_array(pk, nids);
+		for (unsigned k = 0; k < nids; k++)
+			msgpack_pack_uint32(pk, ids[k]);
+	}
+	return nprocs;
+}
+
+/* Every slot of the processes viewer may see. */
+unsigned report_sled_sites(msgpack_packer *pk, struct daemon *d, uid_t viewer)
+{
+	unsigned n = 0;
+
+	for (struct traced_proc *p = d->procs.head; p; p = p->next)
+		if (!p->gone && may_see(viewer, p->uid))
+			n += p->nslots;
+	if (!pk)
+		return n;
+	for (struct traced_proc *p = d->procs.head; p; p = p->next) {
+		if (p->gone || !may_see(viewer, p->uid))
+			continue;
+		for (unsigned i = 0; i < p->nslots; i++) {
+			static const char *const states[] = { "off", "on", "failed" };
+			uint32_t st = p->slots[i].state;
+
+			const struct slot_meta *m = p->meta[i];
+			uint32_t ids[SLED_SHM_LANES];
+			unsigned nids = 0;
+
+			/* Every probe on the site (one per lane); "probe": the first, or 0. */
+			for (unsigned l = 0; m && l < SLED_SHM_LANES; l++)
+				if (m->lane[l].probe_id)
+					ids[nids++] = m->lane[l].probe_id;
+			msgpack_pack_map(pk, 5);
+			ctl_pack_kv_i64(pk, "pid", p->pid);
+			ctl_pack_kv_u64(pk, "address", p->slots[i].addr);
+			ctl_pack_kv_str(pk, "state", st < 3 ? states[st] : "?");
+			ctl_pack_kv_u64(pk, "probe", nids ? ids[0] : 0);
+			ctl_pack_str(pk, "probes");
+			msgpack_pack_array(pk, nids);
+			for (unsigned k = 0; k < nids; k++)
+				msgpack_pack_uint32(pk, ids[k]);
+		}
+	}
+	return n;
+}
+
+/* The processes traced with uprobes. */
+unsigned report_uprobe_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
+{
+	struct uprobe_row *rows;
+	unsigned nprocs = 0, nrows = uprobe_auto_rows(d, &rows);
+
+	for (unsigned i = 0; i < nrows; i++)
+		nprocs += may_see(viewer, rows[i].uid);
+	for (unsigned i = 0; pk && i < nrows; i++) {
+		const struct uprobe_row *u = &rows[i];
+
+		if (!may_see(viewer, u->uid))
+			continue;
+		/* sites_on: libbpf 1.1 holds 2 fds per site it attached (a perf event, a link). */
+		msgpack_pack_map(pk, 8);
+		ctl_pack_kv_i64(pk, "pid", u->pid);
+		ctl_pack_kv_str(pk, "exe", u->exe);
+		ctl_pack_kv_i64(pk, "uid", u->uid);
+		ctl_pack_kv_str(pk, "mode", "uprobe");
+		ctl_pack_kv_u64(pk, "sites_on", u->fds / 2);
+		ctl_pack_kv_u64(pk, "attaches", u->attaches);
+		ctl_pack_kv_u64(pk, "fds", u->fds);
+		ctl_pack_str(pk, "probes");
+		msgpack_pack_array(pk, u->nprobes);
+		for (unsigned k = 0; k < u->nprobes; k++)
+			msgpack_pack_uint32(pk, u->probes[k]);
+	}
+	free(rows);
+	return nprocs;
+}
+
+static void pack_uprobe_site(const struct uprobe_handle_info *info, void *arg)
+{
+	msgpack_packer *pk = arg;
+
+	msgpack_pack_map(pk, 8);
+	ctl_pack_kv_i64(pk, "pid", info->pid);
+	ctl_pack_kv_str(pk, "mode", "uprobe");
+	ctl_pack_kv_str(pk, "provider", info->provider);
+	ctl_pack_kv_str(pk, "name", info->name);
+	ctl_pack_kv_str(pk, "binary", info->binary ? info->binary : "");
+	ctl_pack_kv_str(pk, "state", "on");
+	ctl_pack_kv_u64(pk, "probe", info->probe_id);
+	ctl_pack_str(pk, "probes"); /* as a sled site's: the probes on it */
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_uint32(pk, info->probe_id);
+}
+
+/* Uprobe mode's attaches, by provider:name (a uprobe has no slot): a root client's
+ * list shows them on too.  Others see only sled mode's sites. */
+unsigned report_uprobe_sites(msgpack_packer *pk, struct daemon *d, uid_t viewer)
+{
+	if (viewer != 0)
+		return 0;
+	return uprobe_each_attached(d->uprobe, pk ? pack_uprobe_site : NULL, pk);
+}
+
 void report_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
 {
 	unsigned nprocs = 0;
@@ -110,4 +274,105 @@ void report_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer)
 	msgpack_pack_array(pk, nprocs);
 	for (unsigned i = 0; i < MODE_PARTS; i++)
 		mode_parts[i]->processes(pk, d, viewer);
+}
+
+/* Per process rows of a sled-mode enable, for its reply. */
+void report_sled_rows(msgpack_packer *pk, const struct apply_result *const *res,
+		      const pid_t *pids, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 6 + (res[i]->error != 0) + (res[i]->busy != 0));
+		ctl_pack_kv_i64(pk, "pid", pids[i]);
+		ctl_pack_kv_str(pk, "mode", "sled");
+		ctl_pack_kv_u64(pk, "sites", res[i]->wanted);
+		ctl_pack_kv_u64(pk, "on", res[i]->on);
+		ctl_pack_kv_u64(pk, "failed", res[i]->failed);
+		ctl_pack_kv_u64(pk, "busy", res[i]->busy);
+		if (res[i]->error)
+			ctl_pack_kv_str(pk, "error", strerror(-res[i]->error));
+		if (res[i]->busy)
+			ctl_pack_kv_str(pk, "busy_reason", res[i]->busy_why);
+	}
+}
+
+/* status's "daemon": clients, the limits, and what they refused. */
+void report_daemon(msgpack_packer *pk, const struct daemon *d)
+{
+	const struct server_stats *s = &d->stats;
+	const struct server_limits *l = &d->limits;
+	struct server_clients n;
+
+	server_count_clients(d, &n);
+	msgpack_pack_map(pk, 9 + RELOAD_STATUS_KEYS);
+	reload_pack_status(pk, d);
+	ctl_pack_kv_u64(pk, "clients", n.clients);
+	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
+	ctl_pack_kv_u64(pk, "paused_clients", n.paused);
+	ctl_pack_kv_u64(pk, "limits_hit", server_limits_hit(s));
+	ctl_pack_kv_u64(pk, "requests_refused", s->refused_requests);
+	ctl_pack_kv_u64(pk, "tail_lost", s->tail_lost);
+	ctl_pack_str(pk, "limits");
+	msgpack_pack_map(pk, 6);
+	ctl_pack_kv_u64(pk, "request_bytes", l->request_bytes);
+	ctl_pack_kv_u64(pk, "request_elements", REQUEST_MAX_ELEMENTS);
+	ctl_pack_kv_u64(pk, "clients", l->clients);
+	ctl_pack_kv_u64(pk, "clients_per_uid", l->clients_per_uid);
+	ctl_pack_kv_u64(pk, "probes_per_uid", l->probes_per_uid);
+	ctl_pack_kv_u64(pk, "client_buffer", l->client_buffer);
+	/* Each limit's count: connections refused, requests refused, clients slowed. */
+	ctl_pack_str(pk, "refused");
+	msgpack_pack_map(pk, 7);
+	ctl_pack_kv_u64(pk, "clients", s->refused_clients);
+	ctl_pack_kv_u64(pk, "clients_per_uid", s->refused_clients_uid);
+	ctl_pack_kv_u64(pk, "no_fds", s->refused_fds);
+	ctl_pack_kv_u64(pk, "request_too_large", s->refused_too_large);
+	ctl_pack_kv_u64(pk, "malformed", s->refused_malformed);
+	ctl_pack_kv_u64(pk, "probes_per_uid", s->refused_probes);
+	ctl_pack_kv_u64(pk, "version", s->refused_version);
+	ctl_pack_str(pk, "slowed");
+	msgpack_pack_map(pk, 2);
+	ctl_pack_kv_u64(pk, "paused", s->paused);
+	ctl_pack_kv_u64(pk, "tail_lagging", s->tail_clients_lagging);
+}
+
+/* status's "aggregations": each aggregating probe's expressions, keys and overflow. */
+void report_aggregations(msgpack_packer *pk, struct daemon *d, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next)
+		n += pb->aggs && (uid == 0 || pb->owner == uid);
+	ctl_pack_str(pk, "aggregations");
+	msgpack_pack_array(pk, n);
+	for (struct probe *pb = d->probes.head; pb; pb = pb->next) {
+		struct agg_table t[SLED_LANE_AGGS];
+
+		if (!pb->aggs || (uid != 0 && pb->owner != uid))
+			continue;
+		agg_collect(pb, &d->procs, t);
+		msgpack_pack_map(pk, 2);
+		ctl_pack_kv_u64(pk, "id", pb->id);
+		ctl_pack_str(pk, "aggregations");
+		agg_pack_status(pk, pb, t);
+		agg_tables_free(t, pb->aggs->n);
+	}
+}
+
+/* status's "outputs": each output's spec, state and figures. */
+void report_outputs(msgpack_packer *pk, const struct daemon *d)
+{
+	msgpack_pack_array(pk, d->noutputs);
+	for (unsigned i = 0; i < d->noutputs; i++) {
+		struct sled_output_stats st;
+
+		sled_output_stats(d->outputs[i], &st);
+		msgpack_pack_map(pk, 7);
+		ctl_pack_kv_str(pk, "spec", sled_output_spec(d->outputs[i]));
+		ctl_pack_kv_str(pk, "state", st.state ? st.state : "");
+		ctl_pack_kv_u64(pk, "sent", st.written);
+		ctl_pack_kv_u64(pk, "acked", st.acked);
+		ctl_pack_kv_u64(pk, "queued", st.queued);
+		ctl_pack_kv_u64(pk, "dropped", st.dropped);
+		ctl_pack_kv_str(pk, "error", st.error);
+	}
 }

@@ -2,7 +2,8 @@
 /*
  * report: the maps the daemon sends back about probes and processes (ctl.h's replies):
  * a probe with its figures (status, disable), the traced processes with their mode
- * (status), and the uprobe part of a no-scope enable (enable).  The request handlers
+ * (status), sites (sites), the daemon's figures and outputs (status), and the rows of an
+ * enable (enable).  The request handlers
  * (request.h) frame them; each mode's rows and figures come from its part (mode_part.h).
  */
 #ifndef SLED_REPORT_H
@@ -34,5 +35,22 @@ void report_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer);
 void report_auto_rows(msgpack_packer *pk, const struct auto_result *res, unsigned n);
 unsigned report_auto_keys(const struct auto_report *rep);
 void report_auto_totals(msgpack_packer *pk, const struct auto_report *rep);
+
+/* Each mode's rows of status's "processes" and of sites' reply, for the processes
+ * viewer (0: root) may see: how many (pk NULL), or packed (mode_part.h). */
+unsigned report_sled_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer);
+unsigned report_uprobe_processes(msgpack_packer *pk, struct daemon *d, uid_t viewer);
+unsigned report_sled_sites(msgpack_packer *pk, struct daemon *d, uid_t viewer);
+unsigned report_uprobe_sites(msgpack_packer *pk, struct daemon *d, uid_t viewer);
+
+/* The sled part of an enable: per process rows (n of them; pids[i] is res[i]'s). */
+void report_sled_rows(msgpack_packer *pk, const struct apply_result *const *res,
+		      const pid_t *pids, unsigned n);
+
+/* status's "daemon" (clients, limits, what they refused), "aggregations" (each
+ * aggregating probe uid may see: its expressions, keys and overflow) and "outputs". */
+void report_daemon(msgpack_packer *pk, const struct daemon *d);
+void report_aggregations(msgpack_packer *pk, struct daemon *d, uid_t uid);
+void report_outputs(msgpack_packer *pk, const struct daemon *d);
 
 #endif /* SLED_REPORT_H */
