@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "utf8.h"
 #include "value_visit.h"
 
@@ -22,53 +23,50 @@
 
 static const char hex[] = "0123456789abcdef";
 
+static bool human_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* One byte as \" \\ \n \r \t, or \xNN. */
+static int put_escaped_byte(struct sled_buf *b, unsigned char c)
+{
+	char esc[4] = { '\\' };
+	size_t n = 2;
+
+	switch (c) {
+	case '"':  esc[1] = '"'; break;
+	case '\\': esc[1] = '\\'; break;
+	case '\n': esc[1] = 'n'; break;
+	case '\r': esc[1] = 'r'; break;
+	case '\t': esc[1] = 't'; break;
+	default:
+		esc[1] = 'x';
+		esc[2] = hex[c >> 4];
+		esc[3] = hex[c & 15];
+		n = 4;
+		break;
+	}
+	return sled_buf_append(b, esc, n);
+}
+
+/* Ill-formed UTF-8: each of its bytes as \xNN. */
+static int human_ill_formed(struct sled_buf *b, const unsigned char *s, size_t n)
+{
+	int err = 0;
+
+	for (size_t k = 0; k < n; k++)
+		err |= put_escaped_byte(b, s[k]);
+	return err;
+}
+
+static const struct sled_escaper human_escaper = { human_plain, put_escaped_byte,
+						   human_ill_formed };
+
 /* Text of len bytes, escaped (not quoted). */
 static int put_escaped(struct sled_buf *b, const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0;
-	int err = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		char esc[4] = { '\\' };
-		size_t n = 2;
-		int r = 1;
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			r = sled_utf8_seq(s + i, len - i);
-			if (r > 0) {
-				i += (size_t)r;
-				continue;
-			}
-			r = -r;
-		}
-		err |= sled_buf_append(b, str + run, i - run);
-		for (int k = 0; k < r; k++, i++) {
-			c = s[i];
-			switch (c) {
-			case '"':  esc[1] = '"'; break;
-			case '\\': esc[1] = '\\'; break;
-			case '\n': esc[1] = 'n'; break;
-			case '\r': esc[1] = 'r'; break;
-			case '\t': esc[1] = 't'; break;
-			default:
-				esc[1] = 'x';
-				esc[2] = hex[c >> 4];
-				esc[3] = hex[c & 15];
-				n = 4;
-				break;
-			}
-			err |= sled_buf_append(b, esc, n);
-		}
-		run = i;
-	}
-	err |= sled_buf_append(b, str + run, len - run);
-	return err ? -ENOMEM : 0;
+	return sled_escape(b, str, len, &human_escaper);
 }
 
 static int put_name(struct sled_buf *b, const char *s)

@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "utf8.h"
 #include "value_visit.h"
 
@@ -24,61 +25,50 @@
 
 static const char hex[] = "0123456789abcdef";
 
+static bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\';
+}
+
+static int json_ascii(struct sled_buf *b, unsigned char c)
+{
+	char esc[6];
+	size_t n = 0;
+
+	switch (c) {
+	case '"':  esc[n++] = '\\'; esc[n++] = '"'; break;
+	case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
+	case '\n': esc[n++] = '\\'; esc[n++] = 'n'; break;
+	case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
+	case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
+	case '\b': esc[n++] = '\\'; esc[n++] = 'b'; break;
+	case '\f': esc[n++] = '\\'; esc[n++] = 'f'; break;
+	default: /* another control character */
+		memcpy(esc, "\\u00", 4);
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 15];
+		n = 6;
+		break;
+	}
+	return sled_buf_append(b, esc, n);
+}
+
+static int json_ill_formed(struct sled_buf *b, const unsigned char *s, size_t n)
+{
+	(void)s;
+	(void)n;
+	return sled_buf_append(b, SLED_UTF8_REPLACEMENT, sizeof(SLED_UTF8_REPLACEMENT) - 1);
+}
+
+static const struct sled_escaper json_escaper = { json_plain, json_ascii, json_ill_formed };
+
 /* A quoted, escaped JSON string of len bytes. */
 static int put_string(struct sled_buf *b, const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0;
 	int err = 0;
 
 	err |= sled_buf_putc(b, '"');
-	while (i < len) {
-		unsigned char c = s[i];
-		char esc[6];
-		size_t n = 0;
-		int r = -1;
-
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			r = sled_utf8_seq(s + i, len - i);
-			if (r > 0) {
-				i += (size_t)r;
-				continue;
-			}
-		}
-		/* Flush the plain run before s[i], then its replacement. */
-		err |= sled_buf_append(b, str + run, i - run);
-		switch (c) {
-		case '"':  esc[n++] = '\\'; esc[n++] = '"'; break;
-		case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
-		case '\n': esc[n++] = '\\'; esc[n++] = 'n'; break;
-		case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
-		case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
-		case '\b': esc[n++] = '\\'; esc[n++] = 'b'; break;
-		case '\f': esc[n++] = '\\'; esc[n++] = 'f'; break;
-		default:
-			if (c < 0x20) {
-				memcpy(esc, "\\u00", 4);
-				esc[4] = hex[c >> 4];
-				esc[5] = hex[c & 15];
-				n = 6;
-			}
-			break;
-		}
-		if (n) {
-			err |= sled_buf_append(b, esc, n);
-			i++;
-		} else { /* ill-formed UTF-8: r holds minus its length */
-			err |= sled_buf_append(b, SLED_UTF8_REPLACEMENT,
-					       sizeof(SLED_UTF8_REPLACEMENT) - 1);
-			i += (size_t)-r;
-		}
-		run = i;
-	}
-	err |= sled_buf_append(b, str + run, len - run);
+	err |= sled_escape(b, str, len, &json_escaper);
 	err |= sled_buf_putc(b, '"');
 	return err ? -ENOMEM : 0;
 }

@@ -956,41 +956,16 @@ static void *fwd_create_tls(const char *target, const struct sled_netout_opts *o
 	return fwd_create_common("forward+tls", false, target, opts, err, errlen);
 }
 
-const struct sled_proto_ops sled_proto_forward = {
-	.kind = "forward",
-	.create = fwd_create_tcp,
-	.key = fwd_key,
-	.encode = fwd_encode,
-	.connect = fwd_connect,
-	.send = fwd_send,
-	.idle = fwd_idle,
-	.disconnect = fwd_disconnect,
-	.destroy = fwd_destroy,
-	.idle_ms = 1000,
-};
+/* The three transports share every operation but their creation. */
+#define FWD_PROTO_OPS(KIND, CREATE)                                                        \
+	{                                                                                  \
+		.kind = KIND, .create = CREATE, .key = fwd_key, .encode = fwd_encode,      \
+		.connect = fwd_connect, .send = fwd_send, .idle = fwd_idle,                \
+		.disconnect = fwd_disconnect, .destroy = fwd_destroy, .idle_ms = 1000,     \
+	}
 
-const struct sled_proto_ops sled_proto_forward_tls = {
-	.kind = "forward+tls",
-	.create = fwd_create_tls,
-	.key = fwd_key,
-	.encode = fwd_encode,
-	.connect = fwd_connect,
-	.send = fwd_send,
-	.idle = fwd_idle,
-	.disconnect = fwd_disconnect,
-	.destroy = fwd_destroy,
-	.idle_ms = 1000,
-};
-
-const struct sled_proto_ops sled_proto_forward_unix = {
-	.kind = "forward+unix",
-	.create = fwd_create_unix,
-	.key = fwd_key,
-	.encode = fwd_encode,
-	.connect = fwd_connect,
-	.send = fwd_send,
-	.idle = fwd_idle,
-	.disconnect = fwd_disconnect,
-	.destroy = fwd_destroy,
-	.idle_ms = 1000,
-};
+const struct sled_proto_ops sled_proto_forward = FWD_PROTO_OPS("forward", fwd_create_tcp);
+const struct sled_proto_ops sled_proto_forward_tls =
+	FWD_PROTO_OPS("forward+tls", fwd_create_tls);
+const struct sled_proto_ops sled_proto_forward_unix =
+	FWD_PROTO_OPS("forward+unix", fwd_create_unix);

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "net_tls.h"
 #include "netout.h"
 #include "output_impl.h"
@@ -331,43 +332,32 @@ static int put_control(struct sled_buf *b, unsigned char c)
 	return sled_buf_puts(b, tmp);
 }
 
+static bool param_plain(unsigned char c)
+{
+	return c != '"' && c != '\\' && c != ']' && (c >= 0x20 || c == '\t') && c != 0x7f;
+}
+
+static int param_ascii(struct sled_buf *b, unsigned char c)
+{
+	if (c == '"' || c == '\\' || c == ']')
+		return sled_buf_putc(b, '\\') | sled_buf_putc(b, (char)c);
+	return put_control(b, c);
+}
+
+static int param_ill_formed(struct sled_buf *b, const unsigned char *s, size_t n)
+{
+	(void)s;
+	(void)n;
+	return sled_buf_puts(b, SLED_UTF8_REPLACEMENT);
+}
+
+static const struct sled_escaper param_escaper = { param_plain, param_ascii, param_ill_formed };
+
 /* A PARAM-VALUE (not quoted): valid UTF-8, with '"', '\' and ']' escaped, and control
  * characters but tab written as text, so that a message is one line. */
 static int put_param_value(struct sled_buf *b, const char *str, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)str;
-	size_t i = 0, run = 0;
-	int err = 0;
-
-	while (i < len) {
-		unsigned char c = u[i];
-		int r;
-
-		if (c < 0x80) {
-			if (c == '"' || c == '\\' || c == ']') {
-				err |= sled_buf_append(b, str + run, i - run);
-				err |= sled_buf_putc(b, '\\');
-				run = i; /* the character itself goes with the next run */
-			} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
-				err |= sled_buf_append(b, str + run, i - run);
-				err |= put_control(b, c);
-				run = i + 1;
-			}
-			i++;
-			continue;
-		}
-		r = sled_utf8_seq(u + i, len - i);
-		if (r > 0) {
-			i += (size_t)r;
-			continue;
-		}
-		err |= sled_buf_append(b, str + run, i - run);
-		err |= sled_buf_puts(b, SLED_UTF8_REPLACEMENT);
-		i += (size_t)-r;
-		run = i;
-	}
-	err |= sled_buf_append(b, str + run, len - run);
-	return err ? -ENOMEM : 0;
+	return sled_escape(b, str, len, &param_escaper);
 }
 
 /* A field's value as PARAM-VALUE text; 1 when the field has no param (NULL char *). */
