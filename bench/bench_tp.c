@@ -45,79 +45,30 @@ static int cmp_double(const void *a, const void *b)
  * code placement (a loop that straddles a fetch boundary costs a cycle more). */
 #define LOOP_ATTRS __attribute__((noinline, aligned(64)))
 
-LOOP_ATTRS static uint64_t loop_none(uint64_t n)
-{
-	uint64_t acc = 1;
-
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		acc += i;
+/* One loop: each iteration runs what the variant adds (site) between the same two
+ * steps. */
+#define BENCH_LOOP(name, site)                                                              \
+	LOOP_ATTRS static uint64_t name(uint64_t n)                                         \
+	{                                                                                   \
+		uint64_t acc = 1;                                                           \
+                                                                                            \
+		for (uint64_t i = 0; i < n; i++) {                                          \
+			__asm__ __volatile__("" : "+r"(acc));                               \
+			site;                                                               \
+			acc += i;                                                           \
+		}                                                                           \
+		return acc;                                                                 \
 	}
-	return acc;
-}
 
-LOOP_ATTRS static uint64_t loop_disabled(uint64_t n)
-{
-	uint64_t acc = 1;
+static const char *const names[2] = { "/index.html", "/about.html" };
 
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		TRACEPOINT(bench, hot, i, acc);
-		acc += i;
-	}
-	return acc;
-}
-
-LOOP_ATTRS static uint64_t loop_sdt(uint64_t n)
-{
-	uint64_t acc = 1;
-
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		STAP_PROBE2(bench, sdt, i, acc);
-		acc += i;
-	}
-	return acc;
-}
-
-LOOP_ATTRS static uint64_t loop_str(uint64_t n)
-{
-	static const char *const names[2] = { "/index.html", "/about.html" };
-	uint64_t acc = 1;
-
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		TRACEPOINT(bench, hotstr, i, names[i & 1]);
-		acc += i;
-	}
-	return acc;
-}
-
-LOOP_ATTRS static uint64_t loop_guard(uint64_t n)
-{
-	uint64_t acc = 1;
-
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		if (TRACEPOINT_ENABLED(bench, guard))
-			TRACEPOINT(bench, guard, i, acc);
-		acc += i;
-	}
-	return acc;
-}
-
-LOOP_ATTRS static uint64_t loop_guard_sem(uint64_t n)
-{
-	uint64_t acc = 1;
-
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		if (TRACEPOINT_ENABLED_SEM(bench, guard_sem))
-			TRACEPOINT(bench, guard_sem, i, acc);
-		acc += i;
-	}
-	return acc;
-}
+BENCH_LOOP(loop_none, (void)0)
+BENCH_LOOP(loop_disabled, TRACEPOINT(bench, hot, i, acc))
+BENCH_LOOP(loop_sdt, STAP_PROBE2(bench, sdt, i, acc))
+BENCH_LOOP(loop_str, TRACEPOINT(bench, hotstr, i, names[i & 1]))
+BENCH_LOOP(loop_guard, if (TRACEPOINT_ENABLED(bench, guard)) TRACEPOINT(bench, guard, i, acc))
+BENCH_LOOP(loop_guard_sem,
+	   if (TRACEPOINT_ENABLED_SEM(bench, guard_sem)) TRACEPOINT(bench, guard_sem, i, acc))
 
 /* ~40 ns of dependent integer work per iteration: a small hash over 64 bytes. */
 static inline uint64_t work(uint64_t x)

@@ -46,6 +46,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "worker_app.h"
+
+/* Its arguments, as its usage line gives them. */
+#define USAGE "WORKERS [NICE [CPU]]"
+
 static volatile sig_atomic_t stop;
 static volatile uint64_t traps_seen, alarms_seen;
 static int worker_nice;
@@ -121,15 +126,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	uint64_t thread = w->index, seq;
 
-	if (worker_nice)
-		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), worker_nice);
-	if (worker_cpu >= 0 && worker_cpu < CPU_SETSIZE) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET((int)worker_cpu, &set);
-		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	}
+	app_worker_place(worker_nice, worker_cpu);
 	for (seq = 0; !stop; seq++) {
 		uint64_t check = seq * 2654435761u ^ thread;
 
@@ -164,22 +161,6 @@ static void *trap_main(void *arg)
 	return NULL;
 }
 
-static unsigned long arg_or(int argc, char **argv, int i, unsigned long def)
-{
-	char *end;
-	unsigned long v;
-
-	if (argc <= i)
-		return def;
-	errno = 0;
-	v = strtoul(argv[i], &end, 10);
-	if (errno || end == argv[i] || *end || argv[i][0] == '-') {
-		fprintf(stderr, "usage: %s WORKERS [NICE [CPU]]\n", argv[0]);
-		exit(2);
-	}
-	return v;
-}
-
 static void handle(int sig, void (*fn)(int))
 {
 	struct sigaction sa;
@@ -193,7 +174,7 @@ static void handle(int sig, void (*fn)(int))
 
 int main(int argc, char **argv)
 {
-	unsigned long nworkers = arg_or(argc, argv, 1, 2);
+	unsigned long nworkers = app_arg_or(argc, argv, 1, 2, USAGE);
 	struct itimerval tick = { { 0, 100 }, { 0, 100 } }; /* 10 kHz */
 	struct itimerval off = { { 0, 0 }, { 0, 0 } };
 	struct worker w[16];
@@ -204,8 +185,8 @@ int main(int argc, char **argv)
 	char *area = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	worker_nice = (int)arg_or(argc, argv, 2, 0);
-	worker_cpu = argc > 3 ? (long)arg_or(argc, argv, 3, 0) : -1;
+	worker_nice = (int)app_arg_or(argc, argv, 2, 0, USAGE);
+	worker_cpu = argc > 3 ? (long)app_arg_or(argc, argv, 3, 0, USAGE) : -1;
 	if (nworkers == 0 || nworkers > 16) {
 		fprintf(stderr, "%s: WORKERS must be 1..16\n", argv[0]);
 		return 2;

@@ -41,6 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "worker_app.h"
+
+/* Its arguments, as its usage line gives them. */
+#define USAGE "THREADS [PAUSE_US [NICE [CPU]]]"
+
 static volatile sig_atomic_t stop, crash;
 static unsigned long pause_us;
 static int worker_nice;
@@ -95,15 +100,7 @@ static void *worker_main(void *arg)
 	uint64_t thread = w->index, seq, bad = 0;
 	char label[48];
 
-	if (worker_nice)
-		setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), worker_nice);
-	if (worker_cpu >= 0 && worker_cpu < CPU_SETSIZE) {
-		cpu_set_t set;
-
-		CPU_ZERO(&set);
-		CPU_SET((int)worker_cpu, &set);
-		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	}
+	app_worker_place(worker_nice, worker_cpu);
 	for (seq = 0; !stop; seq++) {
 		uint64_t check = seq * 2654435761u ^ thread;
 		/* Copies the compiler cannot relate to the originals, live across the site in
@@ -129,33 +126,17 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static unsigned long arg_or(int argc, char **argv, int i, unsigned long def)
-{
-	char *end;
-	unsigned long v;
-
-	if (argc <= i)
-		return def;
-	errno = 0;
-	v = strtoul(argv[i], &end, 10);
-	if (errno || end == argv[i] || *end || argv[i][0] == '-') {
-		fprintf(stderr, "usage: %s THREADS [PAUSE_US [NICE [CPU]]]\n", argv[0]);
-		exit(2);
-	}
-	return v;
-}
-
 int main(int argc, char **argv)
 {
-	unsigned long nthreads = arg_or(argc, argv, 1, 8);
+	unsigned long nthreads = app_arg_or(argc, argv, 1, 8, USAGE);
 	struct sigaction sa;
 	struct worker *w;
 	uint64_t total = 0;
 	int bad = 0;
 
-	pause_us = arg_or(argc, argv, 2, 0);
-	worker_nice = (int)arg_or(argc, argv, 3, 0);
-	worker_cpu = argc > 4 ? (long)arg_or(argc, argv, 4, 0) : -1;
+	pause_us = app_arg_or(argc, argv, 2, 0, USAGE);
+	worker_nice = (int)app_arg_or(argc, argv, 3, 0, USAGE);
+	worker_cpu = argc > 4 ? (long)app_arg_or(argc, argv, 4, 0, USAGE) : -1;
 	if (nthreads == 0 || nthreads > 64) {
 		fprintf(stderr, "%s: THREADS must be 1..64\n", argv[0]);
 		return 2;
