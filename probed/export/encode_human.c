@@ -31,21 +31,14 @@ static bool human_plain(unsigned char c)
 /* One byte as \" \\ \n \r \t, or \xNN. */
 static int put_escaped_byte(struct sled_buf *b, unsigned char c)
 {
-	char esc[4] = { '\\' };
+	char esc[4] = { '\\', sled_escape_letter(c) };
 	size_t n = 2;
 
-	switch (c) {
-	case '"':  esc[1] = '"'; break;
-	case '\\': esc[1] = '\\'; break;
-	case '\n': esc[1] = 'n'; break;
-	case '\r': esc[1] = 'r'; break;
-	case '\t': esc[1] = 't'; break;
-	default:
+	if (!esc[1]) {
 		esc[1] = 'x';
 		esc[2] = hex[c >> 4];
 		esc[3] = hex[c & 15];
 		n = 4;
-		break;
 	}
 	return sled_buf_append(b, esc, n);
 }

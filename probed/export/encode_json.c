@@ -32,23 +32,18 @@ static bool json_plain(unsigned char c)
 
 static int json_ascii(struct sled_buf *b, unsigned char c)
 {
-	char esc[6];
-	size_t n = 0;
+	char esc[6] = { '\\', sled_escape_letter(c) };
+	size_t n = 2;
 
-	switch (c) {
-	case '"':  esc[n++] = '\\'; esc[n++] = '"'; break;
-	case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
-	case '\n': esc[n++] = '\\'; esc[n++] = 'n'; break;
-	case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
-	case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
-	case '\b': esc[n++] = '\\'; esc[n++] = 'b'; break;
-	case '\f': esc[n++] = '\\'; esc[n++] = 'f'; break;
-	default: /* another control character */
+	if (c == '\b')
+		esc[1] = 'b';
+	else if (c == '\f')
+		esc[1] = 'f';
+	if (!esc[1]) { /* another control character */
 		memcpy(esc, "\\u00", 4);
 		esc[4] = hex[c >> 4];
 		esc[5] = hex[c & 15];
 		n = 6;
-		break;
 	}
 	return sled_buf_append(b, esc, n);
 }

@@ -22,6 +22,20 @@ struct sled_escaper {
 	int (*ill_formed)(struct sled_buf *b, const unsigned char *s, size_t n);
 };
 
+/* The letter C and JSON both write after '\' for '"', '\', newline, carriage return
+ * and tab; 0 for any other byte. */
+static inline char sled_escape_letter(unsigned char c)
+{
+	switch (c) {
+	case '"': return '"';
+	case '\\': return '\\';
+	case '\n': return 'n';
+	case '\r': return 'r';
+	case '\t': return 't';
+	default: return 0;
+	}
+}
+
 /* str (len bytes) into b, escaped by e; 0 or -ENOMEM. */
 int sled_escape(struct sled_buf *b, const char *str, size_t len, const struct sled_escaper *e);
 

@@ -166,19 +166,11 @@ struct sled_output *sled_output_open(const char *spec, char *err, size_t errlen)
 	}
 	if (kind->proto) {
 		o->net = sled_netout_open(kind->proto, spec, err, errlen);
-		if (!o->net) {
-			int saved = errno;
-
-			free(o->spec);
-			free(o);
-			errno = saved;
-			return NULL;
-		}
-		return o;
+	} else {
+		o->encode = kind->encode;
+		o->sink = kind->open(colon + 1, err, errlen);
 	}
-	o->encode = kind->encode;
-	o->sink = kind->open(colon + 1, err, errlen);
-	if (!o->sink) {
+	if (!o->net && !o->sink) {
 		int saved = errno;
 
 		free(o->spec);

@@ -633,28 +633,14 @@ static void otlp_destroy(void *proto)
 	free(s);
 }
 
-const struct sled_proto_ops sled_proto_otlp = {
-	.kind = "otlp",
-	.create = create_plain,
-	.encode = otlp_encode,
-	.connect = otlp_connect,
-	.send = otlp_send,
-	.retry_ms = otlp_retry_ms,
-	.idle = otlp_idle,
-	.disconnect = otlp_disconnect,
-	.destroy = otlp_destroy,
-	.idle_ms = 1000,
-};
+/* Plain and TLS share every operation but their creation. */
+#define OTLP_PROTO_OPS(KIND, CREATE)                                                       \
+	{                                                                                  \
+		.kind = KIND, .create = CREATE, .encode = otlp_encode,                     \
+		.connect = otlp_connect, .send = otlp_send, .retry_ms = otlp_retry_ms,     \
+		.idle = otlp_idle, .disconnect = otlp_disconnect, .destroy = otlp_destroy, \
+		.idle_ms = 1000,                                                           \
+	}
 
-const struct sled_proto_ops sled_proto_otlp_tls = {
-	.kind = "otlp+tls",
-	.create = create_tls,
-	.encode = otlp_encode,
-	.connect = otlp_connect,
-	.send = otlp_send,
-	.retry_ms = otlp_retry_ms,
-	.idle = otlp_idle,
-	.disconnect = otlp_disconnect,
-	.destroy = otlp_destroy,
-	.idle_ms = 1000,
-};
+const struct sled_proto_ops sled_proto_otlp = OTLP_PROTO_OPS("otlp", create_plain);
+const struct sled_proto_ops sled_proto_otlp_tls = OTLP_PROTO_OPS("otlp+tls", create_tls);
