@@ -119,7 +119,7 @@ void handle_disable(struct daemon *d, struct client *c, const msgpack_object *re
 			if (mode_parts[k]->retire)
 				mode_parts[k]->retire(d, pb);
 	}
-	daemon_drain(d); /* what the uprobes wrote before they went */
+	daemon_drain(d); /* what the retired parts (uprobes) wrote before they went */
 	for (unsigned k = 0; k < MODE_PARTS; k++)
 		if (mode_parts[k]->settle)
 			mode_parts[k]->settle(d, rq);

@@ -10,7 +10,8 @@
  *   core/decode.c     a record's values -> struct sled_event, for both modes
  *   control/server.c  the control socket: clients, framing, limits, the request table;
  *                     each request's handler in its own file (control/request.h)
- *   control/report.c  what status, disable and enable report about probes and processes
+ *   control/report.c  the replies' maps: probes, processes, sites, the daemon's figures
+ *   control/mode_part.c  each mode's part of a probe as disable, status and sites see it
  *   control/metrics.c --metrics: GET /metrics over HTTP; metrics_families.c the figures
  *                     it serves, metrics_text.c the exposition format
  *   sled/procs.c      attached processes;  sled/block.c  their blocks;  sled/drain.c  rings
