@@ -103,7 +103,7 @@ void server_accept(struct daemon *d);
 /* Data or hang-up on a client fd; returns false if fd is not a client. */
 bool server_client_event(struct daemon *d, int fd, uint32_t events);
 /* Copy one event to the tail clients that may see it: events of processes running under
- * owner (root sees all). */
+ * owner (root sees all).  The tail stream is control/tail.c's. */
 void server_tail_event(struct daemon *d, const struct sled_event *ev, uid_t owner);
 void server_flush_tails(struct daemon *d);
 /* Once per loop pass: at most a few requests from each client that has some buffered
