@@ -36,6 +36,14 @@ static int check_failures;
 		}                                                                      \
 	} while (0)
 
+/* CHECK, and leave the test when it failed (cond is evaluated twice: no side effects). */
+#define REQUIRE(cond)              \
+	do {                       \
+		CHECK(cond);       \
+		if (!(cond))       \
+			return;    \
+	} while (0)
+
 struct test_case {
 	const char *name;
 	void (*fn)(void);

@@ -21,42 +21,11 @@
 
 #include "check.h"
 #include "netout.h"
+#include "proto_create.h"
 
 #include <sled/tracepoint.h>
 
-/* CHECK, and leave the test when it failed (cond is evaluated twice: no side effects). */
-#define REQUIRE(cond)              \
-	do {                       \
-		CHECK(cond);       \
-		if (!(cond))       \
-			return;    \
-	} while (0)
-
 static const struct sled_proto_ops *fwd = &sled_proto_forward;
-
-/* create() with options "k=v" given as separate strings; err receives the reason. */
-static void *create(const char *target, char *err, size_t errlen, int n, ...)
-{
-	struct sled_netout_opts o = { .n = 0 };
-	static char store[SLED_NETOUT_MAX_OPTS][128];
-	va_list ap;
-
-	va_start(ap, n);
-	for (int i = 0; i < n; i++) {
-		char *kv = store[i], *eq;
-
-		snprintf(kv, sizeof(store[i]), "%s", va_arg(ap, const char *));
-		eq = strchr(kv, '=');
-		if (eq)
-			*eq++ = '\0';
-		o.opt[o.n].key = kv;
-		o.opt[o.n].value = eq ? eq : "";
-		o.n++;
-	}
-	va_end(ap);
-	err[0] = '\0';
-	return fwd->create(target, &o, err, errlen);
-}
 
 static void event(struct sled_event *ev, const char *provider, const char *name)
 {
@@ -75,7 +44,7 @@ static void event(struct sled_event *ev, const char *provider, const char *name)
 TEST(unknown_option_lists_the_known_ones)
 {
 	char err[256];
-	void *p = create("127.0.0.1:24224", err, sizeof(err), 1, "gzp=1");
+	void *p = proto_create(fwd, "127.0.0.1:24224", err, sizeof(err), 1, "gzp=1");
 
 	CHECK(p == NULL);
 	CHECK(strstr(err, "unknown option 'gzp'") != NULL);
@@ -101,26 +70,26 @@ TEST(tls_options_checked_at_open)
 	void *p;
 
 	fwd = &sled_proto_forward_tls;
-	p = create("127.0.0.1", err, sizeof(err), 0); /* the system's CAs, port 24224 */
+	p = proto_create(fwd, "127.0.0.1", err, sizeof(err), 0); /* the system's CAs, port 24224 */
 	CHECK(p != NULL);
 	if (p)
 		fwd->destroy(p);
-	p = create("localhost", err, sizeof(err), 1, "insecure=1");
+	p = proto_create(fwd, "localhost", err, sizeof(err), 1, "insecure=1");
 	CHECK(p != NULL);
 	if (p)
 		fwd->destroy(p);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		p = create("127.0.0.1", err, sizeof(err), 1, cases[i].opt);
+		p = proto_create(fwd, "127.0.0.1", err, sizeof(err), 1, cases[i].opt);
 		CHECK(p == NULL);
 		CHECK(strncmp(err, cases[i].why, strlen(cases[i].why)) == 0);
 		CHECK(strchr(err, '\n') == NULL);
 		if (p)
 			fwd->destroy(p);
 	}
-	create("127.0.0.1", err, sizeof(err), 1, "sni=x");
+	proto_create(fwd, "127.0.0.1", err, sizeof(err), 1, "sni=x");
 	CHECK(strstr(err, ", ca, cert, key, server_name, insecure)") != NULL);
 	fwd = &sled_proto_forward;
-	p = create("127.0.0.1", err, sizeof(err), 1, "ca=/etc/hostname");
+	p = proto_create(fwd, "127.0.0.1", err, sizeof(err), 1, "ca=/etc/hostname");
 	CHECK(p == NULL && strstr(err, "forward: unknown option 'ca'") != NULL);
 }
 
@@ -141,7 +110,7 @@ TEST(bad_options_are_refused_with_a_reason)
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		void *p = create(cases[i].target, err, sizeof(err), 1, cases[i].opt);
+		void *p = proto_create(fwd, cases[i].target, err, sizeof(err), 1, cases[i].opt);
 
 		CHECK(p == NULL);
 		if (!strstr(err, cases[i].why)) {
@@ -155,13 +124,13 @@ TEST(bad_options_are_refused_with_a_reason)
 TEST(good_options_are_accepted)
 {
 	char err[256];
-	void *p = create("localhost", err, sizeof(err), 6, "ack", "gzip=1", "tag=a.{name}",
+	void *p = proto_create(fwd, "localhost", err, sizeof(err), 6, "ack", "gzip=1", "tag=a.{name}",
 			 "shared_key=k", "username=u", "password=");
 
 	CHECK(p != NULL);
 	CHECK_EQ_STR(err, "");
 	fwd->destroy(p);
-	p = create("[::1]:24224", err, sizeof(err), 1, "timeout_ms=500");
+	p = proto_create(fwd, "[::1]:24224", err, sizeof(err), 1, "timeout_ms=500");
 	CHECK(p != NULL);
 	fwd->destroy(p);
 }
@@ -169,7 +138,7 @@ TEST(good_options_are_accepted)
 TEST(tags_are_rendered_once_per_pair_and_stay_valid)
 {
 	char err[256], prov[32], name[32];
-	void *p = create("127.0.0.1:1", err, sizeof(err), 1, "tag=t-{name}.{provider}!");
+	void *p = proto_create(fwd, "127.0.0.1:1", err, sizeof(err), 1, "tag=t-{name}.{provider}!");
 	const char *tags[300];
 	struct sled_event ev;
 
@@ -194,7 +163,7 @@ TEST(tags_are_rendered_once_per_pair_and_stay_valid)
 	CHECK_EQ_STR(fwd->key(p, &ev), "t-.bad\xef\xbf\xbd!");
 	fwd->destroy(p);
 
-	p = create("127.0.0.1:1", err, sizeof(err), 0);
+	p = proto_create(fwd, "127.0.0.1:1", err, sizeof(err), 0);
 	REQUIRE(p);
 	event(&ev, "http", "request");
 	CHECK_EQ_STR(fwd->key(p, &ev), "sled.http.request");
@@ -209,7 +178,7 @@ TEST(an_entry_is_eventtime_ext0_and_the_record)
 	struct sled_event ev;
 	msgpack_unpacked u;
 	char err[256];
-	void *p = create("127.0.0.1:1", err, sizeof(err), 0);
+	void *p = proto_create(fwd, "127.0.0.1:1", err, sizeof(err), 0);
 	size_t off = 0;
 
 	REQUIRE(p);
@@ -376,7 +345,7 @@ static void *connect_to(struct receiver *r, struct sled_batch *b, char *err, siz
 
 	memset(b, 0, sizeof(*b));
 	snprintf(target, sizeof(target), "127.0.0.1:%d", r->port);
-	p = create(target, err, errlen, 2, opt1, opt2);
+	p = proto_create(fwd, target, err, errlen, 2, opt1, opt2);
 	if (!p) {
 		fprintf(stderr, "create: %s\n", err);
 		return NULL;

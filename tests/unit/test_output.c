@@ -14,14 +14,6 @@
 
 #include <sled/tracepoint.h>
 
-/* CHECK, and leave the test when it failed. */
-#define REQUIRE(cond)              \
-	do {                       \
-		CHECK(cond);       \
-		if (!(cond))       \
-			return;    \
-	} while (0)
-
 static char dir[] = "/tmp/sled-test-output-XXXXXX";
 
 static const char *path_in_dir(const char *name)

@@ -16,41 +16,10 @@
 
 #include "check.h"
 #include "netout.h"
+#include "proto_create.h"
 #include "utf8.h"
 
 #include <sled/tracepoint.h>
-
-#define REQUIRE(cond)              \
-	do {                       \
-		CHECK(cond);       \
-		if (!(cond))       \
-			return;    \
-	} while (0)
-
-/* create() with options "k=v" given as separate strings; err receives the reason. */
-static void *create(const struct sled_proto_ops *ops, const char *target, char *err,
-		    size_t errlen, int n, ...)
-{
-	struct sled_netout_opts o = { .n = 0 };
-	static char store[SLED_NETOUT_MAX_OPTS][128];
-	va_list ap;
-
-	va_start(ap, n);
-	for (int i = 0; i < n; i++) {
-		char *kv = store[i], *eq;
-
-		snprintf(kv, sizeof(store[i]), "%s", va_arg(ap, const char *));
-		eq = strchr(kv, '=');
-		if (eq)
-			*eq++ = '\0';
-		o.opt[o.n].key = kv;
-		o.opt[o.n].value = eq ? eq : "";
-		o.n++;
-	}
-	va_end(ap);
-	err[0] = '\0';
-	return ops->create(target, &o, err, errlen);
-}
 
 static void event(struct sled_event *ev, const char *provider, const char *name)
 {
@@ -106,7 +75,7 @@ TEST(header_fields_and_defaults)
 {
 	char err[256], msg[4096];
 	struct sled_event ev;
-	void *p = create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 1,
+	void *p = proto_create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 1,
 			 "hostname=web1");
 
 	REQUIRE(p);
@@ -127,7 +96,7 @@ TEST(app_name_is_the_traced_program)
 {
 	char err[256], msg[4096];
 	struct sled_event ev;
-	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 1, "hostname=h");
+	void *p = proto_create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 1, "hostname=h");
 
 	REQUIRE(p);
 	event(&ev, "p", "n");
@@ -146,7 +115,8 @@ TEST(app_name_is_the_traced_program)
 	CHECK(strstr(msg, " h - 1073741808 p:n ") != NULL);
 	sled_proto_syslog_tcp.destroy(p);
 	/* app= names every message */
-	p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 2, "hostname=h", "app=fixed");
+	p = proto_create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 2, "hostname=h",
+			 "app=fixed");
 	REQUIRE(p);
 	ev.pid = getpid();
 	encode_tcp(p, &ev, msg, sizeof(msg));
@@ -159,7 +129,7 @@ TEST(nanosecond_timestamp_is_an_sd_param)
 {
 	char err[256], msg[4096];
 	struct sled_event ev;
-	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
+	void *p = proto_create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
 
 	REQUIRE(p);
 	event(&ev, "p", "n");
@@ -177,7 +147,7 @@ TEST(control_characters_in_values_are_escaped)
 	static const char ctl[] = "a\nb\rc\td\x01" "e\x7f" "\0f";
 	char err[256], msg[4096];
 	struct sled_event ev;
-	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
+	void *p = proto_create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
 
 	REQUIRE(p);
 	event(&ev, "p", "n");
@@ -208,19 +178,19 @@ TEST(well_known_ports_by_default)
 	CHECK(!t);
 	CHECK_EQ_STR(err, "jsonl+tcp: bad address 'h': expected jsonl+tcp://HOST:PORT "
 			  "(IPv6 as [ADDR]:PORT)");
-	p = create(&sled_proto_syslog_tcp, "127.0.0.1", err, sizeof(err), 0);
+	p = proto_create(&sled_proto_syslog_tcp, "127.0.0.1", err, sizeof(err), 0);
 	CHECK(p);
 	if (p)
 		sled_proto_syslog_tcp.destroy(p);
-	p = create(&sled_proto_syslog_udp, "localhost", err, sizeof(err), 0);
+	p = proto_create(&sled_proto_syslog_udp, "localhost", err, sizeof(err), 0);
 	CHECK(p);
 	if (p)
 		sled_proto_syslog_udp.destroy(p);
-	p = create(&sled_proto_syslog_tcp, "127.0.0.1:http", err, sizeof(err), 0);
+	p = proto_create(&sled_proto_syslog_tcp, "127.0.0.1:http", err, sizeof(err), 0);
 	CHECK(!p);
 	CHECK_EQ_STR(err, "syslog: bad address '127.0.0.1:http': expected syslog://HOST[:PORT] "
 			  "(IPv6 as [ADDR]:PORT)");
-	p = create(&sled_proto_msgpack_tcp, "127.0.0.1", err, sizeof(err), 0);
+	p = proto_create(&sled_proto_msgpack_tcp, "127.0.0.1", err, sizeof(err), 0);
 	CHECK(!p);
 }
 
@@ -239,7 +209,7 @@ TEST(facility_and_severity_by_name_or_number)
 
 	event(&ev, "a", "b");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		void *p = create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 2,
+		void *p = proto_create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 2,
 				 cases[i].fac, cases[i].sev);
 
 		CHECK(p);
@@ -259,7 +229,7 @@ TEST(bad_options_are_one_line_errors)
 	char err[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		void *p = create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 1,
+		void *p = proto_create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 1,
 				 bad[i]);
 
 		CHECK(!p);
@@ -267,7 +237,7 @@ TEST(bad_options_are_one_line_errors)
 		if (p)
 			sled_proto_syslog_tcp.destroy(p);
 	}
-	create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 1, "colour=red");
+	proto_create(&sled_proto_syslog_tcp, "127.0.0.1:514", err, sizeof(err), 1, "colour=red");
 	CHECK_EQ_STR(err, "syslog: unknown option 'colour' (queue, batch, facility, severity, "
 			  "app, hostname, timeout_ms)");
 }
@@ -276,7 +246,7 @@ TEST(msgid_is_printable_ascii_cut_at_32)
 {
 	char err[256], msg[4096];
 	struct sled_event ev;
-	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 2, "hostname=h",
+	void *p = proto_create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 2, "hostname=h",
 			 "app=a");
 
 	REQUIRE(p);
@@ -294,7 +264,7 @@ TEST(field_names_become_sd_names)
 {
 	char err[256], msg[4096];
 	struct sled_event ev;
-	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
+	void *p = proto_create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 0);
 
 	REQUIRE(p);
 	event(&ev, "p", "n");
@@ -319,7 +289,7 @@ TEST(values_escaped_and_truncation_marked)
 	static const char cut[] = "cut\xe2\x82";
 	char err[256], msg[4096];
 	struct sled_event ev;
-	void *p = create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 1, "hostname=h");
+	void *p = proto_create(&sled_proto_syslog_tcp, "h:1", err, sizeof(err), 1, "hostname=h");
 
 	REQUIRE(p);
 	event(&ev, "p", "n");
@@ -363,7 +333,7 @@ TEST(udp_messages_cut_at_a_character_boundary)
 	struct sled_event ev;
 	struct sled_buf b = { 0 };
 	uint32_t n;
-	void *p = create(&sled_proto_syslog_udp, "h:1", err, sizeof(err), 0);
+	void *p = proto_create(&sled_proto_syslog_udp, "h:1", err, sizeof(err), 0);
 
 	REQUIRE(p);
 	event(&ev, "p", "n");
@@ -420,7 +390,7 @@ TEST(udp_sends_one_datagram_per_event)
 
 	REQUIRE(fd >= 0);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	p = create(&sled_proto_syslog_udp, target, err, sizeof(err), 0);
+	p = proto_create(&sled_proto_syslog_udp, target, err, sizeof(err), 0);
 	REQUIRE(p);
 	for (int i = 0; i < 3; i++) {
 		event(&ev, "p", i == 1 ? "second" : "other");
@@ -459,7 +429,7 @@ TEST(tcp_sends_octet_counted_frames_and_idle_notices_a_close)
 
 	REQUIRE(lfd >= 0);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	p = create(&sled_proto_syslog_tcp, target, err, sizeof(err), 0);
+	p = proto_create(&sled_proto_syslog_tcp, target, err, sizeof(err), 0);
 	REQUIRE(p);
 	event(&ev, "p", "one");
 	CHECK_EQ_INT(sled_proto_syslog_tcp.encode(p, &batch.data, &ev), 0);
@@ -528,7 +498,7 @@ static void receiver_gone(bool reset)
 
 	REQUIRE(lfd >= 0);
 	snprintf(target, sizeof(target), "127.0.0.1:%d", port);
-	p = create(&sled_proto_syslog_tcp, target, err, sizeof(err), 0);
+	p = proto_create(&sled_proto_syslog_tcp, target, err, sizeof(err), 0);
 	REQUIRE(p);
 	event(&ev, "p", "a");
 	CHECK_EQ_INT(sled_proto_syslog_tcp.encode(p, &a.data, &ev), 0);
