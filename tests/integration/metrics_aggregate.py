@@ -99,7 +99,8 @@ try:
     p1 = d.ctl_json("enable", "agg:hit", "-b", app_path, "-a", "count() by (name)",
                     "-a", "sum(value) by (key)", "-a", "hist(value)",
                     "-a", "stats(value) by (key)")["id"]
-    p2 = d.ctl_json("enable", "agg:hit", "-b", app_path, "-a", "lhist(value, 0, 1000, 100) by (name)",
+    p2 = d.ctl_json("enable", "agg:hit", "-b", app_path,
+                    "-a", "lhist(value, 0, 1000, 100) by (name)",
                     "-a", "avg(value) by (key)", "-a", "avg(value) by (key)")["id"]
     p3 = d.ctl_json("enable", "agg:hit", "-b", app_path, "--max-keys", "3",
                     "-a", "count() by (key)")["id"]
@@ -122,7 +123,8 @@ try:
             types.get("sled_aggregate_hist") == "histogram" and
             types.get("sled_aggregate_overflow") == "gauge",
             "families: sled_aggregate gauge, sled_aggregate_hist histogram, "
-            f"sled_aggregate_overflow gauge ({ {k: v for k, v in types.items() if 'aggregate' in k} })")
+            f"sled_aggregate_overflow gauge "
+            f"({ {k: v for k, v in types.items() if 'aggregate' in k} })")
     type_lines = [ln.split()[2] for ln in body.splitlines() if ln.startswith("# TYPE ")]
     t.check(len(type_lines) == len(set(type_lines)), "one TYPE line per family")
     ok, said = promtool_check(body)
@@ -167,7 +169,8 @@ try:
     bounds = hist_bounds([v for v, _ in every])
     t.check(sorted(got) == bounds, f"hist(value): the bounds run from le=-1 to the largest "
             f"value's bucket, then +Inf ({len(got)} buckets)")
-    t.check(got == cumulative(every, bounds), "hist(value): every cumulative bucket equals the truth")
+    t.check(got == cumulative(every, bounds),
+            "hist(value): every cumulative bucket equals the truth")
     per = [got.get(bounds[0], 0)] + [got.get(hi, 0) - got.get(lo, 0)
                                      for lo, hi in zip(bounds, bounds[1:])]
     truth = [sum(c for v, c in every if v < 0), sum(c for v, c in every if v == 0)] + \
@@ -181,7 +184,8 @@ try:
 
     # lhist(value, 0, 1000, 100) by (name): below MIN is le=-1, the steps le=99..999, MAX
     # and above only in +Inf.
-    res = q(f'sled_aggregate_hist_bucket{{probe="{p2}",expr="lhist(value, 0, 1000, 100) by (name)"}}')
+    res = q(f'sled_aggregate_hist_bucket{{probe="{p2}",'
+            'expr="lhist(value, 0, 1000, 100) by (name)"}')
     bounds = [-1.0] + [float(x) for x in range(99, 1000, 100)] + [INF]
     ok = len(res) == len(bounds) * len(by_name)
     for n, vc in by_name.items():
