@@ -19,6 +19,7 @@ session daemon; rows it cannot run are marked n/a, with a line saying why.
 iterations of the trap-bound rows (default 1,000,000: ~25 s a run), --no-uprobe skips the
 uprobe-mode rows (keeps bpftrace count()).
 """
+import json
 import os
 import re
 import shutil
@@ -212,6 +213,8 @@ def sled_enabled_ir(d, iters=200_000):
         p.stdin.flush()
         p.stdout.readline()
         _, err = p.communicate(timeout=600)
+        st = subprocess.run([probectl, "-S", d.sock, "--json", "status"], capture_output=True,
+                            text=True).stdout
         if disable:
             disable()
     except (subprocess.SubprocessError, ValueError, IndexError) as e:
@@ -224,6 +227,12 @@ def sled_enabled_ir(d, iters=200_000):
             os.unlink(out)
     m = re.search(r"Collected : (\d+)", err)
     base = callgrind_ir("disabled", iters)
+    # Every iteration must have been recorded: a dropped event takes the shorter path.
+    probe = sorted((p for p in json.loads(st)["probes"] if p["pattern"] == "bench:hot"),
+                   key=lambda p: p["id"])[-1:]
+    if not probe or probe[0]["exported"] < 1.1 * iters:
+        print(f"callgrind of the enabled sled event: not every event was recorded ({probe})")
+        return None
     return (int(m.group(1)) - base) / (1.1 * iters) if m and base else None
 
 
@@ -311,7 +320,7 @@ def main():
           f"{(work['work-disabled'] / work['work-none'] - 1) * 100:+.2f}% in the work loop")
     if extra_ir is not None:
         print(f"callgrind: disabled TRACEPOINT adds {extra_ir:.2f} instructions per iteration "
-              f"(the 1-byte and the 5-byte NOP)")
+              f"(the site's NOPs)")
     if lttng_why:
         print(f"LTTng-UST rows skipped: {lttng_why}")
     else:
