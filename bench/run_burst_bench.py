@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Does sled mode keep up with a bursty server?  bench_burst through a real probed.
 
     bench/run_burst_bench.py [BUILD_DIR] [--rates 0.25,0.5,1,2,4] [--seconds S]
