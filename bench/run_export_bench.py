@@ -69,7 +69,7 @@ def run(spec_fn, extra_rx=None):
     rx = extra_rx() if extra_rx else None
     d = Probed(spec_fn(rx))
     try:
-        pid = d.ctl("enable", "stress:hit")["id"]
+        pid = d.ctl("enable", "stress:hit", "--pending")["id"]  # the app starts next
         app = subprocess.Popen(["taskset", "-c", "0", stress, "1"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         time.sleep(0.5)
