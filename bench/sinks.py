@@ -3,9 +3,11 @@ run_burst_bench.py): they run as threads of the benchmark, on 127.0.0.1.
 
     Discard()              reads and throws away (msgpack+tcp, syslog, Forward without
                            counting); .port
-    Discard(ack=True)      Fluent Forward: parses each message, answers {"ack": chunk} when
-                           the message carries a chunk id, and counts the events per tag
-                           from each PackedForward's "size" option (.events: {tag: n})
+    Discard(forward=True)  Fluent Forward: parses each message and counts the events per
+                           tag from each PackedForward's "size" option (.events: {tag: n},
+                           .total(tag_prefix))
+    Discard(ack=True)      the same, answering {"ack": chunk} to every message that carries
+                           a chunk id
 """
 import socket
 import threading
