@@ -5,15 +5,19 @@
  *
  * Included only by files compiled like dispatch.c (-mgeneral-regs-only, no libc).
  *
- * The common case is a key of one integer field, or none (count() by (id), hist(len)),
- * found at the first slot it hashes to: one word hashed with two multiplies, the slot's
- * tag and bucket compared as one word, then its key word, then the figures updated.
- * Everything else (string and multi-field keys, lhist, a first slot holding another key,
- * a new key, a full table, a nested hit) goes to aggregate.c, which hashes a key the same
- * way, so that both find the slots either one made.
+ * The common case is a key of one field, or none (count() by (id), hist(len),
+ * count() by (path)), found at the first slot it hashes to: an integer key is one word,
+ * hashed with two multiplies; a string key is read in place a word at a time up to its
+ * NUL (no byte loop, no copy), a multiply a word.  The slot's tag and bucket are
+ * compared as one word, then its key words, then the figures are updated.  Everything
+ * else (keys of several fields, lhist, a first slot holding another key, a new key, a
+ * full table, a nested hit) goes to aggregate.c, which hashes a key the same way, so
+ * that both find the slots either one made.
  */
 #ifndef SLED_AGGREGATE_H
 #define SLED_AGGREGATE_H
+
+#include <stddef.h>
 
 #include "runtime.h"
 
@@ -57,9 +61,9 @@ static inline uint32_t sled_agg_hist_bucket(uint64_t v, bool is_signed)
 }
 
 /* The figures of a slot that holds this hit's key: count() (no value field: v is 0, and
- * so stay sum, min and max from the slot's first hit) counts; the others also add v and
- * keep the least and the greatest (compared signed when flip is the sign bit, unsigned
- * when it is 0). */
+ * so stay sum, min and max from the slot's first hit) only counts; the others also add v
+ * and keep the least and the greatest, compared signed for a signed field (flip: the
+ * sign bit turns a signed order into an unsigned one, no branch). */
 static inline void sled_agg_slot_add(struct sled_agg_slot *s, const struct sled_shm_agg *a,
 				     uint64_t v)
 {
