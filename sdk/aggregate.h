@@ -61,9 +61,10 @@ static inline uint32_t sled_agg_hist_bucket(uint64_t v, bool is_signed)
 }
 
 /* The figures of a slot that holds this hit's key: count() (no value field: v is 0, and
- * so stay sum, min and max from the slot's first hit) only counts; the others also add v
- * and keep the least and the greatest, compared signed for a signed field (flip: the
- * sign bit turns a signed order into an unsigned one, no branch). */
+ * so stay sum, min and max from the slot's first hit) only counts; hist and lhist also
+ * add v (their sum; min and max are not theirs to show); the others also keep the least
+ * and the greatest, compared signed for a signed field (flip: the sign bit turns a
+ * signed order into an unsigned one, no branch). */
 static inline void sled_agg_slot_add(struct sled_agg_slot *s, const struct sled_shm_agg *a,
 				     uint64_t v)
 {
@@ -73,6 +74,8 @@ static inline void sled_agg_slot_add(struct sled_agg_slot *s, const struct sled_
 	if (a->value_arg == SLED_AGG_NO_VALUE)
 		return;
 	s->sum += v;
+	if (a->bucketing != SLED_AGG_B_NONE)
+		return;
 	s->min = (v ^ flip) < (min ^ flip) ? v : min;
 	s->max = (v ^ flip) > (max ^ flip) ? v : max;
 }
