@@ -24,16 +24,9 @@
 
 #include <sled/tracepoint.h>
 
-#include "runtime.h"
+#include "hot_path_standalone.h"
 
-/* The runtime's globals, which this program owns instead of libsled. */
-struct sled_runtime sled_rt;
-uint64_t sled_ring_mask;
-__thread struct sled_ring_header *sled_tls_ring __attribute__((tls_model("initial-exec")));
-__thread struct sled_producer sled_tls_prod __attribute__((tls_model("initial-exec")));
-struct sled_range sled_site_readable[SLED_SHM_MAX_SITES];
-
-#define RING_DATA (1u << 16)
+#define RING_DATA SLED_STANDALONE_RING_DATA
 
 /* The string keys, in one object with room for a whole window after the last. */
 static const char pool[] = "/index.html\0/about.html\0/api/v1/users\0/api/v1/orders\0"
@@ -82,15 +75,7 @@ int main(int argc, char **argv)
 	mode = argv[1];
 	for (unsigned k = 0, off = 0; k < 8; k++, off += (unsigned)strlen(pool + off) + 1)
 		paths[k] = pool + off;
-	sled_rt.sites = calloc(SLED_SHM_MAX_SITES, sizeof(*sled_rt.sites));
-	sled_rt.aggs = calloc(SLED_SHM_MAX_AGGS, sizeof(*sled_rt.aggs));
-	sled_rt.ring_data = RING_DATA;
-	sled_ring_mask = RING_DATA - 1;
-	ring = aligned_alloc(4096, (sled_ring_stride(RING_DATA) + 4095) & ~4095ull);
-	if (!sled_rt.sites || !sled_rt.aggs || !ring)
-		return 1;
-	memset(ring, 0, sled_ring_stride(RING_DATA));
-	sled_tls_ring = ring;
+	ring = sled_standalone_block();
 	sled_site_readable[0] = (struct sled_range){ (uint64_t)(uintptr_t)pool,
 						     (uint64_t)(uintptr_t)pool + sizeof(pool) };
 

@@ -14,17 +14,10 @@
 
 #include <sled/tracepoint.h>
 
-#include "runtime.h"
+#include "hot_path_standalone.h"
 #include "check.h"
 
-/* The runtime's globals, which this test owns instead of libsled. */
-struct sled_runtime sled_rt;
-uint64_t sled_ring_mask;
-__thread struct sled_ring_header *sled_tls_ring __attribute__((tls_model("initial-exec")));
-__thread struct sled_producer sled_tls_prod __attribute__((tls_model("initial-exec")));
-struct sled_range sled_site_readable[SLED_SHM_MAX_SITES];
-
-#define RING_DATA (1u << 16)
+#define RING_DATA SLED_STANDALONE_RING_DATA
 
 static struct sled_ring_header *ring;
 static struct sled_shm_site *site;
@@ -41,23 +34,9 @@ static void block(unsigned nargs, const uint8_t *types)
 {
 	static const uint8_t regs[] = { SLED_R_RDI, SLED_R_RSI, SLED_R_RDX };
 
-	if (!ring) {
-		sled_rt.sites = calloc(SLED_SHM_MAX_SITES, sizeof(*sled_rt.sites));
-		sled_rt.aggs = calloc(SLED_SHM_MAX_AGGS, sizeof(*sled_rt.aggs));
-		ring = aligned_alloc(4096, (sled_ring_stride(RING_DATA) + 4095) & ~4095ull);
-		if (!sled_rt.sites || !sled_rt.aggs || !ring)
-			abort();
-		sled_rt.ring_data = RING_DATA;
-		sled_ring_mask = RING_DATA - 1;
-		sled_site_readable[0] = (struct sled_range){ (uint64_t)(uintptr_t)site_memory,
-							     (uint64_t)(uintptr_t)site_memory +
-								     sizeof(site_memory) };
-	}
-	memset(ring, 0, sled_ring_stride(RING_DATA));
-	ring->tid = (uint32_t)gettid();
-	memset(sled_rt.sites, 0, SLED_SHM_MAX_SITES * sizeof(*sled_rt.sites));
-	memset(sled_rt.aggs, 0, SLED_SHM_MAX_AGGS * sizeof(*sled_rt.aggs));
-	sled_tls_ring = ring;
+	ring = sled_standalone_block();
+	sled_site_readable[0] = (struct sled_range){ (uint64_t)(uintptr_t)site_memory,
+						     (uint64_t)(uintptr_t)site_memory + sizeof(site_memory) };
 	site = &sled_rt.sites[0];
 	site->kind = SLED_SITE_SLOT_TRACEPOINT;
 	site->nargs = (uint16_t)nargs;
