@@ -45,7 +45,9 @@
 struct aobj {
 	uint64_t dev, ino;
 	int runtime;              /* is or needs libsled: 1 or 0; -1 not read yet */
-	struct sled_object *obj;  /* its sites, when it has tracepoints built by our header */
+	/* Its sites, when it has tracepoints built by our header: a reference into the
+	 * daemon's object cache, shared with sled mode's processes that map the file. */
+	const struct sled_object *obj;
 	unsigned refs;            /* processes that list it, and attaches in it */
 	struct aobj *next;
 };
@@ -81,6 +83,7 @@ struct aproc {
 };
 
 struct uprobe_auto {
+	struct sled_objcache *cache; /* the daemon's (procs_objects) */
 	struct aobj *objs[OBJ_BUCKETS];
 	unsigned nobjs;
 	struct aproc *procs[PROC_BUCKETS];
@@ -88,8 +91,8 @@ struct uprobe_auto {
 
 static struct uprobe_auto *state(struct daemon *d)
 {
-	if (!d->uauto)
-		d->uauto = calloc(1, sizeof(*d->uauto));
+	if (!d->uauto && procs_objects(&d->procs) && (d->uauto = calloc(1, sizeof(*d->uauto))))
+		d->uauto->cache = d->procs.objects;
 	return d->uauto;
 }
 
@@ -130,11 +133,9 @@ static bool header_sites(const struct sled_object *obj)
 	return false;
 }
 
-static void obj_free(struct aobj *o)
+static void obj_free(struct uprobe_auto *a, struct aobj *o)
 {
-	if (o->obj)
-		sled_object_free(o->obj);
-	free(o->obj);
+	sled_objcache_put(a->cache, o->obj);
 	free(o);
 }
 
@@ -152,7 +153,7 @@ static void obj_trim(struct uprobe_auto *a)
 				continue;
 			}
 			*pp = o->next;
-			obj_free(o);
+			obj_free(a, o);
 			a->nobjs--;
 		}
 	}
@@ -164,10 +165,10 @@ static struct aobj *obj_get(struct uprobe_auto *a, pid_t pid, const struct sled_
 {
 	uint64_t dev = map_dev(m);
 	unsigned b = obj_bucket(dev, m->inode);
-	struct sled_object obj;
-	char err[256], path[4200];
+	const struct sled_object *obj;
+	char err[512], path[4200];
 	struct aobj *o;
-	int fd;
+	int fd, ret;
 
 	for (o = a->objs[b]; o; o = o->next)
 		if (o->dev == dev && o->ino == m->inode)
@@ -183,15 +184,19 @@ static struct aobj *obj_get(struct uprobe_auto *a, pid_t pid, const struct sled_
 	o->dev = dev;
 	o->ino = m->inode;
 	o->runtime = -1;
-	if (sled_object_read_fd(fd, m->path, &obj, err, sizeof(err)) == 0) {
-		if (header_sites(&obj) && (o->obj = malloc(sizeof(obj))))
-			*o->obj = obj;
+	ret = sled_objcache_get_fd(a->cache, fd, m->path, &obj, err, sizeof(err));
+	close(fd);
+	if (ret == 0) {
+		if (header_sites(obj))
+			o->obj = obj;
 		else
-			sled_object_free(&obj);
+			sled_objcache_put(a->cache, obj);
+	} else if (ret == -E2BIG) {
+		free(o); /* over the cache's cap now, maybe not later: not remembered */
+		return NULL;
 	} else {
 		o->runtime = 0; /* not an ELF object of ours: no runtime either */
 	}
-	close(fd);
 	o->next = a->objs[b];
 	a->objs[b] = o;
 	a->nobjs++;
@@ -901,7 +906,7 @@ void uprobe_auto_free(struct daemon *d)
 			struct aobj *o = a->objs[b];
 
 			a->objs[b] = o->next;
-			obj_free(o);
+			obj_free(a, o);
 		}
 	}
 	free(a);
