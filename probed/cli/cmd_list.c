@@ -532,7 +532,8 @@ int do_list(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	qsort(l.rows, l.nrows, sizeof(*l.rows), row_cmp);
+	if (l.nrows) /* qsort wants a non-NULL array even for none */
+		qsort(l.rows, l.nrows, sizeof(*l.rows), row_cmp);
 	if (!binary) {
 		fetch_daemon_state(&l);
 		count_on(&l);

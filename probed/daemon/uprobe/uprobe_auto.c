@@ -3,8 +3,9 @@
  * uprobe_auto: the uprobe part of no-scope probes (see uprobe_auto.h).
  *
  * Two tables.  Objects: every ELF file a process maps executable, by device and inode,
- * read once: its tracepoints (kept only when it has some built by our header) and whether
- * it is or needs libsled (read only for processes that have tracepoints).  Processes:
+ * read once while processes map it: its tracepoints (kept only when it has some built by
+ * our header, through the daemon's object cache, which sled mode shares) and whether it
+ * is or needs libsled (read only for processes that have tracepoints).  Processes:
  * every process while a no-scope probe stands, with its objects that have tracepoints,
  * the path each has in that process (other mount namespaces: /proc/PID/root) and its
  * attaches, one per probe and provider:name in an object.
@@ -38,7 +39,7 @@
 
 #define OBJ_BUCKETS   256
 #define PROC_BUCKETS  1024
-#define OBJ_CACHE_MAX 4096          /* beyond this, objects no process lists are dropped */
+#define OBJ_CACHE_MAX 4096          /* files without tracepoints remembered, at most */
 #define PF_KTHREAD    0x00200000u   /* /proc/PID/stat flags: a kernel thread */
 #define YOUNG_NS      2000000000ull /* examined younger than this: look once more */
 
@@ -139,16 +140,19 @@ static void obj_free(struct uprobe_auto *a, struct aobj *o)
 	free(o);
 }
 
-/* A long-lived daemon sees many files (rebuilt binaries): drop the ones no process lists. */
+/* Parsed sites no process lists are let go at once (the object cache frees them unless
+ * sled mode's processes hold them too): memory follows what is mapped.  The small memo of
+ * files without tracepoints is kept, up to OBJ_CACHE_MAX files (a long-lived daemon sees
+ * many: rebuilt binaries). */
 static void obj_trim(struct uprobe_auto *a)
 {
-	if (a->nobjs <= OBJ_CACHE_MAX)
-		return;
+	bool all = a->nobjs > OBJ_CACHE_MAX;
+
 	for (unsigned b = 0; b < OBJ_BUCKETS; b++) {
 		for (struct aobj **pp = &a->objs[b]; *pp;) {
 			struct aobj *o = *pp;
 
-			if (o->refs) {
+			if (o->refs || (!o->obj && !all)) {
 				pp = &o->next;
 				continue;
 			}
@@ -729,8 +733,10 @@ void uprobe_auto_tick(struct daemon *d)
 
 	if (!d->uprobe || !any_standing(d)) {
 		/* Nothing to look for: no process table (disable emptied the attaches). */
-		if (a)
+		if (a) {
 			free_procs(a);
+			obj_trim(a);
+		}
 		return;
 	}
 	a = state(d);
