@@ -191,10 +191,9 @@ int sled_objcache_get_fd(struct sled_objcache *c, int fd, const char *display_pa
 
 		c->st.refused++;
 		pthread_mutex_unlock(&c->lock);
-		snprintf(err, errlen, "%s: its %zu tracepoint sites (%zu KiB parsed) would take the "
-			 "parsed objects probed holds past their cap (%zu of %zu KiB held, "
-			 "--max-objects-memory): not read", display_path, e->obj.nsites,
-			 e->bytes >> 10, held >> 10, max >> 10);
+		snprintf(err, errlen, "%s: not read: its %zu tracepoint sites (%zu KiB) would pass "
+			 "--max-objects-memory (%zu of %zu KiB held)", display_path,
+			 e->obj.nsites, e->bytes >> 10, held >> 10, max >> 10);
 		entry_free(e);
 		return -E2BIG;
 	}

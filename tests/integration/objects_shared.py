@@ -40,7 +40,7 @@ probectl = os.path.join(build, "probed", "probectl")
 sdk = os.path.join(build, "sdk")
 include = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "include")
 USER = "sledtest"
-NOTES = 20000
+NOTES = int(os.environ.get("SLED_OBJECTS_NOTES", "20000"))  # more: a bigger file, same sites
 EVENTS = 500
 PROCS = 4
 
@@ -199,7 +199,8 @@ try:
             f"what is held stays under the cap ({fig.get('objects_bytes')} bytes)")
     wait_until(lambda: "libnotes.so" in d.log_text(), 10)
     lines = [ln for ln in d.log_text().splitlines() if "libnotes.so" in ln]
-    t.check(len(lines) == 1 and "--max-objects-memory" in lines[0] and "20000 tracepoint sites" in lines[0],
+    t.check(len(lines) == 1 and "--max-objects-memory (" in lines[0] and "20000 tracepoint sites" in lines[0] and
+            lines[0].rstrip().endswith("KiB held)"),
             f"one log line names the library and the cap ({lines[:2]})")
     with open(go, "w"):
         pass
