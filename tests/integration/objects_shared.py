@@ -125,7 +125,10 @@ try:
     with open(src, "w") as f:
         f.write(APP)
     exe = os.path.join(work, "objs_app")
-    subprocess.run(["cc", "-O2", "-I", include, src, "-o", exe, "-L" + sdk, "-L" + work,
+    with open(os.path.join(sdk, "libsled.so"), "rb") as f:
+        sanitized = b"libasan.so" in f.read()  # an ASan build's runtime wants an ASan app
+    subprocess.run(["cc", "-O2", *(["-fsanitize=address,undefined"] if sanitized else []),
+                    "-I", include, src, "-o", exe, "-L" + sdk, "-L" + work,
                     "-Wl,-rpath," + sdk + ":" + work, "-Wl,--no-as-needed", "-lsled", "-lnotes"],
                    check=True)
     os.chown(lib, pw.pw_uid, pw.pw_gid)
