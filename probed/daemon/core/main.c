@@ -510,6 +510,9 @@ int main(int argc, char **argv)
 		restore_everything(&d);
 		metrics_close(d.metrics);
 		server_close(&d);
+		uprobe_close(d.uprobe);
+		procs_release(&d.procs);
+		procs_free(&d.procs);
 		return fail_startup(&d, &cfg, 2);
 	}
 	config_free(&cfg);
