@@ -308,6 +308,8 @@ static int fail_startup(struct daemon *d, struct config *cfg, int rc)
 	for (unsigned i = 0; i < d->noutputs; i++)
 		sled_output_close(d->outputs[i]);
 	d->noutputs = 0;
+	sled_objcache_free(d->procs.objects); /* NULL after procs_free */
+	d->procs.objects = NULL;
 	reload_free(d);
 	config_free(cfg);
 	return rc;
