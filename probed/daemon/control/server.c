@@ -667,16 +667,19 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 	} else {
 		struct sled_process proc;
 
-		if (sled_process_read((pid_t)a->pid, &proc, err, sizeof(err)) == 0) {
+		if (!procs_objects(&d->procs)) {
+			snprintf(err, sizeof(err), "out of memory");
+		} else if (sled_process_read(d->procs.objects, (pid_t)a->pid, &proc, err,
+					     sizeof(err)) == 0) {
 			err[0] = 0;
 			for (size_t i = 0; i < proc.nobjects && !refused; i++) {
-				const struct sled_object *obj = &proc.objects[i];
+				const struct sled_process_object *po = &proc.objects[i];
 
 				/* The object as the process sees it (other mount namespaces). */
-				snprintf(path, sizeof(path), "%s", obj->path);
+				snprintf(path, sizeof(path), "%s", po->path);
 				if (access(path, R_OK))
-					snprintf(path, sizeof(path), "/proc/%d/root%s", (int)a->pid, obj->path);
-				refused = attach_object(d, pb, obj, path, (pid_t)a->pid, &failed,
+					snprintf(path, sizeof(path), "/proc/%d/root%s", (int)a->pid, po->path);
+				refused = attach_object(d, pb, po->obj, path, (pid_t)a->pid, &failed,
 							err, sizeof(err)) != 0;
 			}
 			sled_process_free(&proc);
@@ -1247,10 +1250,13 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 {
 	const struct server_stats *s = &d->stats;
 	const struct server_limits *l = &d->limits;
+	struct sled_objcache_stats objs = { 0 };
 	struct server_clients n;
 
 	server_count_clients(d, &n);
-	msgpack_pack_map(pk, 9 + RELOAD_STATUS_KEYS);
+	if (d->procs.objects)
+		sled_objcache_stats(d->procs.objects, &objs);
+	msgpack_pack_map(pk, 11 + RELOAD_STATUS_KEYS);
 	reload_pack_status(pk, d);
 	ctl_pack_kv_u64(pk, "clients", n.clients);
 	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
@@ -1258,17 +1264,22 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "limits_hit", server_limits_hit(s));
 	ctl_pack_kv_u64(pk, "requests_refused", s->refused_requests);
 	ctl_pack_kv_u64(pk, "tail_lost", s->tail_lost);
+	/* Parsed ELF objects held, each once however many processes map it. */
+	ctl_pack_kv_u64(pk, "objects", objs.objects);
+	ctl_pack_kv_u64(pk, "objects_bytes", objs.bytes);
 	ctl_pack_str(pk, "limits");
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7);
 	ctl_pack_kv_u64(pk, "request_bytes", l->request_bytes);
 	ctl_pack_kv_u64(pk, "request_elements", REQUEST_MAX_ELEMENTS);
 	ctl_pack_kv_u64(pk, "clients", l->clients);
 	ctl_pack_kv_u64(pk, "clients_per_uid", l->clients_per_uid);
 	ctl_pack_kv_u64(pk, "probes_per_uid", l->probes_per_uid);
 	ctl_pack_kv_u64(pk, "client_buffer", l->client_buffer);
-	/* Each limit's count: connections refused, requests refused, clients slowed. */
+	ctl_pack_kv_u64(pk, "objects_memory", objs.max_bytes);
+	/* Each limit's count: connections refused, requests refused, objects not read,
+	 * clients slowed. */
 	ctl_pack_str(pk, "refused");
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	ctl_pack_kv_u64(pk, "clients", s->refused_clients);
 	ctl_pack_kv_u64(pk, "clients_per_uid", s->refused_clients_uid);
 	ctl_pack_kv_u64(pk, "no_fds", s->refused_fds);
@@ -1276,6 +1287,7 @@ static void pack_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "malformed", s->refused_malformed);
 	ctl_pack_kv_u64(pk, "probes_per_uid", s->refused_probes);
 	ctl_pack_kv_u64(pk, "version", s->refused_version);
+	ctl_pack_kv_u64(pk, "objects_memory", objs.refused);
 	ctl_pack_str(pk, "slowed");
 	msgpack_pack_map(pk, 2);
 	ctl_pack_kv_u64(pk, "paused", s->paused);
