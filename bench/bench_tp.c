@@ -19,31 +19,9 @@
 #include <sled/tracepoint.h>
 #include <sys/sdt.h>
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include "bench_common.h"
+
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The same loop three ways; noinline and aligned so that every variant gets the same
- * code placement (a loop that straddles a fetch boundary costs a cycle more). */
-#define LOOP_ATTRS __attribute__((noinline, aligned(64)))
 
 /* One loop: each iteration runs what the variant adds (site) between the same two
  * steps. */
@@ -96,22 +74,6 @@ LOOP_ATTRS static uint64_t loop_work_disabled(uint64_t n)
 		TRACEPOINT(bench, work, i, acc);
 	}
 	return acc;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void wait_go(void)
-{
-	char line[64];
-
-	printf("ready %d\n", (int)getpid());
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		exit(1);
 }
 
 int main(int argc, char **argv)

@@ -5,7 +5,9 @@ site, interleaved over rounds, pinned (loop on CPU 0, consumer on CPU 1).
 
     bench/run_agg_bench.py [BUILD_DIR] [--quick]
 
-Needs root (probed attaches, bpftrace); bpftrace rows are n/a without it.
+Needs root (probed attaches, bpftrace); bpftrace rows are n/a without it.  With valgrind,
+also prints the dispatcher's instructions per hit (bench/agg_insns.sh): a figure the
+machine's load does not move.
 """
 import os
 import re
@@ -123,6 +125,10 @@ def main():
         print(f"{name:<36} {s:>9.2f} {b if b is None else f'{b:12.1f}':>12} "
               f"{'n/a' if b is None else f'{b / s:7.0f}x':>8}")
     print(f"\nmedians of {ROUNDS} interleaved rounds; loop on CPU 0, consumer on CPU 1")
+    if shutil.which("valgrind") and os.path.exists(os.path.join(build, "bench", "bench_agg_insns")):
+        print("\ninstructions per hit (callgrind, bench/agg_insns.sh):\n")
+        print(subprocess.run([os.path.join(os.path.dirname(os.path.abspath(__file__)), "agg_insns.sh"),
+                              build], capture_output=True, text=True).stdout)
     print("\nprobectl show of hist(len) after 2.2M hits:\n")
     print(show)
 

@@ -1,24 +1,39 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Does sled mode keep up with a bursty server?  bench_burst through a real probed.
 
     bench/run_burst_bench.py [BUILD_DIR] [--rates 0.25,0.5,1,2,4] [--seconds S]
-                             [--threads N] [--output msgpack|tcp] [--label NAME]
+                             [--threads N] [--outputs msgpack,tcp,forward,forward-ack]
+                             [--ring-size SIZE] [--label NAME]
 
-For each average rate (millions of events per second): probed (pinned to the last CPU)
-writes msgpack to a file on /dev/shm (or to a local TCP msgpack receiver with --output tcp),
-bench_burst (pinned to CPU 0) writes bursts of 4,000 events with a string, then pauses.
-Prints one Markdown row per rate: events emitted, dropped in full rings (%), and probed's
-CPU seconds per million events.  Run as root (probed attaches the process).  Run it with a
-build of main too, to compare drain policies; rows are labelled with --label.
+For each output and each average rate (millions of events per second), a fresh probed
+(pinned to the last CPU) with that one output, and bench_burst (pinned to CPU 0) writing
+bursts of 4,000 events with a string, then pausing.  Outputs:
+
+    msgpack      msgpack to a file on /dev/shm
+    tcp          msgpack+tcp:// into a local receiver that reads and discards
+    forward      forward:// (Fluent Forward, no ack) into a local receiver that parses each
+                 PackedForward message and counts its events
+    forward-ack  forward://...?ack=1, the same receiver answering every chunk id
+
+(--output NAME, one of them, is the older spelling of --outputs.)  The receivers are
+threads of this script, unpinned, and their CPU is not counted.
+
+Prints one Markdown row per output and rate: events the app emitted, dropped in full rings
+(%), dropped by the output (its queue full or its receiver gone), probed's CPU seconds per
+million events (user + system, polling included), and "check": "ok" when the probe's
+counters add up (emitted by the app = exported + dropped) and, for Forward, the receiver
+counted exactly the exported events; otherwise what did not.  Run as root (probed attaches
+the process).  Run it with a build of main too, to compare; rows are labelled with --label.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sinks import Discard  # noqa: E402
 
 args = sys.argv[1:]
 
@@ -32,10 +47,11 @@ def opt(name, default):
     return default
 
 
+OUTPUTS = ("msgpack", "tcp", "forward", "forward-ack")
 rates = [float(x) for x in opt("--rates", "0.25,0.5,1,2,4").split(",")]
 seconds = float(opt("--seconds", "2"))
 threads = int(opt("--threads", "1"))
-output = opt("--output", "msgpack")
+outputs = opt("--outputs", opt("--output", "msgpack")).split(",")
 label = opt("--label", "this build")
 ring_size = opt("--ring-size", "")
 build = args[0] if args else "build"
@@ -45,6 +61,9 @@ bench = os.path.join(build, "bench", "bench_burst")
 ncpu = os.cpu_count() or 1
 PIN_APP = ["taskset", "-c", "0"] if ncpu >= 2 else []
 PIN_DAEMON = ["taskset", "-c", str(ncpu - 1)] if ncpu >= 2 else []
+for o in outputs:
+    if o not in OUTPUTS:
+        sys.exit(f"Error: unknown output '{o}' (one of {', '.join(OUTPUTS)})")
 
 
 def cpu_seconds(pid):
@@ -53,25 +72,26 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def tcp_sink():
-    """A receiver that reads and discards: msgpack over TCP keeps up if the encoder does."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-
-    def serve():
-        c, _ = srv.accept()
-        while c.recv(1 << 20):
-            pass
-    threading.Thread(target=serve, daemon=True).start()
-    return srv.getsockname()[1]
+def output_spec(output, d):
+    """The -o spec for output, and the receiver (None for the file)."""
+    if output == "msgpack":
+        return "msgpack:" + os.path.join(d, "events.msgpack"), None
+    if output == "tcp":
+        rx = Discard()
+        return "msgpack+tcp://127.0.0.1:%d" % rx.port, rx
+    rx = Discard(ack=output == "forward-ack", forward=True)
+    return "forward://127.0.0.1:%d%s" % (rx.port, "?ack=1" if output == "forward-ack" else ""), rx
 
 
-def one(rate_m):
+def status(ctl):
+    return json.loads(subprocess.run(ctl + ["--json", "status"], capture_output=True,
+                                     text=True).stdout)
+
+
+def one(output, rate_m):
     d = tempfile.mkdtemp(prefix="burst.", dir="/dev/shm")
     sock = os.path.join(d, "probed.sock")
-    spec = ("msgpack+tcp://127.0.0.1:%d" % tcp_sink()) if output == "tcp" else \
-        "msgpack:" + os.path.join(d, "events.msgpack")
+    spec, rx = output_spec(output, d)
     daemon = subprocess.Popen(PIN_DAEMON + [probed, "-S", sock, "-o", spec],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not os.path.exists(sock):
@@ -96,27 +116,43 @@ def one(rate_m):
     app.stdin.flush()
     emitted = int(app.stdout.readline().split()[1])
     app.wait()
-    row = None
-    for _ in range(100):
-        st = json.loads(subprocess.run(ctl + ["--json", "status"], capture_output=True,
-                                       text=True).stdout)
+    # Wait for the drain and the output to settle: every event accounted for by the probe,
+    # the output's queue empty, and the Forward receiver's count no longer moving.
+    row, out, got = None, None, None
+    for _ in range(200):
+        st = status(ctl)
         rows = [p for p in st["probes"] if p["id"] == pid_probe] or st["probes"]
-        row = rows[0]
-        if row["emitted"] == row["exported"] + row["dropped"] and row["emitted"] >= emitted:
+        row, out = rows[0], st["outputs"][0]
+        now = rx.total("sled.burst.") if rx and rx.forward else None
+        if (row["emitted"] == row["exported"] + row["dropped"] and row["emitted"] >= emitted
+                and not out.get("queued") and now == got):
             break
+        got = now
         time.sleep(0.05)
     cpu = cpu_seconds(daemon.pid) - cpu0
     daemon.terminate()
     daemon.wait()
+    if rx:
+        rx.close()
     subprocess.run(["rm", "-rf", d])
-    return row["emitted"], row["dropped"], cpu
+    problems = []
+    if row["emitted"] != emitted:
+        problems.append(f"probe emitted {row['emitted']} != app {emitted}")
+    if row["exported"] + row["dropped"] != emitted:
+        problems.append(f"exported {row['exported']} + dropped {row['dropped']} != {emitted}")
+    if got is not None and got != row["exported"] - out["dropped"]:
+        problems.append(f"receiver counted {got}, exported - output dropped "
+                        f"{row['exported'] - out['dropped']}")
+    return emitted, row["dropped"], out["dropped"], cpu, "; ".join(problems) or "ok"
 
 
-print(f"| build | threads | output | M events/s | emitted | dropped | drop % | probed CPU s / M events |")
-print("|---|---:|---|---:|---:|---:|---:|---:|")
-for rate in rates:
-    emitted, dropped, cpu = one(rate)
-    pct = 100.0 * dropped / emitted if emitted else 0.0
-    per_m = cpu / (emitted / 1e6) if emitted else 0.0
-    print(f"| {label} | {threads} | {output} | {rate:g} | {emitted} | {dropped} | {pct:.2f} | "
-          f"{per_m:.3f} |", flush=True)
+print("| build | threads | output | M events/s | emitted | ring dropped | drop % | output dropped "
+      "| probed CPU s / M events | check |")
+print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
+for output in outputs:
+    for rate in rates:
+        emitted, dropped, out_dropped, cpu, check = one(output, rate)
+        pct = 100.0 * dropped / emitted if emitted else 0.0
+        per_m = cpu / (emitted / 1e6) if emitted else 0.0
+        print(f"| {label} | {threads} | {output} | {rate:g} | {emitted} | {dropped} | {pct:.2f} | "
+              f"{out_dropped} | {per_m:.3f} | {check} |", flush=True)

@@ -16,18 +16,17 @@ encoder alone, without rings, is bench/bench_export.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                 "integration"))
 from sledtest import isolate_dev_shm  # noqa: E402
 
-import msgpack  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sinks import Discard  # noqa: E402
 
 build = next((a for a in sys.argv[1:] if not a.startswith("--") and not a[0].isdigit()),
              "build")
@@ -36,39 +35,6 @@ probed = os.path.join(build, "probed", "probed")
 probectl = os.path.join(build, "probed", "probectl")
 stress = os.path.join(build, "tests", "integration", "stress_app")
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-class Discard:
-    """TCP receiver that reads and throws away; with ack, answers Forward chunk ids."""
-
-    def __init__(self, ack=False):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.port = self.sock.getsockname()[1]
-        self.ack = ack
-        threading.Thread(target=self.run, daemon=True).start()
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def serve(self, c):
-        u = msgpack.Unpacker(raw=False) if self.ack else None
-        while True:
-            d = c.recv(1 << 20)
-            if not d:
-                return
-            if u is not None:
-                u.feed(d)
-                for msg in u:
-                    opt = msg[2] if isinstance(msg, list) and len(msg) > 2 else {}
-                    if isinstance(opt, dict) and "chunk" in opt:
-                        c.sendall(msgpack.packb({"ack": opt["chunk"]}))
 
 
 def cpu_ticks(pid):
@@ -103,7 +69,7 @@ def run(spec_fn, extra_rx=None):
     rx = extra_rx() if extra_rx else None
     d = Probed(spec_fn(rx))
     try:
-        pid = d.ctl("enable", "stress:hit")["id"]
+        pid = d.ctl("enable", "stress:hit", "--pending")["id"]  # the app starts next
         app = subprocess.Popen(["taskset", "-c", "0", stress, "1"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         time.sleep(0.5)

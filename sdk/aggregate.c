@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Aggregations on the hot path: one accepted hit into this thread's own table.
+ * Aggregations on the hot path: what aggregate.h leaves out of line.
  *
  * Compiled like dispatch.c (-mgeneral-regs-only, no libc).  The table is an open-addressing
  * hash of fixed-size slots in the thread's ring (struct sled_agg_area): the key is the
- * compiled key bytes (8 per integer, 64 per string) plus the hit's bucket for hist/lhist,
- * so every slot has the same size and a histogram is a few slots of one key.  A key looks
- * at SLED_AGG_PROBE slots; a table with none free for it counts the hit as overflow.
+ * compiled key bytes (8 per integer, 64 per string, zero after a string's NUL) plus the
+ * hit's bucket for hist/lhist, so every slot has the same size and a histogram is a few
+ * slots of one key.  A key looks at SLED_AGG_PROBE slots; a table with none free for it
+ * counts the hit as overflow.
  *
  * Only this thread writes its table, with plain stores: a slot is filled first and its tag
  * stored last (release), so the daemon never takes a half-made slot for a key.  The
@@ -14,10 +15,11 @@
  * thread is quiet or gone.  A signal handler's event nested in another one's is not
  * aggregated (it could interleave with the update it interrupted): counted as dropped.
  */
+#include <stddef.h>
+
 #include <sled/tracepoint.h>
 
-#include "runtime.h"
-#include "sled/abi/shm_layout.h"
+#include "aggregate.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -26,14 +28,6 @@ static inline void local_inc(uint64_t *p)
 {
 	__asm__ __volatile__("incq %0" : "+m"(*p) : : "cc");
 }
-
-/* Multiply-shift hashing: one multiply a word; the slot index is taken from the top bits. */
-static inline uint64_t mix(uint64_t h, uint64_t w)
-{
-	return (h ^ w) * 0x9e3779b97f4a7c15ull;
-}
-
-#define SLOT_BITS __builtin_ctz(SLED_AGG_SLOTS)
 
 static struct sled_agg_counter *counter_of(struct sled_agg_area *area, unsigned d, uint32_t tag)
 {
@@ -48,13 +42,10 @@ static struct sled_agg_counter *counter_of(struct sled_agg_area *area, unsigned 
 	return c;
 }
 
-static inline uint32_t bucket_of(const struct sled_shm_agg *a, uint64_t v)
+static uint32_t bucket_of(const struct sled_shm_agg *a, uint64_t v)
 {
-	if (a->bucketing == SLED_AGG_B_HIST) {
-		if (a->value_signed && (int64_t)v < 0)
-			return 0;
-		return v ? 2u + (63u - (unsigned)__builtin_clzll(v)) : 1u;
-	}
+	if (a->bucketing == SLED_AGG_B_HIST)
+		return sled_agg_hist_bucket(v, a->value_signed);
 	if (a->bucketing == SLED_AGG_B_LHIST) {
 		int64_t s = (int64_t)v;
 
@@ -69,49 +60,72 @@ static inline uint32_t bucket_of(const struct sled_shm_agg *a, uint64_t v)
 	return 0;
 }
 
-/* The key bytes of this hit; false when a key cannot be made. */
-static inline bool make_key(const struct sled_shm_agg *a, const uint64_t *vals, unsigned nargs,
-			    bool strings_ok, uint64_t *key, unsigned *len)
-{
-	unsigned off = 0, nk = a->nkeys < SLED_AGG_MAX_KEYS ? a->nkeys : SLED_AGG_MAX_KEYS;
+/*
+ * This hit's key as words (w[0, nw)), and the words of a string's zero tail [zlo, zhi),
+ * which are neither hashed nor compared, nor set in w[] (written as zeros only into a new
+ * slot): a slot whose words up to the one that holds the string's NUL are equal has that
+ * NUL too, and only zeros after it (this thread writes every key zero-padded).  At most
+ * one string fits in a key (SLED_AGG_KEY_BYTES).
+ */
+struct agg_key {
+	uint64_t w[SLED_AGG_KEY_BYTES / 8];
+	unsigned nw, zlo, zhi;
+};
 
+/* The key of this hit; false when a key cannot be made (strings not read). */
+static inline bool make_key(const struct sled_shm_agg *a, const uint64_t *vals, unsigned nargs,
+			    bool strings_ok, struct agg_key *key)
+{
+	unsigned nw = 0, nk = a->nkeys < SLED_AGG_MAX_KEYS ? a->nkeys : SLED_AGG_MAX_KEYS;
+
+	key->zlo = key->zhi = 0;
 	for (unsigned k = 0; k < nk; k++) {
 		unsigned arg = a->key_arg[k];
 
 		if (arg >= nargs)
 			return false;
 		if (a->key_string[k]) {
-			const char *s = (const char *)(uintptr_t)vals[arg];
-			char *dst = (char *)key + off;
-			unsigned n = 0;
-
-			if (!strings_ok || off + SLED_AGG_STR_KEY > SLED_AGG_KEY_BYTES)
+			if (!strings_ok || key->zhi || nw + SLED_AGG_STR_KEY / 8 > SLED_AGG_KEY_BYTES / 8)
 				return false;
-			/* A window read by the dispatcher, NUL-terminated; NULL: the empty key. */
-			while (s && n < SLED_AGG_STR_KEY && s[n]) {
-				dst[n] = s[n];
-				n++;
-			}
-			while (n < SLED_AGG_STR_KEY)
-				dst[n++] = 0;
-			off += SLED_AGG_STR_KEY;
+			key->zlo = nw + sled_agg_string_words(&key->w[nw],
+							       (const char *)(uintptr_t)vals[arg]);
+			nw += SLED_AGG_STR_KEY / 8;
+			key->zhi = nw;
 		} else {
-			if (off + 8 > SLED_AGG_KEY_BYTES)
+			if (nw + 1 > SLED_AGG_KEY_BYTES / 8)
 				return false;
-			key[off / 8] = vals[arg];
-			off += 8;
+			key->w[nw++] = vals[arg];
 		}
 	}
-	*len = off;
+	if (!nw)
+		key->w[nw++] = 0; /* no key field: one zero word, as aggregate.h hashes it */
+	if (!key->zhi)
+		key->zlo = key->zhi = nw;
+	key->nw = nw;
 	return true;
 }
 
-static inline bool key_equal(const uint8_t *slot_key, const uint64_t *key, unsigned len)
+static inline uint64_t key_hash(uint64_t h, const struct agg_key *key)
 {
-	const uint64_t *s = (const uint64_t *)(const void *)slot_key;
+	unsigned i;
 
-	for (unsigned i = 0; i < len / 8; i++)
-		if (s[i] != key[i])
+	for (i = 0; i < key->zlo; i++)
+		h = sled_agg_mix(h, key->w[i]);
+	for (i = key->zhi; i < key->nw; i++)
+		h = sled_agg_mix(h, key->w[i]);
+	return h;
+}
+
+static inline bool key_equal(const struct sled_agg_slot *s, const struct agg_key *key)
+{
+	const uint64_t *sk = (const uint64_t *)(const void *)s->key;
+	unsigned i;
+
+	for (i = 0; i < key->zlo; i++)
+		if (sk[i] != key->w[i])
+			return false;
+	for (i = key->zhi; i < key->nw; i++)
+		if (sk[i] != key->w[i])
 			return false;
 	return true;
 }
@@ -125,40 +139,33 @@ static inline bool stale(uint32_t t)
 	       __atomic_load_n(&sled_rt.aggs[d].tag, __ATOMIC_RELAXED) != t;
 }
 
-__attribute__((noinline)) static void aggregate_one(struct sled_agg_area *area, unsigned d,
-						    const uint64_t *vals,
-			  unsigned nargs, bool strings_ok)
+/* Every case aggregate.h does not finish: find the key's slot from its first one on, or
+ * give it a new one; overflow when SLED_AGG_PROBE slots have neither. */
+void sled_agg_slow(struct sled_agg_area *area, unsigned d, const struct sled_shm_agg *a,
+		   uint32_t tag, const uint64_t *vals, unsigned nargs, bool strings_ok)
 {
-	const struct sled_shm_agg *a = &sled_rt.aggs[d];
-	uint32_t tag = __atomic_load_n(&a->tag, __ATOMIC_ACQUIRE), bucket;
-	uint64_t key[SLED_AGG_KEY_BYTES / 8], v, h; /* key: the first len bytes only */
-	unsigned len = 0, i;
+	struct agg_key key;
+	uint64_t v, want;
+	uint32_t bucket;
+	unsigned i;
 
-	if (unlikely((tag & 0xffffu) != d + 1))
-		return; /* not a descriptor the daemon set up for this index */
-	if (unlikely(!make_key(a, vals, nargs, strings_ok, key, &len))) {
+	if (unlikely(!make_key(a, vals, nargs, strings_ok, &key))) {
 		local_inc(&counter_of(area, d, tag)->dropped);
 		return;
 	}
 	v = a->value_arg < nargs ? vals[a->value_arg] : 0;
 	bucket = bucket_of(a, v);
-	h = ((uint64_t)tag << 32 | bucket) * 0xff51afd7ed558ccdull;
-	for (i = 0; i < len / 8; i++)
-		h = mix(h, key[i]);
-	i = (unsigned)(h >> (64 - SLOT_BITS));
+	want = (uint64_t)bucket << 32 | tag;
+	i = sled_agg_index(key_hash(sled_agg_hash0(tag, bucket), &key));
 	for (unsigned step = 0; step < SLED_AGG_PROBE; step++, i = (i + 1) & (SLED_AGG_SLOTS - 1)) {
 		struct sled_agg_slot *s = &area->slots[i];
-		uint32_t t = s->tag;
+		uint64_t head = *(const sled_agg_word *)s;
+		uint32_t t = (uint32_t)head;
 
 		if (t == tag) {
-			if (s->bucket != bucket || !key_equal(s->key, key, len))
+			if (head != want || !key_equal(s, &key))
 				continue;
-			s->count++;
-			s->sum += v;
-			if (a->value_signed ? (int64_t)v < (int64_t)s->min : v < s->min)
-				s->min = v;
-			if (a->value_signed ? (int64_t)v > (int64_t)s->max : v > s->max)
-				s->max = v;
+			sled_agg_slot_add(s, a, v);
 			return;
 		}
 		if (t && !stale(t))
@@ -168,70 +175,8 @@ __attribute__((noinline)) static void aggregate_one(struct sled_agg_area *area, 
 			__atomic_store_n(&s->tag, 0u, __ATOMIC_RELAXED);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		s->bucket = bucket;
-		for (unsigned k = 0; k < len / 8; k++)
-			((uint64_t *)(void *)s->key)[k] = key[k];
-		s->count = 1;
-		s->sum = v;
-		s->min = v;
-		s->max = v;
-		area->used++;
-		__atomic_store_n(&s->tag, tag, __ATOMIC_RELEASE);
-		return;
-	}
-	local_inc(&counter_of(area, d, tag)->overflow);
-}
-
-/* The common shape, integer keys only (count() by (id), hist(len)): the key words are
- * hashed as they are read, and compared word by word; no key buffer to fill first. */
-static inline __attribute__((always_inline)) void
-aggregate_ints(struct sled_agg_area *area, unsigned d, const struct sled_shm_agg *a,
-			   uint32_t tag, const uint64_t *vals, unsigned nargs)
-{
-	uint64_t key[SLED_AGG_MAX_KEYS], v, h = (uint64_t)tag * 0xff51afd7ed558ccdull;
-	unsigned nk = a->nkeys, i;
-	uint32_t bucket;
-
-	if (unlikely(nk > SLED_AGG_MAX_KEYS))
-		nk = SLED_AGG_MAX_KEYS;
-	for (unsigned k = 0; k < nk; k++) {
-		unsigned arg = a->key_arg[k];
-
-		key[k] = arg < nargs ? vals[arg] : 0;
-		h = mix(h, key[k]);
-	}
-	v = a->value_arg < nargs ? vals[a->value_arg] : 0;
-	bucket = a->bucketing ? bucket_of(a, v) : 0;
-	h = mix(h, bucket);
-	i = (unsigned)(h >> (64 - SLOT_BITS));
-	for (unsigned step = 0; step < SLED_AGG_PROBE; step++, i = (i + 1) & (SLED_AGG_SLOTS - 1)) {
-		struct sled_agg_slot *s = &area->slots[i];
-		const uint64_t *sk = (const uint64_t *)(const void *)s->key;
-		uint32_t t = s->tag;
-		unsigned k;
-
-		if (likely(t == tag)) {
-			if (s->bucket != bucket)
-				continue;
-			for (k = 0; k < nk && sk[k] == key[k]; k++)
-				;
-			if (k < nk)
-				continue;
-			s->count++;
-			s->sum += v;
-			if (a->value_signed ? (int64_t)v < (int64_t)s->min : v < s->min)
-				s->min = v;
-			if (a->value_signed ? (int64_t)v > (int64_t)s->max : v > s->max)
-				s->max = v;
-			return;
-		}
-		if (t && !stale(t))
-			continue;
-		if (t)
-			__atomic_store_n(&s->tag, 0u, __ATOMIC_RELAXED);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		s->bucket = bucket;
-		for (k = 0; k < nk; k++)
-			((uint64_t *)(void *)s->key)[k] = key[k];
+		for (unsigned k = 0; k < key.nw; k++)
+			((uint64_t *)(void *)s->key)[k] = k < key.zlo || k >= key.zhi ? key.w[k] : 0;
 		s->count = 1;
 		s->sum = v;
 		s->min = v;
@@ -245,8 +190,7 @@ aggregate_ints(struct sled_agg_area *area, unsigned d, const struct sled_shm_agg
 
 /* A nested event: a drop for each aggregation whose counter is already this tag's
  * (resetting it here could undo the interrupted event's own count). */
-__attribute__((noinline)) static void count_nested(struct sled_agg_area *area,
-						   const struct sled_shm_lane *ln)
+void sled_agg_nested(struct sled_agg_area *area, const struct sled_shm_lane *ln)
 {
 	for (unsigned k = 0; k < SLED_LANE_AGGS; k++) {
 		unsigned idx = ln->agg[k];
@@ -263,27 +207,5 @@ __attribute__((noinline)) static void count_nested(struct sled_agg_area *area,
 void sled_aggregate(struct sled_ring_header *ring, const struct sled_shm_lane *ln,
 		    const uint64_t *vals, unsigned nargs, bool strings_ok, bool nested)
 {
-	struct sled_agg_area *area = sled_ring_agg(ring, sled_ring_mask + 1);
-
-	if (unlikely(nested)) {
-		count_nested(area, ln);
-		return;
-	}
-	for (unsigned k = 0; k < SLED_LANE_AGGS; k++) {
-		unsigned idx = ln->agg[k];
-
-		if (!idx)
-			break;
-		if (unlikely(idx > SLED_SHM_MAX_AGGS))
-			continue;
-		const struct sled_shm_agg *a = &sled_rt.aggs[idx - 1];
-		uint32_t tag = __atomic_load_n(&a->tag, __ATOMIC_ACQUIRE);
-
-		if (unlikely((tag & 0xffffu) != idx))
-			continue; /* not a descriptor the daemon set up for this index */
-		if (likely(a->flags & SLED_AGG_F_INT_KEYS))
-			aggregate_ints(area, idx - 1, a, tag, vals, nargs);
-		else
-			aggregate_one(area, idx - 1, vals, nargs, strings_ok);
-	}
+	sled_agg_hit(ring, ln, vals, nargs, strings_ok, nested);
 }

@@ -27,6 +27,7 @@
 
 #include <sled/tracepoint.h>
 
+#include "aggregate.h"
 #include "runtime.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -552,31 +553,115 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 		local_inc(&ring->lanes[slot][__builtin_ctz(m)].drops);
 }
 
-/* String keys of an aggregation-only event, copied from the memory the site's own object
- * keeps mapped (literals, mostly) into small windows; false when a string lies elsewhere
- * or there are more than two (the lanes' path reads them through the kernel). */
-#define KEY_WINDOWS 2
-static inline bool key_strings(const struct sled_shm_site *site, unsigned nargs, uint64_t *vals,
-			       char (*win)[SLED_AGG_STR_KEY + 1])
+/* An argument of an aggregation-only event: a whole register (the common case) without
+ * decode()'s switch. */
+_Static_assert(SLED_R_RIP == 16 && offsetof(struct sled_shm_arg, kind) == 0 &&
+		       offsetof(struct sled_shm_arg, size) == 1 && offsetof(struct sled_shm_arg, reg) == 4 &&
+		       offsetof(struct sled_shm_arg, shift) == 7,
+	       "decode_agg's word test");
+static inline __attribute__((always_inline)) uint64_t decode_agg(const uint64_t *regs,
+								 const struct sled_shm_arg *a,
+								 uint64_t site)
+{
+	/* kind, size, reg and shift in one word: REG, 8 bytes, a register below 16, no shift. */
+	uint64_t w = *(const u64_u *)(const void *)a;
+
+	if (likely((w & 0xff0000f00000ffffull) == ((uint64_t)8 << 8 | SLED_A_REG)))
+		return regs[(w >> 32) & 0xf];
+	return decode(regs, a, site);
+}
+
+/* The string keys of an aggregation-only event lie in memory the site's own object keeps
+ * mapped (literals, mostly), where they are read in place; false when one lies elsewhere
+ * (the lanes' path reads it through the kernel). */
+static inline bool key_strings_in_place(const struct sled_shm_site *site, unsigned nargs,
+					const uint64_t *vals)
 {
 	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
-	unsigned n = 0;
 
-	for (unsigned i = 0; i < nargs; i++) {
-		const char *s = (const char *)(uintptr_t)vals[i];
-		unsigned k = 0;
-
-		if (site->args[i].type != SLED_T_STRING || !s)
-			continue;
-		if (n == KEY_WINDOWS || !in_site_memory(safe, vals[i]))
+	for (unsigned i = 0; i < nargs; i++)
+		if (site->args[i].type == SLED_T_STRING && vals[i] && !in_site_memory(safe, vals[i]))
 			return false;
-		while (k < SLED_AGG_STR_KEY && s[k]) {
-			win[n][k] = s[k];
-			k++;
-		}
-		win[n][k] = 0;
-		vals[i] = (uint64_t)(uintptr_t)win[n++];
+	return true;
+}
+
+/* One probe that only aggregates (SLED_LANES_AGG), in general: every argument decoded,
+ * string keys read in place, or the lanes' path when one lies elsewhere. */
+__attribute__((noinline)) static void aggregate_only(struct sled_ring_header *ring,
+						      const struct sled_shm_site *site,
+						      const uint64_t *regs, uint64_t slot,
+						      unsigned nargs, uint32_t lanes, bool nested)
+{
+	unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
+	const struct sled_shm_lane *ln = &site->lane[lane];
+	uint64_t vals[SLED_SHM_MAX_ARGS];
+
+	for (unsigned i = 0; i < nargs; i++)
+		vals[i] = decode_agg(regs, &site->args[i], site->addr);
+	if (!ln->agg_strings || key_strings_in_place(site, nargs, vals)) {
+		local_inc(&ring->lanes[slot][lane].hits);
+		sled_agg_hit(ring, ln, vals, nargs, true, nested);
+	} else {
+		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
+			     lanes & SLED_LANES_ACTIVE);
 	}
+}
+
+/* The key's first slot held another key or none: every argument decoded for the rest
+ * (a string key is known to lie in the site's own memory). */
+__attribute__((noinline)) static void aggregate_rest(struct sled_ring_header *ring,
+						      const struct sled_shm_site *site,
+						      const uint64_t *regs, unsigned nargs,
+						      unsigned d, uint32_t tag)
+{
+	uint64_t vals[SLED_SHM_MAX_ARGS];
+
+	for (unsigned i = 0; i < nargs; i++)
+		vals[i] = decode_agg(regs, &site->args[i], site->addr);
+	sled_agg_slow(sled_ring_agg(ring, sled_ring_mask + 1), d, &sled_rt.aggs[d], tag, vals, nargs,
+		      true);
+}
+
+/* The common case of SLED_LANES_AGG: one aggregation of a shape aggregate.h finishes
+ * inline, not nested, its string key (if any) in the site's own memory; only the
+ * arguments it reads are decoded.  False: aggregate_only's case. */
+static inline __attribute__((always_inline)) bool
+aggregate_first(struct sled_ring_header *ring, const struct sled_shm_site *site,
+		const uint64_t *regs, uint64_t slot, unsigned nargs, uint32_t lanes, uint32_t depth)
+{
+	unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1), karg, varg;
+	const struct sled_shm_lane *ln = &site->lane[lane];
+	unsigned idx = ln->agg[0];
+	const struct sled_shm_agg *a;
+	enum sled_agg_shape shape;
+	struct sled_agg_area *area;
+	uint64_t key, v;
+	uint32_t tag;
+	bool done;
+
+	if (unlikely(depth || ln->agg[1] || idx - 1 >= SLED_SHM_MAX_AGGS))
+		return false;
+	a = &sled_rt.aggs[idx - 1];
+	tag = __atomic_load_n(&a->tag, __ATOMIC_ACQUIRE);
+	shape = sled_agg_shape(a);
+	if (unlikely((tag & 0xffffu) != idx || shape == SLED_AGG_SHAPE_OTHER))
+		return false;
+	karg = a->nkeys ? a->key_arg[0] : SLED_AGG_NO_VALUE;
+	varg = a->value_arg;
+	key = karg < nargs ? decode_agg(regs, &site->args[karg], site->addr) : 0;
+	v = varg < nargs ? decode_agg(regs, &site->args[varg], site->addr) : 0;
+	area = sled_ring_agg(ring, sled_ring_mask + 1);
+	if (likely(shape == SLED_AGG_SHAPE_INT)) {
+		local_inc(&ring->lanes[slot][lane].hits);
+		done = sled_agg_int_first(area, a, tag, key, v);
+	} else {
+		if (key && !in_site_memory(&sled_site_readable[slot], key))
+			return false;
+		local_inc(&ring->lanes[slot][lane].hits);
+		done = sled_agg_string_first(area, a, tag, (const char *)(uintptr_t)key, v);
+	}
+	if (unlikely(!done))
+		aggregate_rest(ring, site, regs, nargs, idx - 1, tag);
 	return true;
 }
 
@@ -615,20 +700,8 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 		local_inc(&ring->lanes[slot][lane].hits);
 		record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE);
 	} else if (lanes & SLED_LANES_AGG) {
-		/* One probe that only aggregates: no record; string keys copied in place. */
-		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
-		uint64_t vals[SLED_SHM_MAX_ARGS];
-		char win[KEY_WINDOWS][SLED_AGG_STR_KEY + 1];
-
-		for (unsigned i = 0; i < nargs; i++)
-			vals[i] = decode(regs, &site->args[i], site->addr);
-		if (!site->lane[lane].agg_strings || key_strings(site, nargs, vals, win)) {
-			local_inc(&ring->lanes[slot][lane].hits);
-			sled_aggregate(ring, &site->lane[lane], vals, nargs, true, depth != 0);
-		} else {
-			record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
-				     lanes & SLED_LANES_ACTIVE);
-		}
+		if (!aggregate_first(ring, site, regs, slot, nargs, lanes, depth))
+			aggregate_only(ring, site, regs, slot, nargs, lanes, depth != 0);
 	} else if (lanes & SLED_LANES_ACTIVE) {
 		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
 			     lanes & SLED_LANES_ACTIVE);

@@ -24,7 +24,7 @@
 
 struct row {
 	pid_t pid;
-	const struct sled_object *obj;
+	const struct sled_process_object *po; /* the object, as the process maps it */
 	const struct sled_site *first; /* the tracepoint site whose fields are shown */
 	size_t nsites, nguards, cap;
 	const struct sled_site **sites; /* tracepoint sites, then guards */
@@ -51,7 +51,9 @@ struct listing {
 	/* Sources owned by the listing, freed at the end. */
 	size_t nprocs;
 	struct sled_process *procs;
+	struct sled_objcache *cache; /* each file mapped by many processes read once */
 	struct sled_object single;
+	struct sled_process_object single_po; /* -b: the file, mapped nowhere */
 	bool have_single;
 };
 
@@ -78,29 +80,31 @@ static int row_add_site(struct row *r, const struct sled_site *s)
 	return 0;
 }
 
-static struct row *find_row(struct listing *l, pid_t pid, const struct sled_object *obj,
+static struct row *find_row(struct listing *l, pid_t pid, const struct sled_process_object *po,
 			    const struct sled_site *s)
 {
 	for (size_t i = 0; i < l->nrows; i++) {
 		struct row *r = &l->rows[i];
 		const struct sled_site *any = r->sites[0];
 
-		if (r->pid == pid && r->obj == obj && !strcmp(any->provider, s->provider) &&
+		if (r->pid == pid && r->po == po && !strcmp(any->provider, s->provider) &&
 		    !strcmp(any->name, s->name))
 			return r;
 	}
 	return NULL;
 }
 
-static int add_object_rows(struct listing *l, pid_t pid, const struct sled_object *obj)
+static int add_object_rows(struct listing *l, pid_t pid, const struct sled_process_object *po)
 {
+	const struct sled_object *obj = po->obj;
+
 	for (size_t i = 0; i < obj->nsites; i++) {
 		const struct sled_site *s = &obj->sites[i];
 		struct row *r;
 
 		if (!sled_pattern_match(l->pattern, s->provider, s->name))
 			continue;
-		r = find_row(l, pid, obj, s);
+		r = find_row(l, pid, po, s);
 		if (!r) {
 			struct row *v = realloc(l->rows, (l->nrows + 1) * sizeof(*v));
 
@@ -110,7 +114,7 @@ static int add_object_rows(struct listing *l, pid_t pid, const struct sled_objec
 			r = &v[l->nrows++];
 			memset(r, 0, sizeof(*r));
 			r->pid = pid;
-			r->obj = obj;
+			r->po = po;
 		}
 		if (row_add_site(r, s))
 			return -ENOMEM;
@@ -118,14 +122,21 @@ static int add_object_rows(struct listing *l, pid_t pid, const struct sled_objec
 	return 0;
 }
 
-static void warn_diags(const struct sled_object *obj, pid_t pid)
+static void warn_diag(const struct sled_process_object *po, pid_t pid, const char *msg)
 {
-	for (size_t i = 0; i < obj->ndiags; i++) {
-		if (pid)
-			p_warn("pid %d: %s: %s", (int)pid, obj->path, obj->diags[i].msg);
-		else
-			p_warn("%s: %s", obj->path, obj->diags[i].msg);
-	}
+	if (pid)
+		p_warn("pid %d: %s: %s", (int)pid, po->path, msg);
+	else
+		p_warn("%s: %s", po->path, msg);
+}
+
+/* The object's own problems (its notes), then the process's (its mappings). */
+static void warn_diags(const struct sled_process_object *po, pid_t pid)
+{
+	for (size_t i = 0; i < po->obj->ndiags; i++)
+		warn_diag(po, pid, po->obj->diags[i].msg);
+	for (size_t i = 0; i < po->ndiags; i++)
+		warn_diag(po, pid, po->diags[i].msg);
 }
 
 static int add_process(struct listing *l, pid_t pid, bool quiet)
@@ -139,7 +150,9 @@ static int add_process(struct listing *l, pid_t pid, bool quiet)
 		return -ENOMEM;
 	l->procs = v;
 	p = &v[l->nprocs];
-	ret = sled_process_read(pid, p, err, sizeof(err));
+	if (!l->cache && !(l->cache = sled_objcache_new(SLED_OBJCACHE_DEFAULT_MAX_BYTES)))
+		return -ENOMEM;
+	ret = sled_process_read(l->cache, pid, p, err, sizeof(err));
 	if (ret) {
 		if (!quiet)
 			p_err("%s", err);
@@ -154,16 +167,16 @@ static int build_rows(struct listing *l, bool warn)
 {
 	if (l->have_single) {
 		if (warn)
-			warn_diags(&l->single, 0);
-		return add_object_rows(l, 0, &l->single);
+			warn_diags(&l->single_po, 0);
+		return add_object_rows(l, 0, &l->single_po);
 	}
 	for (size_t i = 0; i < l->nprocs; i++) {
 		for (size_t j = 0; j < l->procs[i].nobjects; j++) {
-			const struct sled_object *obj = &l->procs[i].objects[j];
+			const struct sled_process_object *po = &l->procs[i].objects[j];
 
 			if (warn)
-				warn_diags(obj, l->procs[i].pid);
-			if (add_object_rows(l, l->procs[i].pid, obj))
+				warn_diags(po, l->procs[i].pid);
+			if (add_object_rows(l, l->procs[i].pid, po))
 				return -ENOMEM;
 		}
 	}
@@ -237,13 +250,13 @@ static void fetch_daemon_state(struct listing *l)
  * object's path, or the object seen through /proc/PID/root. */
 static bool uprobe_covers(const struct daemon_site *ds, const struct row *r)
 {
-	size_t nb = strlen(ds->binary), no = strlen(r->obj->path);
+	size_t nb = strlen(ds->binary), no = strlen(r->po->path);
 
 	if (!ds->on || !ds->provider[0] || (ds->pid != r->pid && ds->pid != -1))
 		return false;
 	if (strcmp(ds->provider, r->sites[0]->provider) || strcmp(ds->name, r->sites[0]->name))
 		return false;
-	return nb >= no && !strcmp(ds->binary + nb - no, r->obj->path);
+	return nb >= no && !strcmp(ds->binary + nb - no, r->po->path);
 }
 
 static void count_on(struct listing *l)
@@ -263,7 +276,7 @@ static void count_on(struct listing *l)
 		for (size_t j = 0; r->pid && j < r->nsites; j++)
 			for (size_t k = 0; k < l->ndsites; k++)
 				if (l->dsites[k].pid == r->pid && l->dsites[k].on &&
-				    l->dsites[k].address == r->sites[j]->runtime)
+				    l->dsites[k].address == sled_site_runtime(r->po, r->sites[j]))
 					r->non++;
 	}
 }
@@ -288,7 +301,7 @@ static int row_cmp(const void *a, const void *b)
 	if (!c)
 		c = (x->pid > y->pid) - (x->pid < y->pid);
 	if (!c)
-		c = strcmp(x->obj->path, y->obj->path);
+		c = strcmp(x->po->path, y->po->path);
 	return c;
 }
 
@@ -306,7 +319,7 @@ static void fields_text(const struct row *r, char *buf, size_t len)
 
 static uint64_t site_address(const struct row *r, const struct sled_site *s)
 {
-	return r->pid ? s->runtime : s->pc;
+	return r->pid ? sled_site_runtime(r->po, s) : s->pc;
 }
 
 static void print_table(const struct listing *l, bool with_pid)
@@ -333,7 +346,7 @@ static void print_table(const struct listing *l, bool with_pid)
 		/* The whole list is in -v and --json; the table keeps its columns. */
 		printf("%-48s %5zu  %s%s\n",
 		       fields[0] ? cell_fit(cell, sizeof(cell), fields, 48, CELL_HEAD) : "-", r->nsites,
-		       r->obj->path, r->nguards ? "  (+guard)" : "");
+		       r->po->path, r->nguards ? "  (+guard)" : "");
 		if (!l->verbose)
 			continue;
 		for (size_t j = 0; j < r->nsites + r->nguards; j++) {
@@ -363,7 +376,7 @@ static void print_json(const struct listing *l)
 		jsonw_start_object(w);
 		jsonw_string_field(w, "provider", r->sites[0]->provider);
 		jsonw_string_field(w, "name", r->sites[0]->name);
-		jsonw_string_field(w, "object", r->obj->path);
+		jsonw_string_field(w, "object", r->po->path);
 		if (r->pid)
 			jsonw_int_field(w, "pid", r->pid);
 		jsonw_bool_field(w, "sled", r->first && r->first->has_sled_note);
@@ -417,6 +430,7 @@ static void listing_free(struct listing *l)
 	for (size_t i = 0; i < l->nprocs; i++)
 		sled_process_free(&l->procs[i]);
 	free(l->procs);
+	sled_objcache_free(l->cache);
 	free(l->dsites);
 	if (l->have_single)
 		sled_object_free(&l->single);
@@ -500,6 +514,8 @@ int do_list(int argc, char **argv)
 			p_err("%s", err);
 			return 1;
 		}
+		l.single_po.obj = &l.single;
+		l.single_po.path = l.single.path;
 		l.have_single = true;
 	} else if (pid) {
 		if (add_process(&l, pid, false)) {
@@ -516,7 +532,8 @@ int do_list(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	qsort(l.rows, l.nrows, sizeof(*l.rows), row_cmp);
+	if (l.nrows) /* qsort wants a non-NULL array even for none */
+		qsort(l.rows, l.nrows, sizeof(*l.rows), row_cmp);
 	if (!binary) {
 		fetch_daemon_state(&l);
 		count_on(&l);

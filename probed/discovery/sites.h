@@ -28,15 +28,16 @@ struct sled_field {
 
 /*
  * At most this many sites (tracepoints and guards) are read from one object: the notes
- * are the object author's to multiply (a 56-byte note makes a ~490-byte site entry in
- * probed, per traced process: ~10 MB at the cap).  Past it, the rest are skipped with
- * one diagnostic.
+ * are the object author's to multiply (a 56-byte note makes a ~480-byte site entry in
+ * probed, held once however many processes map the object (objcache.h): ~10 MB at the
+ * cap).  Past it, the rest are skipped with one diagnostic.
  * Real programs have hundreds to a few thousand.
  */
 #define SLED_MAX_SITES_PER_OBJECT 20000
 
 /* Provider, name and arg-spec text point into the object's string pool (each distinct
- * string once); they live as long as the object. */
+ * string once); they live as long as the object.  Nothing in a site is a process's own:
+ * objects are shared by every process that maps the file. */
 struct sled_site {
 	enum sled_site_kind kind;
 	const char *provider; /* at most 63 characters */
@@ -45,8 +46,8 @@ struct sled_site {
 	uint64_t note_pc; /* pc as recorded in the note (sled and stapsdt entries match on it) */
 	uint64_t semaphore; /* stapsdt semaphore address; 0 for sled sites */
 	uint64_t target;  /* guards: link-time jump target; 0 otherwise */
-	uint64_t file_offset; /* file offset of pc, from the PT_LOAD that maps it */
-	uint64_t runtime; /* address in a process; 0 until resolved against /proc/PID/maps */
+	uint64_t file_offset; /* file offset of pc, from the PT_LOAD that maps it; a
+			       * process's address for it: sled_site_runtime (process.h) */
 	bool has_sled_note;   /* a sled TRACEPOINT (project note present) */
 	const char *argspec;  /* the stapsdt argument text as found ("" for guards) */
 	int nargs;

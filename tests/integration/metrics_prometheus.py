@@ -16,19 +16,18 @@ Usage: metrics_prometheus.py BUILD_DIR
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sledtest import Daemon, Suite, isolate_dev_shm, start_app, stop_app  # noqa: E402
+from promtest import (Prometheus, metrics_address, parse_exposition,  # noqa: E402
+                      promtool_check)
 
 isolate_dev_shm()
 
@@ -36,38 +35,6 @@ build = sys.argv[1]
 probed = os.path.join(build, "probed", "probed")
 probectl = os.path.join(build, "probed", "probectl")
 workers = os.path.join(build, "samples", "sample_workers")
-
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_exposition(text):
-    """{(name, frozenset(labels)): value}, and the families' TYPE lines {name: type}."""
-    samples, types = {}, {}
-    for line in text.splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, typ = line.split(" ", 3)
-            types[name] = typ
-            continue
-        if not line or line.startswith("#"):
-            continue
-        m = SAMPLE.match(line)
-        if not m:
-            raise ValueError("not a sample line: " + line)
-        labels = frozenset(LABEL.findall(m.group(2) or ""))
-        samples[(m.group(1), labels)] = float(m.group(3))
-    return samples, types
-
-
-def metrics_address(d, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        m = re.search(r"metrics at http://(\S+)/metrics", d.log_text())
-        if m:
-            return m.group(1)
-        time.sleep(0.02)
-    raise RuntimeError("probed did not log its metrics address: " + d.log_text())
-
 
 def raw_request(addr, data, timeout=5):
     host, port = addr.rsplit(":", 1)
@@ -81,20 +48,9 @@ def raw_request(addr, data, timeout=5):
             out += b
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_json(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
-        return json.loads(r.read())
-
-
 t = Suite()
 d = Daemon(probed, probectl, extra=("--metrics", "127.0.0.1:0"))
-apps, prom, promdir = [], None, None
+apps, prom = [], None
 try:
     addr = metrics_address(d)
     url = f"http://{addr}/metrics"
@@ -148,12 +104,9 @@ try:
     else:
         t.check(True, "every # line is a HELP or TYPE line")
 
-    promtool = shutil.which("promtool")
-    if promtool:
-        r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
-                           text=True, timeout=30)
-        t.check(r.returncode == 0 and not (r.stdout + r.stderr).strip(),
-                f"promtool check metrics: no error, no lint ({(r.stdout + r.stderr).strip()})")
+    ok, said = promtool_check(body)
+    if ok is not None:
+        t.check(ok, f"promtool check metrics: no error, no lint ({said})")
 
     # --- probectl top --once with the process stopped: rates 0, totals == status.
     r = d.ctl("top", "--once", "--interval", "0.2")
@@ -245,37 +198,9 @@ try:
     # --- (2) a real Prometheus scrapes the endpoint.
     before = d.probe_counts(1)
     before_sent = d.status()["outputs"][0]["sent"]
-    promdir = tempfile.mkdtemp(prefix="sledtest-prom.")
-    pport = free_port()
-    with open(os.path.join(promdir, "prometheus.yml"), "w") as f:
-        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                "scrape_configs:\n  - job_name: sled\n    static_configs:\n"
-                f"      - targets: ['{addr}']\n")
-    promlog = open(os.path.join(promdir, "prometheus.log"), "w")
-    prom = subprocess.Popen(
-        [shutil.which("prometheus") or "/usr/bin/prometheus",
-         "--config.file=" + os.path.join(promdir, "prometheus.yml"),
-         "--storage.tsdb.path=" + os.path.join(promdir, "data"),
-         f"--web.listen-address=127.0.0.1:{pport}"],
-        stdout=promlog, stderr=subprocess.STDOUT)
-    api = f"http://127.0.0.1:{pport}/api/v1"
-
-    def query(q):
-        return http_json(f"{api}/query?query=" + urllib.parse.quote(q))["data"]["result"]
-
-    result, health = [], None
-    deadline = time.time() + 25
-    while time.time() < deadline and prom.poll() is None:
-        try:
-            targets = http_json(f"{api}/targets")["data"]["activeTargets"]
-            health = targets[0]["health"] if targets else None
-            if health == "up":
-                result = query("sled_probe_hits_total")
-                if result:
-                    break
-        except (urllib.error.URLError, ConnectionError, OSError, KeyError, IndexError):
-            pass
-        time.sleep(0.25)
+    prom = Prometheus(addr)
+    query = prom.query
+    health, result = prom.wait_for("sled_probe_hits_total")
     after = d.probe_counts(1)
     t.check(health == "up", f"Prometheus's target is up ({health})")
     got = {tuple(sorted(x["metric"].items())): float(x["value"][1]) for x in result}
@@ -343,12 +268,7 @@ try:
     t.check("takes HOST:PORT [any]" in out, f"config 'metrics ... everyone': {out.strip()}")
 finally:
     if prom:
-        prom.terminate()
-        try:
-            prom.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            prom.kill()
-            prom.wait()
+        prom.stop()
     for a in apps:
         try:
             os.kill(a.pid, signal.SIGCONT)
@@ -356,6 +276,4 @@ finally:
             pass
         stop_app(a)
     d.stop()
-    if promdir:
-        shutil.rmtree(promdir, ignore_errors=True)
 t.finish()

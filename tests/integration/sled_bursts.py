@@ -54,9 +54,13 @@ def run_burst(d, env, threads=2, stop_daemon=False):
         if stop_daemon:
             d.proc.send_signal(signal.SIGCONT)
         # The process row while it still runs (it has produced everything by now).
-        for p in d.status()["processes"]:
+        seen = d.status()["processes"]
+        for p in seen:
             if p["pid"] == pid:
                 proc_row = p
+        if proc_row is None:  # say what status did show, to tell a race from a bug
+            print(f"# pid {pid} not among status's processes: "
+                  f"{[(p['pid'], p['mode']) for p in seen]}")
         app.stdin.close()
         app.wait(timeout=30)
         row = d.wait_drained(probe_id) if probe_id else None

@@ -36,7 +36,7 @@ check "list's options" "--verbose" "$(complete_line "$probectl list --verb")"
 check "status has no --filter" "" "$(complete_line "$probectl status --fi")"
 check "top's options" "--once" "$(complete_line "$probectl top --on")"
 check "help takes a command" "enable" "$(complete_line "$probectl help en")"
-check "-p offers PIDs" yes "$(complete_line "$probectl enable x:y -p " | grep -qw 1 && echo yes || echo no)"
+check "-p offers PIDs" yes "$(complete_line "$probectl enable x:y -p " | grep -cw 1 >/dev/null && echo yes || echo no)"
 check "-b offers files" "$binary" "$(complete_line "$probectl list -b $binary")"
 
 # Patterns: from `probectl list -b BINARY --json`, all of provider:name and provider:*.

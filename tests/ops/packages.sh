@@ -40,7 +40,7 @@ done
 unit=$(find "$root" -name probed.service)
 check "the unit's ExecStart is the packaged probed" "ExecStart=$prefix/bin/probed" \
 	"$(grep -o '^ExecStart=[^ ]*' "$unit")"
-check "the packaged probectl runs" yes "$("$r/bin/probectl" --version | grep -q '^probectl ' && echo yes || echo no)"
+check "the packaged probectl runs" yes "$("$r/bin/probectl" --version | grep -c '^probectl ' >/dev/null && echo yes || echo no)"
 
 cat >"$tmp/app.c" <<'C'
 #include <sled/sled.h>
@@ -54,8 +54,8 @@ inc=$(sed -n 's/^-I\([^ ]*\) .*/\1/p' <<<"$flags")
 check "pkg-config points into the scratch root" "$r/include" "$(realpath -m "$inc")"
 "$cc" "$tmp/app.c" -o "$tmp/app" $flags 2>"$tmp/cc.log"
 check "a consumer builds against libsled-dev" 0 $?
-check "it runs against libsled$major" yes "$(LD_LIBRARY_PATH=$r/$libdir "$tmp/app" | grep -qx '[0-9.]*' && echo yes || echo no)"
-check "it links the packaged libsled" yes "$(LD_LIBRARY_PATH=$r/$libdir ldd "$tmp/app" | grep -q "$r/$libdir/libsled.so.$major" && echo yes || echo no)"
+check "it runs against libsled$major" yes "$(LD_LIBRARY_PATH=$r/$libdir "$tmp/app" | grep -cx '[0-9.]*' >/dev/null && echo yes || echo no)"
+check "it links the packaged libsled" yes "$(LD_LIBRARY_PATH=$r/$libdir ldd "$tmp/app" | grep -c "$r/$libdir/libsled.so.$major" >/dev/null && echo yes || echo no)"
 mkdir "$tmp/cm"
 cat >"$tmp/cm/CMakeLists.txt" <<CM
 cmake_minimum_required(VERSION 3.18)

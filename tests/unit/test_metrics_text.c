@@ -6,6 +6,8 @@
 #include "check.h"
 #include "daemon/control/metrics_text.h"
 
+#define SLED_TEST_KEYS 4
+
 /* The text so far as a C string (the buffer is not NUL-terminated). */
 static char *text_of(struct metrics_text *t)
 {
@@ -153,6 +155,35 @@ TEST(label_names_from_field_names)
 	CHECK_EQ_STR(metrics_label_name(b, 4, "abcdef"), "abc");
 }
 
+TEST(key_labels_never_take_a_reserved_or_repeated_name)
+{
+	char out[SLED_TEST_KEYS][METRICS_KEY_LABEL_MAX];
+	const char *plain[] = { "name", "key" };
+	const char *reserved[] = { "probe", "le", "stat", "expr" };
+	const char *clash[] = { "a.b", "a_b", "key_a_b", "instance" };
+	const char *prefixed[] = { "job", "key_job", "0", "__x" };
+
+	metrics_key_labels(out, plain, 2);
+	CHECK_EQ_STR(out[0], "name");
+	CHECK_EQ_STR(out[1], "key");
+	metrics_key_labels(out, reserved, 4);
+	CHECK_EQ_STR(out[0], "key_probe");
+	CHECK_EQ_STR(out[1], "key_le");
+	CHECK_EQ_STR(out[2], "key_stat");
+	CHECK_EQ_STR(out[3], "key_expr");
+	/* Two fields that sanitise alike, and one named like the prefixed form. */
+	metrics_key_labels(out, clash, 4);
+	CHECK_EQ_STR(out[0], "a_b");
+	CHECK_EQ_STR(out[1], "key_a_b");
+	CHECK_EQ_STR(out[2], "key_key_a_b");
+	CHECK_EQ_STR(out[3], "key_instance");
+	metrics_key_labels(out, prefixed, 4);
+	CHECK_EQ_STR(out[0], "key_job");
+	CHECK_EQ_STR(out[1], "key_key_job");
+	CHECK_EQ_STR(out[2], "x0");
+	CHECK_EQ_STR(out[3], "x__x");
+}
+
 TEST(large_output_grows)
 {
 	struct metrics_text t;
@@ -180,6 +211,7 @@ int main(void)
 		TEST_ENTRY(doubles_shortest_and_special_values),
 		TEST_ENTRY(families_follow_each_other),
 		TEST_ENTRY(label_names_from_field_names),
+		TEST_ENTRY(key_labels_never_take_a_reserved_or_repeated_name),
 		TEST_ENTRY(large_output_grows),
 	};
 

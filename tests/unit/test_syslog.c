@@ -27,7 +27,7 @@ static void event(struct sled_event *ev, const char *provider, const char *name)
 	ev->provider = provider;
 	ev->name = name;
 	ev->ts_ns = 1700000000123456789ull;
-	ev->pid = 4242;
+	ev->pid = 4194304; /* above any pid_max: no /proc entry names it */
 	ev->tid = 4243;
 }
 
@@ -84,7 +84,7 @@ TEST(header_fields_and_defaults)
 	add(&ev, "status", SLED_T_U32)->v.u = 200;
 	add(&ev, "latency", SLED_T_I64)->v.i = -5;
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z web1 web-server 4242 http:request "
+	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z web1 web-server 4194304 http:request "
 			  "[sled@32473 provider=\"http\" name=\"request\" tid=\"4243\" "
 			  "ts_ns=\"1700000000123456789\" status=\"200\" latency=\"-5\"] "
 			  "http:request status=200 latency=-5");
@@ -102,7 +102,7 @@ TEST(app_name_is_the_traced_program)
 	event(&ev, "p", "n");
 	ev.exe = "/opt/app/bin/my server (deleted)"; /* replaced on disk; space mapped */
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK(strstr(msg, "Z h my_server 4242 p:n ") != NULL);
+	CHECK(strstr(msg, "Z h my_server 4194304 p:n ") != NULL);
 	ev.exe = NULL; /* uprobe mode: looked up, here our own process */
 	ev.pid = getpid();
 	encode_tcp(p, &ev, msg, sizeof(msg));
@@ -252,11 +252,11 @@ TEST(msgid_is_printable_ascii_cut_at_32)
 	REQUIRE(p);
 	event(&ev, "caf\xc3\xa9 x", "n\xff");
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK(strstr(msg, " 4242 caf__x:n_ [sled@32473 provider=\"caf\xc3\xa9 x\" name=\"n"
+	CHECK(strstr(msg, " 4194304 caf__x:n_ [sled@32473 provider=\"caf\xc3\xa9 x\" name=\"n"
 			  SLED_UTF8_REPLACEMENT "\""));
 	event(&ev, "abcdefghijklmnopqrstuvwxyz0123", "request"); /* 30 + 1 + 7 */
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK(strstr(msg, " 4242 abcdefghijklmnopqrstuvwxyz0123:r [sled@32473 "));
+	CHECK(strstr(msg, " 4194304 abcdefghijklmnopqrstuvwxyz0123:r [sled@32473 "));
 	sled_proto_syslog_tcp.destroy(p);
 }
 
@@ -303,7 +303,7 @@ TEST(values_escaped_and_truncation_marked)
 	add(&ev, "d", SLED_T_DOUBLE)->v.d = -1.0 / 0.0;
 	add_str(&ev, "path", "/x", 2, true);
 	encode_tcp(p, &ev, msg, sizeof(msg));
-	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z h - 4242 p:n [sled@32473 "
+	CHECK_EQ_STR(msg, "<14>1 2023-11-14T22:13:20.123456Z h - 4194304 p:n [sled@32473 "
 			  "provider=\"p\" name=\"n\" tid=\"4243\" mode=\"uprobe\" "
 			  "ts_ns=\"1700000000123456789\" "
 			  "s=\"a\\\"b\\\\c\\]d\\ne" SLED_UTF8_REPLACEMENT "!\" c=\"cut\" "

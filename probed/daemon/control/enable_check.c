@@ -46,7 +46,7 @@ static void fit_known(struct daemon *d, struct fit *f)
 {
 	for (const struct traced_proc *p = d->procs.head; p; p = p->next)
 		for (size_t i = 0; !p->gone && i < p->disc.nobjects; i++)
-			fit_object(&p->disc.objects[i], f);
+			fit_object(p->disc.objects[i].obj, f);
 	uprobe_auto_each_object(d, fit_object, f);
 }
 

@@ -160,16 +160,19 @@ void enable_uprobe(struct daemon *d, struct client *c, const struct scope_args *
 	} else {
 		struct sled_process proc;
 
-		if (sled_process_read((pid_t)a->pid, &proc, err, sizeof(err)) == 0) {
+		if (!procs_objects(&d->procs)) {
+			snprintf(err, sizeof(err), "out of memory");
+		} else if (sled_process_read(d->procs.objects, (pid_t)a->pid, &proc, err,
+					     sizeof(err)) == 0) {
 			err[0] = 0;
 			for (size_t i = 0; i < proc.nobjects && !refused; i++) {
-				const struct sled_object *obj = &proc.objects[i];
+				const struct sled_process_object *po = &proc.objects[i];
 
 				/* The object as the process sees it (other mount namespaces). */
-				snprintf(path, sizeof(path), "%s", obj->path);
+				snprintf(path, sizeof(path), "%s", po->path);
 				if (access(path, R_OK))
-					snprintf(path, sizeof(path), "/proc/%d/root%s", (int)a->pid, obj->path);
-				refused = attach_object(d, pb, obj, path, (pid_t)a->pid, &failed,
+					snprintf(path, sizeof(path), "/proc/%d/root%s", (int)a->pid, po->path);
+				refused = attach_object(d, pb, po->obj, path, (pid_t)a->pid, &failed,
 							err, sizeof(err)) != 0;
 			}
 			sled_process_free(&proc);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "daemon/control/metrics_aggregate.h"
 #include "daemon/control/metrics_families.h"
 #include "daemon/control/report.h"
 #include "daemon/core/engine.h"
@@ -167,11 +168,12 @@ static void output_families(struct metrics_text *t, struct daemon *d)
 	}
 }
 
-/* The registry: aggregations add their source here. */
+/* The registry: one function per source of families. */
 static const metrics_source sources[] = {
 	daemon_families,
 	probe_families,
 	output_families,
+	metrics_aggregate_families,
 };
 
 void metrics_collect(struct metrics_text *t, struct daemon *d)

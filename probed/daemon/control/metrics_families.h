@@ -12,12 +12,10 @@
  *   probes    sled_probe_{hits,emitted,exported,dropped,filtered,sampled_out,
  *             rate_limited}_total{probe,tracepoint}, sled_probe_processes{probe,tracepoint}
  *   outputs   sled_output_{sent,acked,dropped}_total{output}, sled_output_queued{output}
- *
- * Aggregations plug in as one more source: a function that, for each aggregating probe
- * and each of its rows, calls metrics_sample_* (count/sum/min/max/avg as
- * sled_aggregate{probe,expr,<key fields>}, hist/lhist as sled_aggregate_bucket{...,le},
- * _sum, _count), added to the sources[] table; metrics_label_name() turns key field names
- * into label names.
+ *   aggregations (metrics_aggregate.h)
+ *             sled_aggregate{probe,expr,<key fields>[,stat]},
+ *             sled_aggregate_hist{probe,expr,<key fields>,le} (a histogram),
+ *             sled_aggregate_{keys,overflow,dropped}{probe,expr}
  */
 #ifndef SLED_METRICS_FAMILIES_H
 #define SLED_METRICS_FAMILIES_H

@@ -156,3 +156,31 @@ char *metrics_label_name(char *out, size_t outlen, const char *text)
 	out[o < outlen ? o : outlen - 1] = 0;
 	return out;
 }
+
+static bool label_taken(const char *name, char out[][METRICS_KEY_LABEL_MAX], unsigned before)
+{
+	static const char *const reserved[] = { "probe", "expr", "stat", "le", "job", "instance" };
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (!strcmp(name, reserved[i]))
+			return true;
+	for (unsigned i = 0; i < before; i++)
+		if (!strcmp(name, out[i]))
+			return true;
+	return false;
+}
+
+void metrics_key_labels(char out[][METRICS_KEY_LABEL_MAX], const char *const *fields,
+			unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		metrics_label_name(out[k], METRICS_KEY_LABEL_MAX, fields[k]);
+		/* Each prefix makes it differ from what it equalled; with 6 reserved names and
+		 * at most 3 earlier keys, 10 prefixes (40 bytes) always suffice. */
+		while (label_taken(out[k], out, k) &&
+		       strlen(out[k]) + 4 < METRICS_KEY_LABEL_MAX) {
+			memmove(out[k] + 4, out[k], strlen(out[k]) + 1);
+			memcpy(out[k], "key_", 4);
+		}
+	}
+}

@@ -49,9 +49,20 @@ void metrics_sample_double(struct metrics_text *t, const char *name,
 			   const struct metrics_label *labels, unsigned n, double value);
 
 /* A label name from arbitrary text (an aggregation's key field): [a-zA-Z_][a-zA-Z0-9_]*,
- * other characters replaced by '_', a leading digit prefixed with '_', never starting
- * with "__" (reserved by Prometheus).  Returns out. */
+ * other characters replaced by '_'; empty text, a leading digit or a leading "__"
+ * (reserved by Prometheus) gets an 'x' in front.  Returns out. */
 char *metrics_label_name(char *out, size_t outlen, const char *text);
+
+/* Room for a key label: a field name (up to 63 bytes), its 'x', and "key_" prefixes. */
+#define METRICS_KEY_LABEL_MAX 128
+
+/* The label names of an aggregation's n key fields (n <= 4): each from
+ * metrics_label_name, with "key_" in front for as long as it equals a label the
+ * aggregation families set themselves (probe, expr, stat, le), one Prometheus attaches
+ * to every scraped series (job, instance), or an earlier key's label, so that a series
+ * never has one label twice. */
+void metrics_key_labels(char out[][METRICS_KEY_LABEL_MAX], const char *const *fields,
+			unsigned n);
 
 /* A double as a sample value or an "le" bound: "+Inf", "-Inf", "NaN" or the shortest
  * text that reads back to the same double.  Returns out (at least 32 bytes). */

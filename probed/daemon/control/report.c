@@ -300,10 +300,13 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 {
 	const struct server_stats *s = &d->stats;
 	const struct server_limits *l = &d->limits;
+	struct sled_objcache_stats objs = { 0 };
 	struct server_clients n;
 
 	server_count_clients(d, &n);
-	msgpack_pack_map(pk, 9 + RELOAD_STATUS_KEYS);
+	if (d->procs.objects)
+		sled_objcache_stats(d->procs.objects, &objs);
+	msgpack_pack_map(pk, 11 + RELOAD_STATUS_KEYS);
 	reload_pack_status(pk, d);
 	ctl_pack_kv_u64(pk, "clients", n.clients);
 	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
@@ -311,17 +314,22 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "limits_hit", server_limits_hit(s));
 	ctl_pack_kv_u64(pk, "requests_refused", s->refused_requests);
 	ctl_pack_kv_u64(pk, "tail_lost", s->tail_lost);
+	/* Parsed ELF objects held, each once however many processes map it. */
+	ctl_pack_kv_u64(pk, "objects", objs.objects);
+	ctl_pack_kv_u64(pk, "objects_bytes", objs.bytes);
 	ctl_pack_str(pk, "limits");
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, 7);
 	ctl_pack_kv_u64(pk, "request_bytes", l->request_bytes);
 	ctl_pack_kv_u64(pk, "request_elements", REQUEST_MAX_ELEMENTS);
 	ctl_pack_kv_u64(pk, "clients", l->clients);
 	ctl_pack_kv_u64(pk, "clients_per_uid", l->clients_per_uid);
 	ctl_pack_kv_u64(pk, "probes_per_uid", l->probes_per_uid);
 	ctl_pack_kv_u64(pk, "client_buffer", l->client_buffer);
-	/* Each limit's count: connections refused, requests refused, clients slowed. */
+	ctl_pack_kv_u64(pk, "objects_memory", objs.max_bytes);
+	/* Each limit's count: connections refused, requests refused, objects not read,
+	 * clients slowed. */
 	ctl_pack_str(pk, "refused");
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	ctl_pack_kv_u64(pk, "clients", s->refused_clients);
 	ctl_pack_kv_u64(pk, "clients_per_uid", s->refused_clients_uid);
 	ctl_pack_kv_u64(pk, "no_fds", s->refused_fds);
@@ -329,6 +337,7 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "malformed", s->refused_malformed);
 	ctl_pack_kv_u64(pk, "probes_per_uid", s->refused_probes);
 	ctl_pack_kv_u64(pk, "version", s->refused_version);
+	ctl_pack_kv_u64(pk, "objects_memory", objs.refused);
 	ctl_pack_str(pk, "slowed");
 	msgpack_pack_map(pk, 2);
 	ctl_pack_kv_u64(pk, "paused", s->paused);

@@ -15,6 +15,7 @@
  *   max-request-bytes N, max-clients N, max-clients-per-uid N, max-probes-per-uid N,
  *   client-buffer N             the control socket's limits, as the options of the
  *                               same names (docs/SECURITY.md)
+ *   max-objects-memory N        bytes of parsed ELF objects held, as the option
  *   enable PATTERN [OPTIONS]    as `probectl enable`, applied at start-up as a standing
  *                               probe (e.g. enable 'app:*' -b /usr/bin/app --rate 100/s)
  */
@@ -30,8 +31,8 @@
 /* The limit directives, in the order of struct config's limits[]. */
 #define CONFIG_LIMIT_NAMES \
 	"max-request-bytes", "max-clients", "max-clients-per-uid", "max-probes-per-uid", \
-	"client-buffer"
-#define CONFIG_NLIMITS 5
+	"client-buffer", "max-objects-memory"
+#define CONFIG_NLIMITS 6
 
 struct config_line {
 	unsigned lineno;

@@ -38,16 +38,18 @@ struct client;
 struct metrics_server;
 struct uprobe_ctx;
 
-/* What control clients may make probed spend (server.c); every one is set by an option
- * or a config directive of the same name, and documented in docs/SECURITY.md. */
+/* What control clients (and, for objects_memory, traced processes) may make probed
+ * spend; every one is set by an option or a config directive of the same name, and
+ * documented in docs/SECURITY.md. */
 struct server_limits {
 	size_t request_bytes;     /* --max-request-bytes: one request, encoded */
 	unsigned clients;         /* --max-clients: connections in all (the last 8 are root's) */
 	unsigned clients_per_uid; /* --max-clients-per-uid: a non-root uid's connections */
 	unsigned probes_per_uid;  /* --max-probes-per-uid: a non-root uid's standing probes */
 	size_t client_buffer;     /* --client-buffer: replies or tail lines queued per client */
+	size_t objects_memory;    /* --max-objects-memory: parsed ELF objects held (objcache.h) */
 };
-#define SERVER_LIMITS_DEFAULT { 65536, 256, 32, 256, 1u << 20 }
+#define SERVER_LIMITS_DEFAULT { 65536, 256, 32, 256, 1u << 20, SLED_OBJCACHE_DEFAULT_MAX_BYTES }
 
 /* What the limits refused, for status ("daemon"). */
 struct server_stats {

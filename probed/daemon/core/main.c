@@ -102,6 +102,12 @@ static void log_refused(void *arg, const char *line)
 	fprintf(stderr, "probed: not attached: %s\n", line);
 }
 
+static void log_warning(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "probed: %s\n", line);
+}
+
 static void each_second(struct daemon *d, uint64_t now)
 {
 	d->last_beat_ns = now;
@@ -114,7 +120,7 @@ static void each_second(struct daemon *d, uint64_t now)
 	/* New libraries (dlopen) get the standing probes within a second; an exec'd image
 	 * that no longer maps its block is let go. */
 	for (struct traced_proc *p = d->procs.head; p; p = p->next)
-		if (!p->gone && procs_check_maps(p))
+		if (!p->gone && procs_check_maps(&d->procs, p))
 			daemon_apply_all(d, p);
 	daemon_reap(d);
 	/* No-scope probes: processes without libsled that started since get uprobes, those
@@ -225,13 +231,15 @@ static void usage(FILE *f)
 		"  -v, --verbose         log attaches, enables and disables to stderr\n"
 		"      --metrics HOST:PORT  serve GET /metrics for Prometheus (loopback only,\n"
 		"                        unless --metrics-any)\n"
-		"Limits on control clients (docs/SECURITY.md):\n"
+		"Limits on control clients and traced processes (docs/SECURITY.md):\n"
 		"      --max-request-bytes N    one request, encoded (default 65536)\n"
 		"      --max-clients N          connections in all, the last 8 root's (default 256)\n"
 		"      --max-clients-per-uid N  a non-root user's connections (default 32)\n"
 		"      --max-probes-per-uid N   a non-root user's standing probes (default 256)\n"
 		"      --client-buffer N        bytes of replies or tail lines queued per client\n"
 		"                               (default 1048576)\n"
+		"      --max-objects-memory N   bytes of parsed tracepoint sites held for traced\n"
+		"                               processes' ELF files (default 268435456)\n"
 		"  -V, --version         print the version and exit\n");
 }
 
@@ -252,9 +260,9 @@ static int set_socket_mode(struct daemon *d, const char *text)
 static int set_limit(struct daemon *d, unsigned which, const char *text, const char *file)
 {
 	static const char *const names[CONFIG_NLIMITS] = { CONFIG_LIMIT_NAMES };
-	static const unsigned long long lo[CONFIG_NLIMITS] = { 256, 1, 1, 1, 4096 };
+	static const unsigned long long lo[CONFIG_NLIMITS] = { 256, 1, 1, 1, 4096, 65536 };
 	static const unsigned long long hi[CONFIG_NLIMITS] = { 16u << 20, 1u << 20, 1u << 20,
-							       1u << 20, 1u << 30 };
+							       1u << 20, 1u << 30, 1ull << 40 };
 	char *end;
 	unsigned long long v;
 
@@ -270,7 +278,8 @@ static int set_limit(struct daemon *d, unsigned which, const char *text, const c
 	case 1: d->limits.clients = (unsigned)v; break;
 	case 2: d->limits.clients_per_uid = (unsigned)v; break;
 	case 3: d->limits.probes_per_uid = (unsigned)v; break;
-	default: d->limits.client_buffer = (size_t)v; break;
+	case 4: d->limits.client_buffer = (size_t)v; break;
+	default: d->limits.objects_memory = (size_t)v; break;
 	}
 	return 0;
 }
@@ -299,6 +308,8 @@ static int fail_startup(struct daemon *d, struct config *cfg, int rc)
 	for (unsigned i = 0; i < d->noutputs; i++)
 		sled_output_close(d->outputs[i]);
 	d->noutputs = 0;
+	sled_objcache_free(d->procs.objects); /* NULL after procs_free */
+	d->procs.objects = NULL;
 	reload_free(d);
 	config_free(cfg);
 	return rc;
@@ -382,6 +393,7 @@ int main(int argc, char **argv)
 		{ "max-clients-per-uid", required_argument, NULL, 0x102 },
 		{ "max-probes-per-uid", required_argument, NULL, 0x103 },
 		{ "client-buffer", required_argument, NULL, 0x104 },
+		{ "max-objects-memory", required_argument, NULL, 0x105 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "metrics", required_argument, NULL, 0x200 },
 		{ "metrics-any", no_argument, NULL, 0x201 },
@@ -419,7 +431,7 @@ int main(int argc, char **argv)
 			break;
 		case 'v': d.verbose = true; break;
 		case 'h': usage(stdout); return 0;
-		case 0x100: case 0x101: case 0x102: case 0x103: case 0x104:
+		case 0x100: case 0x101: case 0x102: case 0x103: case 0x104: case 0x105:
 			if (set_limit(&d, (unsigned)(c - 0x100), optarg, NULL))
 				return fail_startup(&d, &cfg, 2);
 			limit_given[c - 0x100] = true;
@@ -470,7 +482,13 @@ int main(int argc, char **argv)
 		return fail_startup(&d, &cfg, 1);
 	}
 	d.procs.log = log_refused;
+	d.procs.warn = log_warning;
 	d.procs.log_arg = &d;
+	d.procs.objects = sled_objcache_new(d.limits.objects_memory);
+	if (!d.procs.objects) {
+		fprintf(stderr, "Error: out of memory\n");
+		return fail_startup(&d, &cfg, 1);
+	}
 	d.probes.drain = daemon_drain_one;
 	agg_set_probes(&d.probes);
 	drain_ring_freed = agg_fold_ring;
@@ -494,6 +512,9 @@ int main(int argc, char **argv)
 		restore_everything(&d);
 		metrics_close(d.metrics);
 		server_close(&d);
+		uprobe_close(d.uprobe);
+		procs_release(&d.procs);
+		procs_free(&d.procs);
 		return fail_startup(&d, &cfg, 2);
 	}
 	config_free(&cfg);

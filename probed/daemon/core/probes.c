@@ -73,7 +73,7 @@ void probes_discard(struct probes *pr, uint32_t id)
 }
 
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,
-		   const struct sled_object *obj, const struct sled_site *s)
+		   const struct sled_process_object *po, const struct sled_site *s)
 {
 	/* Sled mode patches only sites built by our header: a plain stapsdt probe has no
 	 * sled after its NOP. */
@@ -83,7 +83,7 @@ bool probe_matches(const struct probe *pb, const struct traced_proc *p,
 		return false;
 	if (pb->pid && pb->pid != p->pid)
 		return false;
-	if (pb->binary[0] && strcmp(pb->binary, obj->path))
+	if (pb->binary[0] && strcmp(pb->binary, po->path))
 		return false;
 	return sled_pattern_match(pb->pattern, s->provider, s->name);
 }
@@ -410,18 +410,18 @@ static bool lanes_on(struct probes *pr, struct traced_proc *p, struct apply_job 
 /* "p:n already has 4 probes (1, 2, 3, 4), ..." for an enable that finds a site full. */
 /* A true one-line reason for a procs_slot_for() failure (why: the 256 bytes of r.why). */
 static void slot_failure_why(char *why, const struct traced_proc *p,
-			     const struct sled_object *obj, const struct sled_site *s, int err)
+			     const struct sled_process_object *po, const struct sled_site *s, int err)
 {
 	char msg[4400] = "";
 
 	if (err == -EADDRNOTAVAIL)
 		snprintf(msg, sizeof(msg), "%s:%s at 0x%llx in %s: not in an executable mapping of "
-			 "process %d", s->provider, s->name, (unsigned long long)s->pc, obj->path,
+			 "process %d", s->provider, s->name, (unsigned long long)s->pc, po->path,
 			 (int)p->pid);
 	else if (err == -EINVAL)
 		snprintf(msg, sizeof(msg), "%s:%s in %s: an argument cannot be read (a symbol the "
 			 "object's symbol tables lack; see probectl list)", s->provider, s->name,
-			 obj->path);
+			 po->path);
 	else if (err == -ENOSPC)
 		snprintf(msg, sizeof(msg), "process %d: its site table is full (%d sites)",
 			 (int)p->pid, SLED_SHM_MAX_SITES);
@@ -452,7 +452,8 @@ static void plan(struct probes *pr, struct traced_proc *p, const struct probe *o
 	if (mine)
 		memset(mine, 0, SLED_SHM_MAX_SITES / 8);
 	for (size_t o = 0; o < p->disc.nobjects; o++) {
-		const struct sled_object *obj = &p->disc.objects[o];
+		const struct sled_process_object *po = &p->disc.objects[o];
+		const struct sled_object *obj = po->obj;
 
 		for (size_t i = 0; i < obj->nsites; i++) {
 			const struct sled_site *s = &obj->sites[i];
@@ -461,7 +462,7 @@ static void plan(struct probes *pr, struct traced_proc *p, const struct probe *o
 				unsigned k;
 				int slot;
 
-				if (!probe_matches(pb, p, obj, s))
+				if (!probe_matches(pb, p, po, s))
 					continue;
 				if (pb->filter[0] && s->kind != SLED_SITE_GUARD) {
 					struct sled_filter_prog prog;
@@ -492,13 +493,13 @@ static void plan(struct probes *pr, struct traced_proc *p, const struct probe *o
 						continue;
 					}
 				}
-				slot = procs_slot_for(p, obj, s);
+				slot = procs_slot_for(p, po, s);
 				if (slot < 0) {
 					if (pb == only) {
 						r.failed++;
 						r.error = r.error ? r.error : slot;
 						if (!r.why[0])
-							slot_failure_why(r.why, p, obj, s, slot);
+							slot_failure_why(r.why, p, po, s, slot);
 					}
 					continue;
 				}

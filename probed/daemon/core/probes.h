@@ -87,9 +87,9 @@ struct probe *probes_find(struct probes *pr, uint32_t id);
  * so a refused enable does not use up an id. */
 void probes_discard(struct probes *pr, uint32_t id);
 
-/* Does the probe cover site s of object obj in process p? */
+/* Does the probe cover site s of object po (as process p maps it)? */
 bool probe_matches(const struct probe *pb, const struct traced_proc *p,
-		   const struct sled_object *obj, const struct sled_site *s);
+		   const struct sled_process_object *po, const struct sled_site *s);
 
 /*
  * Make p's slots want exactly what the probes cover and tell its agent, without waiting

@@ -60,11 +60,12 @@ uint64_t procs_start_time(pid_t pid)
 	return procs_read_stat(pid, &st) ? 0 : st.start_time;
 }
 
-static void fill_meta(struct slot_meta *m, const struct sled_object *obj, const struct sled_site *s)
+static void fill_meta(struct slot_meta *m, const struct sled_process_object *po,
+		      const struct sled_site *s)
 {
 	snprintf(m->provider, sizeof(m->provider), "%s", s->provider);
 	snprintf(m->name, sizeof(m->name), "%s", s->name);
-	snprintf(m->object, sizeof(m->object), "%s", obj->path);
+	snprintf(m->object, sizeof(m->object), "%s", po->path);
 	m->nfields = s->kind == SLED_SITE_GUARD ? 0 : (unsigned)s->nargs;
 	if (m->nfields) /* a site without arguments has no field table (NULL) */
 		memcpy(m->fields, s->fields, sizeof(m->fields[0]) * m->nfields);
@@ -79,19 +80,20 @@ static void adopt_slot_meta(struct traced_proc *p)
 {
 	for (unsigned i = 0; i < p->nslots; i++) {
 		for (size_t o = 0; o < p->disc.nobjects && !p->meta[i]; o++) {
-			const struct sled_object *obj = &p->disc.objects[o];
+			const struct sled_process_object *po = &p->disc.objects[o];
+			const struct sled_object *obj = po->obj;
 
 			for (size_t k = 0; k < obj->nsites; k++) {
 				const struct sled_site *s = &obj->sites[k];
 				bool guard = s->kind == SLED_SITE_GUARD;
 
-				if (s->runtime != p->slots[i].addr ||
+				if (sled_site_runtime(po, s) != p->slots[i].addr ||
 				    guard != (p->slots[i].kind == SLED_SITE_SLOT_GUARD) ||
 				    (!guard && s->nargs != p->slots[i].nargs))
 					continue;
 				p->meta[i] = calloc(1, sizeof(*p->meta[i]));
 				if (p->meta[i])
-					fill_meta(p->meta[i], obj, s);
+					fill_meta(p->meta[i], po, s);
 				break;
 			}
 		}
@@ -326,7 +328,7 @@ struct traced_proc *procs_attach(struct procs *ps, pid_t pid, uint64_t heartbeat
 	if (readlink(path, p->exe, sizeof(p->exe) - 1) < 0)
 		snprintf(p->exe, sizeof(p->exe), "?");
 	p->nslots = block_adopt_slots(p->slots);
-	procs_rediscover(p);
+	procs_rediscover(ps, p);
 	adopt_slot_meta(p);
 	__atomic_store_n(&h->heartbeat_ns, heartbeat_ns, __ATOMIC_RELEASE);
 	p->next = ps->head;
@@ -343,7 +345,7 @@ static bool still_maps_block(const struct traced_proc *p, const struct sled_map 
 			return true;
 	return false;
 }
-int procs_check_maps(struct traced_proc *p)
+int procs_check_maps(struct procs *ps, struct traced_proc *p)
 {
 	uint64_t h = 1469598103934665603ull;
 	struct sled_map *maps;
@@ -365,17 +367,48 @@ int procs_check_maps(struct traced_proc *p)
 	if (h == p->maps_fingerprint)
 		return 0;
 	p->maps_fingerprint = h;
-	return procs_rediscover(p) == 0;
+	return procs_rediscover(ps, p) == 0;
 }
 
-int procs_rediscover(struct traced_proc *p)
+static bool over_cap(const struct sled_process_object *po)
+{
+	return po->error == -E2BIG && po->ndiags;
+}
+
+static bool was_over_cap(const struct sled_process *old, const char *path)
+{
+	for (size_t i = 0; i < old->nobjects; i++)
+		if (over_cap(&old->objects[i]) && !strcmp(old->objects[i].path, path))
+			return true;
+	return false;
+}
+
+struct sled_objcache *procs_objects(struct procs *ps)
+{
+	if (!ps->objects)
+		ps->objects = sled_objcache_new(SLED_OBJCACHE_DEFAULT_MAX_BYTES);
+	return ps->objects;
+}
+
+int procs_rediscover(struct procs *ps, struct traced_proc *p)
 {
 	struct sled_process fresh;
-	char err[256];
-	int ret = sled_process_read(p->pid, &fresh, err, sizeof(err));
+	char err[256], line[512];
+	int ret;
 
+	if (!procs_objects(ps))
+		return -ENOMEM;
+	/* The objects still mapped are found in the cache: read again only if changed. */
+	ret = sled_process_read(ps->objects, p->pid, &fresh, err, sizeof(err));
 	if (ret)
 		return ret;
+	for (size_t i = 0; ps->warn && i < fresh.nobjects; i++) {
+		if (!over_cap(&fresh.objects[i]) || was_over_cap(&p->disc, fresh.objects[i].path))
+			continue;
+		snprintf(line, sizeof(line), "process %d: %s", (int)p->pid,
+			 fresh.objects[i].diags[0].msg);
+		ps->warn(ps->log_arg, line);
+	}
 	sled_process_free(&p->disc);
 	p->disc = fresh;
 	return 0;
@@ -468,7 +501,7 @@ struct traced_proc *procs_look(struct procs *ps, pid_t pid, uint64_t heartbeat_n
 	struct procs_seen *s;
 	struct proc_stat st;
 
-	if (p && procs_check_maps(p) >= 0 && !p->gone)
+	if (p && procs_check_maps(ps, p) >= 0 && !p->gone)
 		return p;
 	if (procs_read_stat(pid, &st) || seen_unchanged(ps, pid, &st)) {
 		errno = ENOENT;
@@ -570,28 +603,30 @@ void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz)
 	}
 }
 
-int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const struct sled_site *s)
+int procs_slot_for(struct traced_proc *p, const struct sled_process_object *po,
+		   const struct sled_site *s)
 {
 	uint32_t kind = shm_site_kind(s->kind);
+	uint64_t runtime = sled_site_runtime(po, s);
 	struct sled_shm_site *slot;
 	struct slot_meta *m;
 	unsigned i;
 
-	if (!s->runtime)
+	if (!runtime)
 		return -EADDRNOTAVAIL;
 	for (i = 0; i < p->nslots; i++)
-		if (p->slots[i].addr == s->runtime && p->slots[i].kind == kind)
+		if (p->slots[i].addr == runtime && p->slots[i].kind == kind)
 			break;
 	if (i == p->nslots && p->nslots == SLED_SHM_MAX_SITES)
 		return -ENOSPC;
 	slot = &p->slots[i];
 	if (i == p->nslots) {
 		memset(slot, 0, sizeof(*slot));
-		slot->addr = s->runtime;
-		slot->target = kind == SLED_SITE_SLOT_GUARD ? s->target + (s->runtime - s->pc) : 0;
+		slot->addr = runtime;
+		slot->target = kind == SLED_SITE_SLOT_GUARD ? s->target + (runtime - s->pc) : 0;
 		slot->nargs = kind == SLED_SITE_SLOT_GUARD ? 0 : (uint16_t)s->nargs;
 		for (int a = 0; a < slot->nargs; a++) {
-			if (shm_compile_arg(&s->args[a], s->fields[a].type, s->runtime - s->pc,
+			if (shm_compile_arg(&s->args[a], s->fields[a].type, runtime - s->pc,
 					&slot->args[a]))
 				return -EINVAL;
 			if (s->fields[a].type == SLED_T_STRING)
@@ -606,7 +641,7 @@ int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const s
 		if (!m)
 			return -ENOMEM;
 		p->meta[i] = m;
-		fill_meta(m, obj, s);
+		fill_meta(m, po, s);
 	}
 	return (int)i;
 }
@@ -649,6 +684,8 @@ void procs_free(struct procs *ps)
 	for (struct traced_proc *p = ps->head; p; p = p->next)
 		p->gone = true;
 	procs_reap(ps, NULL, NULL);
+	sled_objcache_free(ps->objects);
+	ps->objects = NULL;
 	free(ps->seen);
 	ps->seen = NULL;
 	ps->nseen = 0;

@@ -62,7 +62,7 @@ struct traced_proc {
 	char *rings;
 	struct slot_meta *meta[SLED_SHM_MAX_SITES]; /* allocated on assignment */
 	unsigned nslots;           /* slots assigned so far (never reused) */
-	struct sled_process disc;  /* discovered objects and sites */
+	struct sled_process disc;  /* discovered objects (shared) and where it maps them */
 	uint64_t malformed;        /* records rejected while draining */
 	uint64_t fill_pass;        /* the fullest ring's bytes at the last drain pass */
 	uint64_t fill_hw;          /* the fullest any ring was at a drain pass, ever */
@@ -93,9 +93,15 @@ struct procs {
 	struct procs_seen *seen; /* sorted by pid */
 	size_t nseen;
 	char why[256];           /* the last refusal of procs_attach, one line */
+	/* The parsed objects of every attached process, each file held once (made by
+	 * procs_attach on first use if the daemon has not set one up). */
+	struct sled_objcache *objects;
 	/* Told each refused block (not "no block"), once per look. */
 	void (*log)(void *arg, const char *line);
 	void *log_arg;
+	/* Told each object of an attached process that could not be held (over the cap of
+	 * the object cache), once per process and object; NULL: not told. */
+	void (*warn)(void *arg, const char *line);
 };
 
 /*
@@ -125,9 +131,13 @@ struct traced_proc *procs_find(struct procs *ps, pid_t pid);
  * (it exec'd), mark it gone; if its set of executable mappings changed (dlopen, dlclose),
  * re-read its objects.  Returns 1 when the objects were re-read, 0 otherwise.
  */
-int procs_check_maps(struct traced_proc *p);
-/* Re-read the process's mapped objects (new dlopen'd libraries). */
-int procs_rediscover(struct traced_proc *p);
+int procs_check_maps(struct procs *ps, struct traced_proc *p);
+/* The object cache of ps (made with the default cap if the daemon has not set one up);
+ * NULL when out of memory. */
+struct sled_objcache *procs_objects(struct procs *ps);
+/* Re-read the process's mapped objects (new dlopen'd libraries).  An object refused
+ * (over the cache's cap) is told to ps->log once per process and object. */
+int procs_rediscover(struct procs *ps, struct traced_proc *p);
 /* Mark processes whose pid died or was reused, or whose header no longer matches. */
 void procs_check_alive(struct procs *ps);
 /* Unlink detached processes from the list; each is passed to fn before it is freed. */
@@ -142,7 +152,8 @@ void procs_heartbeat(struct procs *ps, uint64_t now_ns, uint64_t tsc_hz);
  * Returns the slot index, or -EADDRNOTAVAIL (the site lies in no executable mapping),
  * -ENOSPC (the block's site table is full), -EINVAL (an argument cannot be read: a
  * symbol the object's tables lack), -ENOMEM. */
-int procs_slot_for(struct traced_proc *p, const struct sled_object *obj, const struct sled_site *s);
+int procs_slot_for(struct traced_proc *p, const struct sled_process_object *po,
+		   const struct sled_site *s);
 
 /* Ring the agent's doorbell with an APPLY command (the agent makes every slot's state
  * match its want) and return at once with the command's seq. */

@@ -3,8 +3,9 @@
  * uprobe_auto: the uprobe part of no-scope probes (see uprobe_auto.h).
  *
  * Two tables.  Objects: every ELF file a process maps executable, by device and inode,
- * read once: its tracepoints (kept only when it has some built by our header) and whether
- * it is or needs libsled (read only for processes that have tracepoints).  Processes:
+ * read once while processes map it: its tracepoints (kept only when it has some built by
+ * our header, through the daemon's object cache, which sled mode shares) and whether it
+ * is or needs libsled (read only for processes that have tracepoints).  Processes:
  * every process while a no-scope probe stands, with its objects that have tracepoints,
  * the path each has in that process (other mount namespaces: /proc/PID/root) and its
  * attaches, one per probe and provider:name in an object.
@@ -38,14 +39,16 @@
 
 #define OBJ_BUCKETS   256
 #define PROC_BUCKETS  1024
-#define OBJ_CACHE_MAX 4096          /* beyond this, objects no process lists are dropped */
+#define OBJ_CACHE_MAX 4096          /* files without tracepoints remembered, at most */
 #define PF_KTHREAD    0x00200000u   /* /proc/PID/stat flags: a kernel thread */
 #define YOUNG_NS      2000000000ull /* examined younger than this: look once more */
 
 struct aobj {
 	uint64_t dev, ino;
 	int runtime;              /* is or needs libsled: 1 or 0; -1 not read yet */
-	struct sled_object *obj;  /* its sites, when it has tracepoints built by our header */
+	/* Its sites, when it has tracepoints built by our header: a reference into the
+	 * daemon's object cache, shared with sled mode's processes that map the file. */
+	const struct sled_object *obj;
 	unsigned refs;            /* processes that list it, and attaches in it */
 	struct aobj *next;
 };
@@ -81,6 +84,7 @@ struct aproc {
 };
 
 struct uprobe_auto {
+	struct sled_objcache *cache; /* the daemon's (procs_objects) */
 	struct aobj *objs[OBJ_BUCKETS];
 	unsigned nobjs;
 	struct aproc *procs[PROC_BUCKETS];
@@ -88,8 +92,8 @@ struct uprobe_auto {
 
 static struct uprobe_auto *state(struct daemon *d)
 {
-	if (!d->uauto)
-		d->uauto = calloc(1, sizeof(*d->uauto));
+	if (!d->uauto && procs_objects(&d->procs) && (d->uauto = calloc(1, sizeof(*d->uauto))))
+		d->uauto->cache = d->procs.objects;
 	return d->uauto;
 }
 
@@ -130,29 +134,30 @@ static bool header_sites(const struct sled_object *obj)
 	return false;
 }
 
-static void obj_free(struct aobj *o)
+static void obj_free(struct uprobe_auto *a, struct aobj *o)
 {
-	if (o->obj)
-		sled_object_free(o->obj);
-	free(o->obj);
+	sled_objcache_put(a->cache, o->obj);
 	free(o);
 }
 
-/* A long-lived daemon sees many files (rebuilt binaries): drop the ones no process lists. */
+/* Parsed sites no process lists are let go at once (the object cache frees them unless
+ * sled mode's processes hold them too): memory follows what is mapped.  The small memo of
+ * files without tracepoints is kept, up to OBJ_CACHE_MAX files (a long-lived daemon sees
+ * many: rebuilt binaries). */
 static void obj_trim(struct uprobe_auto *a)
 {
-	if (a->nobjs <= OBJ_CACHE_MAX)
-		return;
+	bool all = a->nobjs > OBJ_CACHE_MAX;
+
 	for (unsigned b = 0; b < OBJ_BUCKETS; b++) {
 		for (struct aobj **pp = &a->objs[b]; *pp;) {
 			struct aobj *o = *pp;
 
-			if (o->refs) {
+			if (o->refs || (!o->obj && !all)) {
 				pp = &o->next;
 				continue;
 			}
 			*pp = o->next;
-			obj_free(o);
+			obj_free(a, o);
 			a->nobjs--;
 		}
 	}
@@ -164,10 +169,10 @@ static struct aobj *obj_get(struct uprobe_auto *a, pid_t pid, const struct sled_
 {
 	uint64_t dev = map_dev(m);
 	unsigned b = obj_bucket(dev, m->inode);
-	struct sled_object obj;
-	char err[256], path[4200];
+	const struct sled_object *obj;
+	char err[512], path[4200];
 	struct aobj *o;
-	int fd;
+	int fd, ret;
 
 	for (o = a->objs[b]; o; o = o->next)
 		if (o->dev == dev && o->ino == m->inode)
@@ -183,15 +188,19 @@ static struct aobj *obj_get(struct uprobe_auto *a, pid_t pid, const struct sled_
 	o->dev = dev;
 	o->ino = m->inode;
 	o->runtime = -1;
-	if (sled_object_read_fd(fd, m->path, &obj, err, sizeof(err)) == 0) {
-		if (header_sites(&obj) && (o->obj = malloc(sizeof(obj))))
-			*o->obj = obj;
+	ret = sled_objcache_get_fd(a->cache, fd, m->path, &obj, err, sizeof(err));
+	close(fd);
+	if (ret == 0) {
+		if (header_sites(obj))
+			o->obj = obj;
 		else
-			sled_object_free(&obj);
+			sled_objcache_put(a->cache, obj);
+	} else if (ret == -E2BIG) {
+		free(o); /* over the cache's cap now, maybe not later: not remembered */
+		return NULL;
 	} else {
 		o->runtime = 0; /* not an ELF object of ours: no runtime either */
 	}
-	close(fd);
 	o->next = a->objs[b];
 	a->objs[b] = o;
 	a->nobjs++;
@@ -724,8 +733,10 @@ void uprobe_auto_tick(struct daemon *d)
 
 	if (!d->uprobe || !any_standing(d)) {
 		/* Nothing to look for: no process table (disable emptied the attaches). */
-		if (a)
+		if (a) {
 			free_procs(a);
+			obj_trim(a);
+		}
 		return;
 	}
 	a = state(d);
@@ -901,7 +912,7 @@ void uprobe_auto_free(struct daemon *d)
 			struct aobj *o = a->objs[b];
 
 			a->objs[b] = o->next;
-			obj_free(o);
+			obj_free(a, o);
 		}
 	}
 	free(a);
