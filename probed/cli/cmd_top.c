@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * probectl top [--interval SECONDS] [--once] [--json]: per probe, hits, emitted, dropped
- * and held back (filter, sample, rate) per second, and their totals, from two status
- * replies SECONDS apart (default 1; fractions allowed).  Refreshes in place like top(1)
- * until interrupted; --once prints one screen (two samples) and exits.
+ * probectl top [--interval SECONDS] [--once] [--json]: per probe, and under it per
+ * tracepoint it covers, hits, emitted, dropped and held back (filter, sample, rate) per
+ * second, and their totals, from two status replies SECONDS apart (default 1; fractions
+ * allowed).  Refreshes in place like top(1) until interrupted; --once prints one screen
+ * (two samples) and exits.  A tracepoint row counts the processes that run now; the
+ * probe's row also keeps what exited processes counted.
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +30,8 @@ struct top_row {
 	uint64_t total[NFIGS];
 	double rate[NFIGS];
 	bool has_rate; /* false: the probe was not in the previous sample */
+	struct top_row *tps; /* a probe's rows per tracepoint (status's "tracepoints") */
+	unsigned ntps;
 };
 
 struct top_sample {
@@ -52,6 +56,43 @@ static uint64_t getu(const msgpack_object *m, const char *k)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
+static void free_rows(struct top_sample *s)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		free(s->rows[i].tps);
+	free(s->rows);
+	s->rows = NULL;
+	s->n = 0;
+}
+
+/* The figures of one status row (a probe's or one of its tracepoints'). */
+static void take_figures(struct top_row *r, const msgpack_object *m)
+{
+	r->total[F_HITS] = getu(m, "hits");
+	r->total[F_EMITTED] = getu(m, "emitted");
+	r->total[F_DROPPED] = getu(m, "dropped");
+	r->total[F_HELD] = getu(m, "filtered") + getu(m, "sampled_out") + getu(m, "rate_limited");
+}
+
+static void take_tracepoints(struct top_row *r, const msgpack_object *p)
+{
+	const msgpack_object *tps = ctl_get(p, "tracepoints");
+
+	if (!tps || tps->type != MSGPACK_OBJECT_ARRAY || !tps->via.array.size)
+		return;
+	r->tps = calloc(tps->via.array.size, sizeof(*r->tps));
+	if (!r->tps)
+		return; /* the probe's own row still shows */
+	for (uint32_t k = 0; k < tps->via.array.size; k++) {
+		struct top_row *t = &r->tps[r->ntps++];
+
+		t->id = r->id;
+		ctl_get_str(&tps->via.array.ptr[k], "tracepoint", t->tracepoint,
+			    sizeof(t->tracepoint));
+		take_figures(t, &tps->via.array.ptr[k]);
+	}
+}
+
 /* One status reply's probes into s (freeing what s held); -1 if the daemon failed. */
 static int take_sample(struct top_sample *s)
 {
@@ -60,7 +101,7 @@ static int take_sample(struct top_sample *s)
 	struct ctl_call call;
 	const msgpack_object *probes;
 
-	free(s->rows);
+	free_rows(s);
 	memset(s, 0, sizeof(*s));
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -82,18 +123,24 @@ static int take_sample(struct top_sample *s)
 
 			r->id = getu(p, "id");
 			ctl_get_str(p, "pattern", r->tracepoint, sizeof(r->tracepoint));
-			r->total[F_HITS] = getu(p, "hits");
-			r->total[F_EMITTED] = getu(p, "emitted");
-			r->total[F_DROPPED] = getu(p, "dropped");
-			r->total[F_HELD] = getu(p, "filtered") + getu(p, "sampled_out") +
-					   getu(p, "rate_limited");
+			take_figures(r, p);
+			take_tracepoints(r, p);
 		}
 	}
 	ctl_call_end(&call);
 	return 0;
 }
 
-/* Rates of cur's rows against prev (figures only grow; a shrink reads as 0). */
+/* r's rates against p, dt seconds before (figures only grow; a shrink reads as 0). */
+static void rates_of(struct top_row *r, const struct top_row *p, double dt)
+{
+	r->has_rate = dt > 0;
+	for (unsigned f = 0; f < NFIGS && dt > 0; f++)
+		r->rate[f] = r->total[f] > p->total[f] ? (double)(r->total[f] - p->total[f]) / dt
+						       : 0;
+}
+
+/* Rates of cur's rows against prev: probes by id, their tracepoints by name. */
 static void compute_rates(struct top_sample *cur, const struct top_sample *prev)
 {
 	double dt = cur->t - prev->t;
@@ -106,11 +153,11 @@ static void compute_rates(struct top_sample *cur, const struct top_sample *prev)
 
 			if (p->id != r->id)
 				continue;
-			r->has_rate = dt > 0;
-			for (unsigned f = 0; f < NFIGS && dt > 0; f++)
-				r->rate[f] = r->total[f] > p->total[f]
-						     ? (double)(r->total[f] - p->total[f]) / dt
-						     : 0;
+			rates_of(r, p, dt);
+			for (unsigned a = 0; a < r->ntps; a++)
+				for (unsigned b = 0; b < p->ntps; b++)
+					if (!strcmp(r->tps[a].tracepoint, p->tps[b].tracepoint))
+						rates_of(&r->tps[a], &p->tps[b], dt);
 		}
 	}
 }
@@ -122,7 +169,28 @@ static int by_hit_rate(const void *a, const void *b)
 
 	if (x->rate[F_HITS] != y->rate[F_HITS])
 		return x->rate[F_HITS] < y->rate[F_HITS] ? 1 : -1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return strcmp(x->tracepoint, y->tracepoint);
+}
+
+/* A probe's tracepoint rows are worth showing unless they repeat its own row: one
+ * tracepoint, named as the probe's pattern. */
+static bool show_tracepoints(const struct top_row *r)
+{
+	return r->ntps > 1 || (r->ntps == 1 && strcmp(r->tps[0].tracepoint, r->tracepoint));
+}
+
+static void print_row(const char *id, const char *tracepoint, const struct top_row *r)
+{
+	char rates[NFIGS][24];
+
+	for (unsigned f = 0; f < NFIGS; f++)
+		snprintf(rates[f], sizeof(rates[f]), r->has_rate ? "%.1f" : "-", r->rate[f]);
+	printf("%-5s %-28s %12s %12s %10s %12s %14llu %14llu %12llu %14llu\n", id, tracepoint,
+	       rates[F_HITS], rates[F_EMITTED], rates[F_DROPPED], rates[F_HELD],
+	       (unsigned long long)r->total[F_HITS], (unsigned long long)r->total[F_EMITTED],
+	       (unsigned long long)r->total[F_DROPPED], (unsigned long long)r->total[F_HELD]);
 }
 
 static void print_screen(const struct top_sample *s, double interval)
@@ -137,21 +205,40 @@ static void print_screen(const struct top_sample *s, double interval)
 	       "FILTERED+");
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct top_row *r = &s->rows[i];
-		char rates[NFIGS][24];
+		char id[24];
 
-		for (unsigned f = 0; f < NFIGS; f++)
-			snprintf(rates[f], sizeof(rates[f]), r->has_rate ? "%.1f" : "-", r->rate[f]);
-		printf("%-5llu %-28s %12s %12s %10s %12s %14llu %14llu %12llu %14llu\n",
-		       (unsigned long long)r->id, r->tracepoint, rates[F_HITS], rates[F_EMITTED],
-		       rates[F_DROPPED], rates[F_HELD], (unsigned long long)r->total[F_HITS],
-		       (unsigned long long)r->total[F_EMITTED],
-		       (unsigned long long)r->total[F_DROPPED], (unsigned long long)r->total[F_HELD]);
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)r->id);
+		print_row(id, r->tracepoint, r);
+		for (unsigned k = 0; show_tracepoints(r) && k < r->ntps; k++) {
+			char tp[260];
+
+			snprintf(tp, sizeof(tp), "  %s", r->tps[k].tracepoint);
+			print_row("", tp, &r->tps[k]);
+		}
 	}
 	if (!s->n)
 		printf("(no probes: probectl enable PATTERN)\n");
 }
 
-/* {"interval": S, "probes": [{"id", "tracepoint", "hits", ..., "hits_per_s", ...}]} */
+/* One row's figures and rates as JSON fields. */
+static void json_figures(struct json_writer *w, const struct top_row *r)
+{
+	for (unsigned f = 0; f < NFIGS; f++)
+		jsonw_uint_field(w, fig_names[f], r->total[f]);
+	for (unsigned f = 0; f < NFIGS; f++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s_per_s", fig_names[f]);
+		jsonw_name(w, name);
+		if (r->has_rate)
+			jsonw_float(w, r->rate[f]);
+		else
+			jsonw_null(w);
+	}
+}
+
+/* {"interval": S, "probes": [{"id", "tracepoint", "hits", ..., "hits_per_s", ...,
+ *  "tracepoints": [{"tracepoint", "hits", ..., "hits_per_s", ...}]}]} */
 static void print_json(const struct top_sample *s, double interval)
 {
 	struct json_writer *w = jsonw_new(stdout);
@@ -167,18 +254,16 @@ static void print_json(const struct top_sample *s, double interval)
 		jsonw_start_object(w);
 		jsonw_uint_field(w, "id", r->id);
 		jsonw_string_field(w, "tracepoint", r->tracepoint);
-		for (unsigned f = 0; f < NFIGS; f++)
-			jsonw_uint_field(w, fig_names[f], r->total[f]);
-		for (unsigned f = 0; f < NFIGS; f++) {
-			char name[32];
-
-			snprintf(name, sizeof(name), "%s_per_s", fig_names[f]);
-			jsonw_name(w, name);
-			if (r->has_rate)
-				jsonw_float(w, r->rate[f]);
-			else
-				jsonw_null(w);
+		json_figures(w, r);
+		jsonw_name(w, "tracepoints");
+		jsonw_start_array(w);
+		for (unsigned k = 0; k < r->ntps; k++) {
+			jsonw_start_object(w);
+			jsonw_string_field(w, "tracepoint", r->tps[k].tracepoint);
+			json_figures(w, &r->tps[k]);
+			jsonw_end_object(w);
 		}
+		jsonw_end_array(w);
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);
@@ -241,6 +326,10 @@ int do_top(int argc, char **argv)
 		compute_rates(&cur, &prev);
 		if (cur.n)
 			qsort(cur.rows, cur.n, sizeof(*cur.rows), by_hit_rate);
+		for (unsigned i = 0; i < cur.n; i++)
+			if (cur.rows[i].ntps)
+				qsort(cur.rows[i].tps, cur.rows[i].ntps, sizeof(*cur.rows[i].tps),
+				      by_hit_rate);
 		if (!once && tty && !json_output)
 			fputs(CLEAR_HOME, stdout);
 		if (json_output)
@@ -252,11 +341,11 @@ int do_top(int argc, char **argv)
 		fflush(stdout);
 		if (once)
 			break;
-		free(prev.rows);
+		free_rows(&prev);
 		prev = cur;
 		memset(&cur, 0, sizeof(cur));
 	}
-	free(prev.rows);
-	free(cur.rows);
+	free_rows(&prev);
+	free_rows(&cur);
 	return rc;
 }

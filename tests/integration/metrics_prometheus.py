@@ -140,6 +140,30 @@ try:
     t.check(screens >= 2 and "\033[" not in r.stdout,
             f"top refreshes until interrupted ({screens} screens, no escapes off a tty)")
 
+    # --- a probe over two tracepoints: top has a row for each under the probe's, the same
+    # tracepoints as status's, and their figures never pass the probe's (what exited
+    # processes counted stays in the probe's row only).
+    r = d.ctl("--json", "enable", "sample:*", "-p", str(app.pid))
+    pid2 = json.loads(r.stdout)["id"]
+    deadline = time.time() + 10
+    while time.time() < deadline and (d.probe_counts(pid2) or {}).get("hits", 0) < 20:
+        time.sleep(0.05)
+    st = d.probe_counts(pid2)
+    names = sorted(x["tracepoint"] for x in st.get("tracepoints", []))
+    t.check(names == ["sample:phase", "sample:work"],
+            f"status: the probe's figures per tracepoint ({names})")
+    top = json.loads(d.ctl("--json", "top", "--once", "--interval", "0.3").stdout)
+    row = next((x for x in top["probes"] if x["id"] == pid2), {})
+    tps = {x["tracepoint"]: x for x in row.get("tracepoints", [])}
+    t.check(sorted(tps) == names and tps["sample:work"]["hits"] > 0 and
+            sum(x["hits"] for x in tps.values()) <= row["hits"] and
+            all(x["hits_per_s"] is not None and x["hits_per_s"] >= 0 for x in tps.values()),
+            f"top --json: a row per tracepoint under the probe ({row})")
+    lines = d.ctl("top", "--once", "--interval", "0.2").stdout.splitlines()
+    sub = [ln.split()[0] for ln in lines if ln.startswith("      ")]
+    t.check(sorted(sub) == names, f"top: the tracepoint rows under the probe's ({sub})")
+    d.ctl("disable", str(pid2))
+
     # --- (3) methods, paths, sizes, connection limit.
     for method in ("POST", "PUT", "HEAD", "DELETE"):
         try:

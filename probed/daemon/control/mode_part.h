@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "daemon/core/probes.h"
+#include "daemon/control/tp_figures.h"
 
 struct daemon;
 struct pending_req;
@@ -35,6 +36,8 @@ struct mode_part_ops {
 	/* status: the part's figures of pb added to pc, its processes to pc->processes and
 	 * its sites (or attaches) to pc->sites_on. */
 	void (*figures)(const struct probe *pb, struct daemon *d, struct probe_counts *pc);
+	/* status: the part's live figures of pb, per tracepoint, added to t. */
+	void (*tracepoints)(const struct probe *pb, struct daemon *d, struct tp_table *t);
 	/* status's "processes" rows of the processes viewer may see (0: root, every one):
 	 * how many (pk NULL), or packed. */
 	unsigned (*processes)(msgpack_packer *pk, struct daemon *d, uid_t viewer);

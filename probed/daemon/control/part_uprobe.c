@@ -57,11 +57,45 @@ static void uprobe_figures_of(const struct probe *pb, struct daemon *d, struct p
 	pc->sites_on += uattaches;
 }
 
+struct tp_walk {
+	struct daemon *d;
+	struct tp_table *t;
+};
+
+static void add_handle(int handle, void *arg)
+{
+	struct tp_walk *w = arg;
+	struct uprobe_handle_info info;
+	struct uprobe_figures uf;
+	struct figures f;
+
+	if (uprobe_handle_info(w->d->uprobe, handle, &info))
+		return;
+	uprobe_figures(w->d->uprobe, handle, &uf);
+	f = (struct figures){ .hits = uf.hits, .filtered = uf.filtered, .sampled = uf.sampled,
+			      .limited = uf.limited, .drops = uf.dropped, .exported = uf.exported };
+	tp_table_add(w->t, info.provider, info.name, &f, uf.emitted);
+}
+
+static void uprobe_tracepoints(const struct probe *pb, struct daemon *d, struct tp_table *t)
+{
+	const struct probe_uprobe *up = probe_uprobe_view(pb);
+	struct tp_walk w = { d, t };
+
+	if (!d->uprobe)
+		return;
+	for (unsigned i = 0; pb->uprobe && i < up->nhandles; i++)
+		add_handle(up->handles[i], &w);
+	if (pb->auto_uprobe)
+		uprobe_auto_each_handle(d, pb, add_handle, &w);
+}
+
 const struct mode_part_ops part_uprobe = {
 	.name = "uprobe",
 	.retire = uprobe_retire,
 	.forget = uprobe_auto_forget,
 	.figures = uprobe_figures_of,
+	.tracepoints = uprobe_tracepoints,
 	.processes = report_uprobe_processes,
 	.sites = report_uprobe_sites,
 };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* report: see report.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,13 +74,47 @@ void report_probe_figures(const struct probe *pb, struct daemon *d, struct probe
 	};
 }
 
+/* "tracepoints": the probe's live figures per tracepoint (tp_figures.h); a probe over
+ * more than TP_FIGURES_MAX tracepoints lists the first ones (its totals stay whole). */
+static void report_probe_tracepoints(msgpack_packer *pk, const struct probe *pb,
+				     struct daemon *d)
+{
+	struct tp_table *t = calloc(1, sizeof(*t));
+
+	ctl_pack_str(pk, "tracepoints");
+	if (!t) {
+		msgpack_pack_array(pk, 0);
+		return;
+	}
+	for (unsigned i = 0; i < MODE_PARTS; i++)
+		if (mode_parts[i]->tracepoints)
+			mode_parts[i]->tracepoints(pb, d, t);
+	msgpack_pack_array(pk, t->n);
+	for (unsigned i = 0; i < t->n; i++) {
+		const struct tp_figures *r = &t->rows[i];
+		char tp[130];
+
+		snprintf(tp, sizeof(tp), "%s:%s", r->provider, r->name);
+		msgpack_pack_map(pk, 8);
+		ctl_pack_kv_str(pk, "tracepoint", tp);
+		ctl_pack_kv_u64(pk, "hits", r->f.hits);
+		ctl_pack_kv_u64(pk, "filtered", r->f.filtered);
+		ctl_pack_kv_u64(pk, "sampled_out", r->f.sampled);
+		ctl_pack_kv_u64(pk, "rate_limited", r->f.limited);
+		ctl_pack_kv_u64(pk, "emitted", r->emitted);
+		ctl_pack_kv_u64(pk, "exported", r->f.exported);
+		ctl_pack_kv_u64(pk, "dropped", r->f.drops);
+	}
+	free(t);
+}
+
 /* One probe and its figures, as status and disable report them. */
 void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 {
 	struct probe_report r;
 
 	report_probe_figures(pb, d, &r);
-	msgpack_pack_map(pk, 21);
+	msgpack_pack_map(pk, 22);
 	ctl_pack_kv_u64(pk, "id", pb->id);
 	ctl_pack_kv_str(pk, "pattern", pb->pattern);
 	ctl_pack_kv_i64(pk, "pid", pb->pid);
@@ -102,6 +137,7 @@ void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d)
 	ctl_pack_kv_u64(pk, "dropped", r.dropped);
 	/* Over the last interval the loss records cover (loss.c): a glance says "losing". */
 	ctl_pack_kv_u64(pk, "drops_per_sec", pb->drops_per_sec);
+	report_probe_tracepoints(pk, pb, d);
 }
 
 /* The probes holding a lane of one of p's slots, in ids[] (at most max); how many. */

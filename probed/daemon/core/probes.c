@@ -114,6 +114,16 @@ static void figures_add_delta(struct figures *to, const struct figures *now,
 	to->exported += now->exported - base->exported;
 }
 
+void lane_figures_since(const struct traced_proc *p, unsigned slot, unsigned lane,
+			struct figures *f)
+{
+	struct figures now;
+
+	memset(f, 0, sizeof(*f));
+	lane_figures(p, slot, lane, &now);
+	figures_add_delta(f, &now, &p->meta[slot]->lane[lane].base);
+}
+
 int probe_compile_filter(const struct probe *pb, const char *provider, const char *name,
 			 const struct sled_field *fields, unsigned nfields,
 			 struct sled_filter_prog *prog, char *err, size_t errlen)

@@ -131,6 +131,10 @@ void probes_retire_process(struct probes *pr, struct traced_proc *p);
 /* The counters of one lane of a slot in process p, summed over its rings. */
 void lane_figures(const struct traced_proc *p, unsigned slot, unsigned lane, struct figures *f);
 
+/* What a lane counted since its probe took it (p->meta[slot] must be set). */
+void lane_figures_since(const struct traced_proc *p, unsigned slot, unsigned lane,
+			struct figures *f);
+
 /* Compile pb's filter for one tracepoint's fields into prog (no filter: ninsns 0).
  * -EINVAL with the reason, naming the tracepoint, in err. */
 int probe_compile_filter(const struct probe *pb, const char *provider, const char *name,

@@ -813,6 +813,17 @@ void uprobe_auto_figures(struct daemon *d, const struct probe *pb, struct figure
 	}
 }
 
+void uprobe_auto_each_handle(struct daemon *d, const struct probe *pb,
+			     void (*fn)(int handle, void *arg), void *arg)
+{
+	if (!d->uauto || !d->uprobe)
+		return;
+	EACH_PROC(d->uauto, p)
+		for (unsigned i = 0; i < p->natt; i++)
+			if (p->att[i].probe_id == pb->id && p->att[i].handle > 0)
+				fn(p->att[i].handle, arg);
+}
+
 /* The row for pid in rows[0..n), added if new. */
 static struct uprobe_row *row_for(struct uprobe_row **rows, unsigned *n, unsigned *cap,
 				  pid_t pid)

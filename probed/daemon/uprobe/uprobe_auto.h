@@ -70,6 +70,10 @@ void uprobe_auto_forget(struct daemon *d, uint32_t probe_id);
  * *emitted; *processes and *attaches are set. */
 void uprobe_auto_figures(struct daemon *d, const struct probe *pb, struct figures *f,
 			 uint64_t *emitted, unsigned *processes, unsigned *attaches);
+/* fn on each uprobe handle of pb's no-scope part (one per process and provider:name,
+ * detached ones included: their figures still count until the process is gone). */
+void uprobe_auto_each_handle(struct daemon *d, const struct probe *pb,
+			     void (*fn)(int handle, void *arg), void *arg);
 
 /* A process traced with uprobes, for status: by the probes above and by uprobe-mode
  * probes enabled with -p. */
