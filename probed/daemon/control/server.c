@@ -42,6 +42,7 @@
 #include "daemon/core/loss.h"
 #include "daemon/uprobe/uprobe_auto.h"
 #include "daemon/sled/aggregate.h"
+#include "daemon/uprobe/uprobe_agg.h"
 
 /* Fairness: a client with a pipeline of requests gets this many per loop pass. */
 #define REQUESTS_PER_PASS 4
@@ -534,8 +535,10 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 	struct probe_uprobe *up = pb->up; /* made by enable_uprobe */
 	const unsigned max = sizeof(up->handles) / sizeof(up->handles[0]);
 	struct sled_filter_prog prog;
+	struct uprobe_agg aggs[UPROBE_MAX_AGGS];
 	struct uprobe_functions fn = {
 		.filter = &prog, .sample = pb->sample, .rate = pb->rate, .count_only = pb->count_only,
+		.aggs = aggs,
 	};
 
 	for (size_t i = 0; i < obj->nsites; i++) {
@@ -557,7 +560,9 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 			return -E2BIG;
 		}
 		if (probe_compile_filter(pb, s->provider, s->name, s->fields, (unsigned)s->nargs,
-					 &prog, err, errlen))
+					 &prog, err, errlen) ||
+		    uprobe_agg_prepare(pb, s->provider, s->name, s->fields, (unsigned)s->nargs, aggs,
+				       &fn.naggs, err, errlen))
 			return -EINVAL;
 		h = uprobe_attach(d->uprobe, path, pid, s->provider, s->name, s->fields,
 				  (unsigned)s->nargs, pb->id, &fn, err, errlen);
@@ -648,6 +653,17 @@ static void enable_uprobe(struct daemon *d, struct client *c, const struct scope
 		reply_error(c, "out of memory");
 		return;
 	}
+	if (fn->naggs) {
+		const char *exprs[SLED_LANE_AGGS];
+
+		for (unsigned i = 0; i < fn->naggs; i++)
+			exprs[i] = fn->aggregate[i];
+		if (agg_probe_init(pb, exprs, fn->naggs, fn->max_keys, err, sizeof(err))) {
+			probes_discard(&d->probes, pb->id);
+			reply_error(c, "%s", err);
+			return;
+		}
+	}
 	if (a->pid)
 		up->start_time = procs_start_time((pid_t)a->pid);
 	pb->uprobe = true;
@@ -735,7 +751,7 @@ struct probe_mode_ops {
 	bool attaches;
 	/* No scope: the processes without libsled get per-process uprobes too. */
 	bool uprobes_everywhere;
-	/* --aggregate is accepted (and done in sled mode: the tables are the block's). */
+	/* --aggregate is accepted (sled mode: tables in the block; uprobe mode: BPF maps). */
 	bool aggregates;
 	/* It may trace processes without libsled: enable_check looks at the tracepoints
 	 * the uprobe scan found too. */
@@ -980,7 +996,7 @@ static const struct probe_mode_ops enable_modes[] = {
 	{ .name = "auto", .attaches = true, .uprobes_everywhere = true, .aggregates = true,
 	  .without_libsled = true, .enable = enable_auto, .unattached = enable_auto_unattached },
 	{ .name = "sled", .attaches = true, .aggregates = true, .enable = enable_sled },
-	{ .name = "uprobe", .without_libsled = true, .enable = enable_uprobe_mode },
+	{ .name = "uprobe", .without_libsled = true, .aggregates = true, .enable = enable_uprobe_mode },
 };
 
 static const struct probe_mode_ops *enable_mode_find(const char *name)
@@ -1055,14 +1071,19 @@ static void handle_enable(struct daemon *d, struct client *c, const msgpack_obje
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", name);
 		return;
 	}
-	/* Aggregations are computed in the traced process (sled mode) for now: auto means
-	 * sled for them. */
+	/* Uprobe mode aggregates per attach, with -b or -p; the per-process uprobes of a
+	 * probe with no scope do not aggregate: auto means sled mode there. */
 	if (fn.naggs && !mode->aggregates) {
-		reply_error(c, "--aggregate runs in sled mode only (uprobe mode cannot aggregate yet)");
+		reply_error(c, "--aggregate is not supported in %s mode", mode->name);
 		return;
 	}
-	if (fn.naggs)
+	if (fn.naggs && !a.pid && !a.binary[0]) {
+		if (!mode->attaches) {
+			reply_error(c, "--aggregate in uprobe mode needs -b BINARY or -p PID");
+			return;
+		}
 		mode = enable_mode_find("sled");
+	}
 	if (ctl_field_bool(req, "pending", &pending, why, sizeof(why)) < 0) {
 		reply_error(c, "%s", why);
 		return;
