@@ -16,6 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sledtest import CtlClient, Daemon, Suite, isolate_dev_shm, wait_until  # noqa: E402
+from agg_truth import (avg, buckets_of, hist_bucket, keyed, lhist_bucket,  # noqa: E402
+                       rows_by_key)
 
 isolate_dev_shm()
 
@@ -23,7 +25,6 @@ build = sys.argv[1]
 probed = os.path.join(build, "probed", "probed")
 probectl = os.path.join(build, "probed", "probectl")
 app_path = os.path.join(build, "tests", "integration", "agg_app")
-INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 THREADS, HITS = 4, 20000
 
 t = Suite()
@@ -64,45 +65,6 @@ def enable(*opts):
 
 def show(pid):
     return d.ctl_json("show", str(pid))
-
-
-def avg(s, c):
-    q = abs(s) // c
-    return q if s >= 0 else -q
-
-
-def hist_bucket(v):
-    if v < 0:
-        return (INT64_MIN, 0)
-    if v == 0:
-        return (0, 1)
-    k = v.bit_length() - 1
-    return (1 << k, 1 << (k + 1))
-
-
-def lhist_bucket(v, lo, hi, step):
-    if v < lo:
-        return (INT64_MIN, lo)
-    if v >= hi:
-        return (hi, INT64_MAX)
-    b = (v - lo) // step
-    return (lo + b * step, min(lo + (b + 1) * step, hi))
-
-
-def keyed(hits, keyf, init, add):
-    out = {}
-    for k, v, n, c in hits:
-        key = keyf(k, n)
-        out[key] = add(out.get(key, init), v, c)
-    return out
-
-
-def rows_by_key(agg, fields):
-    return {tuple(r["key"][f] for f in fields): r for r in agg["rows"]}
-
-
-def buckets_of(row):
-    return {(b["low"], b["high"]): b["count"] for b in row["buckets"] if b["count"]}
 
 
 try:
@@ -231,10 +193,9 @@ try:
     r = d.ctl("enable", "agg:hit", "-b", app_path, "-a", "count() by (nope)", check=False)
     t.check(r.returncode != 0 and "unknown field 'nope'" in r.stderr and "column 13" in r.stderr,
             "an unknown key field is refused with its column")
-    r = d.ctl("enable", "agg:hit", "-b", app_path, "--mode", "uprobe", "-a", "count()",
-              check=False)
-    t.check(r.returncode != 0 and "sled mode only" in r.stderr,
-            f"uprobe mode refuses --aggregate ({r.stderr.strip()})")
+    r = d.ctl("enable", "agg:hit", "--mode", "uprobe", "-a", "count()", check=False)
+    t.check(r.returncode != 0 and "needs -b BINARY or -p PID" in r.stderr,
+            f"uprobe mode with no scope refuses --aggregate ({r.stderr.strip()})")
 
     # --- show's fields, as the control socket accepts them ---
     client = CtlClient(d.socket)
