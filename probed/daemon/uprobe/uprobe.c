@@ -1207,6 +1207,10 @@ void uprobe_detach(struct uprobe_ctx *u, int handle)
 	if (!s || s->state != SLOT_ATTACHED)
 		return;
 	slot_unprogram(u, index); /* the program ignores the handle from now on */
+	/* Aggregations are read before a detach (uprobe_agg_fold) or no more (disable):
+	 * their maps go now, not at the slot's reuse.  A run still updating one holds its
+	 * own reference. */
+	slot_aggs_free(u, s);
 	u->quiesce = true;
 	if (s->own)
 		own_release(u, s, index, s->kfds, s->nkfds);

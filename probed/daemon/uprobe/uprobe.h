@@ -95,7 +95,7 @@ struct uprobe_agg {
 typedef void (*uprobe_agg_fn)(void *arg, const uint8_t *key, uint32_t bucket, uint64_t count,
 			      uint64_t sum, uint64_t min, uint64_t max);
 
-/* Read aggregation k of a handle (attached or detached, until its slot is reused): each
+/* Read aggregation k of an attached handle (a detach frees its maps): each
  * entry to fn; overflow and dropped get the hits that could not be aggregated.  With
  * reset, the handle starts again from nothing: a fresh map is swapped in first, and the
  * old one is read once no program run can still update it (nothing is lost or counted
