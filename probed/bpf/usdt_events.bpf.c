@@ -19,7 +19,9 @@
  *      sampling, the rate limit and count-only, as sled mode's dispatcher does; a hit
  *      stopped by one of them is counted there and never reaches the ring.  Without a
  *      filter, 2 and 3 are skipped for the hits that sampling, rate or count-only stop;
- *   5. pushes the record to the `events` ring buffer, or counts a drop when it is full.
+ *   5. pushes the record to the `events` ring buffer, or counts a drop when it is full;
+ *      or, for a probe with aggregations (USDT_PF_AGG), updates each aggregation's
+ *      per-CPU hash instead (agg_hit(), below; the layout is in usdt_events.h).
  *
  * The record layout is in usdt_events.h.  Records are exactly as long as their content
  * (24 + 8 * nargs bytes, plus the string bytes, 8-aligned), never a fixed maximum:
@@ -799,6 +801,21 @@ struct {
 	__array(values, struct agg_inner);
 } agg_maps SEC(".maps");
 
+struct agg_inner_int {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct usdt_agg_ikey));
+	__uint(value_size, sizeof(struct usdt_agg_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, USDT_MAX_PROBES * USDT_AGG_MAX);
+	__type(key, __u32);
+	__array(values, struct agg_inner_int);
+} agg_maps_int SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, USDT_MAX_PROBES);
@@ -868,22 +885,101 @@ static __always_inline void agg_bound(__u64 *p, __u64 v, bool sign, bool keep_mi
 	}
 }
 
-/* One aggregation of one hit.  A global function: verified once.  errs: arguments that
- * could not be read.  slot: USDT_AGG_MAP(index, k). */
+/* A hit of aggregation slot that could not be aggregated: overflow (map full) or dropped. */
+static __always_inline void agg_count(__u32 slot, bool overflow)
+{
+	struct usdt_agg_counts *cnt = bpf_map_lookup_elem(&agg_counts, &slot);
+
+	if (cnt)
+		__sync_fetch_and_add(overflow ? &cnt->overflow : &cnt->dropped, 1);
+}
+
+/* Add value v to the entry of key in map m (either kind), making it if new. */
+static __always_inline void agg_update(void *m, const void *key, const struct usdt_agg_desc *a,
+				       __u64 v, __u32 slot)
+{
+	struct usdt_agg_val *p = bpf_map_lookup_elem(m, key);
+	__u64 old;
+
+	if (!p) {
+		struct usdt_agg_val init = { .count = 1, .sum = v, .min = v, .max = v };
+		long r = bpf_map_update_elem(m, key, &init, BPF_NOEXIST);
+
+		if (r == 0)
+			return;
+		/* Another CPU made the key meanwhile: this CPU's value is there, zeroed. */
+		p = r == -EEXIST ? bpf_map_lookup_elem(m, key) : NULL;
+		if (!p) {
+			agg_count(slot, true); /* full: --max-keys */
+			return;
+		}
+	}
+	old = __sync_fetch_and_add(&p->count, 1);
+	__sync_fetch_and_add(&p->sum, v);
+	if (!a->minmax)
+		return;
+	if (!old) {
+		/* This CPU's first hit of the key: its figures were zero, not a bound. */
+		p->min = v;
+		p->max = v;
+		return;
+	}
+	agg_bound(&p->min, v, a->value_signed, true);
+	agg_bound(&p->max, v, a->value_signed, false);
+}
+
+static __always_inline __u64 agg_value(const struct usdt_agg_desc *a, const struct filter_vals *vals,
+				       __u32 nargs)
+{
+	__u32 i = a->value_arg;
+
+	return i < nargs && i < USDT_MAX_ARGS ? vals->v[i] : 0;
+}
+
+/* One aggregation with integer keys only.  A global function: verified once.  errs:
+ * arguments that could not be read.  slot: USDT_AGG_MAP(index, k). */
+__noinline int agg_one_int(const struct usdt_agg_desc *a, const struct filter_vals *vals,
+			   __u32 errs, __u32 nargs, __u32 slot)
+{
+	struct usdt_agg_ikey key = {};
+	__u64 v;
+	void *m;
+
+	if (!a || !vals)
+		return 0;
+	m = bpf_map_lookup_elem(&agg_maps_int, &slot);
+	if (!m)
+		return 0;
+#pragma unroll
+	for (__u32 k = 0; k < USDT_AGG_MAX_KEYS; k++) {
+		__u32 arg = a->key_arg[k];
+
+		if (k >= a->nkeys)
+			break;
+		if (arg >= nargs || arg >= USDT_MAX_ARGS || (errs & (1u << arg))) {
+			agg_count(slot, false);
+			return 0;
+		}
+		key.key[k] = vals->v[arg];
+	}
+	v = agg_value(a, vals, nargs);
+	key.bucket = agg_bucket(a, v);
+	agg_update(m, &key, a, v, slot);
+	return 0;
+}
+
+/* One aggregation with a string key (sled mode's layout: 88 bytes). */
 __noinline int agg_one(const struct usdt_agg_desc *a, const struct filter_vals *vals, __u32 errs,
 		       __u32 nargs, __u32 slot)
 {
 	struct usdt_agg_key key = {};
-	struct usdt_agg_counts *cnt;
-	struct usdt_agg_val *p;
-	__u64 v = 0, old;
+	__u64 v;
 	void *m;
 
 	if (!a || !vals)
 		return 0;
 	m = bpf_map_lookup_elem(&agg_maps, &slot);
-	cnt = bpf_map_lookup_elem(&agg_counts, &slot);
-	if (!m || !cnt)
+	if (!m)
 		return 0;
 	for (__u32 k = 0; k < USDT_AGG_MAX_KEYS; k++) {
 		__u32 arg = a->key_arg[k], off = a->key_off[k];
@@ -892,7 +988,7 @@ __noinline int agg_one(const struct usdt_agg_desc *a, const struct filter_vals *
 		if (k >= a->nkeys)
 			break;
 		if (arg >= nargs || arg >= USDT_MAX_ARGS || (errs & (1u << arg))) {
-			__sync_fetch_and_add(&cnt->dropped, 1);
+			agg_count(slot, false);
 			return 0;
 		}
 		w = vals->v[arg];
@@ -905,7 +1001,7 @@ __noinline int agg_one(const struct usdt_agg_desc *a, const struct filter_vals *
 				continue; /* NULL: the empty key, as in sled mode */
 			n = bpf_probe_read_user_str(&key.key[off], USDT_AGG_STR, (const void *)w);
 			if (n < 0) {
-				__sync_fetch_and_add(&cnt->dropped, 1);
+				agg_count(slot, false);
 				return 0;
 			}
 			/* 63 bytes and a NUL: a 64th byte may follow (sled mode keeps 64). */
@@ -921,35 +1017,9 @@ __noinline int agg_one(const struct usdt_agg_desc *a, const struct filter_vals *
 			__builtin_memcpy(&key.key[off], &w, 8);
 		}
 	}
-	if (a->value_arg < nargs && a->value_arg < USDT_MAX_ARGS)
-		v = vals->v[a->value_arg];
+	v = agg_value(a, vals, nargs);
 	key.bucket = agg_bucket(a, v);
-	p = bpf_map_lookup_elem(m, &key);
-	if (!p) {
-		struct usdt_agg_val init = { .count = 1, .sum = v, .min = v, .max = v };
-		long r = bpf_map_update_elem(m, &key, &init, BPF_NOEXIST);
-
-		if (r == 0)
-			return 0;
-		/* Another CPU made the key meanwhile: this CPU's value is there, zeroed. */
-		p = r == -EEXIST ? bpf_map_lookup_elem(m, &key) : NULL;
-		if (!p) {
-			__sync_fetch_and_add(&cnt->overflow, 1); /* full: --max-keys */
-			return 0;
-		}
-	}
-	old = __sync_fetch_and_add(&p->count, 1);
-	__sync_fetch_and_add(&p->sum, v);
-	if (!a->minmax)
-		return 0;
-	if (!old) {
-		/* This CPU's first hit of the key: its figures were zero, not a bound. */
-		p->min = v;
-		p->max = v;
-		return 0;
-	}
-	agg_bound(&p->min, v, a->value_signed, true);
-	agg_bound(&p->max, v, a->value_signed, false);
+	agg_update(m, &key, a, v, slot);
 	return 0;
 }
 
@@ -997,7 +1067,18 @@ static __always_inline void agg_hit(struct pt_regs *ctx, const struct __bpf_usdt
 {
 	struct filter_vals vals = {};
 	const struct usdt_agg_conf *ac;
-	__u32 errs = read_args(ctx, spec, &vals, nargs);
+	__u32 errs = 0;
+
+	/* Registers and constants inline (no call per argument), as emit_fixed does. */
+	for (__u32 i = 0; i < USDT_MAX_ARGS; i++) {
+		long v;
+
+		if (i >= nargs)
+			break;
+		if (read_arg_fast(ctx, spec, i, &v))
+			errs |= 1u << i;
+		vals.v[i] = (__u64)v;
+	}
 
 	if (conf) {
 		int pass;
@@ -1026,7 +1107,10 @@ static __always_inline void agg_hit(struct pt_regs *ctx, const struct __bpf_usdt
 	for (__u32 k = 0; k < USDT_AGG_MAX; k++) {
 		if (k >= ac->n)
 			break;
-		agg_one(&ac->d[k], &vals, errs, nargs, USDT_AGG_MAP(index, k));
+		if (ac->d[k].ints)
+			agg_one_int(&ac->d[k], &vals, errs, nargs, USDT_AGG_MAP(index, k));
+		else
+			agg_one(&ac->d[k], &vals, errs, nargs, USDT_AGG_MAP(index, k));
 	}
 }
 

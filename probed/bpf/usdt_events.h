@@ -135,7 +135,8 @@ struct usdt_rec_hdr {
 /*
  * Aggregations (--aggregate) in uprobe mode: a hit that passes the probe functions
  * updates, instead of pushing a record, one entry of a per-CPU hash per aggregation of
- * its probe index: agg_maps[USDT_AGG_MAP(index, k)], made by the daemon with --max-keys
+ * its probe index: agg_maps[USDT_AGG_MAP(index, k)] (agg_maps_int's for integer keys
+ * only: shorter keys hash faster), made by the daemon with --max-keys
  * (times the buckets, for hist/lhist) as max_entries.  An entry is a key as sled mode
  * lays it out (integers 8 bytes, a string 64, zero past the key) plus the hit's bucket,
  * so the daemon merges both modes' tables with the same code (daemon/sled/aggregate.c).
@@ -159,7 +160,8 @@ struct usdt_agg_desc {
 	__u8 key_string[USDT_AGG_MAX_KEYS];
 	__u8 key_off[USDT_AGG_MAX_KEYS]; /* where each key field goes in the key bytes */
 	__u8 minmax;         /* min/max are shown: keep them (an atomic loop each) */
-	__u8 pad[3];
+	__u8 ints;           /* integer keys only: the map is agg_maps_int's (short keys) */
+	__u8 pad[2];
 	__u32 nbuckets;      /* lhist: buckets in all (below MIN, the steps, from MAX on) */
 	__s64 lmin, lmax, lstep;
 };
@@ -174,6 +176,15 @@ struct usdt_agg_key {
 	__u32 bucket;        /* hist/lhist: the hit's bucket; 0 otherwise */
 	__u32 reserved;      /* 0 (the maps are per attach: no generation needed) */
 	__u8 key[USDT_AGG_KEY];
+};
+
+/* Integer keys only (the common case, hashed in 40 bytes instead of 96): the key bytes
+ * are the first USDT_AGG_INT_KEY of sled mode's layout, the rest being zero. */
+#define USDT_AGG_INT_KEY (8 * USDT_AGG_MAX_KEYS)
+struct usdt_agg_ikey {
+	__u32 bucket;
+	__u32 reserved;
+	__u64 key[USDT_AGG_MAX_KEYS];
 };
 
 /* Per CPU: the daemon adds the CPUs' counts and sums, and takes min/max over the CPUs

@@ -6,7 +6,9 @@
  * min of mins, max of maxes, buckets added.  What a thread or a process leaves behind
  * when it exits is folded into the daemon's own tables first, so nothing it counted is
  * lost while the probe stands.  Everything read from a block is checked: a slot counts
- * only under a tag the daemon gave out, with a bucket in range.
+ * only under a tag the daemon gave out, with a bucket in range.  The merged tables, their
+ * rendering and clearing are mode-neutral: uprobe mode's BPF maps are read into the same
+ * tables through agg_set_source (daemon/uprobe/uprobe_agg.c).
  */
 #ifndef SLED_AGGREGATE_H
 #define SLED_AGGREGATE_H

@@ -113,6 +113,7 @@ struct slot {
 	int agg_fd[UPROBE_MAX_AGGS];
 	uint32_t agg_max[UPROBE_MAX_AGGS];
 	bool agg_signed[UPROBE_MAX_AGGS];
+	bool agg_ints[UPROBE_MAX_AGGS];  /* integer keys only: in agg_maps_int */
 	uint64_t agg_base_overflow[UPROBE_MAX_AGGS], agg_base_dropped[UPROBE_MAX_AGGS];
 };
 
@@ -495,6 +496,12 @@ static void slot_unprogram(struct uprobe_ctx *u, unsigned index)
 
 /* --- Aggregations ---------------------------------------------------------------------- */
 
+/* The map of maps aggregation k of slot s is in. */
+static int outer_fd(const struct uprobe_ctx *u, const struct slot *s, unsigned k)
+{
+	return bpf_map__fd(s->agg_ints[k] ? u->skel->maps.agg_maps_int : u->skel->maps.agg_maps);
+}
+
 /* Forget slot s's aggregation maps: out of agg_maps (the program finds none), closed. */
 static void slot_aggs_free(struct uprobe_ctx *u, struct slot *s)
 {
@@ -503,7 +510,7 @@ static void slot_aggs_free(struct uprobe_ctx *u, struct slot *s)
 	for (unsigned k = 0; k < s->naggs; k++) {
 		__u32 key = USDT_AGG_MAP(index, k);
 
-		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.agg_maps), &key);
+		bpf_map_delete_elem(outer_fd(u, s, k), &key);
 		if (s->agg_fd[k] >= 0)
 			close(s->agg_fd[k]);
 		s->agg_fd[k] = -1;
@@ -528,6 +535,7 @@ static void agg_desc(const struct uprobe_agg *a, struct usdt_agg_desc *d)
 		off += a->c.key_string[k] ? USDT_AGG_STR : 8;
 	}
 	d->minmax = a->minmax;
+	d->ints = (a->c.flags & SLED_AGG_F_INT_KEYS) != 0;
 	d->nbuckets = a->c.nbuckets;
 	d->lmin = a->c.lmin;
 	d->lmax = a->c.lmax;
@@ -554,7 +562,8 @@ static int slot_aggs(struct uprobe_ctx *u, struct slot *s, unsigned index,
 			rc = -EINVAL;
 			break;
 		}
-		fd = aggmap_create(aggs[k].max_entries);
+		s->agg_ints[k] = (aggs[k].c.flags & SLED_AGG_F_INT_KEYS) != 0;
+		fd = aggmap_create(aggs[k].max_entries, s->agg_ints[k]);
 		if (fd < 0) {
 			rc = fd;
 			break;
@@ -566,7 +575,7 @@ static int slot_aggs(struct uprobe_ctx *u, struct slot *s, unsigned index,
 		s->naggs = k + 1;
 		agg_desc(&aggs[k], &conf.d[k]);
 		if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.agg_counts), &mk, zero, BPF_ANY) ||
-		    bpf_map_update_elem(bpf_map__fd(u->skel->maps.agg_maps), &mk, &fd, BPF_ANY)) {
+		    bpf_map_update_elem(outer_fd(u, s, k), &mk, &fd, BPF_ANY)) {
 			rc = -errno;
 			break;
 		}
@@ -595,11 +604,11 @@ int uprobe_agg_read(struct uprobe_ctx *u, int handle, unsigned k, bool reset, up
 	mk = USDT_AGG_MAP(index, k);
 	fd = s->agg_fd[k];
 	if (reset) {
-		int fresh = aggmap_create(s->agg_max[k]);
+		int fresh = aggmap_create(s->agg_max[k], s->agg_ints[k]);
 
 		if (fresh < 0)
 			return fresh;
-		if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.agg_maps), &mk, &fresh, BPF_ANY)) {
+		if (bpf_map_update_elem(outer_fd(u, s, k), &mk, &fresh, BPF_ANY)) {
 			rc = -errno;
 			close(fresh);
 			return rc;
@@ -609,7 +618,7 @@ int uprobe_agg_read(struct uprobe_ctx *u, int handle, unsigned k, bool reset, up
 		u->quiesce = true;
 		quiesce(u);
 	}
-	rc = aggmap_read(fd, u->ncpus, s->agg_signed[k], fn, arg);
+	rc = aggmap_read(fd, s->agg_ints[k], u->ncpus, s->agg_signed[k], fn, arg);
 	if (reset)
 		close(fd);
 	cnt = calloc((size_t)u->ncpus, sizeof(*cnt));

@@ -11,9 +11,11 @@
 #include "bpf/usdt_events.h"
 
 _Static_assert(sizeof(struct usdt_agg_key) == 96, "aggregation key: no padding");
+_Static_assert(sizeof(struct usdt_agg_ikey) == 40, "integer key: no padding");
 _Static_assert(sizeof(struct usdt_agg_val) == 32, "aggregation value");
+_Static_assert(USDT_AGG_INT_KEY <= USDT_AGG_KEY, "integer keys: a prefix of the key bytes");
 
-int aggmap_create(uint32_t max_entries)
+int aggmap_create(uint32_t max_entries, bool ints)
 {
 	/* The flags must be the BPF object's inner map's (usdt_events.bpf.c: agg_inner). */
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
@@ -21,7 +23,8 @@ int aggmap_create(uint32_t max_entries)
 
 	if (!max_entries)
 		max_entries = 1;
-	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "sled_agg", sizeof(struct usdt_agg_key),
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_HASH, "sled_agg",
+			    ints ? sizeof(struct usdt_agg_ikey) : sizeof(struct usdt_agg_key),
 			    sizeof(struct usdt_agg_val), max_entries, &opts);
 	return fd < 0 ? -errno : fd;
 }
@@ -31,9 +34,15 @@ static bool less(uint64_t a, uint64_t b, bool sign)
 	return sign ? (int64_t)a < (int64_t)b : a < b;
 }
 
-int aggmap_read(int fd, int ncpus, bool value_signed, uprobe_agg_fn fn, void *arg)
+/* A key of either kind, and where its bucket and key bytes are. */
+union any_key {
+	struct usdt_agg_key s;
+	struct usdt_agg_ikey i;
+};
+
+int aggmap_read(int fd, bool ints, int ncpus, bool value_signed, uprobe_agg_fn fn, void *arg)
 {
-	struct usdt_agg_key key, next;
+	union any_key key, next;
 	struct usdt_agg_val *vals = calloc((size_t)ncpus, sizeof(*vals));
 	bool first = true;
 	int rc = 0;
@@ -60,8 +69,16 @@ int aggmap_read(int fd, int ncpus, bool value_signed, uprobe_agg_fn fn, void *ar
 				m.max = vals[c].max;
 			any = true;
 		}
-		if (any)
-			fn(arg, key.key, key.bucket, m.count, m.sum, m.min, m.max);
+		if (!any)
+			continue;
+		if (ints) {
+			uint8_t wide[USDT_AGG_KEY] = { 0 };
+
+			memcpy(wide, key.i.key, USDT_AGG_INT_KEY);
+			fn(arg, wide, key.i.bucket, m.count, m.sum, m.min, m.max);
+		} else {
+			fn(arg, key.s.key, key.s.bucket, m.count, m.sum, m.min, m.max);
+		}
 	}
 	if (errno != ENOENT)
 		rc = -errno;
