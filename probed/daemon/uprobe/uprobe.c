@@ -114,6 +114,8 @@ struct slot {
 	uint32_t agg_max[UPROBE_MAX_AGGS];
 	bool agg_signed[UPROBE_MAX_AGGS];
 	bool agg_ints[UPROBE_MAX_AGGS];  /* integer keys only: in agg_maps_int */
+	bool agg_swapped[UPROBE_MAX_AGGS]; /* a reset began: agg_old_fd is to be read */
+	int agg_old_fd[UPROBE_MAX_AGGS];
 	uint64_t agg_base_overflow[UPROBE_MAX_AGGS], agg_base_dropped[UPROBE_MAX_AGGS];
 };
 
@@ -513,7 +515,10 @@ static void slot_aggs_free(struct uprobe_ctx *u, struct slot *s)
 		bpf_map_delete_elem(outer_fd(u, s, k), &key);
 		if (s->agg_fd[k] >= 0)
 			close(s->agg_fd[k]);
+		if (s->agg_swapped[k])
+			close(s->agg_old_fd[k]);
 		s->agg_fd[k] = -1;
+		s->agg_swapped[k] = false;
 	}
 	s->naggs = 0;
 }
@@ -571,6 +576,7 @@ static int slot_aggs(struct uprobe_ctx *u, struct slot *s, unsigned index,
 		s->agg_fd[k] = fd;
 		s->agg_max[k] = aggs[k].max_entries;
 		s->agg_signed[k] = aggs[k].c.value_signed;
+		s->agg_swapped[k] = false;
 		s->agg_base_overflow[k] = s->agg_base_dropped[k] = 0;
 		s->naggs = k + 1;
 		agg_desc(&aggs[k], &conf.d[k]);
@@ -588,6 +594,43 @@ static int slot_aggs(struct uprobe_ctx *u, struct slot *s, unsigned index,
 	return rc;
 }
 
+/* A fresh map for aggregation k of slot s (index) in the program's place; the old one
+ * is kept to be read once the runs that found it are over. */
+static int agg_swap_one(struct uprobe_ctx *u, struct slot *s, unsigned index, unsigned k)
+{
+	__u32 mk = USDT_AGG_MAP(index, k);
+	int fresh, rc;
+
+	if (s->agg_swapped[k])
+		return 0;
+	fresh = aggmap_create(s->agg_max[k], s->agg_ints[k]);
+	if (fresh < 0)
+		return fresh;
+	if (bpf_map_update_elem(outer_fd(u, s, k), &mk, &fresh, BPF_ANY)) {
+		rc = -errno;
+		close(fresh);
+		return rc;
+	}
+	s->agg_old_fd[k] = s->agg_fd[k];
+	s->agg_fd[k] = fresh;
+	s->agg_swapped[k] = true;
+	u->quiesce = true;
+	return 0;
+}
+
+int uprobe_agg_swap(struct uprobe_ctx *u, int handle)
+{
+	unsigned index;
+	struct slot *s = slot_of(u, handle, &index);
+	int rc = 0;
+
+	if (!s)
+		return -ENOENT;
+	for (unsigned k = 0; k < s->naggs && !rc; k++)
+		rc = agg_swap_one(u, s, index, k);
+	return rc;
+}
+
 int uprobe_agg_read(struct uprobe_ctx *u, int handle, unsigned k, bool reset, uprobe_agg_fn fn,
 		    void *arg, uint64_t *overflow, uint64_t *dropped)
 {
@@ -600,27 +643,18 @@ int uprobe_agg_read(struct uprobe_ctx *u, int handle, unsigned k, bool reset, up
 	*overflow = *dropped = 0;
 	if (!s || k >= s->naggs || s->agg_fd[k] < 0)
 		return -ENOENT;
+	if (reset && (rc = agg_swap_one(u, s, index, k)))
+		return rc;
+	/* After a detach or a swap: the runs that may still use the map are over (one
+	 * grace period for every swap made since the last wait). */
 	quiesce(u);
 	mk = USDT_AGG_MAP(index, k);
-	fd = s->agg_fd[k];
-	if (reset) {
-		int fresh = aggmap_create(s->agg_max[k], s->agg_ints[k]);
-
-		if (fresh < 0)
-			return fresh;
-		if (bpf_map_update_elem(outer_fd(u, s, k), &mk, &fresh, BPF_ANY)) {
-			rc = -errno;
-			close(fresh);
-			return rc;
-		}
-		s->agg_fd[k] = fresh;
-		/* Runs that found the old map finish before it is read. */
-		u->quiesce = true;
-		quiesce(u);
-	}
+	fd = reset ? s->agg_old_fd[k] : s->agg_fd[k];
 	rc = aggmap_read(fd, s->agg_ints[k], u->ncpus, s->agg_signed[k], fn, arg);
-	if (reset)
+	if (reset) {
 		close(fd);
+		s->agg_swapped[k] = false;
+	}
 	cnt = calloc((size_t)u->ncpus, sizeof(*cnt));
 	if (cnt && bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.agg_counts), &mk, cnt) == 0) {
 		uint64_t o = 0, d = 0;

@@ -102,6 +102,10 @@ typedef void (*uprobe_agg_fn)(void *arg, const uint8_t *key, uint32_t bucket, ui
  * twice).  0, or -ENOENT (no such handle or aggregation), or -errno of the kernel. */
 int uprobe_agg_read(struct uprobe_ctx *u, int handle, unsigned k, bool reset, uprobe_agg_fn fn,
 		    void *arg, uint64_t *overflow, uint64_t *dropped);
+/* Begin the reset of every aggregation of a handle (fresh maps in at once): the resetting
+ * uprobe_agg_read calls that follow, for any number of handles, then wait for one grace
+ * period in all instead of one each.  0 or -errno. */
+int uprobe_agg_swap(struct uprobe_ctx *u, int handle);
 
 /*
  * Attach provider:name of binary (all its sites; libbpf attaches every USDT site of that

@@ -92,6 +92,9 @@ static void clear(void *arg, struct probe *pb)
 
 	if (!d->uprobe || !pb->aggs)
 		return;
+	/* Every map swapped first: one grace period for the whole probe. */
+	for (unsigned i = 0; i < up->nhandles; i++)
+		uprobe_agg_swap(d->uprobe, up->handles[i]);
 	for (unsigned i = 0; i < up->nhandles; i++)
 		read_handle(d, pb, up->handles[i], NULL, true);
 }
