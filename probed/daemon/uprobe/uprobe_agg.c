@@ -105,6 +105,7 @@ void uprobe_agg_fold(struct daemon *d, struct probe *pb, int handle)
 
 	if (!d->uprobe || !pb->aggs)
 		return;
+	uprobe_agg_swap(d->uprobe, handle); /* one grace period for its aggregations */
 	read_handle(d, pb, handle, t, true);
 	for (unsigned k = 0; k < pb->aggs->n; k++)
 		agg_table_merge(&pb->aggs->agg[k].folded, &t[k], &pb->aggs->agg[k],
