@@ -9,14 +9,12 @@ Usage: sled_aggregate.py BUILD_DIR
 """
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sledtest import CtlClient, Daemon, Suite, isolate_dev_shm, wait_until  # noqa: E402
-from agg_truth import (avg, buckets_of, hist_bucket, keyed, lhist_bucket,  # noqa: E402
+from agg_truth import (AggApp, avg, buckets_of, hist_bucket, keyed, lhist_bucket,  # noqa: E402
                        rows_by_key)
 
 isolate_dev_shm()
@@ -30,27 +28,8 @@ THREADS, HITS = 4, 20000
 t = Suite()
 d = Daemon(probed, probectl)
 work = tempfile.mkdtemp(prefix="sledagg.")
-apps = []
-
-
-def start():
-    p = subprocess.Popen([app_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    apps.append(p)
-    return p
-
-
-def run(p, seed, name):
-    out = os.path.join(work, name)
-    p.stdin.write(f"run {THREADS} {HITS} {seed} {out}\n")
-    p.stdin.flush()
-    assert p.stdout.readline().strip() == "done"
-    hits = []
-    with open(out) as f:
-        for line in f:
-            k, v, n, c = line.split()
-            hits.append((int(k), int(v), n[:64], int(c)))
-    return hits
+app = AggApp(app_path, work, THREADS, HITS)
+start, run = app.start, app.run
 
 
 def attached(pids):
@@ -80,9 +59,7 @@ try:
     p4 = enable("-a", "avg(value) by (key)")
 
     hits = run(a, 1, "a1") + run(b, 2, "b1")
-    b.stdin.write("exit\n")
-    b.stdin.flush()
-    b.wait(timeout=30)
+    app.exit(b)
     # The exited process is let go by the daemon: its tables must stay with the probes.
     t.check(wait_until(lambda: not attached([b.pid]), 15), "the exited process is let go")
     total = sum(c for *_, c in hits)
@@ -212,9 +189,6 @@ try:
     ev = [e for e in d.events() if e.get("name") == "hit"]
     t.check(not ev, "aggregating probes record no events")
 finally:
-    for p in apps:
-        if p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+    app.kill_all()
     d.stop()
 t.finish()
