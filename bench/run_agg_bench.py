@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Aggregations per hit: sled mode (computed in the traced thread's own table) and
-bpftrace (a BPF map updated under a uprobe trap) doing the same aggregation on the same
-site, interleaved over rounds, pinned (loop on CPU 0, consumer on CPU 1).
+"""Aggregations per hit: sled mode (computed in the traced thread's own table), uprobe
+mode (probed's BPF program updating a per-CPU map under a uprobe trap) and bpftrace (a
+BPF map updated under a uprobe trap) doing the same aggregation on the same site,
+interleaved over rounds, pinned (loop on CPU 0, consumer on CPU 1).
 
     bench/run_agg_bench.py [BUILD_DIR] [--quick]
 
-Needs root (probed attaches, bpftrace); bpftrace rows are n/a without it.  With valgrind,
-also prints the dispatcher's instructions per hit (bench/agg_insns.sh): a figure the
-machine's load does not move.
+Needs root (probed attaches, BPF, bpftrace); uprobe and bpftrace rows are n/a without it.
+With valgrind, also prints the dispatcher's instructions per hit (bench/agg_insns.sh): a
+figure the machine's load does not move.
 """
+import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -59,10 +60,10 @@ class Daemon:
         return subprocess.run([probectl, "-S", self.sock, *args], check=check, capture_output=True,
                               text=True).stdout
 
-    def aggregate(self, pattern, expr):
+    def aggregate(self, pattern, expr, mode="sled"):
         def attach(pid):
-            out = self.ctl("enable", pattern, "-p", str(pid), "-a", expr)
-            pid_ = re.search(r"probe (\d+):", out).group(1)
+            out = self.ctl("--json", "enable", pattern, "-p", str(pid), "--mode", mode, "-a", expr)
+            pid_ = str(json.loads(out)["id"])
             # A -p probe may already be gone with its process.
             return lambda: self.ctl("disable", pid_, check=False)
         return attach
@@ -88,28 +89,33 @@ def bpftrace(probe, action):
 
 def main():
     d = Daemon()
-    have_bt = os.geteuid() == 0 and shutil.which("bpftrace")
+    root = os.geteuid() == 0
+    have_bt = root and shutil.which("bpftrace")
     rows = [
-        ("count() by (key), integer key", "int", d.aggregate("bagg:req", "count() by (key)"),
+        ("count() by (key), integer key", "int", "bagg:req", "count() by (key)",
          bpftrace(f"usdt:{bench}:bagg:req", "@[arg0] = count();")),
-        ("hist(len)", "int", d.aggregate("bagg:req", "hist(len)"),
+        ("hist(len)", "int", "bagg:req", "hist(len)",
          bpftrace(f"usdt:{bench}:bagg:req", "@ = hist(arg1);")),
-        ("count() by (path), string key", "str", d.aggregate("bagg:path", "count() by (path)"),
+        ("count() by (path), string key", "str", "bagg:path", "count() by (path)",
          bpftrace(f"usdt:{bench}:bagg:path", "@[str(arg0)] = count();")),
     ]
     res = {}
     try:
         for _ in range(ROUNDS):
-            for name, mode, sled, bt in rows:
-                res.setdefault((name, "sled"), []).append(run(mode, 20_000_000, 5, sled))
+            for name, mode, pattern, expr, bt in rows:
+                res.setdefault((name, "sled"), []).append(
+                    run(mode, 20_000_000, 5, d.aggregate(pattern, expr)))
+                if root:
+                    res.setdefault((name, "uprobe"), []).append(
+                        run(mode, 500_000, 3, d.aggregate(pattern, expr, "uprobe")))
                 if have_bt:
                     res.setdefault((name, "bt"), []).append(run(mode, 500_000, 3, bt))
         show = None
         p = subprocess.Popen([bench, "int", "2000000", "1"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
         pid = int(p.stdout.readline().split()[1])
-        out = d.ctl("enable", "bagg:req", "-p", str(pid), "-a", "hist(len)")
-        pid_ = re.search(r"probe (\d+):", out).group(1)
+        out = d.ctl("--json", "enable", "bagg:req", "-p", str(pid), "-a", "hist(len)")
+        pid_ = str(json.loads(out)["id"])
         p.stdin.write("go\n")
         p.stdin.flush()
         p.stdout.readline()
@@ -118,12 +124,16 @@ def main():
         d.ctl("disable", pid_, check=False)
     finally:
         d.stop()
-    print(f"{'aggregation (per hit, one thread)':<36} {'sled ns':>9} {'bpftrace ns':>12} {'ratio':>8}")
+    print(f"{'aggregation (per hit, one thread)':<36} {'sled ns':>9} {'uprobe ns':>10} "
+          f"{'bpftrace ns':>12} {'bt/sled':>8} {'uprobe/bt':>10}")
     for name, *_ in rows:
         s = median(res[(name, "sled")])
+        u = median(res[(name, "uprobe")]) if (name, "uprobe") in res else None
         b = median(res[(name, "bt")]) if (name, "bt") in res else None
-        print(f"{name:<36} {s:>9.2f} {b if b is None else f'{b:12.1f}':>12} "
-              f"{'n/a' if b is None else f'{b / s:7.0f}x':>8}")
+        print(f"{name:<36} {s:>9.2f} {'n/a' if u is None else f'{u:10.1f}':>10} "
+              f"{'n/a' if b is None else f'{b:12.1f}':>12} "
+              f"{'n/a' if b is None else f'{b / s:7.0f}x':>8} "
+              f"{'n/a' if b is None or u is None else f'{u / b:9.2f}x':>10}")
     print(f"\nmedians of {ROUNDS} interleaved rounds; loop on CPU 0, consumer on CPU 1")
     if shutil.which("valgrind") and os.path.exists(os.path.join(build, "bench", "bench_agg_insns")):
         print("\ninstructions per hit (callgrind, bench/agg_insns.sh):\n")

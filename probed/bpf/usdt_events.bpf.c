@@ -19,7 +19,9 @@
  *      sampling, the rate limit and count-only, as sled mode's dispatcher does; a hit
  *      stopped by one of them is counted there and never reaches the ring.  Without a
  *      filter, 2 and 3 are skipped for the hits that sampling, rate or count-only stop;
- *   5. pushes the record to the `events` ring buffer, or counts a drop when it is full.
+ *   5. pushes the record to the `events` ring buffer, or counts a drop when it is full;
+ *      or, for a probe with aggregations (USDT_PF_AGG), updates each aggregation's
+ *      per-CPU hash instead (agg_hit(), below; the layout is in usdt_events.h).
  *
  * The record layout is in usdt_events.h.  Records are exactly as long as their content
  * (24 + 8 * nargs bytes, plus the string bytes, 8-aligned), never a fixed maximum:
@@ -774,6 +776,344 @@ release:
 	__sync_fetch_and_and(busy, ~bit);
 }
 
+/*
+ * Aggregations (usdt_events.h).  A hit of an aggregating probe index reads its
+ * arguments, runs the filter, sampling and rate as any hit, then updates one entry of
+ * each aggregation's per-CPU hash instead of pushing a record.  Per-CPU values need no
+ * cross-CPU atomics; the updates are still atomic instructions because a uprobe program
+ * can be preempted on its CPU by another run of itself (see the scratch buffers above),
+ * and an atomic add on a line no other CPU touches costs a few cycles.
+ */
+struct agg_inner {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory as keys come, up to max_entries */
+	__uint(max_entries, 1);               /* the daemon's maps set their own */
+	/* Sizes, not __type(): a type seen only through this template's pointer would be a
+	 * forward declaration in the BTF, which libbpf cannot size. */
+	__uint(key_size, sizeof(struct usdt_agg_key));
+	__uint(value_size, sizeof(struct usdt_agg_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, USDT_MAX_PROBES * USDT_AGG_MAX);
+	__type(key, __u32);
+	__array(values, struct agg_inner);
+} agg_maps SEC(".maps");
+
+struct agg_inner_int {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct usdt_agg_ikey));
+	__uint(value_size, sizeof(struct usdt_agg_val));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, USDT_MAX_PROBES * USDT_AGG_MAX);
+	__type(key, __u32);
+	__array(values, struct agg_inner_int);
+} agg_maps_int SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, USDT_MAX_PROBES);
+	__type(key, __u32);
+	__type(value, struct usdt_agg_conf);
+} agg_conf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, USDT_MAX_PROBES * USDT_AGG_MAX);
+	__type(key, __u32);
+	__type(value, struct usdt_agg_counts);
+} agg_counts SEC(".maps");
+
+/* Index of the highest set bit of v (v != 0): BPF has no count-leading-zeros. */
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+/* sdk/aggregate.c's bucket_of(), the same numbering: hist 0 negative, 1 zero, 2 + k
+ * for [2^k, 2^(k+1)); lhist 0 below MIN, 1 + (v - MIN) / STEP, the last from MAX on. */
+static __always_inline __u32 agg_bucket(const struct usdt_agg_desc *a, __u64 v)
+{
+	if (a->bucketing == USDT_AGG_B_HIST) {
+		if (a->value_signed && (__s64)v < 0)
+			return 0;
+		return v ? 2 + log2_u64(v) : 1;
+	}
+	if (a->bucketing == USDT_AGG_B_LHIST) {
+		__s64 s = (__s64)v;
+
+		if (!a->value_signed && v > 0x7fffffffffffffffull)
+			return a->nbuckets - 1;
+		if (s < a->lmin)
+			return 0;
+		if (s >= a->lmax || a->lstep <= 0)
+			return a->nbuckets - 1;
+		return 1 + (__u32)((__u64)(s - a->lmin) / (__u64)a->lstep);
+	}
+	return 0;
+}
+
+static __always_inline bool agg_less(__u64 a, __u64 b, bool sign)
+{
+	return sign ? (__s64)a < (__s64)b : a < b;
+}
+
+/* Lower *p to v (keep_min) or raise it, racing only with runs preempted on this CPU. */
+static __always_inline void agg_bound(__u64 *p, __u64 v, bool sign, bool keep_min)
+{
+	for (int i = 0; i < 8; i++) {
+		__u64 cur = *(volatile __u64 *)p;
+
+		if (keep_min ? !agg_less(v, cur, sign) : !agg_less(cur, v, sign))
+			return;
+		if (__sync_val_compare_and_swap(p, cur, v) == cur)
+			return;
+	}
+}
+
+/* A hit of aggregation slot that could not be aggregated: overflow (map full) or dropped. */
+static __always_inline void agg_count(__u32 slot, bool overflow)
+{
+	struct usdt_agg_counts *cnt = bpf_map_lookup_elem(&agg_counts, &slot);
+
+	if (cnt)
+		__sync_fetch_and_add(overflow ? &cnt->overflow : &cnt->dropped, 1);
+}
+
+/* Add value v to the entry of key in map m (either kind), making it if new. */
+static __always_inline void agg_update(void *m, const void *key, const struct usdt_agg_desc *a,
+				       __u64 v, __u32 slot)
+{
+	struct usdt_agg_val *p = bpf_map_lookup_elem(m, key);
+	__u64 old;
+
+	if (!p) {
+		struct usdt_agg_val init = { .count = 1, .sum = v, .min = v, .max = v };
+		long r = bpf_map_update_elem(m, key, &init, BPF_NOEXIST);
+
+		if (r == 0)
+			return;
+		/* Another CPU made the key meanwhile: this CPU's value is there, zeroed. */
+		p = r == -EEXIST ? bpf_map_lookup_elem(m, key) : NULL;
+		if (!p) {
+			agg_count(slot, true); /* full: --max-keys */
+			return;
+		}
+	}
+	old = __sync_fetch_and_add(&p->count, 1);
+	__sync_fetch_and_add(&p->sum, v);
+	if (!a->minmax)
+		return;
+	if (!old) {
+		/* This CPU's first hit of the key: its figures were zero, not a bound. */
+		p->min = v;
+		p->max = v;
+		return;
+	}
+	agg_bound(&p->min, v, a->value_signed, true);
+	agg_bound(&p->max, v, a->value_signed, false);
+}
+
+static __always_inline __u64 agg_value(const struct usdt_agg_desc *a, const struct filter_vals *vals,
+				       __u32 nargs)
+{
+	__u32 i = a->value_arg;
+
+	return i < nargs && i < USDT_MAX_ARGS ? vals->v[i] : 0;
+}
+
+/* One aggregation with integer keys only.  A global function: verified once.  errs:
+ * arguments that could not be read.  slot: USDT_AGG_MAP(index, k). */
+__noinline int agg_one_int(const struct usdt_agg_desc *a, const struct filter_vals *vals,
+			   __u32 errs, __u32 nargs, __u32 slot)
+{
+	struct usdt_agg_ikey key = {};
+	__u64 v;
+	void *m;
+
+	if (!a || !vals)
+		return 0;
+	m = bpf_map_lookup_elem(&agg_maps_int, &slot);
+	if (!m)
+		return 0;
+#pragma unroll
+	for (__u32 k = 0; k < USDT_AGG_MAX_KEYS; k++) {
+		__u32 arg = a->key_arg[k];
+
+		if (k >= a->nkeys)
+			break;
+		if (arg >= nargs || arg >= USDT_MAX_ARGS || (errs & (1u << arg))) {
+			agg_count(slot, false);
+			return 0;
+		}
+		key.key[k] = vals->v[arg];
+	}
+	v = agg_value(a, vals, nargs);
+	key.bucket = agg_bucket(a, v);
+	agg_update(m, &key, a, v, slot);
+	return 0;
+}
+
+/* One aggregation with a string key (sled mode's layout: 88 bytes). */
+__noinline int agg_one(const struct usdt_agg_desc *a, const struct filter_vals *vals, __u32 errs,
+		       __u32 nargs, __u32 slot)
+{
+	struct usdt_agg_key key = {};
+	__u64 v;
+	void *m;
+
+	if (!a || !vals)
+		return 0;
+	m = bpf_map_lookup_elem(&agg_maps, &slot);
+	if (!m)
+		return 0;
+	for (__u32 k = 0; k < USDT_AGG_MAX_KEYS; k++) {
+		__u32 arg = a->key_arg[k], off = a->key_off[k];
+		__u64 w;
+
+		if (k >= a->nkeys)
+			break;
+		if (arg >= nargs || arg >= USDT_MAX_ARGS || (errs & (1u << arg))) {
+			agg_count(slot, false);
+			return 0;
+		}
+		w = vals->v[arg];
+		if (a->key_string[k]) {
+			long n;
+
+			if (off > USDT_AGG_KEY - USDT_AGG_STR)
+				return 0;
+			if (!w)
+				continue; /* NULL: the empty key, as in sled mode */
+			n = bpf_probe_read_user_str(&key.key[off], USDT_AGG_STR, (const void *)w);
+			if (n < 0) {
+				agg_count(slot, false);
+				return 0;
+			}
+			/* 63 bytes and a NUL: a 64th byte may follow (sled mode keeps 64). */
+			if (n == USDT_AGG_STR) {
+				__u8 last = 0;
+
+				bpf_probe_read_user(&last, 1, (const void *)(w + USDT_AGG_STR - 1));
+				key.key[off + USDT_AGG_STR - 1] = last;
+			}
+		} else {
+			if (off > USDT_AGG_KEY - 8)
+				return 0;
+			__builtin_memcpy(&key.key[off], &w, 8);
+		}
+	}
+	v = agg_value(a, vals, nargs);
+	key.bucket = agg_bucket(a, v);
+	agg_update(m, &key, a, v, slot);
+	return 0;
+}
+
+/* A filter comparing strings needs their bytes: copied into a scratch buffer as a
+ * record's would be.  1: passes, 0: filtered, -1: no scratch buffer free (a drop). */
+static __always_inline int agg_filter_strings(const struct usdt_probe_info *info,
+					      const struct usdt_probe_conf *conf,
+					      const struct filter_vals *vals, __u32 nargs, __u32 errs)
+{
+	__u32 zero = 0, slot = SCRATCH_SLOTS, key;
+	__u64 *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
+	struct filter_run run = { .nvals = nargs };
+	struct filter_vals *bv;
+	struct scratch_buf *buf;
+	int pass = -1;
+
+	if (!busy)
+		return -1;
+#pragma unroll
+	for (__u32 k = 0; k < SCRATCH_SLOTS; k++) {
+		if (!(__sync_fetch_and_or(busy, 1ull << k) & (1ull << k))) {
+			slot = k;
+			break;
+		}
+	}
+	if (slot >= SCRATCH_SLOTS)
+		return -1;
+	key = slot;
+	buf = bpf_map_lookup_elem(&scratch, &key);
+	if (buf) {
+		bv = (struct filter_vals *)(buf->data + sizeof(struct usdt_rec_hdr));
+		__builtin_memcpy(bv, vals, sizeof(*bv));
+		if (copy_strings(buf, info, &run, nargs, errs) <= SCRATCH_SIZE - 8)
+			pass = filter_pass(&conf->filter, bv, buf, &run);
+	}
+	__sync_fetch_and_and(busy, ~(1ull << slot));
+	return pass;
+}
+
+/* An aggregating probe's hit: the probe functions, then each aggregation. */
+static __always_inline void agg_hit(struct pt_regs *ctx, const struct __bpf_usdt_spec *spec,
+				    struct usdt_counts *c, const struct usdt_probe_info *info,
+				    const struct usdt_probe_conf *conf, __u32 index, __u16 gen,
+				    __u32 nargs, __u64 ktime)
+{
+	struct filter_vals vals = {};
+	const struct usdt_agg_conf *ac;
+	__u32 errs = 0;
+
+	/* Registers and constants inline (no call per argument), as emit_fixed does. */
+	for (__u32 i = 0; i < USDT_MAX_ARGS; i++) {
+		long v;
+
+		if (i >= nargs)
+			break;
+		if (read_arg_fast(ctx, spec, i, &v))
+			errs |= 1u << i;
+		vals.v[i] = (__u64)v;
+	}
+
+	if (conf) {
+		int pass;
+
+		if (info->flags & USDT_PF_FILTER_STR) {
+			pass = agg_filter_strings(info, conf, &vals, nargs, errs);
+		} else {
+			struct filter_run run = { .nvals = nargs };
+
+			pass = filter_pass(&conf->filter, &vals, NULL, &run);
+		}
+		if (pass < 0) {
+			__sync_fetch_and_add(&c->drops, 1);
+			return;
+		}
+		if (!pass) {
+			__sync_fetch_and_add(&c->filtered, 1);
+			return;
+		}
+		if (!gate(conf, c, index, gen, ktime))
+			return;
+	}
+	ac = bpf_map_lookup_elem(&agg_conf, &index);
+	if (!ac)
+		return;
+	for (__u32 k = 0; k < USDT_AGG_MAX; k++) {
+		if (k >= ac->n)
+			break;
+		if (ac->d[k].ints)
+			agg_one_int(&ac->d[k], &vals, errs, nargs, USDT_AGG_MAP(index, k));
+		else
+			agg_one(&ac->d[k], &vals, errs, nargs, USDT_AGG_MAP(index, k));
+	}
+}
+
 SEC("usdt")
 int sled_usdt(struct pt_regs *ctx)
 {
@@ -825,7 +1165,9 @@ int sled_usdt(struct pt_regs *ctx)
 	nargs = info->nargs;
 	if (nargs > USDT_MAX_ARGS)
 		nargs = USDT_MAX_ARGS;
-	if (!info->nstrings)
+	if (info->flags & USDT_PF_AGG)
+		agg_hit(ctx, spec, c, info, conf, index, gen, nargs, ktime);
+	else if (!info->nstrings)
 		emit_fixed(ctx, spec, c, conf, index, gen, nargs, ktime, seq);
 	else
 		emit_strings(ctx, spec, c, info, conf, index, gen, nargs, ktime, seq);

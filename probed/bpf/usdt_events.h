@@ -48,6 +48,7 @@ struct usdt_probe_info {
 
 #define USDT_PF_OPTIONS    0x01 /* probe_conf[index] holds probe functions */
 #define USDT_PF_FILTER_STR 0x02 /* the filter compares a string field: strings are read first */
+#define USDT_PF_AGG        0x04 /* aggregate the hit (agg_conf[index]) instead of recording it */
 
 /*
  * Probe functions of a probe index (sled mode's --filter, --sample, --rate, --count-only;
@@ -130,5 +131,72 @@ struct usdt_rec_hdr {
 #define USDT_ARG_INDEX(t)  ((int)(((t) >> 16) & 0xff) - 1)
 #define USDT_ARG_SCALE(t)  (((t) >> 24) & 3)
 #define USDT_ARG_FS        (1u << 28)
+
+/*
+ * Aggregations (--aggregate) in uprobe mode: a hit that passes the probe functions
+ * updates, instead of pushing a record, one entry of a per-CPU hash per aggregation of
+ * its probe index: agg_maps[USDT_AGG_MAP(index, k)] (agg_maps_int's for integer keys
+ * only: shorter keys hash faster), made by the daemon with --max-keys
+ * (times the buckets, for hist/lhist) as max_entries.  An entry is a key as sled mode
+ * lays it out (integers 8 bytes, a string 64, zero past the key) plus the hit's bucket,
+ * so the daemon merges both modes' tables with the same code (daemon/sled/aggregate.c).
+ */
+#define USDT_AGG_MAX      4    /* aggregations per probe (SLED_LANE_AGGS) */
+#define USDT_AGG_MAX_KEYS 4    /* key fields (SLED_AGG_MAX_KEYS) */
+#define USDT_AGG_KEY      88   /* key bytes (SLED_AGG_KEY_BYTES) */
+#define USDT_AGG_STR      64   /* bytes of a string key (SLED_AGG_STR_KEY) */
+#define USDT_AGG_NO_VALUE 0xff /* count(): no value field */
+#define USDT_AGG_MAP(index, k) ((index) * USDT_AGG_MAX + (k))
+
+enum usdt_agg_bucketing { USDT_AGG_B_NONE, USDT_AGG_B_HIST, USDT_AGG_B_LHIST };
+
+/* One aggregation of a probe index, compiled for its fields by the daemon. */
+struct usdt_agg_desc {
+	__u8 nkeys;
+	__u8 value_arg;      /* argument index, or USDT_AGG_NO_VALUE */
+	__u8 value_signed;   /* min/max compare signed; hist's negative bucket */
+	__u8 bucketing;      /* enum usdt_agg_bucketing */
+	__u8 key_arg[USDT_AGG_MAX_KEYS];
+	__u8 key_string[USDT_AGG_MAX_KEYS];
+	__u8 key_off[USDT_AGG_MAX_KEYS]; /* where each key field goes in the key bytes */
+	__u8 minmax;         /* min/max are shown: keep them (an atomic loop each) */
+	__u8 ints;           /* integer keys only: the map is agg_maps_int's (short keys) */
+	__u8 pad[2];
+	__u32 nbuckets;      /* lhist: buckets in all (below MIN, the steps, from MAX on) */
+	__s64 lmin, lmax, lstep;
+};
+
+struct usdt_agg_conf {
+	__u32 n;             /* aggregations, 1..USDT_AGG_MAX */
+	__u32 reserved;
+	struct usdt_agg_desc d[USDT_AGG_MAX];
+};
+
+struct usdt_agg_key {
+	__u32 bucket;        /* hist/lhist: the hit's bucket; 0 otherwise */
+	__u32 reserved;      /* 0 (the maps are per attach: no generation needed) */
+	__u8 key[USDT_AGG_KEY];
+};
+
+/* Integer keys only (the common case, hashed in 40 bytes instead of 96): the key bytes
+ * are the first USDT_AGG_INT_KEY of sled mode's layout, the rest being zero. */
+#define USDT_AGG_INT_KEY (8 * USDT_AGG_MAX_KEYS)
+struct usdt_agg_ikey {
+	__u32 bucket;
+	__u32 reserved;
+	__u64 key[USDT_AGG_MAX_KEYS];
+};
+
+/* Per CPU: the daemon adds the CPUs' counts and sums, and takes min/max over the CPUs
+ * whose count is not 0. */
+struct usdt_agg_val {
+	__u64 count, sum, min, max;
+};
+
+/* Per aggregation (USDT_AGG_MAP) and CPU: hits that could not be aggregated. */
+struct usdt_agg_counts {
+	__u64 overflow;      /* a new key found the map full (--max-keys) */
+	__u64 dropped;       /* a key field could not be read (a string key unreadable) */
+};
 
 #endif /* SLED_USDT_EVENTS_H */

@@ -58,10 +58,12 @@ static const struct cmd_help pages[] = {
 	  "                      yet); without it a pattern or filter that fits no tracepoint\n"
 	  "                      the daemon knows is refused.  With -b the binary's notes\n"
 	  "                      decide: a pattern or filter that fits none is refused.\n"
-	  "  -a, --aggregate EXPR  aggregate in the traced process instead of recording\n"
-	  "                      (up to 4): count(), sum(F), min(F), max(F), avg(F),\n"
-	  "                      stats(F), hist(F), lhist(F, MIN, MAX, STEP), each with an\n"
-	  "                      optional 'by (F1[, F2 ...])' of 1 to 4 key fields\n"
+	  "  -a, --aggregate EXPR  aggregate where the hit happens instead of recording\n"
+	  "                      (sled mode: in the traced process; uprobe mode, with -p or\n"
+	  "                      -b: in BPF maps) (up to 4): count(), sum(F), min(F),\n"
+	  "                      max(F), avg(F), stats(F), hist(F), lhist(F, MIN, MAX,\n"
+	  "                      STEP), each with an optional 'by (F1[, F2 ...])' of 1 to 4\n"
+	  "                      key fields\n"
 	  "      --max-keys N    keys kept per aggregation (default 10000); more: overflow\n"
 	  "\n" PATTERN_HELP "\n" FILTER_HELP },
 	{ "disable", "disable ID | PATTERN [-p PID | -b PATH]",

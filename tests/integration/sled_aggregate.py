@@ -9,13 +9,13 @@ Usage: sled_aggregate.py BUILD_DIR
 """
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sledtest import CtlClient, Daemon, Suite, isolate_dev_shm, wait_until  # noqa: E402
+from agg_truth import (AggApp, avg, buckets_of, hist_bucket, keyed, lhist_bucket,  # noqa: E402
+                       rows_by_key)
 
 isolate_dev_shm()
 
@@ -23,33 +23,13 @@ build = sys.argv[1]
 probed = os.path.join(build, "probed", "probed")
 probectl = os.path.join(build, "probed", "probectl")
 app_path = os.path.join(build, "tests", "integration", "agg_app")
-INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 THREADS, HITS = 4, 20000
 
 t = Suite()
 d = Daemon(probed, probectl)
 work = tempfile.mkdtemp(prefix="sledagg.")
-apps = []
-
-
-def start():
-    p = subprocess.Popen([app_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "ready"
-    apps.append(p)
-    return p
-
-
-def run(p, seed, name):
-    out = os.path.join(work, name)
-    p.stdin.write(f"run {THREADS} {HITS} {seed} {out}\n")
-    p.stdin.flush()
-    assert p.stdout.readline().strip() == "done"
-    hits = []
-    with open(out) as f:
-        for line in f:
-            k, v, n, c = line.split()
-            hits.append((int(k), int(v), n[:64], int(c)))
-    return hits
+app = AggApp(app_path, work, THREADS, HITS)
+start, run = app.start, app.run
 
 
 def attached(pids):
@@ -66,45 +46,6 @@ def show(pid):
     return d.ctl_json("show", str(pid))
 
 
-def avg(s, c):
-    q = abs(s) // c
-    return q if s >= 0 else -q
-
-
-def hist_bucket(v):
-    if v < 0:
-        return (INT64_MIN, 0)
-    if v == 0:
-        return (0, 1)
-    k = v.bit_length() - 1
-    return (1 << k, 1 << (k + 1))
-
-
-def lhist_bucket(v, lo, hi, step):
-    if v < lo:
-        return (INT64_MIN, lo)
-    if v >= hi:
-        return (hi, INT64_MAX)
-    b = (v - lo) // step
-    return (lo + b * step, min(lo + (b + 1) * step, hi))
-
-
-def keyed(hits, keyf, init, add):
-    out = {}
-    for k, v, n, c in hits:
-        key = keyf(k, n)
-        out[key] = add(out.get(key, init), v, c)
-    return out
-
-
-def rows_by_key(agg, fields):
-    return {tuple(r["key"][f] for f in fields): r for r in agg["rows"]}
-
-
-def buckets_of(row):
-    return {(b["low"], b["high"]): b["count"] for b in row["buckets"] if b["count"]}
-
-
 try:
     # --- two processes, probes standing before they hit anything ---
     a, b = start(), start()
@@ -118,9 +59,7 @@ try:
     p4 = enable("-a", "avg(value) by (key)")
 
     hits = run(a, 1, "a1") + run(b, 2, "b1")
-    b.stdin.write("exit\n")
-    b.stdin.flush()
-    b.wait(timeout=30)
+    app.exit(b)
     # The exited process is let go by the daemon: its tables must stay with the probes.
     t.check(wait_until(lambda: not attached([b.pid]), 15), "the exited process is let go")
     total = sum(c for *_, c in hits)
@@ -231,10 +170,9 @@ try:
     r = d.ctl("enable", "agg:hit", "-b", app_path, "-a", "count() by (nope)", check=False)
     t.check(r.returncode != 0 and "unknown field 'nope'" in r.stderr and "column 13" in r.stderr,
             "an unknown key field is refused with its column")
-    r = d.ctl("enable", "agg:hit", "-b", app_path, "--mode", "uprobe", "-a", "count()",
-              check=False)
-    t.check(r.returncode != 0 and "sled mode only" in r.stderr,
-            f"uprobe mode refuses --aggregate ({r.stderr.strip()})")
+    r = d.ctl("enable", "agg:hit", "--mode", "uprobe", "-a", "count()", check=False)
+    t.check(r.returncode != 0 and "needs -b BINARY or -p PID" in r.stderr,
+            f"uprobe mode with no scope refuses --aggregate ({r.stderr.strip()})")
 
     # --- show's fields, as the control socket accepts them ---
     client = CtlClient(d.socket)
@@ -251,9 +189,6 @@ try:
     ev = [e for e in d.events() if e.get("name") == "hit"]
     t.check(not ev, "aggregating probes record no events")
 finally:
-    for p in apps:
-        if p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+    app.kill_all()
     d.stop()
 t.finish()

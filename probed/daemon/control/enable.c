@@ -168,7 +168,7 @@ static const struct probe_mode_ops enable_modes[] = {
 	{ .name = "auto", .attaches = true, .uprobes_everywhere = true, .aggregates = true,
 	  .without_libsled = true, .enable = enable_auto, .unattached = enable_auto_unattached },
 	{ .name = "sled", .attaches = true, .aggregates = true, .enable = enable_sled },
-	{ .name = "uprobe", .without_libsled = true, .enable = enable_uprobe_mode },
+	{ .name = "uprobe", .without_libsled = true, .aggregates = true, .enable = enable_uprobe_mode },
 };
 
 static const struct probe_mode_ops *enable_mode_find(const char *name)
@@ -243,14 +243,19 @@ void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", name);
 		return;
 	}
-	/* Aggregations are computed in the traced process (sled mode) for now: auto means
-	 * sled for them. */
+	/* Uprobe mode aggregates per attach, with -b or -p; the per-process uprobes of a
+	 * probe with no scope do not aggregate: auto means sled mode there. */
 	if (fn.naggs && !mode->aggregates) {
-		reply_error(c, "--aggregate runs in sled mode only (uprobe mode cannot aggregate yet)");
+		reply_error(c, "--aggregate is not supported in %s mode", mode->name);
 		return;
 	}
-	if (fn.naggs)
+	if (fn.naggs && !a.pid && !a.binary[0]) {
+		if (!mode->attaches) {
+			reply_error(c, "--aggregate in uprobe mode needs -b BINARY or -p PID");
+			return;
+		}
 		mode = enable_mode_find("sled");
+	}
 	if (ctl_field_bool(req, "pending", &pending, why, sizeof(why)) < 0) {
 		reply_error(c, "%s", why);
 		return;

@@ -34,7 +34,7 @@ struct probe_mode_ops {
 	bool attaches;
 	/* No scope: the processes without libsled get per-process uprobes too. */
 	bool uprobes_everywhere;
-	/* --aggregate is accepted (and done in sled mode: the tables are the block's). */
+	/* --aggregate is accepted (sled mode: tables in the block; uprobe mode: BPF maps). */
 	bool aggregates;
 	/* It may trace processes without libsled: enable_check looks at the tracepoints
 	 * the uprobe scan found too. */

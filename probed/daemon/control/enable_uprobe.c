@@ -17,6 +17,8 @@
 #include "daemon/core/log.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/uprobe/uprobe_auto.h"
+#include "daemon/uprobe/uprobe_agg.h"
+#include "daemon/sled/aggregate.h"
 
 /* Uprobe mode: every object of the scope with matching sites, attached by provider:name,
  * with the probe's functions (the filter compiled for each provider:name's fields, as in
@@ -29,8 +31,10 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 	struct probe_uprobe *up = pb->up; /* made by enable_uprobe */
 	const unsigned max = sizeof(up->handles) / sizeof(up->handles[0]);
 	struct sled_filter_prog prog;
+	struct uprobe_agg aggs[UPROBE_MAX_AGGS];
 	struct uprobe_functions fn = {
 		.filter = &prog, .sample = pb->sample, .rate = pb->rate, .count_only = pb->count_only,
+		.aggs = aggs,
 	};
 
 	for (size_t i = 0; i < obj->nsites; i++) {
@@ -52,7 +56,9 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 			return -E2BIG;
 		}
 		if (probe_compile_filter(pb, s->provider, s->name, s->fields, (unsigned)s->nargs,
-					 &prog, err, errlen))
+					 &prog, err, errlen) ||
+		    uprobe_agg_prepare(pb, s->provider, s->name, s->fields, (unsigned)s->nargs, aggs,
+				       &fn.naggs, err, errlen))
 			return -EINVAL;
 		h = uprobe_attach(d->uprobe, path, pid, s->provider, s->name, s->fields,
 				  (unsigned)s->nargs, pb->id, &fn, err, errlen);
@@ -140,6 +146,17 @@ void enable_uprobe(struct daemon *d, struct client *c, const struct scope_args *
 			probes_discard(&d->probes, pb->id);
 		reply_error(c, "out of memory");
 		return;
+	}
+	if (fn->naggs) {
+		const char *exprs[SLED_LANE_AGGS];
+
+		for (unsigned i = 0; i < fn->naggs; i++)
+			exprs[i] = fn->aggregate[i];
+		if (agg_probe_init(pb, exprs, fn->naggs, fn->max_keys, err, sizeof(err))) {
+			probes_discard(&d->probes, pb->id);
+			reply_error(c, "%s", err);
+			return;
+		}
 	}
 	if (a->pid)
 		up->start_time = procs_start_time((pid_t)a->pid);

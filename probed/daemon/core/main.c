@@ -41,6 +41,7 @@
 #include "discovery/proc_maps.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/uprobe/uprobe_auto.h"
+#include "daemon/uprobe/uprobe_agg.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/control/metrics.h"
 #include "daemon/sled/aggregate.h"
@@ -491,6 +492,7 @@ int main(int argc, char **argv)
 	}
 	d.probes.drain = daemon_drain_one;
 	agg_set_probes(&d.probes);
+	uprobe_agg_register(&d);
 	drain_ring_freed = agg_fold_ring;
 	d.probes.drain_arg = &d;
 	d.socket_path = ctl_socket_path(socket_opt);

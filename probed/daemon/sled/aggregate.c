@@ -87,10 +87,9 @@ static void merge_minmax(struct agg_row *r, bool made, uint64_t min, uint64_t ma
 		r->max = max;
 }
 
-/* Add one key's figures (bucket: for hist/lhist, where count goes). */
-static void table_add(struct agg_table *t, const struct probe_agg *a, uint32_t max_keys,
-		      const uint8_t *key, uint32_t bucket, uint64_t count, uint64_t sum,
-		      uint64_t min, uint64_t max)
+void agg_table_add(struct agg_table *t, const struct probe_agg *a, uint32_t max_keys,
+		   const uint8_t *key, uint32_t bucket, uint64_t count, uint64_t sum, uint64_t min,
+		   uint64_t max)
 {
 	bool made;
 	struct agg_row *r;
@@ -110,8 +109,8 @@ static void table_add(struct agg_table *t, const struct probe_agg *a, uint32_t m
 }
 
 /* Add every row of src (its buckets, its counters) into dst. */
-static void table_merge(struct agg_table *dst, const struct agg_table *src,
-			const struct probe_agg *a, uint32_t max_keys)
+void agg_table_merge(struct agg_table *dst, const struct agg_table *src,
+		     const struct probe_agg *a, uint32_t max_keys)
 {
 	for (size_t i = 0; i < src->n; i++) {
 		const struct agg_row *s = &src->rows[i];
@@ -203,6 +202,32 @@ int agg_check_site(const struct probe *pb, const char *provider, const char *nam
 	return 0;
 }
 
+void agg_learn_classes(struct probe_agg *a, const struct sled_shm_agg *c,
+		       const struct sled_field *fields)
+{
+	if (a->classes_known)
+		return;
+	for (unsigned i = 0; i < c->nkeys; i++) {
+		uint8_t t = fields[c->key_arg[i]].type;
+
+		a->key_class[i] = c->key_string[i] ? AGG_KEY_STRING :
+				  t == SLED_T_BOOL ? AGG_KEY_BOOL :
+				  (t >= SLED_T_I8 && t <= SLED_T_I64) ? AGG_KEY_SIGNED :
+				  AGG_KEY_UNSIGNED;
+	}
+	a->value_signed = c->value_signed;
+	a->classes_known = true;
+}
+
+/* --- tables kept outside the blocks --- */
+
+static struct agg_source source;
+
+void agg_set_source(const struct agg_source *src)
+{
+	source = *src;
+}
+
 /* --- descriptors of a process --- */
 
 static struct agg_proc *proc_aggs(struct traced_proc *p)
@@ -265,18 +290,7 @@ void agg_lane_setup(struct traced_proc *p, unsigned slot, unsigned lane, struct 
 			;
 		if (d == SLED_SHM_MAX_AGGS)
 			break;
-		if (!a->classes_known) {
-			for (unsigned i = 0; i < c.nkeys; i++) {
-				uint8_t t = m->fields[c.key_arg[i]].type;
-
-				a->key_class[i] = c.key_string[i] ? AGG_KEY_STRING :
-						  t == SLED_T_BOOL ? AGG_KEY_BOOL :
-						  (t >= SLED_T_I8 && t <= SLED_T_I64) ? AGG_KEY_SIGNED :
-						  AGG_KEY_UNSIGNED;
-			}
-			a->value_signed = c.value_signed;
-			a->classes_known = true;
-		}
+		agg_learn_classes(a, &c, m->fields);
 		ap->probe[d] = pb->id;
 		ap->aggno[d] = (uint8_t)k;
 		ap->slot[d] = (uint16_t)slot;
@@ -331,7 +345,8 @@ static void scan_ring(struct traced_proc *p, unsigned r, const struct probe *onl
 		/* The key's length is the daemon's own (the block's copy is the process's). */
 		memset(c.key + ap->key_len[d], 0, SLED_AGG_KEY_BYTES - ap->key_len[d]);
 		dst = only ? &out[ap->aggno[d]] : &ap->folded[d];
-		table_add(dst, a, pb->aggs->max_keys, c.key, c.bucket, c.count, c.sum, c.min, c.max);
+		agg_table_add(dst, a, pb->aggs->max_keys, c.key, c.bucket, c.count, c.sum, c.min,
+			      c.max);
 	}
 	for (unsigned d = 0; d < SLED_SHM_MAX_AGGS; d++) {
 		const struct sled_agg_counter *c = &area->counters[d];
@@ -387,8 +402,8 @@ void agg_lane_release(struct traced_proc *p, unsigned slot, unsigned lane, struc
 			/* What live threads hold for d, then what exited ones left. */
 			for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++)
 				scan_ring(p, r, pb, (int)d, live, NULL);
-			table_merge(&a->folded, &live[ap->aggno[d]], a, pb->aggs->max_keys);
-			table_merge(&a->folded, &ap->folded[d], a, pb->aggs->max_keys);
+			agg_table_merge(&a->folded, &live[ap->aggno[d]], a, pb->aggs->max_keys);
+			agg_table_merge(&a->folded, &ap->folded[d], a, pb->aggs->max_keys);
 			agg_tables_free(live, SLED_LANE_AGGS);
 		}
 		table_free(&ap->folded[d]);
@@ -413,7 +428,7 @@ void agg_collect(const struct probe *pb, const struct procs *ps, struct agg_tabl
 	if (!pb->aggs)
 		return;
 	for (unsigned k = 0; k < pb->aggs->n; k++)
-		table_merge(&out[k], &pb->aggs->agg[k].folded, &pb->aggs->agg[k], pb->aggs->max_keys);
+		agg_table_merge(&out[k], &pb->aggs->agg[k].folded, &pb->aggs->agg[k], pb->aggs->max_keys);
 	for (struct traced_proc *p = ps->head; p; p = p->next) {
 		struct agg_proc *ap = p->agg;
 
@@ -421,11 +436,13 @@ void agg_collect(const struct probe *pb, const struct procs *ps, struct agg_tabl
 			continue;
 		for (unsigned d = 0; d < SLED_SHM_MAX_AGGS; d++)
 			if (ap->probe[d] == pb->id && ap->aggno[d] < pb->aggs->n)
-				table_merge(&out[ap->aggno[d]], &ap->folded[d],
+				agg_table_merge(&out[ap->aggno[d]], &ap->folded[d],
 					    &pb->aggs->agg[ap->aggno[d]], pb->aggs->max_keys);
 		for (unsigned r = 0; r < SLED_SHM_MAX_RINGS; r++)
 			scan_ring(p, r, pb, -1, out, NULL);
 	}
+	if (source.collect)
+		source.collect(source.arg, pb, out);
 }
 
 void agg_clear(struct probe *pb, struct procs *ps)
@@ -444,4 +461,6 @@ void agg_clear(struct probe *pb, struct procs *ps)
 			retag(p, d);
 		}
 	}
+	if (source.clear)
+		source.clear(source.arg, pb);
 }

@@ -6,7 +6,9 @@
  * min of mins, max of maxes, buckets added.  What a thread or a process leaves behind
  * when it exits is folded into the daemon's own tables first, so nothing it counted is
  * lost while the probe stands.  Everything read from a block is checked: a slot counts
- * only under a tag the daemon gave out, with a bucket in range.
+ * only under a tag the daemon gave out, with a bucket in range.  The merged tables, their
+ * rendering and clearing are mode-neutral: uprobe mode's BPF maps are read into the same
+ * tables through agg_set_source (daemon/uprobe/uprobe_agg.c).
  */
 #ifndef SLED_AGGREGATE_H
 #define SLED_AGGREGATE_H
@@ -92,6 +94,30 @@ void agg_set_probes(struct probes *pr);
 /* Ring r's thread is gone and the ring drained: fold its table before the ring is freed. */
 void agg_fold_ring(struct traced_proc *p, unsigned r);
 void agg_proc_free(struct traced_proc *p);
+
+/* Add one key's figures to t (bucket: for hist/lhist, where count goes); a key past
+ * max_keys is counted in t->overflow. */
+void agg_table_add(struct agg_table *t, const struct probe_agg *a, uint32_t max_keys,
+		   const uint8_t *key, uint32_t bucket, uint64_t count, uint64_t sum, uint64_t min,
+		   uint64_t max);
+
+/* Add every row of src (buckets, overflow and dropped too) into dst. */
+void agg_table_merge(struct agg_table *dst, const struct agg_table *src,
+		     const struct probe_agg *a, uint32_t max_keys);
+
+/* How a's keys and value are shown, from the first descriptor compiled for it (c, for a
+ * tracepoint with these fields); later calls change nothing. */
+void agg_learn_classes(struct probe_agg *a, const struct sled_shm_agg *c,
+		       const struct sled_field *fields);
+
+/* Aggregations kept outside the blocks (uprobe mode's BPF maps, uprobe_agg.c):
+ * agg_collect adds what collect finds for a probe, agg_clear calls clear. */
+struct agg_source {
+	void (*collect)(void *arg, const struct probe *pb, struct agg_table *out);
+	void (*clear)(void *arg, struct probe *pb);
+	void *arg;
+};
+void agg_set_source(const struct agg_source *src);
 
 /* The probe's aggregations merged over every process now (out: pb's n tables, to be
  * released with agg_tables_free). */

@@ -57,6 +57,7 @@
 #include "daemon/core/decode.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/uprobe/uprobe_spec.h"
+#include "daemon/uprobe/uprobe_aggmap.h"
 #include "bpf/usdt_events.h"
 #include "usdt_events.skel.h"
 #include "common/seterr.h"
@@ -72,6 +73,13 @@ _Static_assert(USDT_MAX_ARGS == SLED_MAX_ARGS && USDT_MAX_ARGS <= SLED_EVENT_MAX
 _Static_assert(USDT_T_STRING == SLED_T_STRING, "string type code");
 _Static_assert(sizeof(struct usdt_rec_hdr) == 24, "record header");
 _Static_assert(USDT_MAX_PROBES <= 4096, "handles encode the index in 12 bits");
+_Static_assert(USDT_AGG_MAX == SLED_LANE_AGGS && UPROBE_MAX_AGGS == SLED_LANE_AGGS &&
+	       USDT_AGG_MAX_KEYS == SLED_AGG_MAX_KEYS && USDT_AGG_KEY == SLED_AGG_KEY_BYTES &&
+	       USDT_AGG_STR == SLED_AGG_STR_KEY && USDT_AGG_NO_VALUE == SLED_AGG_NO_VALUE,
+	       "aggregations laid out as in sled mode");
+_Static_assert((int)USDT_AGG_B_HIST == (int)SLED_AGG_B_HIST &&
+	       (int)USDT_AGG_B_LHIST == (int)SLED_AGG_B_LHIST,
+	       "bucketing codes as in sled mode");
 
 #ifndef RING_BYTES
 #define RING_BYTES (4u << 20) /* 87k records of 2 integers; a power of 2 */
@@ -99,6 +107,16 @@ struct slot {
 	char *binary;
 	char provider[64], name[64];
 	struct sled_field fields[SLED_MAX_ARGS];
+	/* --aggregate: each aggregation's map (its fd, in agg_maps[USDT_AGG_MAP]) and what
+	 * its overflow and dropped counters held at the last reset. */
+	unsigned naggs;
+	int agg_fd[UPROBE_MAX_AGGS];
+	uint32_t agg_max[UPROBE_MAX_AGGS];
+	bool agg_signed[UPROBE_MAX_AGGS];
+	bool agg_ints[UPROBE_MAX_AGGS];  /* integer keys only: in agg_maps_int */
+	bool agg_swapped[UPROBE_MAX_AGGS]; /* a reset began: agg_old_fd is to be read */
+	int agg_old_fd[UPROBE_MAX_AGGS];
+	uint64_t agg_base_overflow[UPROBE_MAX_AGGS], agg_base_dropped[UPROBE_MAX_AGGS];
 };
 
 /* Finishes detaches off the daemon's thread (see the top of this file). */
@@ -478,6 +496,184 @@ static void slot_unprogram(struct uprobe_ctx *u, unsigned index)
 	bpf_map_update_elem(bpf_map__fd(u->skel->maps.probe_info), &key, &info, BPF_ANY);
 }
 
+/* --- Aggregations ---------------------------------------------------------------------- */
+
+/* The map of maps aggregation k of slot s is in. */
+static int outer_fd(const struct uprobe_ctx *u, const struct slot *s, unsigned k)
+{
+	return bpf_map__fd(s->agg_ints[k] ? u->skel->maps.agg_maps_int : u->skel->maps.agg_maps);
+}
+
+/* Forget slot s's aggregation maps: out of agg_maps (the program finds none), closed. */
+static void slot_aggs_free(struct uprobe_ctx *u, struct slot *s)
+{
+	__u32 index = (__u32)(s - u->slots);
+
+	for (unsigned k = 0; k < s->naggs; k++) {
+		__u32 key = USDT_AGG_MAP(index, k);
+
+		bpf_map_delete_elem(outer_fd(u, s, k), &key);
+		if (s->agg_fd[k] >= 0)
+			close(s->agg_fd[k]);
+		if (s->agg_swapped[k])
+			close(s->agg_old_fd[k]);
+		s->agg_fd[k] = -1;
+		s->agg_swapped[k] = false;
+	}
+	s->naggs = 0;
+}
+
+/* The BPF program's descriptor of one aggregation. */
+static void agg_desc(const struct uprobe_agg *a, struct usdt_agg_desc *d)
+{
+	unsigned off = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->nkeys = a->c.nkeys;
+	d->value_arg = a->c.value_arg;
+	d->value_signed = a->c.value_signed;
+	d->bucketing = a->c.bucketing;
+	for (unsigned k = 0; k < a->c.nkeys && k < USDT_AGG_MAX_KEYS; k++) {
+		d->key_arg[k] = a->c.key_arg[k];
+		d->key_string[k] = a->c.key_string[k];
+		d->key_off[k] = (__u8)off;
+		off += a->c.key_string[k] ? USDT_AGG_STR : 8;
+	}
+	d->minmax = a->minmax;
+	d->ints = (a->c.flags & SLED_AGG_F_INT_KEYS) != 0;
+	d->nbuckets = a->c.nbuckets;
+	d->lmin = a->c.lmin;
+	d->lmax = a->c.lmax;
+	d->lstep = a->c.lstep;
+}
+
+/* Give slot index its aggregations' maps, counters and descriptors, before its
+ * probe_info says USDT_PF_AGG. */
+static int slot_aggs(struct uprobe_ctx *u, struct slot *s, unsigned index,
+		     const struct uprobe_agg *aggs, unsigned n)
+{
+	struct usdt_agg_conf conf = { .n = n };
+	struct usdt_agg_counts *zero = calloc((size_t)u->ncpus, sizeof(*zero));
+	__u32 key = index;
+	int rc = 0;
+
+	if (!zero)
+		return -ENOMEM;
+	for (unsigned k = 0; k < n; k++) {
+		__u32 mk = USDT_AGG_MAP(index, k);
+		int fd;
+
+		if (aggs[k].c.key_len > SLED_AGG_KEY_BYTES || aggs[k].c.nkeys > SLED_AGG_MAX_KEYS) {
+			rc = -EINVAL;
+			break;
+		}
+		s->agg_ints[k] = (aggs[k].c.flags & SLED_AGG_F_INT_KEYS) != 0;
+		fd = aggmap_create(aggs[k].max_entries, s->agg_ints[k]);
+		if (fd < 0) {
+			rc = fd;
+			break;
+		}
+		s->agg_fd[k] = fd;
+		s->agg_max[k] = aggs[k].max_entries;
+		s->agg_signed[k] = aggs[k].c.value_signed;
+		s->agg_swapped[k] = false;
+		s->agg_base_overflow[k] = s->agg_base_dropped[k] = 0;
+		s->naggs = k + 1;
+		agg_desc(&aggs[k], &conf.d[k]);
+		if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.agg_counts), &mk, zero, BPF_ANY) ||
+		    bpf_map_update_elem(outer_fd(u, s, k), &mk, &fd, BPF_ANY)) {
+			rc = -errno;
+			break;
+		}
+	}
+	if (!rc && bpf_map_update_elem(bpf_map__fd(u->skel->maps.agg_conf), &key, &conf, BPF_ANY))
+		rc = -errno;
+	free(zero);
+	if (rc)
+		slot_aggs_free(u, s);
+	return rc;
+}
+
+/* A fresh map for aggregation k of slot s (index) in the program's place; the old one
+ * is kept to be read once the runs that found it are over. */
+static int agg_swap_one(struct uprobe_ctx *u, struct slot *s, unsigned index, unsigned k)
+{
+	__u32 mk = USDT_AGG_MAP(index, k);
+	int fresh, rc;
+
+	if (s->agg_swapped[k])
+		return 0;
+	fresh = aggmap_create(s->agg_max[k], s->agg_ints[k]);
+	if (fresh < 0)
+		return fresh;
+	if (bpf_map_update_elem(outer_fd(u, s, k), &mk, &fresh, BPF_ANY)) {
+		rc = -errno;
+		close(fresh);
+		return rc;
+	}
+	s->agg_old_fd[k] = s->agg_fd[k];
+	s->agg_fd[k] = fresh;
+	s->agg_swapped[k] = true;
+	u->quiesce = true;
+	return 0;
+}
+
+int uprobe_agg_swap(struct uprobe_ctx *u, int handle)
+{
+	unsigned index;
+	struct slot *s = slot_of(u, handle, &index);
+	int rc = 0;
+
+	if (!s)
+		return -ENOENT;
+	for (unsigned k = 0; k < s->naggs && !rc; k++)
+		rc = agg_swap_one(u, s, index, k);
+	return rc;
+}
+
+int uprobe_agg_read(struct uprobe_ctx *u, int handle, unsigned k, bool reset, uprobe_agg_fn fn,
+		    void *arg, uint64_t *overflow, uint64_t *dropped)
+{
+	unsigned index;
+	struct slot *s = slot_of(u, handle, &index);
+	struct usdt_agg_counts *cnt;
+	__u32 mk;
+	int fd, rc;
+
+	*overflow = *dropped = 0;
+	if (!s || k >= s->naggs || s->agg_fd[k] < 0)
+		return -ENOENT;
+	if (reset && (rc = agg_swap_one(u, s, index, k)))
+		return rc;
+	/* After a detach or a swap: the runs that may still use the map are over (one
+	 * grace period for every swap made since the last wait). */
+	quiesce(u);
+	mk = USDT_AGG_MAP(index, k);
+	fd = reset ? s->agg_old_fd[k] : s->agg_fd[k];
+	rc = aggmap_read(fd, s->agg_ints[k], u->ncpus, s->agg_signed[k], fn, arg);
+	if (reset) {
+		close(fd);
+		s->agg_swapped[k] = false;
+	}
+	cnt = calloc((size_t)u->ncpus, sizeof(*cnt));
+	if (cnt && bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.agg_counts), &mk, cnt) == 0) {
+		uint64_t o = 0, d = 0;
+
+		for (int c = 0; c < u->ncpus; c++) {
+			o += cnt[c].overflow;
+			d += cnt[c].dropped;
+		}
+		*overflow = o - s->agg_base_overflow[k];
+		*dropped = d - s->agg_base_dropped[k];
+		if (reset) {
+			s->agg_base_overflow[k] = o;
+			s->agg_base_dropped[k] = d;
+		}
+	}
+	free(cnt);
+	return rc;
+}
+
 /* --- Records -------------------------------------------------------------------------- */
 
 
@@ -716,6 +912,7 @@ void uprobe_close(struct uprobe_ctx *u)
 		}
 		s->link = NULL;
 		slot_release(s);
+		slot_aggs_free(u, s);
 	}
 	detacher_stop(u); /* the slow part of every detach, in parallel */
 	if (u->dt.null_fd >= 0)
@@ -891,8 +1088,10 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 		return -ENOSPC;
 	}
 	s = &u->slots[index];
-	if (s->state == SLOT_DETACHED)
+	if (s->state == SLOT_DETACHED) {
 		slot_release(s); /* its records, if any are left, will count as stale */
+		slot_aggs_free(u, s);
+	}
 
 	info.gen = (uint16_t)(s->gen + 1);
 	if (!info.gen)
@@ -916,13 +1115,30 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 		}
 		conf.sample_every = fn->sample;
 		conf.rate_per_sec = fn->rate;
-		conf.count_only = fn->count_only;
+		/* An aggregating hit is never recorded: count-only means nothing more. */
+		conf.count_only = fn->count_only && !fn->naggs;
 		if (conf.filter.ninsns || conf.sample_every > 1 || conf.rate_per_sec || conf.count_only)
 			info.flags |= USDT_PF_OPTIONS;
+	}
+	slot_aggs_free(u, s); /* a slot whose last attach failed half-way */
+	if (fn && fn->naggs) {
+		if (fn->naggs > UPROBE_MAX_AGGS || !fn->aggs) {
+			sled_seterr(err, errlen, "uprobe attach: %s:%s: at most %d aggregations",
+				    provider, name, UPROBE_MAX_AGGS);
+			return -EINVAL;
+		}
+		rc = slot_aggs(u, s, (unsigned)index, fn->aggs, fn->naggs);
+		if (rc) {
+			sled_seterr(err, errlen, "cannot attach %s:%s: aggregation maps: %s", provider,
+				    name, strerror(-rc));
+			return rc;
+		}
+		info.flags |= USDT_PF_AGG;
 	}
 	s->gen = info.gen;
 	rc = slot_program(u, (unsigned)index, &info, &conf);
 	if (rc) {
+		slot_aggs_free(u, s);
 		sled_seterr(err, errlen, "cannot attach %s:%s: BPF map update: %s", provider, name,
 		       strerror(-rc));
 		return rc;
@@ -960,6 +1176,7 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 					close(bin_fd);
 				free(fds0);
 				slot_unprogram(u, (unsigned)index);
+				slot_aggs_free(u, s);
 				return own;
 			}
 			rc = 0;
@@ -974,6 +1191,7 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 		if (rc >= 0)
 			rc = -EINVAL;
 		slot_unprogram(u, (unsigned)index);
+		slot_aggs_free(u, s);
 		if (rc == -ENOENT && !strstr(why, "No such file"))
 			sled_seterr(err, errlen, "cannot attach %s:%s: no such tracepoint in %s%s", provider,
 			       name, binary, why);
@@ -998,6 +1216,7 @@ int uprobe_attach(struct uprobe_ctx *u, const char *binary, pid_t pid, const cha
 		destroy_link(u, link);
 		own_release(u, s, (unsigned)index, NULL, 0);
 		slot_unprogram(u, (unsigned)index);
+		slot_aggs_free(u, s);
 		sled_seterr(err, errlen, "cannot attach %s:%s: out of memory", provider, name);
 		return -ENOMEM;
 	}
@@ -1031,6 +1250,10 @@ void uprobe_detach(struct uprobe_ctx *u, int handle)
 	if (!s || s->state != SLOT_ATTACHED)
 		return;
 	slot_unprogram(u, index); /* the program ignores the handle from now on */
+	/* Aggregations are read before a detach (uprobe_agg_fold) or no more (disable):
+	 * their maps go now, not at the slot's reuse.  A run still updating one holds its
+	 * own reference. */
+	slot_aggs_free(u, s);
 	u->quiesce = true;
 	if (s->own)
 		own_release(u, s, index, s->kfds, s->nkfds);

@@ -42,6 +42,7 @@
 
 #include "export/event.h"
 #include "sled/abi/filter_prog.h"
+#include "sled/abi/shm_layout.h"
 #include "discovery/sites.h"
 
 struct uprobe_ctx;
@@ -70,7 +71,41 @@ struct uprobe_functions {
 	uint32_t sample;    /* keep hits N, 2N, ... (0, 1: every hit) */
 	uint64_t rate;      /* at most this many records per second per process (0: no limit) */
 	bool count_only;    /* count, record nothing */
+	/* --aggregate: a hit that passes the functions above updates these aggregations in
+	 * BPF maps instead of being recorded (naggs 0: none; at most UPROBE_MAX_AGGS). */
+	const struct uprobe_agg *aggs;
+	unsigned naggs;
 };
+
+/*
+ * One aggregation of an attach, compiled for its tracepoint's fields (agg_expr.h's
+ * sled_agg_compile, the same descriptor as sled mode's).  Its BPF map holds at most
+ * max_entries (key, bucket) entries; a hit of a new key that finds it full is counted as
+ * overflow.  Keys are laid out as sled mode's: SLED_AGG_KEY_BYTES, zero past key_len.
+ */
+#define UPROBE_MAX_AGGS 4
+struct uprobe_agg {
+	struct sled_shm_agg c;
+	bool minmax;           /* min or max are wanted (costs an atomic loop each per hit) */
+	uint32_t max_entries;
+};
+
+/* One merged entry of an aggregation map: the key bytes (SLED_AGG_KEY_BYTES), the
+ * bucket (hist/lhist) and the figures summed over the CPUs. */
+typedef void (*uprobe_agg_fn)(void *arg, const uint8_t *key, uint32_t bucket, uint64_t count,
+			      uint64_t sum, uint64_t min, uint64_t max);
+
+/* Read aggregation k of an attached handle (a detach frees its maps): each
+ * entry to fn; overflow and dropped get the hits that could not be aggregated.  With
+ * reset, the handle starts again from nothing: a fresh map is swapped in first, and the
+ * old one is read once no program run can still update it (nothing is lost or counted
+ * twice).  0, or -ENOENT (no such handle or aggregation), or -errno of the kernel. */
+int uprobe_agg_read(struct uprobe_ctx *u, int handle, unsigned k, bool reset, uprobe_agg_fn fn,
+		    void *arg, uint64_t *overflow, uint64_t *dropped);
+/* Begin the reset of every aggregation of a handle (fresh maps in at once): the resetting
+ * uprobe_agg_read calls that follow, for any number of handles, then wait for one grace
+ * period in all instead of one each.  0 or -errno. */
+int uprobe_agg_swap(struct uprobe_ctx *u, int handle);
 
 /*
  * Attach provider:name of binary (all its sites; libbpf attaches every USDT site of that

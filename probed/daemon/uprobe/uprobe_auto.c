@@ -36,6 +36,7 @@
 #include "discovery/proc_maps.h"
 #include "daemon/uprobe/uprobe.h"
 #include "daemon/uprobe/uprobe_auto.h"
+#include "daemon/uprobe/uprobe_agg.h"
 
 #define OBJ_BUCKETS   256
 #define PROC_BUCKETS  1024
@@ -490,6 +491,7 @@ void uprobe_fold_handle(struct daemon *d, struct probe *pb, int handle)
 	up->upast.limited += f.limited;
 	up->upast.drops += f.dropped;
 	up->upast.exported += f.exported;
+	uprobe_agg_fold(d, pb, handle);
 }
 
 void uprobe_add_released(const struct probe *pb, struct figures *f, uint64_t *emitted)
