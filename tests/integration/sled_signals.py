@@ -20,7 +20,7 @@ bad pointer and the 8 readable bytes of the unterminated one, both listed as tru
 probed saw no malformed record and emitted == exported + dropped.  Every tracepoint's
 events are waited for (on the events file, not a time window) before the process stops.
 
-Usage: sled_signals.py BUILD_DIR     (SLED_SIGNALS_TOGGLES overrides the 300 toggles)
+Usage: sled_signals.py BUILD_DIR     (SLED_SIGNALS_TOGGLES overrides the 1,000 toggles)
 """
 import os
 import re
@@ -43,7 +43,7 @@ app_path = os.path.join(build, "tests", "integration", "signals_app")
 signals_check = os.path.join(build, "tests", "integration", "signals_check")
 
 WORKERS = 2
-TOGGLES = int(os.environ.get("SLED_SIGNALS_TOGGLES", "300"))
+TOGGLES = int(os.environ.get("SLED_SIGNALS_TOGGLES", "1000"))
 PATTERN = "sig:*"
 
 t = Suite()
