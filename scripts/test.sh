@@ -28,8 +28,8 @@ if [[ -z ${SLED_SKIP_SANITIZE:-} ]]; then
 	echo "== test suite under ASan/UBSan (build-asan/, unit + fuzz corpus + integration)"
 	# 1,000 toggles in the stress test here: the sanitizers are after memory errors, and the
 	# full 5,000 already ran in the plain build.  The signals test gets the 1,000 toggles
-	# its issue asks for under the sanitizers (300 in the plain build).
-	SLED_STRESS_TOGGLES=1000 SLED_SIGNALS_TOGGLES=400 \
+	# its issue asks for under the sanitizers (and by default in the plain build).
+	SLED_STRESS_TOGGLES=1000 SLED_SIGNALS_TOGGLES=1000 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir "$SLED_ROOT/build-asan" --output-on-failure -j2 -R '^(unit|fuzz|integration)\.' \
 		-E 'fuzz\..*\.run$|integration\.install_consumer$'

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sledtest import (SITE_OFF, Daemon, Suite, is_jmp_site, isolate_dev_shm,  # noqa: E402
-                      read_mem, site_addresses, start_app, stop_app)
+                      read_mem, site_addresses, start_app, stop_app, wait_until)
 
 isolate_dev_shm()
 
@@ -145,10 +145,14 @@ try:
     t.check(fb["emitted"] == len([i for i in window if pred_b(i)]) and exact(fb) and
             fb["hits"] > f[b]["hits"], f"B's final figures are exact ({fb})")
     t.check(is_jmp_site(read_mem(app.pid, site, 6)), "the site stays patched for C and D")
-    g = figures([c, dd])
-    time.sleep(0.5)
-    h = figures([c, dd])
-    t.check(h[c]["hits"] > g[c]["hits"] and h[dd]["hits"] > g[dd]["hits"], "C and D keep counting after B left")
+    # The app runs, so its figures never settle: a snapshot, then a wait until both grow.
+    g = {p["id"]: p for p in d.status()["probes"]}
+
+    def both_grew():
+        now = {p["id"]: p for p in d.status()["probes"]}
+        return all(now[k]["hits"] > g[k]["hits"] for k in (c, dd))
+    grew, _ = wait_until(both_grew, timeout=30, interval=0.05)
+    t.check(grew, "C and D keep counting after B left")
 
     # --- disable PATTERN removes every probe enabled as that pattern and scope.
     r = d.ctl_json("disable", "sample:request", "-p", str(app.pid))

@@ -32,46 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonl_scan.h"
+
 #define MAX_THREADS 64
-
-static unsigned long problems;
-
-static void problem(uint64_t line, const char *what, const char *text, size_t len)
-{
-	if (problems++ < 10)
-		printf("line %" PRIu64 ": %s: %.*s\n", line, what, (int)(len > 300 ? 300 : len), text);
-}
-
-/* Match a literal at *p; advance on success. */
-static bool lit(const char **p, const char *end, const char *s)
-{
-	size_t n = strlen(s);
-
-	if ((size_t)(end - *p) < n || memcmp(*p, s, n))
-		return false;
-	*p += n;
-	return true;
-}
-
-/* A JSON unsigned integer: no leading zeros except "0" itself, fits in 64 bits. */
-static bool num(const char **p, const char *end, uint64_t *v)
-{
-	const char *s = *p;
-	uint64_t x = 0;
-
-	if (s >= end || *s < '0' || *s > '9')
-		return false;
-	if (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9')
-		return false;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (x > (UINT64_MAX - 9) / 10)
-			return false;
-		x = x * 10 + (uint64_t)(*s - '0');
-	}
-	*v = x;
-	*p = s;
-	return true;
-}
 
 static size_t expected_label(char *buf, uint64_t seq)
 {
