@@ -115,6 +115,25 @@ static inline uint64_t decode(const uint64_t *regs, const struct sled_shm_arg *a
 	return extend(v, a->size, a->is_signed);
 }
 
+/* An argument compiled to a whole 64-bit register below %rip (the common case: kind REG,
+ * size 8, no shift), tested with one load and one compare of its first eight bytes
+ * instead of decode()'s switch; its value is then regs[reg]. */
+#define PLAIN_REG_MASK ((uint64_t)0xff << 56 | (uint64_t)0xf0 << 32 | 0xffff)
+#define PLAIN_REG_WANT ((uint64_t)8 << 8 | SLED_A_REG)
+_Static_assert(SLED_R_RIP == 16, "PLAIN_REG_MASK: registers below %rip are 0-15");
+_Static_assert(offsetof(struct sled_shm_arg, kind) == 0 && offsetof(struct sled_shm_arg, size) == 1 &&
+	       offsetof(struct sled_shm_arg, reg) == 4 && offsetof(struct sled_shm_arg, shift) == 7,
+	       "PLAIN_REG_MASK follows struct sled_shm_arg");
+
+static inline uint64_t decode_fast(const uint64_t *regs, const struct sled_shm_arg *a, uint64_t site)
+{
+	uint64_t head = *(const u64_u *)a;
+
+	if (likely((head & PLAIN_REG_MASK) == PLAIN_REG_WANT))
+		return regs[a->reg];
+	return decode(regs, a, site);
+}
+
 /* Reserve size bytes of this thread's ring; NULL when full or when this event interrupted
  * another one's reservation (the caller counts a drop either way).  *end is the private
  * head after the record (for give_back).  A record never wraps: a pad record fills the
@@ -215,7 +234,7 @@ static inline void record_fixed(struct sled_ring_header *ring, const struct sled
 	rec->tsc = __builtin_ia32_rdtsc();
 	v = (uint64_t *)(rec + 1);
 	for (unsigned i = 0; i < nargs; i++)
-		v[i] = decode(regs, &site->args[i], site->addr);
+		v[i] = decode_fast(regs, &site->args[i], site->addr);
 }
 
 /* The bytes of a string window: the most kept and one that tells "longer". */
@@ -589,7 +608,9 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 
 	if (unlikely(!ring))
 		return 1; /* first event of this thread: claim a ring on the slow path */
-	if (unlikely(slot >= SLED_SHM_MAX_SITES || !sled_rt.sites))
+	/* slot needs no bounds check: it comes from the site's stub, made by sled_stub_for
+	 * for a slot below SLED_SHM_MAX_SITES. */
+	if (unlikely(!sled_rt.sites))
 		return 0;
 	site = &sled_rt.sites[slot];
 	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
@@ -656,6 +677,3 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	return 0;
 }
 
-/* trampoline.S indexes the site slots with this size to find a site's address. */
-_Static_assert(sizeof(struct sled_shm_site) == 2560, "SLED_SITE_SLOT_SIZE in trampoline.S");
-_Static_assert(offsetof(struct sled_runtime, sites) == 8, "sled_rt.sites in trampoline.S");
