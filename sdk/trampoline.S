@@ -94,10 +94,12 @@ sled_trampoline:
 	movq	%rax, 128(%rsp)
 	movq	144(%rsp), %rsi		/* the slot pushed by the stub */
 	.cfi_offset %rip, -152
-	movq	%rsp, %rbx		/* regs; callee-saved across the calls below */
-	.cfi_def_cfa_register %rbx
+	/* regs, in %rbp: the one register sled_dispatch preserves (dispatch.c is compiled
+	 * with rbx and r12-r15 call-clobbered: everything is restored below anyway). */
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
 	andq	$-64, %rsp
-	movq	%rbx, %rdi
+	movq	%rbp, %rdi
 	call	sled_dispatch
 	testl	%eax, %eax
 	jz	1f
@@ -120,8 +122,8 @@ sled_trampoline:
 	xsave	(%rsp)
 	jmp	3f
 2:	fxsave	(%rsp)
-3:	movq	%rbx, %rdi
-	movq	144(%rbx), %rsi
+3:	movq	%rbp, %rdi
+	movq	144(%rbp), %rsi
 	call	sled_dispatch_slow
 	cmpl	$0, sled_xsave_ok(%rip)
 	je	4f
@@ -131,15 +133,19 @@ sled_trampoline:
 	jmp	1f
 4:	fxrstor	(%rsp)
 
-1:	movq	%rbx, %rsp
+1:	movq	%rbp, %rsp
 	.cfi_def_cfa_register %rsp
-	/* r15-r12 need no reload: the C functions called above preserve them (ABI), and
-	 * nothing here writes them, so they still hold the interrupted code's values. */
-	addq	$32, %rsp
-	.cfi_adjust_cfa_offset -32
+	popq	%r15
+	.cfi_adjust_cfa_offset -8
 	.cfi_restore %r15
+	popq	%r14
+	.cfi_adjust_cfa_offset -8
 	.cfi_restore %r14
+	popq	%r13
+	.cfi_adjust_cfa_offset -8
 	.cfi_restore %r13
+	popq	%r12
+	.cfi_adjust_cfa_offset -8
 	.cfi_restore %r12
 	popq	%r11
 	.cfi_adjust_cfa_offset -8
