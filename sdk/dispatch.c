@@ -691,7 +691,7 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	/* The common path's timestamp, read first: rdtsc takes ~10 ns in a VM, and no later
 	 * instruction waits for it, so the rest runs in its shadow. */
 	uint64_t tsc = __builtin_ia32_rdtsc();
-	struct sled_ring_header *ring = sled_tls_ring;
+	struct sled_ring_header *ring = sled_tls_prod.ring;
 	const struct sled_shm_site *site;
 	uint32_t lanes, depth, outer_in = 0;
 	unsigned nargs;
