@@ -120,8 +120,6 @@ static inline uint64_t decode(const uint64_t *regs, const struct sled_shm_arg *a
  * instead of decode()'s switch; its value is then regs[reg]. */
 #define PLAIN_REG_MASK ((uint64_t)0xff << 56 | (uint64_t)0xf0 << 32 | 0xffff)
 #define PLAIN_REG_WANT ((uint64_t)8 << 8 | SLED_A_REG)
-_Static_assert(offsetof(struct sled_record, size) == 0 && offsetof(struct sled_record, site) == 4 &&
-	       offsetof(struct sled_record, flags) == 6, "record_fixed's header store");
 _Static_assert(SLED_R_RIP == 16, "PLAIN_REG_MASK: registers below %rip are 0-15");
 _Static_assert(offsetof(struct sled_shm_arg, kind) == 0 && offsetof(struct sled_shm_arg, size) == 1 &&
 	       offsetof(struct sled_shm_arg, reg) == 4 && offsetof(struct sled_shm_arg, shift) == 7,
@@ -238,9 +236,9 @@ static inline unsigned record_fixed(struct sled_ring_header *ring, const struct 
 		local_inc(&ring->lanes[slot][lane].drops);
 		return nargs;
 	}
-	/* size, site and flags (the lanes word's bit, not 1 << lane: cheaper) in one store:
-	 * nobody reads the record before it is published. */
-	*(u64_u *)rec = size | (uint64_t)(uint16_t)slot << 32 | (uint64_t)(uint16_t)mask << 48;
+	rec->size = (uint32_t)size;
+	rec->site = (uint16_t)slot;
+	rec->flags = (uint16_t)mask; /* the lanes word's bit, not 1 << lane: measurably cheaper */
 	rec->tsc = tsc;
 	v = (uint64_t *)(rec + 1);
 	*vp = v;
