@@ -116,6 +116,30 @@ static inline uint64_t decode(const uint64_t *regs, const struct sled_shm_arg *a
 	return extend(v, a->size, a->is_signed);
 }
 
+/* An argument compiled to a whole 64-bit register below %rip (the common case: kind REG,
+ * size 8, no shift), tested with one load and one compare of its first eight bytes
+ * instead of decode()'s switch; its value is then regs[reg]. */
+#define PLAIN_REG_MASK ((uint64_t)0xff << 56 | (uint64_t)0xf0 << 32 | 0xffff)
+#define PLAIN_REG_WANT ((uint64_t)8 << 8 | SLED_A_REG)
+_Static_assert(SLED_R_RIP == 16, "PLAIN_REG_MASK: registers below %rip are 0-15");
+_Static_assert(offsetof(struct sled_shm_arg, kind) == 0 && offsetof(struct sled_shm_arg, size) == 1 &&
+	       offsetof(struct sled_shm_arg, reg) == 4 && offsetof(struct sled_shm_arg, shift) == 7,
+	       "PLAIN_REG_MASK follows struct sled_shm_arg");
+
+static inline bool plain_reg(const struct sled_shm_arg *a)
+{
+	return (*(const u64_u *)a & PLAIN_REG_MASK) == PLAIN_REG_WANT;
+}
+
+/* The values of arguments i.. of site into v, the general way (out of line: a call in the
+ * common path would cost it the saving of registers). */
+__attribute__((noinline)) static void decode_rest(const uint64_t *regs, const struct sled_shm_site *site,
+						   uint64_t *v, unsigned i, unsigned nargs)
+{
+	for (; i < nargs; i++)
+		v[i] = decode(regs, &site->args[i], site->addr);
+}
+
 /* Reserve size bytes of this thread's ring; NULL when full or when this event interrupted
  * another one's reservation (the caller counts a drop either way).  *end is the private
  * head after the record (for give_back).  A record never wraps: a pad record fills the
@@ -197,26 +221,31 @@ static void publish_upto(struct sled_ring_header *ring, uint64_t h)
 }
 
 /* One plain probe on an integer-only site (the common case): fixed size, arguments
- * decoded straight into the record. */
-static inline void record_fixed(struct sled_ring_header *ring, const struct sled_shm_site *site,
-				const uint64_t *regs, uint64_t slot, unsigned nargs, unsigned lane,
-				uint32_t mask)
+ * decoded straight into the record.  Plain register arguments are copied here; the
+ * return value is the first argument that is not (nargs: none), for decode_rest to
+ * finish into *vp. */
+static inline unsigned record_fixed(struct sled_ring_header *ring, const struct sled_shm_site *site,
+				    const uint64_t *regs, uint64_t slot, unsigned nargs, unsigned lane,
+				    uint32_t mask, uint64_t tsc, uint64_t **vp)
 {
 	uint64_t size = sizeof(struct sled_record) + 8 * (uint64_t)nargs, end;
 	struct sled_record *rec = reserve(ring, size, &end);
 	uint64_t *v;
+	unsigned i;
 
 	if (!rec) {
 		local_inc(&ring->lanes[slot][lane].drops);
-		return;
+		return nargs;
 	}
 	rec->size = (uint32_t)size;
 	rec->site = (uint16_t)slot;
 	rec->flags = (uint16_t)mask; /* the lanes word's bit, not 1 << lane: measurably cheaper */
-	rec->tsc = __builtin_ia32_rdtsc();
+	rec->tsc = tsc;
 	v = (uint64_t *)(rec + 1);
-	for (unsigned i = 0; i < nargs; i++)
-		v[i] = decode(regs, &site->args[i], site->addr);
+	*vp = v;
+	for (i = 0; i < nargs && likely(plain_reg(&site->args[i])); i++)
+		v[i] = regs[site->args[i].reg];
+	return i;
 }
 
 /* The bytes of a string window: the most kept and one that tells "longer". */
@@ -665,16 +694,86 @@ aggregate_first(struct sled_ring_header *ring, const struct sled_shm_site *site,
 	return true;
 }
 
+/* The outermost event leaves the dispatcher. */
+static inline int leave_outermost(struct sled_ring_header *ring)
+{
+	/* Outermost: publish every record reserved so far (its own and any nested one's, all
+	 * complete now).  Release: the counts and the records are visible before the head
+	 * and before the thread is seen leaving.  An event nested after depth is back to 0
+	 * publishes for itself; one nested before it, after the head was read, is published
+	 * by the check after. */
+	uint64_t h = __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED);
+
+	__atomic_store_n(&ring->head, h, __ATOMIC_RELEASE);
+	__atomic_store_n(&ring->in_slot, 0, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sled_tls_prod.depth = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (unlikely(__atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED) != h))
+		publish_upto(ring, __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED));
+	return 0;
+}
+
+/* decode_rest, then leave: a tail call from the common path. */
+__attribute__((noinline)) static int decode_rest_leave(struct sled_ring_header *ring,
+							const uint64_t *regs,
+							const struct sled_shm_site *site, uint64_t *v,
+							unsigned i, unsigned nargs)
+{
+	decode_rest(regs, site, v, i, nargs);
+	return leave_outermost(ring);
+}
+
+/* Every event but the common one (one plain probe, outermost): an event nested in another
+ * one, several lanes, probe functions, strings, aggregations.  Out of line, so that the
+ * common case pays for none of its registers or stack. */
+__attribute__((noinline)) static int dispatch_lanes(struct sled_ring_header *ring,
+						     const struct sled_shm_site *site, uint64_t *regs,
+						     uint64_t slot, unsigned nargs, uint32_t lanes,
+						     uint32_t depth, uint32_t outer_in)
+{
+	if (likely(lanes & SLED_LANES_FAST)) {
+		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
+
+		uint64_t *v;
+		unsigned i;
+
+		local_inc(&ring->lanes[slot][lane].hits);
+		i = record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE,
+				 __builtin_ia32_rdtsc(), &v);
+		if (i < nargs)
+			decode_rest(regs, site, v, i, nargs);
+	} else if (lanes & SLED_LANES_AGG) {
+		if (!aggregate_first(ring, site, regs, slot, nargs, lanes, depth))
+			aggregate_only(ring, site, regs, slot, nargs, lanes, depth != 0);
+	} else if (lanes & SLED_LANES_ACTIVE) {
+		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
+			     lanes & SLED_LANES_ACTIVE);
+	}
+	if (unlikely(depth)) {
+		__atomic_store_n(&ring->in_slot, outer_in, __ATOMIC_RELEASE);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		sled_tls_prod.depth = depth;
+		return 0;
+	}
+	return leave_outermost(ring);
+}
+
 int sled_dispatch(uint64_t *regs, uint64_t slot)
 {
-	struct sled_ring_header *ring = sled_tls_ring;
+	/* The common path's timestamp, read first: rdtsc takes ~10 ns in a VM, and no later
+	 * instruction waits for it, so the rest runs in its shadow. */
+	uint64_t tsc = __builtin_ia32_rdtsc();
+	struct sled_ring_header *ring = sled_tls_prod.ring;
 	const struct sled_shm_site *site;
 	uint32_t lanes, depth, outer_in = 0;
 	unsigned nargs;
 
 	if (unlikely(!ring))
 		return 1; /* first event of this thread: claim a ring on the slow path */
-	if (unlikely(slot >= SLED_SHM_MAX_SITES || !sled_rt.sites))
+	/* slot needs no bounds check: it comes from the site's stub, made by sled_stub_for
+	 * for a slot below SLED_SHM_MAX_SITES. */
+	if (unlikely(!sled_rt.sites))
 		return 0;
 	site = &sled_rt.sites[slot];
 	nargs = site->nargs <= SLED_SHM_MAX_ARGS ? site->nargs : SLED_SHM_MAX_ARGS;
@@ -694,41 +793,18 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	 * orders the two for the daemon, which waits on in_slot before it reuses a lane). */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	lanes = __atomic_load_n(&site->lanes, __ATOMIC_ACQUIRE);
-	if (likely(lanes & SLED_LANES_FAST)) {
+	if (likely((lanes & SLED_LANES_FAST) && !depth)) {
 		unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1);
 
+		uint64_t *v;
+		unsigned i;
+
 		local_inc(&ring->lanes[slot][lane].hits);
-		record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE);
-	} else if (lanes & SLED_LANES_AGG) {
-		if (!aggregate_first(ring, site, regs, slot, nargs, lanes, depth))
-			aggregate_only(ring, site, regs, slot, nargs, lanes, depth != 0);
-	} else if (lanes & SLED_LANES_ACTIVE) {
-		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
-			     lanes & SLED_LANES_ACTIVE);
+		i = record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE,
+				 tsc, &v);
+		if (unlikely(i < nargs))
+			return decode_rest_leave(ring, regs, site, v, i, nargs);
+		return leave_outermost(ring);
 	}
-	if (unlikely(depth)) {
-		__atomic_store_n(&ring->in_slot, outer_in, __ATOMIC_RELEASE);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		sled_tls_prod.depth = depth;
-		return 0;
-	}
-	/* Outermost: publish every record reserved so far (its own and any nested one's, all
-	 * complete now).  Release: the counts and the records are visible before the head
-	 * and before the thread is seen leaving.  An event nested after depth is back to 0
-	 * publishes for itself; one nested before it, after the head was read, is published
-	 * by the check after. */
-	uint64_t h = __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED);
-
-	__atomic_store_n(&ring->head, h, __ATOMIC_RELEASE);
-	__atomic_store_n(&ring->in_slot, 0, __ATOMIC_RELEASE);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	sled_tls_prod.depth = 0;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (unlikely(__atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED) != h))
-		publish_upto(ring, __atomic_load_n(&sled_tls_prod.resv, __ATOMIC_RELAXED));
-	return 0;
+	return dispatch_lanes(ring, site, regs, slot, nargs, lanes, depth, outer_in);
 }
-
-/* trampoline.S indexes the site slots with this size to find a site's address. */
-_Static_assert(sizeof(struct sled_shm_site) == 2560, "SLED_SITE_SLOT_SIZE in trampoline.S");
-_Static_assert(offsetof(struct sled_runtime, sites) == 8, "sled_rt.sites in trampoline.S");

@@ -12,7 +12,6 @@
 
 #include "runtime.h"
 
-__thread struct sled_ring_header *sled_tls_ring __attribute__((tls_model("initial-exec")));
 __thread struct sled_producer sled_tls_prod __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t exit_key;
@@ -22,7 +21,7 @@ static void on_thread_exit(void *arg)
 {
 	struct sled_ring_header *ring = arg;
 
-	sled_tls_ring = NULL;
+	sled_tls_prod.ring = NULL;
 	__atomic_store_n(&ring->state, SLED_RING_ORPHANED, __ATOMIC_RELEASE);
 }
 
@@ -87,7 +86,7 @@ void sled_dispatch_slow(uint64_t *regs, uint64_t slot)
 	sled_tls_prod.resv = ring->head;
 	sled_tls_prod.depth = 0;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	sled_tls_ring = ring;
+	sled_tls_prod.ring = ring;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	sled_tls_prod.claiming = 0;
 	sled_dispatch(regs, slot);
@@ -96,7 +95,7 @@ void sled_dispatch_slow(uint64_t *regs, uint64_t slot)
 /* After fork the child's only thread must not keep writing into the parent's ring. */
 void sled_rings_forget_after_fork(void)
 {
-	sled_tls_ring = NULL;
+	sled_tls_prod.ring = NULL;
 	sled_tls_prod = (struct sled_producer){ 0 };
 	pthread_setspecific(exit_key, NULL);
 }

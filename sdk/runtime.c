@@ -242,7 +242,7 @@ static void after_fork_child(void)
 	if (stopped) {
 		/* The parent's runtime ended; the child may start its own, so its thread must
 		 * not keep the parent's old ring (if it ever claimed one). */
-		if (sled_tls_ring)
+		if (sled_tls_prod.ring)
 			sled_rings_forget_after_fork();
 		stopped = false;
 	}

@@ -38,9 +38,6 @@ struct sled_runtime {
 extern struct sled_runtime sled_rt SLED_HIDDEN;
 /* sled_rt.ring_data - 1, the one load the dispatcher makes for the ring size. */
 extern uint64_t sled_ring_mask SLED_HIDDEN;
-/* This thread's ring, claimed at its first event (initial-exec TLS: one %fs load). */
-extern __thread struct sled_ring_header *sled_tls_ring SLED_HIDDEN
-	__attribute__((tls_model("initial-exec")));
 /* This thread's producer state, private to it (the daemon never sees it).  Everything a
  * signal handler nested in the dispatcher could race with lives here: the hot path changes
  * it only with single instructions (see dispatch.c). */
@@ -50,6 +47,9 @@ struct sled_producer {
 	uint32_t depth;    /* events of this thread inside the dispatcher (signal nesting) */
 	uint16_t reserving; /* between reading and advancing resv */
 	uint16_t claiming;  /* inside the slow path's ring claim */
+	/* This thread's ring, claimed at its first event (NULL before).  In the same
+	 * initial-exec TLS block as the rest: the hot path finds both with one offset. */
+	struct sled_ring_header *ring;
 };
 extern __thread struct sled_producer sled_tls_prod SLED_HIDDEN
 	__attribute__((tls_model("initial-exec")));

@@ -92,7 +92,8 @@ static void encode_stub(uint8_t *s, uint64_t stub, uint64_t region, unsigned slo
 	memcpy(s + 12, &rel, 4);
 	/* lea 0x88(%rsp), %rsp */
 	memcpy(s + 16, "\x48\x8d\xa4\x24\x88\x00\x00\x00", 8);
-	/* jmp site + 6 */
+	/* jmp site + 6, STUB_RET_TO_JMP bytes after the call's return address: the trampoline
+	 * reads the site's %rip for the unwinder from its rel32 */
 	s[24] = 0xe9;
 	rel = (int32_t)((int64_t)(site + 6) - (int64_t)(stub + 29));
 	memcpy(s + 25, &rel, 4);

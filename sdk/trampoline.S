@@ -15,7 +15,7 @@
  * saving: on x86 the compiler treats every asm statement, our sites included, as
  * clobbering them.
  */
-#define SLED_SITE_SLOT_SIZE 2560	/* sizeof(struct sled_shm_site), asserted in dispatch.c */
+#define STUB_RET_TO_JMP 8	/* stubs.c: the jmp back to the site, after the call */
 
 	.text
 	.globl	sled_trampoline
@@ -85,21 +85,21 @@ sled_trampoline:
 	/* The site's %rsp: 15 pushes + 16 + return address + slot + red zone. */
 	leaq	(120 + 16 + 8 + 8 + 128)(%rsp), %rax
 	movq	%rax, 120(%rsp)
-	/* The site's %rip: the sled's end, where its function continues (0 if the block is
-	 * gone: then the unwinder stops here). */
+	/* The site's %rip: the sled's end, where its function continues, read from the
+	 * stub's own `jmp site + 6` (stubs.c: it starts STUB_RET_TO_JMP bytes after the
+	 * return address, and stubs are never freed), so no site table is looked up. */
+	movq	136(%rsp), %rax		/* the return address into the stub */
+	movslq	STUB_RET_TO_JMP+1(%rax), %rcx	/* the jmp's rel32 */
+	leaq	STUB_RET_TO_JMP+5(%rax,%rcx), %rax
+	movq	%rax, 128(%rsp)
 	movq	144(%rsp), %rsi		/* the slot pushed by the stub */
-	movq	8+sled_rt(%rip), %rax	/* sled_rt.sites */
-	testq	%rax, %rax
-	jz	5f
-	imulq	$SLED_SITE_SLOT_SIZE, %rsi, %rcx
-	movq	(%rax,%rcx), %rax	/* sites[slot].addr: the 1-byte NOP */
-	addq	$6, %rax
-5:	movq	%rax, 128(%rsp)
 	.cfi_offset %rip, -152
-	movq	%rsp, %rbx		/* regs; callee-saved across the calls below */
-	.cfi_def_cfa_register %rbx
+	/* regs, in %rbp: the one register sled_dispatch preserves (dispatch.c is compiled
+	 * with rbx and r12-r15 call-clobbered: everything is restored below anyway). */
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register %rbp
 	andq	$-64, %rsp
-	movq	%rbx, %rdi
+	movq	%rbp, %rdi
 	call	sled_dispatch
 	testl	%eax, %eax
 	jz	1f
@@ -122,8 +122,8 @@ sled_trampoline:
 	xsave	(%rsp)
 	jmp	3f
 2:	fxsave	(%rsp)
-3:	movq	%rbx, %rdi
-	movq	144(%rbx), %rsi
+3:	movq	%rbp, %rdi
+	movq	144(%rbp), %rsi
 	call	sled_dispatch_slow
 	cmpl	$0, sled_xsave_ok(%rip)
 	je	4f
@@ -133,7 +133,7 @@ sled_trampoline:
 	jmp	1f
 4:	fxrstor	(%rsp)
 
-1:	movq	%rbx, %rsp
+1:	movq	%rbp, %rsp
 	.cfi_def_cfa_register %rsp
 	popq	%r15
 	.cfi_adjust_cfa_offset -8
