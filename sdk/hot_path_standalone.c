@@ -13,7 +13,6 @@
 
 struct sled_runtime sled_rt;
 uint64_t sled_ring_mask;
-__thread struct sled_ring_header *sled_tls_ring __attribute__((tls_model("initial-exec")));
 __thread struct sled_producer sled_tls_prod __attribute__((tls_model("initial-exec")));
 struct sled_range sled_site_readable[SLED_SHM_MAX_SITES];
 
@@ -37,6 +36,6 @@ struct sled_ring_header *sled_standalone_block(void)
 	memset(sled_site_readable, 0, sizeof(sled_site_readable));
 	memset(&sled_tls_prod, 0, sizeof(sled_tls_prod));
 	ring->tid = (uint32_t)gettid();
-	sled_tls_ring = ring;
+	sled_tls_prod.ring = ring;
 	return ring;
 }

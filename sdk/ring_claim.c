@@ -89,6 +89,8 @@ void sled_dispatch_slow(uint64_t *regs, uint64_t slot)
 	sled_tls_prod.ring = ring;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	sled_tls_prod.claiming = 0;
+	/* Last, and nothing after it: sled_dispatch does not preserve rbx and r12-r15
+	 * (dispatch.c's flags); the trampoline that called this restores them. */
 	sled_dispatch(regs, slot);
 }
 
