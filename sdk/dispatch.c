@@ -806,5 +806,11 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 			return decode_rest_leave(ring, regs, site, v, i, nargs);
 		return leave_outermost(ring);
 	}
+	/* A probe that only aggregates, in its common shape, is finished here too, without
+	 * the call: aggregate_first changes nothing when it declines, and dispatch_lanes
+	 * then takes the event. */
+	if ((lanes & (SLED_LANES_FAST | SLED_LANES_AGG)) == SLED_LANES_AGG && !depth &&
+	    aggregate_first(ring, site, regs, slot, nargs, lanes, 0))
+		return leave_outermost(ring);
 	return dispatch_lanes(ring, site, regs, slot, nargs, lanes, depth, outer_in);
 }
