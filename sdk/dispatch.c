@@ -761,9 +761,6 @@ __attribute__((noinline)) static int dispatch_lanes(struct sled_ring_header *rin
 
 int sled_dispatch(uint64_t *regs, uint64_t slot)
 {
-	/* The common path's timestamp, read first: rdtsc takes ~10 ns in a VM, and no later
-	 * instruction waits for it, so the rest runs in its shadow. */
-	uint64_t tsc = __builtin_ia32_rdtsc();
 	struct sled_ring_header *ring = sled_tls_prod.ring;
 	const struct sled_shm_site *site;
 	uint32_t lanes, depth, outer_in = 0;
@@ -799,9 +796,12 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 		uint64_t *v;
 		unsigned i;
 
+		/* The timestamp only here: rdtsc takes ~10 ns in this VM, and an aggregating
+		 * hit, which records no time, measured 3.5-4.5 ns slower when every hit read
+		 * it first. */
 		local_inc(&ring->lanes[slot][lane].hits);
 		i = record_fixed(ring, site, regs, slot, nargs, lane, lanes & SLED_LANES_ACTIVE,
-				 tsc, &v);
+				 __builtin_ia32_rdtsc(), &v);
 		if (unlikely(i < nargs))
 			return decode_rest_leave(ring, regs, site, v, i, nargs);
 		return leave_outermost(ring);
