@@ -4,7 +4,8 @@ probectl show --json equals the ground truth the traced program writes down itse
 across 4 threads in each of 2 processes, one of which exits while the probes stand (an
 attach by binary keeps its counts; a -p probe's are folded when its process goes), with
 filters applied before the aggregation, string keys cut at 64 bytes, --max-keys overflow
-counted, --clear, and the same workload aggregated by a sled-mode probe side by side
+counted, --clear, a probe with no scope (per-process attaches, the exited process's
+tables folded), and the same workload aggregated by a sled-mode probe side by side
 giving the same show --json and the same human output.
 
 Usage: uprobe_aggregate.py BUILD_DIR
@@ -69,6 +70,13 @@ try:
     u3 = enable("uprobe", "--max-keys", "3", "-a", "count() by (key)")
     u4 = enable("uprobe", "-a", "avg(value) by (key)")
     u5 = enable("uprobe", "-a", "count() by (key)", "-a", "hist(value)", scope=("-p", str(b.pid)))
+    # No scope: per-process attaches (every process with agg:hit, present and future).
+    r6 = d.ctl_json("enable", "agg:hit", "--mode", "uprobe", "-a", "count() by (key)",
+                    "-a", "stats(value) by (key)", "-a", "hist(value) by (key)")
+    u6 = r6["id"]
+    t.check(r6.get("mode") == "uprobe" and
+            {a.pid, b.pid} <= {x.get("pid") for x in r6.get("processes", [])},
+            "uprobe mode with no scope aggregates: both processes attached")
 
     hits_a = app.run(a, 1, "a1")
     hits_b = app.run(b, 2, "b1")
@@ -126,6 +134,29 @@ try:
             buckets_of(r5[1]["rows"][0]) == buckets_truth(hits_b, hist_bucket),
             "a -p uprobe probe keeps its exited process's counts and buckets")
 
+    # --- no scope: each process's attaches, the exited one's folded into the probe ---
+    def uprobe_rows_of(pid):
+        return [p for p in d.status().get("processes", [])
+                if p.get("pid") == pid and p.get("mode") == "uprobe"]
+    t.check(wait_until(lambda: not uprobe_rows_of(b.pid), 15),
+            "the no-scope probe lets the exited process's attaches go")
+    r6 = show(u6)["aggregations"]
+    # Another process may match a no-scope probe: only the test's own keys are compared.
+    own = {(k,) for k, *_ in hits}
+    t.check({k: r["value"] for k, r in rows_by_key(r6[0], ["key"]).items() if k in own} == cnt,
+            f"uprobe no-scope count() by (key) equals the truth ({total} hits, 2 processes, "
+            "one exited)")
+    got = {k: (r["count"], r["sum"], r["min"], r["max"])
+           for k, r in rows_by_key(r6[1], ["key"]).items() if k in own}
+    t.check(got == stats(hits, lambda k, n: (k,)),
+            "uprobe no-scope stats(value) by (key) equals the truth")
+    hk = rows_by_key(r6[2], ["key"])
+    t.check(all(k in hk and buckets_of(hk[k]) ==
+                buckets_truth([x for x in hits if (x[0],) == k], hist_bucket) for k in own),
+            "uprobe no-scope hist(value) by (key) equals the truth, key by key")
+    t.check(all(x["overflow"] == 0 and x["dropped"] == 0 for x in r6),
+            "uprobe no-scope: nothing overflowed or dropped")
+
     # --- --max-keys ---
     r3 = show(u3)["aggregations"][0]
     t.check(len(r3["rows"]) == 3 and sum(r["value"] for r in r3["rows"]) + r3["overflow"] == total and
@@ -152,9 +183,9 @@ try:
             counts(hits + hits2, lambda k, n: (k,)), "another uprobe probe is untouched by --clear")
 
     # --- errors ---
-    r = d.ctl("enable", "agg:hit", "--mode", "uprobe", "-a", "count()", check=False)
-    t.check(r.returncode != 0 and "needs -b BINARY or -p PID" in r.stderr,
-            f"uprobe mode with no scope refuses --aggregate ({r.stderr.strip()})")
+    r = d.ctl("enable", "agg:hit", "--mode", "uprobe", "-a", "sum(name) by (key)", check=False)
+    t.check(r.returncode != 0 and "field 'name' is a string" in r.stderr,
+            f"uprobe mode with no scope: a type error refuses the enable ({r.stderr.strip()})")
     r = d.ctl("enable", "agg:hit", "-b", app_path, "--mode", "uprobe", "-a", "sum(name) by (key)",
               check=False)
     t.check(r.returncode != 0 and "field 'name' is a string" in r.stderr and "column 5" in r.stderr,
