@@ -243,15 +243,12 @@ void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", name);
 		return;
 	}
-	/* Uprobe mode aggregates per attach: -b, -p, and with no scope each process's
-	 * attaches.  Auto with no scope means sled mode there: its uprobe part does not
-	 * aggregate (yet). */
+	/* Uprobe mode aggregates per attach (-b, -p, and with no scope each process's); auto
+	 * with no scope in both parts, merged when the tables are collected. */
 	if (fn.naggs && !mode->aggregates) {
 		reply_error(c, "--aggregate is not supported in %s mode", mode->name);
 		return;
 	}
-	if (fn.naggs && !a.pid && !a.binary[0] && mode->attaches)
-		mode = enable_mode_find("sled");
 	if (ctl_field_bool(req, "pending", &pending, why, sizeof(why)) < 0) {
 		reply_error(c, "%s", why);
 		return;
