@@ -59,12 +59,13 @@ static const struct cmd_help pages[] = {
 	  "                      the daemon knows is refused.  With -b the binary's notes\n"
 	  "                      decide: a pattern or filter that fits none is refused.\n"
 	  "  -a, --aggregate EXPR  aggregate where the hit happens instead of recording\n"
-	  "                      (sled mode: in the traced process; uprobe mode, with -p or\n"
-	  "                      -b: in BPF maps) (up to 4): count(), sum(F), min(F),\n"
+	  "                      (sled mode: in the traced process; uprobe mode: in BPF\n"
+	  "                      maps, per attach) (up to 4): count(), sum(F), min(F),\n"
 	  "                      max(F), avg(F), stats(F), hist(F), lhist(F, MIN, MAX,\n"
 	  "                      STEP), each with an optional 'by (F1[, F2 ...])' of 1 to 4\n"
 	  "                      key fields\n"
-	  "      --max-keys N    keys kept per aggregation (default 10000); more: overflow\n"
+	  "      --max-keys N    keys kept per aggregation (default 10000; uprobe mode: per\n"
+	  "                      map, and in the merged table); more: overflow\n"
 	  "\n" PATTERN_HELP "\n" FILTER_HELP },
 	{ "disable", "disable ID | PATTERN [-p PID | -b PATH]",
 	  "Remove one probe by its ID, or every probe enabled as that pattern and scope.\n"

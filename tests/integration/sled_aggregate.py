@@ -170,9 +170,9 @@ try:
     r = d.ctl("enable", "agg:hit", "-b", app_path, "-a", "count() by (nope)", check=False)
     t.check(r.returncode != 0 and "unknown field 'nope'" in r.stderr and "column 13" in r.stderr,
             "an unknown key field is refused with its column")
-    r = d.ctl("enable", "agg:hit", "--mode", "uprobe", "-a", "count()", check=False)
-    t.check(r.returncode != 0 and "needs -b BINARY or -p PID" in r.stderr,
-            f"uprobe mode with no scope refuses --aggregate ({r.stderr.strip()})")
+    r = d.ctl("enable", "agg:hit", "-a", "sum(name)", check=False)
+    t.check(r.returncode != 0 and "field 'name' is a string" in r.stderr and "column 5" in r.stderr,
+            f"a type error with no scope (auto: both parts) is refused ({r.stderr.strip()})")
 
     # --- show's fields, as the control socket accepts them ---
     client = CtlClient(d.socket)

@@ -4,7 +4,8 @@ probectl show --json equals the ground truth the traced program writes down itse
 across 4 threads in each of 2 processes, one of which exits while the probes stand (an
 attach by binary keeps its counts; a -p probe's are folded when its process goes), with
 filters applied before the aggregation, string keys cut at 64 bytes, --max-keys overflow
-counted, --clear, and the same workload aggregated by a sled-mode probe side by side
+counted, --clear, a probe with no scope (per-process attaches, the exited process's
+tables folded), and the same workload aggregated by a sled-mode probe side by side
 giving the same show --json and the same human output.
 
 Usage: uprobe_aggregate.py BUILD_DIR
@@ -38,6 +39,9 @@ AGGS2 = ["--filter", "key < 5", "-a", "count() by (name, key)", "-a", "lhist(val
 t = Suite()
 d = Daemon(probed, probectl)
 app = AggApp(app_path, tempfile.mkdtemp(prefix="sleduagg."), threads=4, hits=20000)
+# Built with the header only: no libsled, so auto mode traces it with uprobes.
+plain = AggApp(os.path.join(build, "tests", "integration", "agg_app_plain"),
+               tempfile.mkdtemp(prefix="sleduagg."), threads=4, hits=20000)
 
 
 def attached(pids):
@@ -63,16 +67,32 @@ def canonical(aggs):
 
 try:
     a, b = app.start(), app.start()
+    c = plain.start()
     wait_until(lambda: attached([a.pid, b.pid]), 10)
     u1, s1 = enable("uprobe", *AGGS1), enable("sled", *AGGS1)
     u2, s2 = enable("uprobe", *AGGS2), enable("sled", *AGGS2)
     u3 = enable("uprobe", "--max-keys", "3", "-a", "count() by (key)")
     u4 = enable("uprobe", "-a", "avg(value) by (key)")
     u5 = enable("uprobe", "-a", "count() by (key)", "-a", "hist(value)", scope=("-p", str(b.pid)))
+    # No scope: per-process attaches (every process with agg:hit, present and future).
+    r6 = d.ctl_json("enable", "agg:hit", "--mode", "uprobe", "-a", "count() by (key)",
+                    "-a", "stats(value) by (key)", "-a", "hist(value) by (key)")
+    u6 = r6["id"]
+    t.check(r6.get("mode") == "uprobe" and
+            {a.pid, b.pid} <= {x.get("pid") for x in r6.get("processes", [])},
+            "uprobe mode with no scope aggregates: both processes attached")
+    # Auto with no scope: sled mode for a and b (libsled), uprobes for c; one table.
+    r7 = d.ctl_json("enable", "agg:hit", "-a", "count() by (key)", "-a", "hist(value) by (key)")
+    u7 = r7["id"]
+    t.check(r7.get("mode") == "auto" and
+            c.pid in {x.get("pid") for x in r7.get("processes", []) if x.get("mode") == "uprobe"},
+            f"auto with no scope aggregates: the process without libsled has uprobes ({r7})")
 
     hits_a = app.run(a, 1, "a1")
     hits_b = app.run(b, 2, "b1")
     hits = hits_a + hits_b
+    hits_c = plain.run(c, 4, "c1")
+    plain.exit(c)
     app.exit(b)
     t.check(wait_until(lambda: f"process {b.pid} exited; its" in d.log_text(), 15),
             "the -p probe's process exit is seen and its attach released")
@@ -126,6 +146,42 @@ try:
             buckets_of(r5[1]["rows"][0]) == buckets_truth(hits_b, hist_bucket),
             "a -p uprobe probe keeps its exited process's counts and buckets")
 
+    # --- no scope: each process's attaches, the exited one's folded into the probe ---
+    def uprobe_rows_of(pid):
+        return [p for p in d.status().get("processes", [])
+                if p.get("pid") == pid and p.get("mode") == "uprobe"]
+    t.check(wait_until(lambda: not uprobe_rows_of(b.pid) and not uprobe_rows_of(c.pid), 15),
+            "the no-scope probes let the exited processes' attaches go")
+    # Every process with agg:hit, the libsled ones too, in uprobe mode.
+    hits_all = hits + hits_c
+    r6 = show(u6)["aggregations"]
+    # Another process may match a no-scope probe: only the test's own keys are compared.
+    own = {(k,) for k, *_ in hits_all}
+    cnt_all = counts(hits_all, lambda k, n: (k,))
+    t.check({k: r["value"] for k, r in rows_by_key(r6[0], ["key"]).items() if k in own} ==
+            cnt_all, f"uprobe no-scope count() by (key) equals the truth "
+            f"({sum(cnt_all.values())} hits, 3 processes, two exited)")
+    got = {k: (r["count"], r["sum"], r["min"], r["max"])
+           for k, r in rows_by_key(r6[1], ["key"]).items() if k in own}
+    t.check(got == stats(hits_all, lambda k, n: (k,)),
+            "uprobe no-scope stats(value) by (key) equals the truth")
+
+    def hist_exact(agg, truth):
+        hk = rows_by_key(agg, ["key"])
+        return all(k in hk and buckets_of(hk[k]) ==
+                   buckets_truth([x for x in truth if (x[0],) == k], hist_bucket) for k in own)
+    t.check(hist_exact(r6[2], hits_all),
+            "uprobe no-scope hist(value) by (key) equals the truth, key by key")
+    t.check(all(x["overflow"] == 0 and x["dropped"] == 0 for x in r6),
+            "uprobe no-scope: nothing overflowed or dropped")
+    # Auto: a and b in sled mode, c (exited) in uprobe mode, merged.
+    r7 = show(u7)["aggregations"]
+    t.check({k: r["value"] for k, r in rows_by_key(r7[0], ["key"]).items() if k in own} ==
+            cnt_all and hist_exact(r7[1], hits_all),
+            "auto no-scope count() and hist() by (key): sled part and uprobe part merged, exact")
+    t.check(canonical(r6[::2]) == canonical(r7),
+            "auto no-scope shows what uprobe no-scope shows for the same hits")
+
     # --- --max-keys ---
     r3 = show(u3)["aggregations"][0]
     t.check(len(r3["rows"]) == 3 and sum(r["value"] for r in r3["rows"]) + r3["overflow"] == total and
@@ -152,9 +208,9 @@ try:
             counts(hits + hits2, lambda k, n: (k,)), "another uprobe probe is untouched by --clear")
 
     # --- errors ---
-    r = d.ctl("enable", "agg:hit", "--mode", "uprobe", "-a", "count()", check=False)
-    t.check(r.returncode != 0 and "needs -b BINARY or -p PID" in r.stderr,
-            f"uprobe mode with no scope refuses --aggregate ({r.stderr.strip()})")
+    r = d.ctl("enable", "agg:hit", "--mode", "uprobe", "-a", "sum(name) by (key)", check=False)
+    t.check(r.returncode != 0 and "field 'name' is a string" in r.stderr,
+            f"uprobe mode with no scope: a type error refuses the enable ({r.stderr.strip()})")
     r = d.ctl("enable", "agg:hit", "-b", app_path, "--mode", "uprobe", "-a", "sum(name) by (key)",
               check=False)
     t.check(r.returncode != 0 and "field 'name' is a string" in r.stderr and "column 5" in r.stderr,
@@ -166,5 +222,6 @@ try:
             "the probes ran in uprobe mode")
 finally:
     app.kill_all()
+    plain.kill_all()
     d.stop()
 t.finish()

@@ -243,18 +243,11 @@ void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req
 		reply_error(c, "unknown mode '%s' (sled, uprobe or auto)", name);
 		return;
 	}
-	/* Uprobe mode aggregates per attach, with -b or -p; the per-process uprobes of a
-	 * probe with no scope do not aggregate: auto means sled mode there. */
+	/* Uprobe mode aggregates per attach (-b, -p, and with no scope each process's); auto
+	 * with no scope in both parts, merged when the tables are collected. */
 	if (fn.naggs && !mode->aggregates) {
 		reply_error(c, "--aggregate is not supported in %s mode", mode->name);
 		return;
-	}
-	if (fn.naggs && !a.pid && !a.binary[0]) {
-		if (!mode->attaches) {
-			reply_error(c, "--aggregate in uprobe mode needs -b BINARY or -p PID");
-			return;
-		}
-		mode = enable_mode_find("sled");
 	}
 	if (ctl_field_bool(req, "pending", &pending, why, sizeof(why)) < 0) {
 		reply_error(c, "%s", why);

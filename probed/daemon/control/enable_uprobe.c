@@ -70,6 +70,17 @@ static int attach_object(struct daemon *d, struct probe *pb, const struct sled_o
 	return 0;
 }
 
+/* pb's aggregations from the enable's expressions (before anything is attached). */
+static int probe_aggs_init(struct probe *pb, const struct functions *fn, char *err,
+			   size_t errlen)
+{
+	const char *exprs[SLED_LANE_AGGS];
+
+	for (unsigned i = 0; i < fn->naggs; i++)
+		exprs[i] = fn->aggregate[i];
+	return agg_probe_init(pb, exprs, fn->naggs, fn->max_keys, err, errlen);
+}
+
 /* --mode uprobe with no scope: every process, with per-process uprobes (uprobe_auto.c),
  * present and future. */
 static void enable_uprobe_everywhere(struct daemon *d, struct client *c,
@@ -89,6 +100,12 @@ static void enable_uprobe_everywhere(struct daemon *d, struct client *c,
 	pb = probes_add(&d->probes, a->pattern, 0, "", c->uid);
 	if (!pb) {
 		reply_error(c, "out of memory");
+		free(res);
+		return;
+	}
+	if (fn->naggs && probe_aggs_init(pb, fn, err, sizeof(err))) {
+		probes_discard(&d->probes, pb->id);
+		reply_error(c, "%s", err);
 		free(res);
 		return;
 	}
@@ -147,16 +164,10 @@ void enable_uprobe(struct daemon *d, struct client *c, const struct scope_args *
 		reply_error(c, "out of memory");
 		return;
 	}
-	if (fn->naggs) {
-		const char *exprs[SLED_LANE_AGGS];
-
-		for (unsigned i = 0; i < fn->naggs; i++)
-			exprs[i] = fn->aggregate[i];
-		if (agg_probe_init(pb, exprs, fn->naggs, fn->max_keys, err, sizeof(err))) {
-			probes_discard(&d->probes, pb->id);
-			reply_error(c, "%s", err);
-			return;
-		}
+	if (fn->naggs && probe_aggs_init(pb, fn, err, sizeof(err))) {
+		probes_discard(&d->probes, pb->id);
+		reply_error(c, "%s", err);
+		return;
 	}
 	if (a->pid)
 		up->start_time = procs_start_time((pid_t)a->pid);

@@ -7,6 +7,7 @@
 #include "daemon/core/daemon.h"
 #include "daemon/sled/aggregate.h"
 #include "daemon/uprobe/uprobe_agg.h"
+#include "daemon/uprobe/uprobe_auto.h"
 
 /* A (key, bucket) entry per hit at worst: a histogram's keys take up to nbuckets entries
  * each.  The merged table still holds at most max_keys keys (the rest is overflow); this
@@ -74,29 +75,64 @@ static void read_handle(struct daemon *d, const struct probe *pb, int h, struct 
 	}
 }
 
-static void collect(void *arg, const struct probe *pb, struct agg_table *out)
+/* fn on each attach of pb: those of -p/-b, and the per-process ones of a probe with no
+ * scope (uprobe_auto.c; detached ones too, until their figures are folded or forgotten). */
+static void each_handle(struct daemon *d, const struct probe *pb,
+			void (*fn)(int handle, void *arg), void *arg)
 {
-	struct daemon *d = arg;
 	const struct probe_uprobe *up = probe_uprobe_view(pb);
 
-	if (!d->uprobe || !pb->aggs)
-		return;
 	for (unsigned i = 0; i < up->nhandles; i++)
-		read_handle(d, pb, up->handles[i], out, false);
+		fn(up->handles[i], arg);
+	if (pb->auto_uprobe)
+		uprobe_auto_each_handle(d, pb, fn, arg);
+}
+
+struct visit {
+	struct daemon *d;
+	const struct probe *pb;
+	struct agg_table *out;
+};
+
+static void collect_handle(int h, void *arg)
+{
+	struct visit *v = arg;
+
+	read_handle(v->d, v->pb, h, v->out, false);
+}
+
+static void swap_handle(int h, void *arg)
+{
+	struct visit *v = arg;
+
+	uprobe_agg_swap(v->d->uprobe, h);
+}
+
+static void clear_handle(int h, void *arg)
+{
+	struct visit *v = arg;
+
+	read_handle(v->d, v->pb, h, NULL, true);
+}
+
+static void collect(void *arg, const struct probe *pb, struct agg_table *out)
+{
+	struct visit v = { .d = arg, .pb = pb, .out = out };
+
+	if (!v.d->uprobe || !pb->aggs)
+		return;
+	each_handle(v.d, pb, collect_handle, &v);
 }
 
 static void clear(void *arg, struct probe *pb)
 {
-	struct daemon *d = arg;
-	const struct probe_uprobe *up = probe_uprobe_view(pb);
+	struct visit v = { .d = arg, .pb = pb };
 
-	if (!d->uprobe || !pb->aggs)
+	if (!v.d->uprobe || !pb->aggs)
 		return;
 	/* Every map swapped first: one grace period for the whole probe. */
-	for (unsigned i = 0; i < up->nhandles; i++)
-		uprobe_agg_swap(d->uprobe, up->handles[i]);
-	for (unsigned i = 0; i < up->nhandles; i++)
-		read_handle(d, pb, up->handles[i], NULL, true);
+	each_handle(v.d, pb, swap_handle, &v);
+	each_handle(v.d, pb, clear_handle, &v);
 }
 
 void uprobe_agg_fold(struct daemon *d, struct probe *pb, int handle)

@@ -369,22 +369,28 @@ static bool matches(const struct probe *pb, const struct sled_site *s)
 	       sled_pattern_match(pb->pattern, s->provider, s->name);
 }
 
-/* Does pb's filter compile for every tracepoint it matches in p?  -EINVAL with the
- * reason in why if not: the enable is refused whole, before anything is attached, as in
+/* Do pb's filter and aggregations compile for every tracepoint it matches in p?  -EINVAL
+ * with the reason in why if not: the enable is refused whole, before anything is attached, as in
  * sled mode. */
-static int check_filter(const struct probe *pb, const struct aproc *p, char *why, size_t whylen)
+static int check_filter(struct probe *pb, const struct aproc *p, char *why, size_t whylen)
 {
 	struct sled_filter_prog prog;
+	struct uprobe_agg aggs[UPROBE_MAX_AGGS];
+	unsigned naggs;
 
-	for (unsigned k = 0; pb->filter[0] && k < p->nobjs; k++) {
+	for (unsigned k = 0; (pb->filter[0] || pb->aggs) && k < p->nobjs; k++) {
 		const struct sled_object *obj = p->objs[k].o->obj;
 
-		for (size_t i = 0; i < obj->nsites; i++)
-			if (matches(pb, &obj->sites[i]) &&
-			    probe_compile_filter(pb, obj->sites[i].provider, obj->sites[i].name,
-						 obj->sites[i].fields, (unsigned)obj->sites[i].nargs,
-						 &prog, why, whylen))
+		for (size_t i = 0; i < obj->nsites; i++) {
+			const struct sled_site *s = &obj->sites[i];
+
+			if (matches(pb, s) &&
+			    (probe_compile_filter(pb, s->provider, s->name, s->fields,
+						  (unsigned)s->nargs, &prog, why, whylen) ||
+			     uprobe_agg_prepare(pb, s->provider, s->name, s->fields,
+						(unsigned)s->nargs, aggs, &naggs, why, whylen)))
 				return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -399,8 +405,10 @@ static void attach_probe(struct daemon *d, struct probe *pb, struct aproc *p,
 			 struct auto_result *r)
 {
 	struct sled_filter_prog prog;
+	struct uprobe_agg aggs[UPROBE_MAX_AGGS];
 	struct uprobe_functions fn = {
 		.filter = &prog, .sample = pb->sample, .rate = pb->rate, .count_only = pb->count_only,
+		.aggs = aggs,
 	};
 	char err[512];
 
@@ -430,7 +438,10 @@ static void attach_probe(struct daemon *d, struct probe *pb, struct aproc *p,
 			if (seen)
 				continue;
 			if (probe_compile_filter(pb, s->provider, s->name, s->fields,
-						 (unsigned)s->nargs, &prog, err, sizeof(err))) {
+						 (unsigned)s->nargs, &prog, err, sizeof(err)) ||
+			    uprobe_agg_prepare(pb, s->provider, s->name, s->fields,
+					       (unsigned)s->nargs, aggs, &fn.naggs, err,
+					       sizeof(err))) {
 				h = -EINVAL;
 			} else {
 				h = uprobe_attach(d->uprobe, p->objs[k].path, p->pid, s->provider,
@@ -551,10 +562,15 @@ static bool start_retire(struct daemon *d, struct aproc *p, bool auto_mode_only)
 
 	for (unsigned i = 0; i < p->natt; i++) {
 		struct attach *at = &p->att[i];
-		const struct probe *pb = probes_find(&d->probes, at->probe_id);
+		struct probe *pb = probes_find(&d->probes, at->probe_id);
 
 		if (auto_mode_only && pb && pb->uprobe)
 			continue;
+		/* A detach frees the attach's aggregation maps: their tables are folded into
+		 * the probe first (the process is gone or exec'd: nothing more to count).  The
+		 * other figures are folded after the drain (finish_retire). */
+		if (at->handle > 0 && !at->detached && pb)
+			uprobe_agg_fold(d, pb, at->handle);
 		if (at->handle > 0 && !at->detached)
 			uprobe_detach(d->uprobe, at->handle);
 		at->detached = at->retiring = true;
