@@ -656,7 +656,7 @@ __attribute__((noinline)) static void aggregate_rest(struct sled_ring_header *ri
  * arguments it reads are decoded.  False: aggregate_only's case. */
 static inline __attribute__((always_inline)) bool
 aggregate_first(struct sled_ring_header *ring, const struct sled_shm_site *site,
-		const uint64_t *regs, uint64_t slot, unsigned nargs, uint32_t lanes, uint32_t depth)
+		const uint64_t *regs, uint64_t slot, unsigned nargs, uint32_t lanes)
 {
 	unsigned lane = (lanes >> SLED_LANES_FAST_SHIFT) & (SLED_SHM_LANES - 1), karg, varg;
 	const struct sled_shm_lane *ln = &site->lane[lane];
@@ -668,7 +668,7 @@ aggregate_first(struct sled_ring_header *ring, const struct sled_shm_site *site,
 	uint32_t tag;
 	bool done;
 
-	if (unlikely(depth || ln->agg[1] || idx - 1 >= SLED_SHM_MAX_AGGS))
+	if (unlikely(ln->agg[1] || idx - 1 >= SLED_SHM_MAX_AGGS))
 		return false;
 	a = &sled_rt.aggs[idx - 1];
 	tag = __atomic_load_n(&a->tag, __ATOMIC_ACQUIRE);
@@ -744,8 +744,9 @@ __attribute__((noinline)) static int dispatch_lanes(struct sled_ring_header *rin
 		if (i < nargs)
 			decode_rest(regs, site, v, i, nargs);
 	} else if (lanes & SLED_LANES_AGG) {
-		if (!aggregate_first(ring, site, regs, slot, nargs, lanes, depth))
-			aggregate_only(ring, site, regs, slot, nargs, lanes, depth != 0);
+		/* sled_dispatch has tried aggregate_first for an outermost hit already; a nested
+		 * one never takes it. */
+		aggregate_only(ring, site, regs, slot, nargs, lanes, depth != 0);
 	} else if (lanes & SLED_LANES_ACTIVE) {
 		record_lanes(ring, (struct sled_shm_site *)site, regs, slot, nargs,
 			     lanes & SLED_LANES_ACTIVE);
@@ -810,7 +811,7 @@ int sled_dispatch(uint64_t *regs, uint64_t slot)
 	 * the call: aggregate_first changes nothing when it declines, and dispatch_lanes
 	 * then takes the event. */
 	if ((lanes & (SLED_LANES_FAST | SLED_LANES_AGG)) == SLED_LANES_AGG && !depth &&
-	    aggregate_first(ring, site, regs, slot, nargs, lanes, 0))
+	    aggregate_first(ring, site, regs, slot, nargs, lanes))
 		return leave_outermost(ring);
 	return dispatch_lanes(ring, site, regs, slot, nargs, lanes, depth, outer_in);
 }
