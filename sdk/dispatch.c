@@ -21,6 +21,9 @@
  * Strings are read with process_vm_readv(2) on this thread, never by a load: a bad
  * pointer or an unterminated string that runs into an unmapped page costs a marker in
  * the record (SLED_REC_STR_FAULT, or the readable prefix marked truncated), not the app.
+ * Two kinds of string are known readable and copied by loads instead: one whose whole
+ * window lies in the site's own object (a literal), or between the site's %rsp and the
+ * top of the thread's own stack (a buffer in a live frame).
  */
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -354,10 +357,35 @@ struct str_event {
 	unsigned nstr;
 };
 
-/* The memory the site's own object keeps mapped holds src's whole window. */
+/* The memory the site's own object keeps mapped (or r, any range known readable) holds
+ * src's whole window. */
 static inline bool in_site_memory(const struct sled_range *r, uint64_t src)
 {
 	return src >= r->lo && src < r->hi && r->hi - src >= STR_WINDOW;
+}
+
+/*
+ * The live part of this thread's stack: from the site's %rsp to the top of the stack the
+ * thread claimed its ring on, when the site runs on that stack; else none (a sigaltstack,
+ * a coroutine's stack, or a stack not found).  Every frame from the site's up to the
+ * thread's first is live while the site runs, so all of it is mapped and readable.  The
+ * red zone below %rsp is left out, and a window that runs past the top is not clamped:
+ * it goes to the kernel read.
+ */
+static inline struct sled_range live_stack(const uint64_t *regs)
+{
+	uint64_t rsp = regs[SLED_R_RSP], lo = sled_tls_prod.stack.lo, hi = sled_tls_prod.stack.hi;
+
+	if (rsp - lo < hi - lo) /* lo <= rsp < hi, and false for {0, 0} */
+		return (struct sled_range){ rsp, hi };
+	return (struct sled_range){ 0, 0 };
+}
+
+/* src's window can be copied by loads: in the site's object or the live stack. */
+static inline bool readable_in_place(const struct sled_range *site_mem,
+				     const struct sled_range *stack, uint64_t src)
+{
+	return in_site_memory(site_mem, src) || in_site_memory(stack, src);
 }
 
 /* Copy a string whose window is known readable, up to its NUL; the bytes copied. */
@@ -371,9 +399,10 @@ static inline unsigned copy_readable(char *dst, const char *src)
 }
 
 static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm_site *site,
-			    unsigned nargs, uint64_t *vals, struct str_event *e)
+			    const uint64_t *regs, unsigned nargs, uint64_t *vals, struct str_event *e)
 {
 	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
+	struct sled_range stack = live_stack(regs);
 	uint64_t src[SLED_SHM_MAX_ARGS];
 	char *dst[SLED_SHM_MAX_ARGS], *win;
 	unsigned got[SLED_SHM_MAX_ARGS], kgot[SLED_SHM_MAX_ARGS], idx[SLED_SHM_MAX_ARGS], n = 0, i;
@@ -391,13 +420,13 @@ static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm
 				vals[i] = 0;
 		return;
 	}
-	/* Windows in the site's own object (literals, mostly) are copied directly, the
-	 * others read through the kernel, all of them in one system call. */
+	/* Windows in the site's own object (literals, mostly) or in the live stack are
+	 * copied directly, the others read through the kernel, all in one system call. */
 	win = (char *)((uint64_t *)(e->rec + 1) + nargs);
 	for (i = 0; i < nargs; i++) {
 		if (site->args[i].type != SLED_T_STRING)
 			continue;
-		if (vals[i] && in_site_memory(safe, vals[i])) {
+		if (vals[i] && readable_in_place(safe, &stack, vals[i])) {
 			got[i] = copy_readable(win, (const char *)(uintptr_t)vals[i]);
 		} else if (vals[i]) {
 			src[n] = vals[i];
@@ -552,7 +581,7 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 			early |= site->lane[__builtin_ctz(m)].filter.ninsns != 0 ||
 				 site->lane[__builtin_ctz(m)].agg_strings != 0;
 	if (early)
-		strings_reserve(ring, site, nargs, fvals, &e);
+		strings_reserve(ring, site, regs, nargs, fvals, &e);
 	/* Lowest set bit first (no variable shifts: they cost more here than they look). */
 	for (unsigned m = active; m; m &= m - 1) {
 		unsigned l = (unsigned)__builtin_ctz(m);
@@ -570,7 +599,7 @@ __attribute__((noinline)) static void record_lanes(struct sled_ring_header *ring
 			accepted |= m & -m;
 	}
 	if (strings && !early && accepted)
-		strings_reserve(ring, site, nargs, fvals, &e);
+		strings_reserve(ring, site, regs, nargs, fvals, &e);
 	if (e.rec) {
 		strings_commit(ring, site, slot, nargs, vals, &e, accepted);
 		return;
@@ -601,15 +630,17 @@ static inline __attribute__((always_inline)) uint64_t decode_agg(const uint64_t 
 }
 
 /* The string keys of an aggregation-only event lie in memory the site's own object keeps
- * mapped (literals, mostly), where they are read in place; false when one lies elsewhere
- * (the lanes' path reads it through the kernel). */
-static inline bool key_strings_in_place(const struct sled_shm_site *site, unsigned nargs,
-					const uint64_t *vals)
+ * mapped (literals, mostly) or in the live stack, where they are read in place; false
+ * when one lies elsewhere (the lanes' path reads it through the kernel). */
+static inline bool key_strings_in_place(const struct sled_shm_site *site, const uint64_t *regs,
+					unsigned nargs, const uint64_t *vals)
 {
 	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
+	struct sled_range stack = live_stack(regs);
 
 	for (unsigned i = 0; i < nargs; i++)
-		if (site->args[i].type == SLED_T_STRING && vals[i] && !in_site_memory(safe, vals[i]))
+		if (site->args[i].type == SLED_T_STRING && vals[i] &&
+		    !readable_in_place(safe, &stack, vals[i]))
 			return false;
 	return true;
 }
@@ -627,7 +658,7 @@ __attribute__((noinline)) static void aggregate_only(struct sled_ring_header *ri
 
 	for (unsigned i = 0; i < nargs; i++)
 		vals[i] = decode_agg(regs, &site->args[i], site->addr);
-	if (!ln->agg_strings || key_strings_in_place(site, nargs, vals)) {
+	if (!ln->agg_strings || key_strings_in_place(site, regs, nargs, vals)) {
 		local_inc(&ring->lanes[slot][lane].hits);
 		sled_agg_hit(ring, ln, vals, nargs, true, nested);
 	} else {

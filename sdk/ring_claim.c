@@ -2,8 +2,10 @@
 /*
  * The slow path of the hot path: a thread's first event claims a free ring (compare and
  * swap on its state) and registers a thread-exit hook that hands the ring back to the
- * daemon (ORPHANED: drain me, then free me).  Runs between XSAVE and XRSTOR in the
- * trampoline, so ordinary C and libc are fine here.
+ * daemon (ORPHANED: drain me, then free me), and notes the thread's stack (for strings
+ * copied from it).  Runs between XSAVE and XRSTOR in the trampoline, so ordinary C and
+ * libc are fine here, but only async-signal-safe calls: a thread's first event may be
+ * hit inside a signal handler.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -85,6 +87,7 @@ void sled_dispatch_slow(uint64_t *regs, uint64_t slot)
 	/* The private head starts at the published one (a freed ring: head == tail). */
 	sled_tls_prod.resv = ring->head;
 	sled_tls_prod.depth = 0;
+	sled_tls_prod.stack = sled_thread_stack();
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	sled_tls_prod.ring = ring;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);

@@ -12,6 +12,7 @@
  *   trampoline.S  saves registers, calls the dispatcher, restores, returns to the stub
  *   dispatch.c    the hot path: decode arguments, write one record (no SSE, no libc)
  *   ring_claim.c  the slow path: a thread's first event claims a ring
+ *   thread_stack.c the claiming thread's own stack, for strings copied from it
  */
 #ifndef SLED_RUNTIME_H
 #define SLED_RUNTIME_H
@@ -38,6 +39,10 @@ struct sled_runtime {
 extern struct sled_runtime sled_rt SLED_HIDDEN;
 /* sled_rt.ring_data - 1, the one load the dispatcher makes for the ring size. */
 extern uint64_t sled_ring_mask SLED_HIDDEN;
+/* [lo, hi) of memory; {0, 0}: none. */
+struct sled_range {
+	uint64_t lo, hi;
+};
 /* This thread's producer state, private to it (the daemon never sees it).  Everything a
  * signal handler nested in the dispatcher could race with lives here: the hot path changes
  * it only with single instructions (see dispatch.c). */
@@ -50,6 +55,11 @@ struct sled_producer {
 	/* This thread's ring, claimed at its first event (NULL before).  In the same
 	 * initial-exec TLS block as the rest: the hot path finds both with one offset. */
 	struct sled_ring_header *ring;
+	/* This thread's own stack, found when it claims its ring ({0, 0}: unknown): a
+	 * string between the site's %rsp and its top is copied by loads.  Read only by
+	 * events with such strings, so on its own cache line, away from the fields every
+	 * event uses. */
+	struct sled_range stack __attribute__((aligned(64)));
 };
 extern __thread struct sled_producer sled_tls_prod SLED_HIDDEN
 	__attribute__((tls_model("initial-exec")));
@@ -126,9 +136,6 @@ SLED_HIDDEN uint64_t sled_stub_for(unsigned slot, uint64_t site_addr, int *err);
 
 /* site_memory.c: per slot, memory its events read directly ({0, 0}: none); set by the
  * agent before the site is patched. */
-struct sled_range {
-	uint64_t lo, hi;
-};
 extern struct sled_range sled_site_readable[SLED_SHM_MAX_SITES] SLED_HIDDEN;
 SLED_HIDDEN void sled_note_site_memory(unsigned slot, uint64_t site);
 
@@ -137,6 +144,8 @@ SLED_HIDDEN void sled_trampoline(void);
 
 /* dispatch.c: 0 when the event was handled, 1 when the thread needs the slow path. */
 SLED_HIDDEN int sled_dispatch(uint64_t *regs, uint64_t slot);
+/* thread_stack.c: the calling thread's own stack ({0, 0}: not found); async-signal-safe. */
+SLED_HIDDEN struct sled_range sled_thread_stack(void);
 /* ring_claim.c */
 SLED_HIDDEN void sled_dispatch_slow(uint64_t *regs, uint64_t slot);
 SLED_HIDDEN void sled_rings_forget_after_fork(void);
