@@ -5,6 +5,12 @@ ends at a PROT_NONE page, and a good string).  The app exits 0; the unreadable s
 exported as an empty string listed in "truncated" (both modes alike), the unterminated
 one as its 8 readable bytes listed in "truncated", the good one whole.
 
+Strings on stacks come out exact: a buffer in main's frame and one in another thread's
+(sled mode copies these by loads), the executable's name at the very top of the main
+stack (its window runs past the top: read by the kernel), the stack's last 8 bytes
+unterminated below an unmapped page (the readable prefix, truncated), a buffer on a
+sigaltstack and one on a coroutine's stack (another stack: read by the kernel).
+
 Usage: sled_bad_strings.py BUILD_DIR   (uprobe mode only as root)
 """
 import os
@@ -22,10 +28,16 @@ probed = os.path.join(build, "probed", "probed")
 probectl = os.path.join(build, "probed", "probectl")
 app_path = os.path.join(build, "tests", "integration", "bad_string_app")
 ROUNDS = 20
-EXPECT = {  # site and field name: (its value, listed in "truncated")
+EXPECT = {  # site and field name: (its value in round i, listed in "truncated")
     "bad": ("", True),
     "unterminated": ("ABCDEFGH", True),
     "good": ("fine", False),
+    "stack": ("stack {i}", False),
+    "stacktop": (app_path, False),
+    "stackend": ("ZZZZZZZZ", True),
+    "altstack": ("alt {i}", False),
+    "coroutine": ("coroutine {i}", False),
+    "thread": ("thread {i}", False),
 }
 
 t = Suite()
@@ -37,7 +49,11 @@ for mode in modes:
     app = subprocess.Popen([app_path, str(ROUNDS)], stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, text=True)
     try:
-        pid = int(app.stdout.readline().split()[1])
+        ready = app.stdout.readline().split()
+        pid = int(ready[1])
+        t.check(ready[2:] == ["1", "1"],
+                f"{mode}: the executable's name lies within a window of the stack's top, "
+                f"and the page above the top is unmapped ({ready[2:]})")
         r = d.ctl("enable", "str:*", "-p", str(pid), "--mode", mode)
         probe_id = int(re.search(r"probe (\d+)", r.stdout).group(1))
         app.stdin.write("go\n")
@@ -45,13 +61,14 @@ for mode in modes:
         t.check(app.stdout.readline().strip() == "done" and app.wait(timeout=30) == 0,
                 f"{mode}: the app survives unreadable strings and exits 0 ({app.returncode})")
         c = probe_counts_settled(d.status, probe_id)
-        t.check(c is not None and c["exported"] == 3 * ROUNDS and c["dropped"] == 0,
+        t.check(c is not None and c["exported"] == len(EXPECT) * ROUNDS and c["dropped"] == 0,
                 f"{mode}: every event exported ({c and (c['emitted'], c['exported'], c['dropped'])})")
         events, bad = read_events(d.events_path)
         for name, (value, truncated) in EXPECT.items():
             got = [e for e in events if e.get("pid") == pid and e.get("name") == name]
             ok = len(got) == ROUNDS and all(
-                e["args"][name] == value and (name in e.get("truncated", [])) == truncated
+                e["args"][name] == value.replace("{i}", str(k))
+                and (name in e.get("truncated", [])) == truncated
                 and e["args"]["i"] == k for k, e in enumerate(got))
             t.check(ok, f"{mode}: str:{name} exported as {value!r}"
                         f"{' (truncated)' if truncated else ''} ({got[:1]})")
