@@ -22,8 +22,8 @@
  * pointer or an unterminated string that runs into an unmapped page costs a marker in
  * the record (SLED_REC_STR_FAULT, or the readable prefix marked truncated), not the app.
  * Two kinds of string are known readable and copied by loads instead: one whose whole
- * window lies in the site's own object (a literal), or between the site's %rsp and the
- * top of the thread's own stack (a buffer in a live frame).
+ * window lies in the site's own object (a literal), or between the site's red zone and
+ * the top of the thread's own stack (a buffer in a live frame).
  */
 #include <stddef.h>
 #include <sys/syscall.h>
@@ -365,19 +365,21 @@ static inline bool in_site_memory(const struct sled_range *r, uint64_t src)
 }
 
 /*
- * The live part of this thread's stack: from the site's %rsp to the top of the stack the
- * thread claimed its ring on, when the site runs on that stack; else none (a sigaltstack,
- * a coroutine's stack, or a stack not found).  Every frame from the site's up to the
- * thread's first is live while the site runs, so all of it is mapped and readable.  The
- * red zone below %rsp is left out, and a window that runs past the top is not clamped:
- * it goes to the kernel read.
+ * The live part of this thread's stack: from the site's red zone (the 128 bytes below its
+ * %rsp, where a leaf function keeps its buffers) to the top of the stack the thread
+ * claimed its ring on, when the site runs on that stack; else none (a sigaltstack, a
+ * coroutine's stack, or a stack not found).  Every frame from the site's up to the
+ * thread's first is live while the site runs, and the stub steps over the red zone with
+ * the trampoline's frame below it, so all of it is mapped and readable.  A window that
+ * runs past the top is not clamped: it goes to the kernel read.
  */
+#define RED_ZONE 128
 static inline struct sled_range live_stack(const uint64_t *regs)
 {
 	uint64_t rsp = regs[SLED_R_RSP], lo = sled_tls_prod.stack.lo, hi = sled_tls_prod.stack.hi;
 
 	if (rsp - lo < hi - lo) /* lo <= rsp < hi, and false for {0, 0} */
-		return (struct sled_range){ rsp, hi };
+		return (struct sled_range){ rsp - RED_ZONE, hi };
 	return (struct sled_range){ 0, 0 };
 }
 

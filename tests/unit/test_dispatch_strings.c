@@ -4,9 +4,9 @@
  * (sdk/dispatch.c compiled into this test).  A seccomp filter makes process_vm_readv fail
  * with EPERM, so a string the kernel was asked for comes out as the fault marker, and one
  * copied by loads comes out whole: a literal of the site's object, a buffer between the
- * site's %rsp and the top of the thread's stack.  A window that runs past the top, a
- * buffer below %rsp (the red zone), a site on another stack (a sigaltstack, a coroutine)
- * and a thread whose stack is unknown all go to the kernel.
+ * site's red zone (128 bytes below its %rsp) and the top of the thread's stack.  A window
+ * that runs past the top, a buffer below the red zone, a site on another stack (a
+ * sigaltstack, a coroutine) and a thread whose stack is unknown all go to the kernel.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -137,13 +137,18 @@ TEST(window_past_the_top_goes_to_the_kernel)
 	CHECK_EQ_INT(hit(buf, LO, out), SLED_REC_STR_FAULT);
 }
 
-TEST(buffer_below_rsp_goes_to_the_kernel)
+/* A leaf function keeps its buffers in the red zone, the 128 bytes below %rsp: copied;
+ * below that, the trampoline's own frame: the kernel. */
+TEST(red_zone_is_copied_below_it_the_kernel)
 {
 	char out[WINDOW], *buf = stack + 1024;
+	uint64_t at = (uint64_t)(uintptr_t)buf;
 
 	on_stack();
 	strcpy(buf, "in the red zone");
-	CHECK_EQ_INT(hit(buf, (uint64_t)(uintptr_t)buf + 1, out), SLED_REC_STR_FAULT);
+	CHECK_EQ_INT(hit(buf, at + 128, out), 15);
+	CHECK_EQ_STR(out, "in the red zone");
+	CHECK_EQ_INT(hit(buf, at + 129, out), SLED_REC_STR_FAULT);
 }
 
 /* The site runs on another stack (a sigaltstack, a coroutine's): its %rsp is outside the
@@ -191,7 +196,7 @@ int main(void)
 		TEST_ENTRY(literal_is_copied),
 		TEST_ENTRY(stack_buffer_above_rsp_is_copied),
 		TEST_ENTRY(window_past_the_top_goes_to_the_kernel),
-		TEST_ENTRY(buffer_below_rsp_goes_to_the_kernel),
+		TEST_ENTRY(red_zone_is_copied_below_it_the_kernel),
 		TEST_ENTRY(site_on_another_stack_goes_to_the_kernel),
 		TEST_ENTRY(unknown_stack_goes_to_the_kernel),
 		TEST_ENTRY(long_stack_string_is_truncated),
