@@ -169,7 +169,7 @@ struct sled_range sled_thread_stack(void)
 	if (gettid() == getpid()) {
 		each_vma(find_main, &f);
 	} else {
-		f.addr = *(const uint64_t __seg_fs *)0; /* the TCB's self pointer */
+		__asm__("movq %%fs:0, %0" : "=r"(f.addr)); /* the TCB's self pointer */
 		each_vma(find_thread, &f);
 	}
 	return f.range;

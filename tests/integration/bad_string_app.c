@@ -152,6 +152,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bad_string_app: pthread_create failed\n");
 		return 1;
 	}
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+	free(ss.ss_sp);
+	free(co_stack);
 	printf("done\n");
 	return 0;
 }

@@ -80,14 +80,16 @@ TEST(thread_on_glibc_stack_matches_glibc)
 	CHECK(r.got.lo <= r.local && r.local < r.got.hi);
 }
 
+/* Guard pages below and above, so that the kernel cannot merge the stack with a
+ * neighbour (which would be refused, see below). */
 TEST(app_mapped_stack_with_guard)
 {
 	size_t size = 256 * 1024, page = 4096;
-	char *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *map = mmap(NULL, size + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_attr_t attr;
 	struct result r;
 
-	if (map == MAP_FAILED || mprotect(map, page, PROT_NONE))
+	if (map == MAP_FAILED || mprotect(map + page, size - page, PROT_READ | PROT_WRITE))
 		abort();
 	pthread_attr_init(&attr);
 	pthread_attr_setstack(&attr, map + page, size - page);
@@ -96,25 +98,26 @@ TEST(app_mapped_stack_with_guard)
 	CHECK_EQ_INT(r.got.lo, (uint64_t)(uintptr_t)(map + page));
 	CHECK_EQ_INT(r.got.hi, (uint64_t)(uintptr_t)(map + size));
 	CHECK_EQ_INT(r.got.hi, r.want.hi);
-	munmap(map, size);
+	munmap(map, size + page);
 }
 
-/* No guard below: the mapping's bounds say nothing sure about the stack's. */
+/* No guard below (a read-only page here): the mapping's bounds say nothing sure about
+ * the stack's. */
 TEST(app_stack_without_guard_is_unknown)
 {
-	size_t size = 256 * 1024;
-	char *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t size = 256 * 1024, page = 4096;
+	char *map = mmap(NULL, size + page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_attr_t attr;
 	struct result r;
 
-	if (map == MAP_FAILED)
+	if (map == MAP_FAILED || mprotect(map + page, size, PROT_READ | PROT_WRITE))
 		abort();
 	pthread_attr_init(&attr);
-	pthread_attr_setstack(&attr, map, size);
+	pthread_attr_setstack(&attr, map + page, size);
 	r = run_thread(&attr);
 	pthread_attr_destroy(&attr);
 	CHECK(r.got.lo == 0 && r.got.hi == 0);
-	munmap(map, size);
+	munmap(map, size + page);
 }
 
 /* A stack mapping that runs on above the thread's own top (as a merge with the mapping
