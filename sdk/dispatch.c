@@ -365,29 +365,29 @@ static inline bool in_site_memory(const struct sled_range *r, uint64_t src)
 }
 
 /*
- * The live part of this thread's stack: from the site's red zone (the 128 bytes below its
- * %rsp, where a leaf function keeps its buffers) to the top of the stack the thread
- * claimed its ring on, when the site runs on that stack; else none (a sigaltstack, a
- * coroutine's stack, or a stack not found).  Every frame from the site's up to the
- * thread's first is live while the site runs, and the stub steps over the red zone with
- * the trampoline's frame below it, so all of it is mapped and readable.  A window that
- * runs past the top is not clamped: it goes to the kernel read.
+ * src's window lies in the live part of this thread's stack: from the site's red zone
+ * (the 128 bytes below its %rsp, where a leaf function keeps its buffers) to the top of
+ * the stack the thread claimed its ring on, when the site runs on that stack (not on a
+ * sigaltstack or a coroutine's stack; never when the stack is not known, {0, 0}).  Every
+ * frame from the site's up to the thread's first is live while the site runs, and the
+ * stub steps over the red zone with the trampoline's frame below it, so all of it is
+ * mapped and readable.  A window that runs past the top is not clamped: it goes to the
+ * kernel read.
  */
 #define RED_ZONE 128
-static inline struct sled_range live_stack(const uint64_t *regs)
+static inline bool in_live_stack(const uint64_t *regs, uint64_t src)
 {
 	uint64_t rsp = regs[SLED_R_RSP], lo = sled_tls_prod.stack.lo, hi = sled_tls_prod.stack.hi;
 
-	if (rsp - lo < hi - lo) /* lo <= rsp < hi, and false for {0, 0} */
-		return (struct sled_range){ rsp - RED_ZONE, hi };
-	return (struct sled_range){ 0, 0 };
+	return rsp - lo < hi - lo /* lo <= rsp < hi */ && src >= rsp - RED_ZONE && src < hi &&
+	       hi - src >= STR_WINDOW;
 }
 
-/* src's window can be copied by loads: in the site's object or the live stack. */
-static inline bool readable_in_place(const struct sled_range *site_mem,
-				     const struct sled_range *stack, uint64_t src)
+/* src's window can be copied by loads: in the site's own object, or the live stack. */
+static inline bool readable_in_place(const struct sled_range *site_mem, const uint64_t *regs,
+				     uint64_t src)
 {
-	return in_site_memory(site_mem, src) || in_site_memory(stack, src);
+	return in_site_memory(site_mem, src) || in_live_stack(regs, src);
 }
 
 /* Copy a string whose window is known readable, up to its NUL; the bytes copied. */
@@ -404,7 +404,6 @@ static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm
 			    const uint64_t *regs, unsigned nargs, uint64_t *vals, struct str_event *e)
 {
 	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
-	struct sled_range stack = live_stack(regs);
 	uint64_t src[SLED_SHM_MAX_ARGS];
 	char *dst[SLED_SHM_MAX_ARGS], *win;
 	unsigned got[SLED_SHM_MAX_ARGS], kgot[SLED_SHM_MAX_ARGS], idx[SLED_SHM_MAX_ARGS], n = 0, i;
@@ -428,7 +427,7 @@ static void strings_reserve(struct sled_ring_header *ring, const struct sled_shm
 	for (i = 0; i < nargs; i++) {
 		if (site->args[i].type != SLED_T_STRING)
 			continue;
-		if (vals[i] && readable_in_place(safe, &stack, vals[i])) {
+		if (vals[i] && readable_in_place(safe, regs, vals[i])) {
 			got[i] = copy_readable(win, (const char *)(uintptr_t)vals[i]);
 		} else if (vals[i]) {
 			src[n] = vals[i];
@@ -638,11 +637,10 @@ static inline bool key_strings_in_place(const struct sled_shm_site *site, const 
 					unsigned nargs, const uint64_t *vals)
 {
 	const struct sled_range *safe = &sled_site_readable[site - sled_rt.sites];
-	struct sled_range stack = live_stack(regs);
 
 	for (unsigned i = 0; i < nargs; i++)
 		if (site->args[i].type == SLED_T_STRING && vals[i] &&
-		    !readable_in_place(safe, &stack, vals[i]))
+		    !readable_in_place(safe, regs, vals[i]))
 			return false;
 	return true;
 }
