@@ -5,7 +5,8 @@
 
 Rows: a tight loop with no tracepoint, with a disabled TRACEPOINT, with a sys/sdt.h probe
 (not attached); the same with ~27 ns of real work per iteration; sled mode enabled (one
-event with 2 integer arguments into the ring, and the drop path when the ring is full);
+event with 2 integer arguments into the ring, and the drop path when the ring is full;
+one with an integer and a 12-byte string: a literal, a stack buffer, a heap string);
 uprobe mode through probed, and bpftrace (count() and printf of the arguments) on the
 same site, interleaved and pinned (loop on CPU 0, consumer on CPU 1); "vs bpftrace" is
 against bpftrace count() on the same site.  LTTng-UST rows (bench_lttng: the same loop
@@ -272,6 +273,12 @@ def main():
                 lttng_discarded = sess.discarded
         burst = median(bursts)
         lttng_burst = median(lttng_bursts) if lttng_bursts else None
+        # An int and a 12-byte string: a literal and a stack buffer are copied by loads, a
+        # heap string is read with process_vm_readv.  Bursts of 4,000 (48-byte records).
+        strs = {m: median([run_mode(m, 4000, 31, lambda pid, s=site: d.enable(pid, s))
+                           for _ in range(ROUNDS)])
+                for m, site in (("burst-str", "bench:hotstr"), ("burst-stackstr", "bench:stackstr"),
+                                ("burst-heapstr", "bench:heapstr"))}
         sled_en_ir = sled_enabled_ir(d)
         full = median([run_mode("disabled", 20_000_000, 5, lambda pid: d.enable(pid, "bench:hot"))
                        for _ in range(ROUNDS)])
@@ -308,6 +315,9 @@ def main():
         tight.get("lttng-none"))
     row("sled mode enabled: event recorded in the ring", burst, vs_lttng=True)
     row("LTTng-UST enabled: event recorded (session, tmpfs)", lttng_burst, vs_lttng=True)
+    row("sled mode enabled: int + string literal", strs["burst-str"])
+    row("sled mode enabled: int + string in a stack buffer", strs["burst-stackstr"])
+    row("sled mode enabled: int + heap string (kernel read)", strs["burst-heapstr"])
     row("sled mode enabled: ring full, event dropped+counted", full)
     row("sled mode enabled: event filtered out (--filter)", filtered)
     row("uprobe mode (probed + BPF ring buffer)", uprobe)
