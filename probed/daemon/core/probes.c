@@ -668,29 +668,55 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 	return p->apply_ret;
 }
 
-void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)
+void probes_each_lane(const struct probe *pb, const struct procs *ps,
+		      void (*visit)(const struct probe_lane *pl, void *arg), void *arg)
 {
-	memset(c, 0, sizeof(*c));
-	c->f = pb->past;
 	for (const struct traced_proc *p = ps->head; p; p = p->next) {
-		bool any = false;
-
 		for (unsigned i = 0; i < p->nslots; i++) {
 			const struct slot_meta *m = p->meta[i];
 
 			for (unsigned l = 0; m && l < SLED_SHM_LANES; l++) {
-				struct figures now;
+				struct probe_lane pl = { .proc = p, .slot = i, .lane = l, .meta = m };
 
 				if (m->lane[l].probe_id != pb->id)
 					continue;
-				any = true;
-				lane_figures(p, i, l, &now);
-				figures_add_delta(&c->f, &now, &m->lane[l].base);
-				c->sites_on += p->slots[i].state == SLED_STATE_ON;
+				lane_figures_since(p, i, l, &pl.since);
+				visit(&pl, arg);
 			}
 		}
-		c->processes += any;
 	}
+}
+
+struct count_walk {
+	struct probe_counts *c;
+	const struct traced_proc *last;   /* lanes come process by process */
+};
+
+static void count_lane(const struct probe_lane *pl, void *arg)
+{
+	struct count_walk *w = arg;
+	struct figures *f = &w->c->f;
+
+	if (pl->proc != w->last) {
+		w->last = pl->proc;
+		w->c->processes++;
+	}
+	f->hits += pl->since.hits;
+	f->filtered += pl->since.filtered;
+	f->sampled += pl->since.sampled;
+	f->limited += pl->since.limited;
+	f->drops += pl->since.drops;
+	f->exported += pl->since.exported;
+	w->c->sites_on += pl->proc->slots[pl->slot].state == SLED_STATE_ON;
+}
+
+void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)
+{
+	struct count_walk w = { .c = c };
+
+	memset(c, 0, sizeof(*c));
+	c->f = pb->past;
+	probes_each_lane(pb, ps, count_lane, &w);
 	c->emitted = c->f.hits - c->f.filtered - c->f.sampled - c->f.limited;
 }
 

@@ -125,6 +125,19 @@ struct probe_counts {
 };
 void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c);
 
+/* One lane a probe holds in a live process: the process, the slot and its site (meta:
+ * provider, name), and what the lane counted since the probe took it. */
+struct probe_lane {
+	const struct traced_proc *proc;
+	unsigned slot, lane;
+	const struct slot_meta *meta;
+	struct figures since;
+};
+/* Call visit for every lane pb holds in ps's processes, process by process: the one walk
+ * that probes_count and the per-tracepoint rows share, so that their sums agree. */
+void probes_each_lane(const struct probe *pb, const struct procs *ps,
+		      void (*visit)(const struct probe_lane *pl, void *arg), void *arg);
+
 /* A process is going away: fold its slots' figures into their probes' totals. */
 void probes_retire_process(struct probes *pr, struct traced_proc *p);
 
