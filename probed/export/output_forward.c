@@ -53,6 +53,7 @@
 #include "netout.h"
 #include "output_impl.h"
 #include "utf8.h"
+#include "common/fnv.h"
 #include "common/mono_clock.h"
 
 #define FWD_DEFAULT_PORT       "24224"
@@ -105,10 +106,9 @@ struct fwd {
 
 static uint64_t str_hash(uint64_t h, const char *s)
 {
-	/* FNV-1a; the 0xff separator keeps ("ab", "c") apart from ("a", "bc"). */
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return (h ^ 0xff) * 0x100000001b3ull;
+	/* The 0xff separator keeps ("ab", "c") apart from ("a", "bc"). */
+	h = sled_fnv1a_more(h, s, s ? strlen(s) : 0);
+	return (h ^ 0xff) * SLED_FNV_PRIME;
 }
 
 /* Append s with ill-formed UTF-8 replaced: a tag is a msgpack str. */
@@ -185,7 +185,7 @@ static const char *fwd_key(void *proto, const struct sled_event *ev)
 
 	if (f->last && tag_is(f->last, ev->provider, ev->name))
 		return f->last->tag;
-	h = str_hash(str_hash(0xcbf29ce484222325ull, ev->provider), ev->name);
+	h = str_hash(str_hash(SLED_FNV_OFFSET, ev->provider), ev->name);
 	if (f->nbuckets) {
 		for (t = f->buckets[h & (f->nbuckets - 1)]; t; t = t->next) {
 			if (t->hash == h && tag_is(t, ev->provider, ev->name)) {

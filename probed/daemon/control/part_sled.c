@@ -23,12 +23,7 @@ static void sled_figures(const struct probe *pb, struct daemon *d, struct probe_
 	probes_count(pb, &d->procs, &s);
 	pc->processes += s.processes;
 	pc->sites_on += s.sites_on;
-	pc->f.hits += s.f.hits;
-	pc->f.filtered += s.f.filtered;
-	pc->f.sampled += s.f.sampled;
-	pc->f.limited += s.f.limited;
-	pc->f.drops += s.f.drops;
-	pc->f.exported += s.f.exported;
+	figures_add(&pc->f, &s.f);
 	pc->emitted += s.emitted;
 }
 

@@ -450,6 +450,31 @@ static void busy_reason(struct apply_result *r, const struct sled_site *s, const
 		 "one first", s->provider, s->name, SLED_SHM_LANES, list);
 }
 
+/* Whether pb's filter or aggregations cannot run at site s (a guard runs neither): the
+ * reason in why. */
+static bool site_refuses(const struct probe *pb, const struct sled_site *s, char *why,
+			 size_t len)
+{
+	struct sled_filter_prog prog;
+
+	if (s->kind == SLED_SITE_GUARD)
+		return false;
+	if (pb->filter[0] && probe_compile_filter(pb, s->provider, s->name, s->fields,
+						  (unsigned)s->nargs, &prog, why, len))
+		return true;
+	return pb->aggs && agg_check_site(pb, s->provider, s->name, s->fields,
+					  (unsigned)s->nargs, why, len);
+}
+
+/* A site the probe asked about could not take it: counted, the first error kept.
+ * Whether r has a reason already (else the caller writes one). */
+static bool note_failure(struct apply_result *r, int error)
+{
+	r->failed++;
+	r->error = r->error ? r->error : error;
+	return r->why[0];
+}
+
 /* Which probes each of p's slots should carry (who; a site takes up to SLED_SHM_LANES
  * probes, oldest first), assigning slots as needed; for only, its slots (mine, a bitmap)
  * and what kept it off a site (res). */
@@ -469,48 +494,21 @@ static void plan(struct probes *pr, struct traced_proc *p, const struct probe *o
 			const struct sled_site *s = &obj->sites[i];
 
 			for (const struct probe *pb = pr->head; pb; pb = pb->next) {
+				char why[400]; /* provider:name: and the compiler's message */
 				unsigned k;
 				int slot;
 
 				if (!probe_matches(pb, p, po, s))
 					continue;
-				if (pb->filter[0] && s->kind != SLED_SITE_GUARD) {
-					struct sled_filter_prog prog;
-					char why[400]; /* provider:name: and the compiler's message */
-
-					if (probe_compile_filter(pb, s->provider, s->name, s->fields,
-								 (unsigned)s->nargs, &prog, why, sizeof(why))) {
-						if (pb == only) {
-							r.failed++;
-							r.error = r.error ? r.error : -EINVAL;
-							if (!r.why[0])
-								snprintf(r.why, sizeof(r.why), "%.255s", why);
-						}
-						continue;
-					}
-				}
-				if (pb->aggs && s->kind != SLED_SITE_GUARD) {
-					char why[400];
-
-					if (agg_check_site(pb, s->provider, s->name, s->fields,
-							   (unsigned)s->nargs, why, sizeof(why))) {
-						if (pb == only) {
-							r.failed++;
-							r.error = r.error ? r.error : -EINVAL;
-							if (!r.why[0])
-								snprintf(r.why, sizeof(r.why), "%.255s", why);
-						}
-						continue;
-					}
+				if (site_refuses(pb, s, why, sizeof(why))) {
+					if (pb == only && !note_failure(&r, -EINVAL))
+						snprintf(r.why, sizeof(r.why), "%.255s", why);
+					continue;
 				}
 				slot = procs_slot_for(p, po, s);
 				if (slot < 0) {
-					if (pb == only) {
-						r.failed++;
-						r.error = r.error ? r.error : slot;
-						if (!r.why[0])
-							slot_failure_why(r.why, p, po, s, slot);
-					}
+					if (pb == only && !note_failure(&r, slot))
+						slot_failure_why(r.why, p, po, s, slot);
 					continue;
 				}
 				for (k = 0; k < SLED_SHM_LANES && who[slot][k] && who[slot][k] != pb->id; k++)
@@ -695,18 +693,12 @@ struct count_walk {
 static void count_lane(const struct probe_lane *pl, void *arg)
 {
 	struct count_walk *w = arg;
-	struct figures *f = &w->c->f;
 
 	if (pl->proc != w->last) {
 		w->last = pl->proc;
 		w->c->processes++;
 	}
-	f->hits += pl->since.hits;
-	f->filtered += pl->since.filtered;
-	f->sampled += pl->since.sampled;
-	f->limited += pl->since.limited;
-	f->drops += pl->since.drops;
-	f->exported += pl->since.exported;
+	figures_add(&w->c->f, &pl->since);
 	w->c->sites_on += pl->proc->slots[pl->slot].state == SLED_STATE_ON;
 }
 
