@@ -16,6 +16,9 @@
  *             sled_aggregate{probe,expr,<key fields>[,stat]},
  *             sled_aggregate_hist{probe,expr,<key fields>,le} (a histogram),
  *             sled_aggregate_{keys,overflow,dropped}{probe,expr}
+ *
+ * The caller caps the text (metrics_text_cap) and ends it with sled_metrics_truncated
+ * (metrics_text_finish): a source stops adding series once one did not fit.
  */
 #ifndef SLED_METRICS_FAMILIES_H
 #define SLED_METRICS_FAMILIES_H

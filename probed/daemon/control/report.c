@@ -354,7 +354,7 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "objects", objs.objects);
 	ctl_pack_kv_u64(pk, "objects_bytes", objs.bytes);
 	ctl_pack_str(pk, "limits");
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	ctl_pack_kv_u64(pk, "request_bytes", l->request_bytes);
 	ctl_pack_kv_u64(pk, "request_elements", REQUEST_MAX_ELEMENTS);
 	ctl_pack_kv_u64(pk, "clients", l->clients);
@@ -362,10 +362,11 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "probes_per_uid", l->probes_per_uid);
 	ctl_pack_kv_u64(pk, "client_buffer", l->client_buffer);
 	ctl_pack_kv_u64(pk, "objects_memory", objs.max_bytes);
+	ctl_pack_kv_u64(pk, "metrics_bytes", l->metrics_bytes);
 	/* Each limit's count: connections refused, requests refused, objects not read,
-	 * clients slowed. */
+	 * /metrics replies cut, clients slowed. */
 	ctl_pack_str(pk, "refused");
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 9);
 	ctl_pack_kv_u64(pk, "clients", s->refused_clients);
 	ctl_pack_kv_u64(pk, "clients_per_uid", s->refused_clients_uid);
 	ctl_pack_kv_u64(pk, "no_fds", s->refused_fds);
@@ -374,6 +375,7 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "probes_per_uid", s->refused_probes);
 	ctl_pack_kv_u64(pk, "version", s->refused_version);
 	ctl_pack_kv_u64(pk, "objects_memory", objs.refused);
+	ctl_pack_kv_u64(pk, "metrics_bytes", s->metrics_truncated);
 	ctl_pack_str(pk, "slowed");
 	msgpack_pack_map(pk, 2);
 	ctl_pack_kv_u64(pk, "paused", s->paused);
