@@ -74,6 +74,13 @@ void report_probe_figures(const struct probe *pb, struct daemon *d, struct probe
 	};
 }
 
+void report_probe_tp_table(const struct probe *pb, struct daemon *d, struct tp_table *t)
+{
+	for (unsigned i = 0; i < MODE_PARTS; i++)
+		if (mode_parts[i]->tracepoints)
+			mode_parts[i]->tracepoints(pb, d, t);
+}
+
 /* "tracepoints": the probe's live figures per tracepoint (tp_figures.h); a probe over
  * more than TP_FIGURES_MAX tracepoints lists the first ones (its totals stay whole). */
 static void report_probe_tracepoints(msgpack_packer *pk, const struct probe *pb,
@@ -86,9 +93,7 @@ static void report_probe_tracepoints(msgpack_packer *pk, const struct probe *pb,
 		msgpack_pack_array(pk, 0);
 		return;
 	}
-	for (unsigned i = 0; i < MODE_PARTS; i++)
-		if (mode_parts[i]->tracepoints)
-			mode_parts[i]->tracepoints(pb, d, t);
+	report_probe_tp_table(pb, d, t);
 	msgpack_pack_array(pk, t->n);
 	for (unsigned i = 0; i < t->n; i++) {
 		const struct tp_figures *r = &t->rows[i];
