@@ -347,7 +347,7 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	server_count_clients(d, &n);
 	if (d->procs.objects)
 		sled_objcache_stats(d->procs.objects, &objs);
-	msgpack_pack_map(pk, 11 + RELOAD_STATUS_KEYS);
+	msgpack_pack_map(pk, 13 + RELOAD_STATUS_KEYS);
 	reload_pack_status(pk, d);
 	ctl_pack_kv_u64(pk, "clients", n.clients);
 	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
@@ -358,6 +358,9 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	/* Parsed ELF objects held, each once however many processes map it. */
 	ctl_pack_kv_u64(pk, "objects", objs.objects);
 	ctl_pack_kv_u64(pk, "objects_bytes", objs.bytes);
+	/* Files parsed, and references served without parsing, since start. */
+	ctl_pack_kv_u64(pk, "objects_reads", objs.reads);
+	ctl_pack_kv_u64(pk, "objects_hits", objs.hits);
 	ctl_pack_str(pk, "limits");
 	msgpack_pack_map(pk, 8);
 	ctl_pack_kv_u64(pk, "request_bytes", l->request_bytes);
