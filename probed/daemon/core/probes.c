@@ -9,6 +9,7 @@
 #include "cli/pattern.h"
 #include "daemon/core/probes.h"
 #include "daemon/sled/aggregate.h"
+#include "discovery/objcache.h"
 
 struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, const char *binary,
 			 uid_t owner)
@@ -50,6 +51,14 @@ const struct probe_uprobe *probe_uprobe_view(const struct probe *pb)
 	return pb->up ? pb->up : &none;
 }
 
+/* The uprobe part and what it holds. */
+static void probe_uprobe_free(struct probe_uprobe *up)
+{
+	if (up && up->binary_obj)
+		sled_objcache_put(up->objects, up->binary_obj);
+	free(up);
+}
+
 bool probes_remove(struct probes *pr, uint32_t id)
 {
 	for (struct probe **pp = &pr->head; *pp; pp = &(*pp)->next) {
@@ -57,7 +66,7 @@ bool probes_remove(struct probes *pr, uint32_t id)
 			struct probe *pb = *pp;
 
 			*pp = pb->next;
-			free(pb->up);
+			probe_uprobe_free(pb->up);
 			agg_probe_free(pb);
 			free(pb);
 			return true;
@@ -718,7 +727,7 @@ void probes_free(struct probes *pr)
 		struct probe *pb = pr->head;
 
 		pr->head = pb->next;
-		free(pb->up);
+		probe_uprobe_free(pb->up);
 		agg_probe_free(pb);
 		free(pb);
 	}

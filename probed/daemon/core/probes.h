@@ -50,6 +50,11 @@ struct probe_uprobe {
 	/* Figures of uprobe attaches released when their process exited (uprobe_auto.c, and
 	 * a -p uprobe probe's own: uprobe_release_exited). */
 	struct figures upast;
+	/* -b: the binary's parsed sites, a reference into objects held while the probe
+	 * stands, so that another enable of the same unchanged file does not parse it again
+	 * (NULL: none held). */
+	const struct sled_object *binary_obj;
+	struct sled_objcache *objects;
 };
 
 /* pb's uprobe part, made on first use; NULL without memory. */
