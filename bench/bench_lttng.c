@@ -20,80 +20,18 @@
 
 #include "bench_common.h"
 
-#include <string.h>
+BENCH_LOOP(loop_none, (void)0)
+BENCH_LOOP(loop_lttng, lttng_ust_tracepoint(bench_lttng, hot, i, acc))
 
-LOOP_ATTRS static uint64_t loop_none(uint64_t n)
-{
-	uint64_t acc = 1;
-
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		acc += i;
-	}
-	return acc;
-}
-
-LOOP_ATTRS static uint64_t loop_lttng(uint64_t n)
-{
-	uint64_t acc = 1;
-
-	for (uint64_t i = 0; i < n; i++) {
-		__asm__ __volatile__("" : "+r"(acc));
-		lttng_ust_tracepoint(bench_lttng, hot, i, acc);
-		acc += i;
-	}
-	return acc;
-}
+/* burst: as bench_tp's, each burst fits the session's buffer and the pause lets
+ * lttng-consumerd take it, so every timed event is recorded (none discarded). */
+static const struct bench_mode modes[] = {
+	{ "none", loop_none, false },
+	{ "disabled", loop_lttng, false },
+	{ "burst", loop_lttng, true },
+};
 
 int main(int argc, char **argv)
 {
-	static volatile uint64_t sink;
-	uint64_t (*fn)(uint64_t) = NULL;
-	uint64_t iter;
-	double r[101];
-	int reps;
-
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s none|disabled|burst ITER REPS\n", argv[0]);
-		return 2;
-	}
-	iter = strtoull(argv[2], NULL, 10);
-	reps = atoi(argv[3]);
-	if (reps < 1 || reps > 101 || !iter) {
-		fprintf(stderr, "Error: ITER > 0, 1 <= REPS <= 101\n");
-		return 2;
-	}
-	if (!strcmp(argv[1], "none"))
-		fn = loop_none;
-	else if (!strcmp(argv[1], "disabled"))
-		fn = loop_lttng;
-	else if (strcmp(argv[1], "burst")) {
-		fprintf(stderr, "Error: unknown mode '%s'\n", argv[1]);
-		return 2;
-	}
-	wait_go();
-	if (fn) {
-		sink = fn(iter / 10); /* warm up */
-		for (int k = 0; k < reps; k++) {
-			uint64_t t0 = now_ns();
-
-			sink = fn(iter);
-			r[k] = (double)(now_ns() - t0) / (double)iter;
-		}
-	} else {
-		/* As bench_tp's burst: each burst fits the buffer, the pause lets lttng-consumerd
-		 * take it, so every timed event is recorded (none discarded). */
-		struct timespec pause = { 0, 20 * 1000 * 1000 };
-
-		for (int k = 0; k < reps; k++) {
-			uint64_t t0 = now_ns();
-
-			sink = loop_lttng(iter);
-			r[k] = (double)(now_ns() - t0) / (double)iter;
-			nanosleep(&pause, NULL);
-		}
-	}
-	printf("%.3f\n", median(r, reps));
-	(void)sink;
-	return 0;
+	return bench_main(argc, argv, modes, sizeof(modes) / sizeof(modes[0]));
 }

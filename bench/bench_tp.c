@@ -26,23 +26,6 @@
 
 #include "bench_common.h"
 
-#include <string.h>
-
-/* One loop: each iteration runs what the variant adds (site) between the same two
- * steps. */
-#define BENCH_LOOP(name, site)                                                              \
-	LOOP_ATTRS static uint64_t name(uint64_t n)                                         \
-	{                                                                                   \
-		uint64_t acc = 1;                                                           \
-                                                                                            \
-		for (uint64_t i = 0; i < n; i++) {                                          \
-			__asm__ __volatile__("" : "+r"(acc));                               \
-			site;                                                               \
-			acc += i;                                                           \
-		}                                                                           \
-		return acc;                                                                 \
-	}
-
 static const char *const names[2] = { "/index.html", "/about.html" };
 
 BENCH_LOOP(loop_none, (void)0)
@@ -50,8 +33,9 @@ BENCH_LOOP(loop_disabled, TRACEPOINT(bench, hot, i, acc))
 BENCH_LOOP(loop_sdt, STAP_PROBE2(bench, sdt, i, acc))
 BENCH_LOOP(loop_str, TRACEPOINT(bench, hotstr, i, names[i & 1]))
 
-/* The same strings in a buffer of the loop's own frame: sled mode copies them by loads
- * (they lie between the site's %rsp and the stack's top). */
+/* The same strings in a buffer of the loop's own frame (this leaf keeps it in its red
+ * zone): sled mode copies them by loads, as they lie between the site's red zone and the
+ * stack's top. */
 LOOP_ATTRS static uint64_t loop_stackstr(uint64_t n)
 {
 	char on_stack[2][16];
@@ -102,74 +86,28 @@ LOOP_ATTRS static uint64_t loop_work_disabled(uint64_t n)
 	return acc;
 }
 
+/* burst, burst-*str: bursts that fit one ring (8192 records of 32 bytes), a pause for the
+ * daemon to drain between them: the cost of an event that is recorded, not dropped. */
+static const struct bench_mode modes[] = {
+	{ "none", loop_none, false },
+	{ "disabled", loop_disabled, false },
+	{ "sdt", loop_sdt, false },
+	{ "guard", loop_guard, false },
+	{ "guard-sem", loop_guard_sem, false },
+	{ "work-none", loop_work_none, false },
+	{ "work-disabled", loop_work_disabled, false },
+	{ "burst", loop_disabled, true },
+	{ "burst-str", loop_str, true },
+	{ "burst-stackstr", loop_stackstr, true },
+	{ "burst-heapstr", loop_heapstr, true },
+};
+
 int main(int argc, char **argv)
 {
-	static volatile uint64_t sink;
-	uint64_t (*fn)(uint64_t) = NULL;
-	uint64_t iter;
-	double r[101];
-	int reps;
-
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s MODE ITER REPS\n", argv[0]);
-		return 2;
-	}
-	iter = strtoull(argv[2], NULL, 10);
-	reps = atoi(argv[3]);
-	if (reps < 1 || reps > 101 || !iter) {
-		fprintf(stderr, "bench_tp: ITER > 0, 1 <= REPS <= 101\n");
-		return 2;
-	}
-	if (!strcmp(argv[1], "none"))
-		fn = loop_none;
-	else if (!strcmp(argv[1], "disabled"))
-		fn = loop_disabled;
-	else if (!strcmp(argv[1], "sdt"))
-		fn = loop_sdt;
-	else if (!strcmp(argv[1], "guard"))
-		fn = loop_guard;
-	else if (!strcmp(argv[1], "guard-sem"))
-		fn = loop_guard_sem;
-	else if (!strcmp(argv[1], "work-none"))
-		fn = loop_work_none;
-	else if (!strcmp(argv[1], "work-disabled"))
-		fn = loop_work_disabled;
-	else if (strcmp(argv[1], "burst") && strcmp(argv[1], "burst-str") &&
-		 strcmp(argv[1], "burst-stackstr") && strcmp(argv[1], "burst-heapstr")) {
-		fprintf(stderr, "bench_tp: unknown mode '%s'\n", argv[1]);
-		return 2;
-	}
+	/* Set up before the modes run: a heap string is read through the kernel. */
 	on_heap[0] = strdup(names[0]);
 	on_heap[1] = strdup(names[1]);
 	if (!on_heap[0] || !on_heap[1])
 		return 1;
-	wait_go();
-	if (fn) {
-		sink = fn(iter / 10); /* warm up */
-		for (int k = 0; k < reps; k++) {
-			uint64_t t0 = now_ns();
-
-			sink = fn(iter);
-			r[k] = (double)(now_ns() - t0) / (double)iter;
-		}
-	} else {
-		/* Bursts that fit one ring (8192 records of 32 bytes), a pause for the daemon to
-		 * drain between them: the cost of an event that is recorded, not dropped. */
-		struct timespec pause = { 0, 20 * 1000 * 1000 };
-		uint64_t (*burst)(uint64_t) = !argv[1][5]                        ? loop_disabled
-					      : !strcmp(argv[1], "burst-str")      ? loop_str
-					      : !strcmp(argv[1], "burst-stackstr") ? loop_stackstr
-										   : loop_heapstr;
-
-		for (int k = 0; k < reps; k++) {
-			uint64_t t0 = now_ns();
-
-			sink = burst(iter);
-			r[k] = (double)(now_ns() - t0) / (double)iter;
-			nanosleep(&pause, NULL);
-		}
-	}
-	printf("%.3f\n", median(r, reps));
-	(void)sink;
-	return 0;
+	return bench_main(argc, argv, modes, sizeof(modes) / sizeof(modes[0]));
 }

@@ -5,8 +5,9 @@
 
 Rows: a tight loop with no tracepoint, with a disabled TRACEPOINT, with a sys/sdt.h probe
 (not attached); the same with ~27 ns of real work per iteration; sled mode enabled (one
-event with 2 integer arguments into the ring, and the drop path when the ring is full;
-one with an integer and a 12-byte string: a literal, a stack buffer, a heap string);
+event with 2 integer arguments into the ring, through the fast path and, beside it, the
+general path alone (SLED_FAST_PATH=0), and the drop path when the ring is full; one with
+an integer and a 12-byte string: a literal, a stack buffer, a heap string);
 uprobe mode through probed, and bpftrace (count() and printf of the arguments) on the
 same site, interleaved and pinned (loop on CPU 0, consumer on CPU 1); "vs bpftrace" is
 against bpftrace count() on the same site.  LTTng-UST rows (bench_lttng: the same loop
@@ -63,10 +64,11 @@ def binary(mode):
     return (bench_lttng, mode[6:]) if mode.startswith("lttng-") else (bench, mode)
 
 
-def run_mode(mode, iters, reps, before_go=None, pin=False):
+def run_mode(mode, iters, reps, before_go=None, pin=False, env=None):
     """Start bench_tp (or bench_lttng), let before_go(pid) attach something, then time it."""
     p = subprocess.Popen((PIN_APP if pin else []) + [*binary(mode), str(iters), str(reps)],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, **env) if env else None)
     line = p.stdout.readline().split()
     pid = int(line[1])
     cleanup = before_go(pid) if before_go else None
@@ -196,7 +198,7 @@ def per_event_ir(mode, ref, iters):
     return (a - b) / (1.1 * iters) if a and b else None
 
 
-def sled_enabled_ir(d, iters=200_000):
+def sled_enabled_ir(d, iters=200_000, env=None):
     """callgrind instructions per recorded sled-mode event, bench_tp under valgrind with the
     probe enabled by probed (the agent patches the site, so valgrind must re-translate
     modified code: --smc-check=all).  None, with the reason printed, if it cannot run."""
@@ -206,7 +208,7 @@ def sled_enabled_ir(d, iters=200_000):
     p = subprocess.Popen(["valgrind", "--tool=callgrind", "--smc-check=all",
                           f"--callgrind-out-file={out}", bench, "disabled", str(iters), "1"],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+                         text=True, env=dict(os.environ, **env) if env else None)
     try:
         pid = int(p.stdout.readline().split()[1])
         disable = d.enable(pid, "bench:hot")
@@ -252,7 +254,7 @@ def main():
         # sled and LTTng-UST enabled, the same bursts of 8,000 events (each fits one ring or
         # one LTTng channel buffer), interleaved round by round; probed and lttng-sessiond
         # (with its consumerd) on CPU 1.
-        bursts, lttng_bursts, lttng_en_ir, lttng_discarded = [], [], None, None
+        bursts, general_bursts, lttng_bursts, lttng_en_ir, lttng_discarded = [], [], [], None, None
         sess = None
         if not lttng_why:
             try:
@@ -262,6 +264,8 @@ def main():
         try:
             for _ in range(2 * ROUNDS + 1):
                 bursts.append(run_mode("burst", 8000, 31, lambda pid: d.enable(pid, "bench:hot")))
+                general_bursts.append(run_mode("burst", 8000, 31, lambda pid: d.enable(pid, "bench:hot"),
+                                               env={"SLED_FAST_PATH": "0"}))
                 if sess:
                     lttng_bursts.append(run_mode("lttng-burst", 8000, 31))
             if sess:
@@ -272,6 +276,7 @@ def main():
                 sess.__exit__()
                 lttng_discarded = sess.discarded
         burst = median(bursts)
+        general_burst = median(general_bursts)
         lttng_burst = median(lttng_bursts) if lttng_bursts else None
         # An int and a 12-byte string: a literal and a stack buffer are copied by loads, a
         # heap string is read with process_vm_readv.  Bursts of 4,000 (48-byte records).
@@ -280,6 +285,7 @@ def main():
                 for m, site in (("burst-str", "bench:hotstr"), ("burst-stackstr", "bench:stackstr"),
                                 ("burst-heapstr", "bench:heapstr"))}
         sled_en_ir = sled_enabled_ir(d)
+        sled_general_ir = sled_enabled_ir(d, env={"SLED_FAST_PATH": "0"})
         full = median([run_mode("disabled", 20_000_000, 5, lambda pid: d.enable(pid, "bench:hot"))
                        for _ in range(ROUNDS)])
         pr = {}
@@ -314,6 +320,7 @@ def main():
     row("LTTng-UST tight loop, tracepoint, no session", tight.get("lttng-disabled"),
         tight.get("lttng-none"))
     row("sled mode enabled: event recorded in the ring", burst, vs_lttng=True)
+    row("  the same, general path only (SLED_FAST_PATH=0)", general_burst, vs_lttng=True)
     row("LTTng-UST enabled: event recorded (session, tmpfs)", lttng_burst, vs_lttng=True)
     row("sled mode enabled: int + string literal", strs["burst-str"])
     row("sled mode enabled: int + string in a stack buffer", strs["burst-stackstr"])
@@ -342,11 +349,11 @@ def main():
             print(f"enabled, recorded: sled {burst:.2f} ns, LTTng-UST {lttng_burst:.2f} ns per event "
                   f"(sled/LTTng {burst / lttng_burst:.3f}x; medians of {2 * ROUNDS + 1} interleaved runs "
                   f"of 31 bursts of 8,000; LTTng discarded {lttng_discarded} events)")
-    if sled_en_ir is not None or lttng_en_ir is not None:
+    if sled_en_ir is not None or sled_general_ir is not None or lttng_en_ir is not None:
         fmt = lambda v: "n/a" if v is None else f"{v:.0f}"  # noqa: E731
         print(f"callgrind, instructions per recorded event in the traced process (the consumer, "
               f"probed or lttng-consumerd, runs in another process and is not counted): "
-              f"sled {fmt(sled_en_ir)}, LTTng-UST {fmt(lttng_en_ir)}")
+              f"sled {fmt(sled_en_ir)} (general path only: {fmt(sled_general_ir)}), LTTng-UST {fmt(lttng_en_ir)}")
     if bt_ours:
         print(f"sled mode recorded event is {bt_ours / burst:.0f}x cheaper than bpftrace count() on the same site")
     if uprobe and bt_ours and bt_printf:

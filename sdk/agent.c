@@ -57,7 +57,7 @@ static int prepare_slot(unsigned i, const struct sled_shm_site *s, bool on, stru
 		 * on it: that one traps, runs the NOP out of line and comes back to our sled. */
 		if (on && (sled_peek(s->addr, &first, 1) || (first != 0x90 && first != 0xcc)))
 			return -EILSEQ;
-		stub = sled_stub_for(i, s->addr, &err);
+		stub = sled_stub_for(i, s, &err);
 		if (!stub)
 			return err;
 		p->addr = s->addr + 1;

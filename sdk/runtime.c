@@ -268,6 +268,12 @@ int sled_runtime_start(uint64_t ring_size)
 	if (env_set("SLED_DISABLE"))
 		return -ECANCELED;
 	pthread_mutex_lock(&start_lock);
+	{
+		const char *fp = getenv("SLED_FAST_PATH");
+
+		/* The general path only (for comparison and diagnosis). */
+		sled_fast_path = !(fp && !strcmp(fp, "0"));
+	}
 	if (!atfork_registered) {
 		pthread_atfork(NULL, NULL, after_fork_child);
 		atfork_registered = true;

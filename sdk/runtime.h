@@ -132,7 +132,9 @@ SLED_HIDDEN int sled_sync_threads(void);
 SLED_HIDDEN void sled_poke_after_fork(void);
 
 /* stubs.c: the stub for slot (same stub for the same slot and address), or 0. */
-SLED_HIDDEN uint64_t sled_stub_for(unsigned slot, uint64_t site_addr, int *err);
+SLED_HIDDEN uint64_t sled_stub_for(unsigned slot, const struct sled_shm_site *site, int *err);
+/* Stubs get fast_path.S's part where a site allows it (SLED_FAST_PATH=0: never). */
+extern bool sled_fast_path SLED_HIDDEN;
 
 /* site_memory.c: per slot, memory its events read directly ({0, 0}: none); set by the
  * agent before the site is patched. */
@@ -141,6 +143,8 @@ SLED_HIDDEN void sled_note_site_memory(unsigned slot, uint64_t site);
 
 /* trampoline.S */
 SLED_HIDDEN void sled_trampoline(void);
+/* fast_path.S */
+SLED_HIDDEN void sled_fast_trampoline(void);
 
 /* dispatch.c: 0 when the event was handled, 1 when the thread needs the slow path. */
 SLED_HIDDEN int sled_dispatch(uint64_t *regs, uint64_t slot);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fnv.h"
 #include "strpool.h"
 
 #define CHUNK_BYTES 16384
@@ -30,16 +31,6 @@ static size_t entry_len(const char *e)
 	return len;
 }
 
-static uint64_t hash(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
-
 static int grow(struct sled_strpool *p)
 {
 	size_t n = p->nslots ? p->nslots * 2 : 64;
@@ -52,7 +43,7 @@ static int grow(struct sled_strpool *p)
 
 		if (!p->slots[i])
 			continue;
-		for (j = hash(p->slots[i], entry_len(p->slots[i])) & (n - 1); v[j];
+		for (j = sled_fnv1a(p->slots[i], entry_len(p->slots[i])) & (n - 1); v[j];
 		     j = (j + 1) & (n - 1))
 			;
 		v[j] = p->slots[i];
@@ -104,7 +95,7 @@ const void *sled_strpool_intern_bytes(struct sled_strpool **pool, const void *da
 	}
 	if ((p->count + 1) * 2 > p->nslots && grow(p))
 		return NULL;
-	for (i = hash(data, len) & (p->nslots - 1); p->slots[i]; i = (i + 1) & (p->nslots - 1))
+	for (i = sled_fnv1a(data, len) & (p->nslots - 1); p->slots[i]; i = (i + 1) & (p->nslots - 1))
 		if (entry_len(p->slots[i]) == len && !memcmp(p->slots[i], data, len))
 			return p->slots[i];
 	copy = store(p, data, len);

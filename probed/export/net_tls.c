@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "net_opts.h"
 #include "net_tls.h"
 #include "netout.h"
 #include "output_impl.h"
@@ -38,12 +39,11 @@ int sled_tls_opt(struct sled_tls_opts *o, const char *kind, const char *key,
 							: NULL;
 
 	if (!strcmp(key, "insecure")) {
-		if (*value && strcmp(value, "0") && strcmp(value, "1")) {
+		if (!sled_net_opt_flag(value, &o->insecure)) {
 			sled_output_set_err(err, errlen, "%s: bad insecure '%s': expected 0 or 1",
 					    kind, value);
 			return -EINVAL;
 		}
-		o->insecure = !*value || !strcmp(value, "1");
 		return 0;
 	}
 	if (!slot)

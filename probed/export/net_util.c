@@ -345,20 +345,3 @@ char *sled_net_hostport(const char *kind, const char *t, const char *default_por
 		sled_output_set_err(err, errlen, "out of memory");
 	return out;
 }
-
-int sled_net_opt_u64(const char *kind, const char *key, const char *value, uint64_t min,
-		     uint64_t max, uint64_t *out, char *err, size_t errlen)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(value, &end, 10);
-	if (!*value || *end || errno || value[0] == '-' || v < min || v > max) {
-		sled_output_set_err(err, errlen, "%s: bad %s '%s': expected %llu..%llu", kind, key,
-				    value, (unsigned long long)min, (unsigned long long)max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}

@@ -35,7 +35,8 @@
  * Options every network output takes (parsed here, not by protocols):
  *   queue=N   events held for the receiver at most (default 262144)
  *   batch=N   events per batch at most (default 4096)
- * Every other option goes to proto->create, which rejects the ones it does not know.
+ * Every other option goes to proto->create, which reads them through its table of options
+ * (net_opts.h: sled_net_opts_apply) and so rejects the ones it does not know.
  */
 #ifndef SLED_EXPORT_NETOUT_H
 #define SLED_EXPORT_NETOUT_H
@@ -46,17 +47,8 @@
 #include <sys/types.h>
 
 #include "common/mono_clock.h"
+#include "net_opts.h"
 #include "output.h"
-
-#define SLED_NETOUT_MAX_OPTS 16
-
-/* The key=value options of a spec, in order; values may be "" (key given without '='). */
-struct sled_netout_opts {
-	unsigned n;
-	struct {
-		const char *key, *value;
-	} opt[SLED_NETOUT_MAX_OPTS];
-};
 
 /* A batch of encoded events, all with the same key (proto->key). */
 struct sled_batch {
@@ -187,9 +179,5 @@ char *sled_net_hostport(const char *kind, const char *t, const char *default_por
  * (output_forward.c; the otlp output uses it too). */
 int sled_gzip_into(const struct sled_buf *in, struct sled_buf *out, char *err,
 		   size_t errlen);
-
-/* Parse "N" within [min, max] for option key: 0 or -EINVAL with the reason in err. */
-int sled_net_opt_u64(const char *kind, const char *key, const char *value, uint64_t min,
-		     uint64_t max, uint64_t *out, char *err, size_t errlen);
 
 #endif /* SLED_EXPORT_NETOUT_H */

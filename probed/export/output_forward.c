@@ -53,6 +53,7 @@
 #include "netout.h"
 #include "output_impl.h"
 #include "utf8.h"
+#include "common/fnv.h"
 #include "common/mono_clock.h"
 
 #define FWD_DEFAULT_PORT       "24224"
@@ -66,9 +67,6 @@
 /* The tag when rendering one failed for lack of memory: a batch must always have a tag,
  * or it could never be sent and would block the queue. */
 #define FWD_FALLBACK_TAG       "sled"
-
-#define FWD_KNOWN_OPTS "tag, ack, gzip, shared_key, hostname, username, password, " \
-		       "timeout_ms, queue, batch"
 
 /* A rendered tag for one provider:name pair.  Never freed before destroy: batches hold
  * the tag pointer until the worker sent them. */
@@ -108,10 +106,9 @@ struct fwd {
 
 static uint64_t str_hash(uint64_t h, const char *s)
 {
-	/* FNV-1a; the 0xff separator keeps ("ab", "c") apart from ("a", "bc"). */
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return (h ^ 0xff) * 0x100000001b3ull;
+	/* The 0xff separator keeps ("ab", "c") apart from ("a", "bc"). */
+	h = sled_fnv1a_more(h, s, s ? strlen(s) : 0);
+	return (h ^ 0xff) * SLED_FNV_PRIME;
 }
 
 /* Append s with ill-formed UTF-8 replaced: a tag is a msgpack str. */
@@ -188,7 +185,7 @@ static const char *fwd_key(void *proto, const struct sled_event *ev)
 
 	if (f->last && tag_is(f->last, ev->provider, ev->name))
 		return f->last->tag;
-	h = str_hash(str_hash(0xcbf29ce484222325ull, ev->provider), ev->name);
+	h = str_hash(str_hash(SLED_FNV_OFFSET, ev->provider), ev->name);
 	if (f->nbuckets) {
 		for (t = f->buckets[h & (f->nbuckets - 1)]; t; t = t->next) {
 			if (t->hash == h && tag_is(t, ev->provider, ev->name)) {
@@ -793,95 +790,36 @@ static void fwd_destroy(void *proto)
 	free(f);
 }
 
-/* The template's placeholders are {provider} and {name}; any other brace is a typo. */
-static int check_tag(const char *tmpl, char *err, size_t errlen)
+/* Option tag=: the template's placeholders are {provider} and {name}; any other brace is
+ * a typo. */
+static int check_tag(void *state, const char *kind, const char *tmpl, char *err, size_t errlen)
 {
-	if (!*tmpl) {
-		sled_output_set_err(err, errlen, "forward: empty tag");
-		return -EINVAL;
-	}
+	(void)state;
 	for (const char *p = tmpl; *p; p++) {
 		if (!strncmp(p, "{provider}", 10))
 			p += 9;
 		else if (!strncmp(p, "{name}", 6))
 			p += 5;
 		else if (*p == '{' || *p == '}') {
-			sled_output_set_err(err, errlen, "forward: bad tag '%s': placeholders"
-					    " are {provider} and {name}", tmpl);
+			sled_output_set_err(err, errlen, "%s: bad tag '%s': placeholders"
+					    " are {provider} and {name}", kind, tmpl);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-/* A yes/no option: 1, 0, or given without a value (yes). */
-static int opt_bool(const char *key, const char *value, bool *out, char *err, size_t errlen)
-{
-	uint64_t v = 1;
-
-	if (*value && sled_net_opt_u64("forward", key, value, 0, 1, &v, err, errlen))
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int opt_str(const char *key, const char *value, char **out, char *err, size_t errlen)
-{
-	if (!*value) {
-		sled_output_set_err(err, errlen, "forward: %s needs a value", key);
-		return -EINVAL;
-	}
-	free(*out);
-	*out = strdup(value);
-	if (!*out) {
-		sled_output_set_err(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int apply_opt(struct fwd *f, const char *key, const char *value, char *err,
-		     size_t errlen)
-{
-	int tls = f->tls_opts_allowed
-			  ? sled_tls_opt(&f->tls_opts, f->kind, key, value, err, errlen)
-			  : 1;
-	uint64_t v;
-
-	if (tls <= 0)
-		return tls;
-	if (!strcmp(key, "tag"))
-		return (opt_str(key, value, &f->tag_tmpl, err, errlen) ||
-			check_tag(f->tag_tmpl, err, errlen)) ? -EINVAL : 0;
-	if (!strcmp(key, "ack"))
-		return opt_bool(key, value, &f->ack, err, errlen);
-	if (!strcmp(key, "gzip"))
-		return opt_bool(key, value, &f->gzip, err, errlen);
-	if (!strcmp(key, "shared_key"))
-		return opt_str(key, value, &f->shared_key, err, errlen);
-	if (!strcmp(key, "hostname"))
-		return opt_str(key, value, &f->hostname, err, errlen);
-	if (!strcmp(key, "username"))
-		return opt_str(key, value, &f->username, err, errlen);
-	if (!strcmp(key, "password")) {
-		/* An empty password is a password; keep "" rather than refusing it. */
-		free(f->password);
-		f->password = strdup(value);
-		if (!f->password)
-			sled_output_set_err(err, errlen, "out of memory");
-		return f->password ? 0 : -ENOMEM;
-	}
-	if (!strcmp(key, "timeout_ms")) {
-		if (sled_net_opt_u64("forward", key, value, 1, 3600000, &v, err, errlen))
-			return -EINVAL;
-		f->timeout_ms = (int)v;
-		return 0;
-	}
-	sled_output_set_err(err, errlen,
-			    "%s: unknown option '%s' (%s%s)", f->kind, key, FWD_KNOWN_OPTS,
-			    f->tls_opts_allowed ? ", " SLED_TLS_OPTS_HELP : "");
-	return -EINVAL;
-}
+static const struct sled_opt fwd_opts[] = {
+	SLED_OPT_DUP_AT("tag", struct fwd, tag_tmpl, 1, check_tag),
+	SLED_OPT_FLAG_AT("ack", struct fwd, ack),
+	SLED_OPT_FLAG_AT("gzip", struct fwd, gzip),
+	SLED_OPT_DUP_AT("shared_key", struct fwd, shared_key, 1, NULL),
+	SLED_OPT_DUP_AT("hostname", struct fwd, hostname, 1, NULL),
+	SLED_OPT_DUP_AT("username", struct fwd, username, 1, NULL),
+	/* An empty password is a password: kept as "" rather than refused. */
+	SLED_OPT_DUP_AT("password", struct fwd, password, 0, NULL),
+	SLED_OPT_INT_AT("timeout_ms", struct fwd, timeout_ms, 1, 3600000),
+};
 
 static void *fwd_create_common(const char *kind, bool is_unix, const char *target,
 			       const struct sled_netout_opts *opts, char *err, size_t errlen)
@@ -898,9 +836,9 @@ static void *fwd_create_common(const char *kind, bool is_unix, const char *targe
 	f->kind = kind;
 	f->tls_opts_allowed = !strcmp(kind, "forward+tls");
 	f->timeout_ms = FWD_DEFAULT_TIMEOUT_MS;
-	for (unsigned i = 0; i < opts->n; i++)
-		if (apply_opt(f, opts->opt[i].key, opts->opt[i].value, err, errlen))
-			goto fail;
+	if (sled_net_opts_apply(kind, fwd_opts, sizeof(fwd_opts) / sizeof(fwd_opts[0]), f,
+				f->tls_opts_allowed ? &f->tls_opts : NULL, opts, err, errlen))
+		goto fail;
 	if (is_unix) {
 		if (!*target) {
 			sled_output_set_err(err, errlen, "forward: expected forward+unix:PATH");

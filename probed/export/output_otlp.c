@@ -81,31 +81,6 @@ struct otlp_out {
  */
 #define REC_HEAD 9
 
-static bool printable(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
-static bool is_flag(const char *v, bool *out)
-{
-	if (!strcmp(v, "1") || !strcmp(v, "true") || !v[0]) {
-		*out = true;
-		return true;
-	}
-	if (!strcmp(v, "0") || !strcmp(v, "false")) {
-		*out = false;
-		return true;
-	}
-	return false;
-}
-
 /* HTTP's token characters (RFC 9110), for header names. */
 static bool http_token(const char *s, size_t n)
 {
@@ -124,8 +99,10 @@ static bool http_token(const char *s, size_t n)
 }
 
 /* Option header=NAME:VALUE: 0, or -EINVAL with err. */
-static int add_header(struct otlp_out *s, const char *value, char *err, size_t errlen)
+static int add_header(void *state, const char *kind, const char *value, char *err,
+		      size_t errlen)
 {
+	struct otlp_out *s = state;
 	const char *colon = strchr(value, ':'), *v;
 	size_t n = colon ? (size_t)(colon - value) : 0;
 
@@ -134,18 +111,18 @@ static int add_header(struct otlp_out *s, const char *value, char *err, size_t e
 	    (n == 17 && !strncasecmp(value, "transfer-encoding", 17))) {
 		sled_output_set_err(err, errlen,
 				    "%s: bad header '%.40s': expected NAME:VALUE, NAME a token other than Host, Content-* and Transfer-Encoding",
-				    s->kind, value);
+				    kind, value);
 		return -EINVAL;
 	}
 	for (v = colon + 1; *v; v++)
 		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f) {
 			sled_output_set_err(err, errlen,
 					    "%s: bad header '%.*s': control characters in its value",
-					    s->kind, (int)n, value);
+					    kind, (int)n, value);
 			return -EINVAL;
 		}
 	if (s->nheaders == MAX_HEADERS) {
-		sled_output_set_err(err, errlen, "%s: more than %d header= options", s->kind,
+		sled_output_set_err(err, errlen, "%s: more than %d header= options", kind,
 				    MAX_HEADERS);
 		return -EINVAL;
 	}
@@ -159,6 +136,32 @@ static int add_header(struct otlp_out *s, const char *value, char *err, size_t e
 	s->nheaders++;
 	return 0;
 }
+
+/* Option path=/PATH: where the receiver takes logs. */
+static int set_path(void *state, const char *kind, const char *value, char *err,
+		    size_t errlen)
+{
+	struct otlp_out *s = state;
+
+	if (value[0] != '/' || strlen(value) >= sizeof(s->path) || strpbrk(value, " \t\r\n")) {
+		sled_output_set_err(err, errlen,
+				    "%s: bad path '%s': expected /PATH without spaces (default %s)",
+				    kind, value, DEFAULT_PATH);
+		return -EINVAL;
+	}
+	strcpy(s->path, value);
+	return 0;
+}
+
+static const struct sled_opt otlp_opts[] = {
+	SLED_OPT_FLAG_AT("json", struct otlp_out, json),
+	SLED_OPT_FLAG_AT("gzip", struct otlp_out, gzip),
+	SLED_OPT_TEXT_AT("service", struct otlp_out, service),
+	SLED_OPT_TEXT_AT("hostname", struct otlp_out, host),
+	SLED_OPT_CALL("path", set_path),
+	SLED_OPT_CALL("header", add_header),
+	SLED_OPT_INT_AT("timeout_ms", struct otlp_out, timeout_ms, 1, 600000),
+};
 
 static void *otlp_create(const char *kind, bool tls, const char *target,
 			 const struct sled_netout_opts *opts, char *err, size_t errlen)
@@ -179,52 +182,9 @@ static void *otlp_create(const char *kind, bool tls, const char *target,
 	s->timeout_ms = DEFAULT_TIMEOUT_MS;
 	s->conn = SLED_CONN_CLOSED;
 	strcpy(s->path, DEFAULT_PATH);
-	for (unsigned i = 0; i < opts->n; i++) {
-		const char *key = opts->opt[i].key, *value = opts->opt[i].value;
-		uint64_t v;
-		int r = tls ? sled_tls_opt(&tls_opts, kind, key, value, err, errlen) : 1;
-
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			continue;
-		if (!strcmp(key, "json") || !strcmp(key, "gzip")) {
-			if (!is_flag(value, !strcmp(key, "json") ? &s->json : &s->gzip)) {
-				sled_output_set_err(err, errlen, "%s: bad %s '%s': expected 0 or 1",
-						    kind, key, value);
-				goto fail;
-			}
-		} else if (!strcmp(key, "service") || !strcmp(key, "hostname")) {
-			if (!printable(value, NAME_MAX_LEN)) {
-				sled_output_set_err(err, errlen,
-						    "%s: bad %s '%s': expected 1 to %d printable characters",
-						    kind, key, value, NAME_MAX_LEN);
-				goto fail;
-			}
-			strcpy(!strcmp(key, "service") ? s->service : s->host, value);
-		} else if (!strcmp(key, "path")) {
-			if (value[0] != '/' || strlen(value) >= sizeof(s->path) ||
-			    strpbrk(value, " \t\r\n")) {
-				sled_output_set_err(err, errlen,
-						    "%s: bad path '%s': expected /PATH without spaces (default %s)",
-						    kind, value, DEFAULT_PATH);
-				goto fail;
-			}
-			strcpy(s->path, value);
-		} else if (!strcmp(key, "header")) {
-			if (add_header(s, value, err, errlen))
-				goto fail;
-		} else if (!strcmp(key, "timeout_ms")) {
-			if (sled_net_opt_u64(kind, key, value, 1, 600000, &v, err, errlen))
-				goto fail;
-			s->timeout_ms = (int)v;
-		} else {
-			sled_output_set_err(err, errlen,
-					    "%s: unknown option '%s' (queue, batch, json, gzip, service, hostname, path, header, timeout_ms%s)",
-					    kind, key, tls ? ", " SLED_TLS_OPTS_HELP : "");
-			goto fail;
-		}
-	}
+	if (sled_net_opts_apply(kind, otlp_opts, sizeof(otlp_opts) / sizeof(otlp_opts[0]), s,
+				tls ? &tls_opts : NULL, opts, err, errlen))
+		goto fail;
 	if (!s->host[0]) {
 		if (gethostname(s->host, sizeof(s->host) - 1) < 0 || !s->host[0])
 			strcpy(s->host, "unknown");

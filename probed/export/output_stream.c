@@ -31,6 +31,10 @@ struct stream {
 	struct sled_conn conn;
 };
 
+static const struct sled_opt stream_opts[] = {
+	SLED_OPT_INT_AT("timeout_ms", struct stream, timeout_ms, 1, 600000),
+};
+
 static void *stream_create(const char *kind, encode_fn *encode, bool unix_socket,
 			   const char *target, const struct sled_netout_opts *opts, char *err,
 			   size_t errlen)
@@ -54,20 +58,9 @@ static void *stream_create(const char *kind, encode_fn *encode, bool unix_socket
 	s->unix_socket = unix_socket;
 	s->timeout_ms = 5000;
 	s->conn = SLED_CONN_CLOSED;
-	for (unsigned i = 0; i < opts->n; i++) {
-		uint64_t v;
-
-		if (strcmp(opts->opt[i].key, "timeout_ms")) {
-			sled_output_set_err(err, errlen,
-					    "%s: unknown option '%s' (queue, batch, timeout_ms)",
-					    kind, opts->opt[i].key);
-			goto fail;
-		}
-		if (sled_net_opt_u64(kind, "timeout_ms", opts->opt[i].value, 1, 600000, &v, err,
-				     errlen))
-			goto fail;
-		s->timeout_ms = (int)v;
-	}
+	if (sled_net_opts_apply(kind, stream_opts, sizeof(stream_opts) / sizeof(stream_opts[0]), s,
+				NULL, opts, err, errlen))
+		goto fail;
 	return s;
 fail:
 	free(s->target);

@@ -139,19 +139,6 @@ static int parse_level(const char *value, const char *const *table, int n)
 	return *end || v >= n ? -1 : (int)v;
 }
 
-/* Whether s is 1 to max printable US-ASCII characters (RFC 5424 header fields). */
-static bool printable_ascii(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s; s++)
-		if (*s < 33 || *s > 126)
-			return false;
-	return true;
-}
-
 /*
  * s as a header token or SD-NAME into out (max characters, NUL-terminated): printable
  * ASCII kept except the bytes in bad, everything else '_' (one per character, or per
@@ -177,14 +164,62 @@ static size_t map_token(const char *s, char *out, size_t max, const char *bad)
 	return n;
 }
 
+/* What the options set, before the message head is made from it. */
+struct syslog_conf {
+	int facility, severity;
+	char host[HOSTNAME_MAX + 1];   /* "" for gethostname's */
+	char app[APPNAME_MAX + 1];
+	int timeout_ms;
+};
+
+/* facility= or severity=: a name of table or its number, else the one-line reason. */
+static int set_level(int *out, const char *const *table, int n, const char *kind,
+		     const char *key, const char *value, const char *expected, char *err,
+		     size_t errlen)
+{
+	*out = parse_level(value, table, n);
+	if (*out < 0) {
+		sled_output_set_err(err, errlen, "%s: bad %s '%s': expected %s", kind, key, value,
+				    expected);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_facility(void *state, const char *kind, const char *value, char *err,
+			size_t errlen)
+{
+	return set_level(&((struct syslog_conf *)state)->facility, facilities, 24, kind,
+			 "facility", value,
+			 "user, daemon, local0..local7, another syslog facility name or 0..23",
+			 err, errlen);
+}
+
+static int set_severity(void *state, const char *kind, const char *value, char *err,
+			size_t errlen)
+{
+	return set_level(&((struct syslog_conf *)state)->severity, severities, 8, kind,
+			 "severity", value,
+			 "emerg, alert, crit, err, warning, notice, info, debug or 0..7", err,
+			 errlen);
+}
+
+static const struct sled_opt syslog_opts[] = {
+	SLED_OPT_CALL("facility", set_facility),
+	SLED_OPT_CALL("severity", set_severity),
+	SLED_OPT_TOKEN_AT("app", struct syslog_conf, app),
+	SLED_OPT_TOKEN_AT("hostname", struct syslog_conf, host),
+	SLED_OPT_INT_AT("timeout_ms", struct syslog_conf, timeout_ms, 1, 600000),
+};
+
 static void *syslog_create(const char *kind, bool udp, bool tls, const char *default_port,
 			   const char *target, const struct sled_netout_opts *opts, char *err,
 			   size_t errlen)
 {
 	struct syslog_out *s = calloc(1, sizeof(*s));
 	struct sled_tls_opts tls_opts = { 0 };
-	char host[HOSTNAME_MAX + 1] = "";
-	int facility = 1, severity = 6; /* user.info */
+	struct syslog_conf c = { .facility = 1, .severity = 6, /* user.info */
+				 .timeout_ms = DEFAULT_TIMEOUT_MS };
 
 	if (!s) {
 		sled_output_set_err(err, errlen, "out of memory");
@@ -197,73 +232,25 @@ static void *syslog_create(const char *kind, bool udp, bool tls, const char *def
 	}
 	s->kind = kind;
 	s->udp = udp;
-	s->timeout_ms = DEFAULT_TIMEOUT_MS;
 	s->conn = SLED_CONN_CLOSED;
 	s->ts_sec = -1;
-	for (unsigned i = 0; i < opts->n; i++) {
-		const char *key = opts->opt[i].key, *value = opts->opt[i].value;
-		uint64_t v;
-		int r = tls ? sled_tls_opt(&tls_opts, kind, key, value, err, errlen) : 1;
-
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			continue;
-		if (!strcmp(key, "facility")) {
-			facility = parse_level(value, facilities, 24);
-			if (facility < 0) {
-				sled_output_set_err(err, errlen,
-						    "%s: bad facility '%s': expected user, daemon, local0..local7, another syslog facility name or 0..23",
-						    kind, value);
-				goto fail;
-			}
-		} else if (!strcmp(key, "severity")) {
-			severity = parse_level(value, severities, 8);
-			if (severity < 0) {
-				sled_output_set_err(err, errlen,
-						    "%s: bad severity '%s': expected emerg, alert, crit, err, warning, notice, info, debug or 0..7",
-						    kind, value);
-				goto fail;
-			}
-		} else if (!strcmp(key, "app")) {
-			if (!printable_ascii(value, APPNAME_MAX)) {
-				sled_output_set_err(err, errlen,
-						    "%s: bad app '%s': expected 1 to %d printable ASCII characters",
-						    kind, value, APPNAME_MAX);
-				goto fail;
-			}
-			strcpy(s->app, value);
-		} else if (!strcmp(key, "hostname")) {
-			if (!printable_ascii(value, HOSTNAME_MAX)) {
-				sled_output_set_err(err, errlen,
-						    "%s: bad hostname '%s': expected 1 to %d printable ASCII characters",
-						    kind, value, HOSTNAME_MAX);
-				goto fail;
-			}
-			strcpy(host, value);
-		} else if (!strcmp(key, "timeout_ms")) {
-			if (sled_net_opt_u64(kind, key, value, 1, 600000, &v, err, errlen))
-				goto fail;
-			s->timeout_ms = (int)v;
-		} else {
-			sled_output_set_err(err, errlen,
-					    "%s: unknown option '%s' (queue, batch, facility, severity, app, hostname, timeout_ms%s)",
-					    kind, key, tls ? ", " SLED_TLS_OPTS_HELP : "");
-			goto fail;
-		}
-	}
-	if (!host[0]) {
+	if (sled_net_opts_apply(kind, syslog_opts, sizeof(syslog_opts) / sizeof(syslog_opts[0]),
+				&c, tls ? &tls_opts : NULL, opts, err, errlen))
+		goto fail;
+	if (!c.host[0]) {
 		char name[HOSTNAME_MAX + 1];
 
 		/* A name with odd bytes is mapped rather than refused: the output must open. */
 		if (gethostname(name, sizeof(name)) < 0)
 			name[0] = '\0';
 		name[HOSTNAME_MAX] = '\0';
-		if (!map_token(name, host, HOSTNAME_MAX, ""))
-			strcpy(host, "-"); /* RFC 5424's NILVALUE */
+		if (!map_token(name, c.host, HOSTNAME_MAX, ""))
+			strcpy(c.host, "-"); /* RFC 5424's NILVALUE */
 	}
-	snprintf(s->head, sizeof(s->head), "<%d>1 ", facility * 8 + severity);
-	snprintf(s->host, sizeof(s->host), " %s ", host);
+	s->timeout_ms = c.timeout_ms;
+	strcpy(s->app, c.app);
+	snprintf(s->head, sizeof(s->head), "<%d>1 ", c.facility * 8 + c.severity);
+	snprintf(s->host, sizeof(s->host), " %s ", c.host);
 	if (tls && !(s->tls = sled_tls_new(kind, &tls_opts, s->target, err, errlen)))
 		goto fail;
 	return s;

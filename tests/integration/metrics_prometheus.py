@@ -3,7 +3,8 @@
 real Prometheus server (Debian's prometheus package).
 
   - /metrics, fetched with urllib while the traced process is stopped, equals
-    probectl --json status, family by family, and passes promtool's checker and linter;
+    probectl --json status, family by family (per probe, and per tracepoint as status's
+    per-probe "tracepoints"), and passes promtool's checker and linter;
   - Prometheus scrapes the endpoint and its query API reads back values consistent with
     status (between the figures before it started and after it scraped);
   - anything but GET is 405, any path but /metrics 404, an oversized header 400, a 17th
@@ -83,6 +84,8 @@ try:
             f"per-probe counters equal status ({got} vs {want})")
     t.check(all(types.get(f"sled_probe_{k}_total") == "counter" for k in want),
             "per-probe families are typed counter")
+    t.check(samples.get(("sled_metrics_truncated", frozenset())) == 0,
+            "under the default --max-metrics-bytes nothing is cut: sled_metrics_truncated 0")
     out = st["outputs"][0]
     olab = frozenset({("output", out["spec"])})
     t.check(samples.get(("sled_output_sent_total", olab)) == out["sent"] and
@@ -162,6 +165,38 @@ try:
     lines = d.ctl("top", "--once", "--interval", "0.2").stdout.splitlines()
     sub = [ln.split()[0] for ln in lines if ln.startswith("      ")]
     t.check(sorted(sub) == names, f"top: the tracepoint rows under the probe's ({sub})")
+
+    # --- /metrics per tracepoint equals status's per-probe "tracepoints", both read with
+    # the process stopped and its events drained.
+    os.kill(app.pid, signal.SIGSTOP)
+    d.wait_drained(1)
+    d.wait_drained(pid2)
+    with urllib.request.urlopen(url, timeout=5) as r:
+        body = r.read().decode()
+    st = d.status()
+    samples, types = parse_exposition(body)
+    figs = ("hits", "emitted", "exported", "dropped", "filtered", "sampled_out", "rate_limited")
+    want, got = {}, {}
+    for p in st["probes"]:
+        for tp in p.get("tracepoints", []):
+            prov, name = tp["tracepoint"].split(":", 1)
+            lab = frozenset({("probe", str(p["id"])), ("provider", prov), ("name", name)})
+            for k in figs:
+                want[(k, lab)] = float(tp[k])
+    for (n, lab), v in samples.items():
+        if n.startswith("sled_tracepoint_") and n.endswith("_total"):
+            got[(n[len("sled_tracepoint_"):-len("_total")], lab)] = v
+    work2 = frozenset({("probe", str(pid2)), ("provider", "sample"), ("name", "work")})
+    t.check(len(want) == 3 * len(figs) and got == want and want[("hits", work2)] > 0,
+            f"per-tracepoint series equal status's tracepoints ({len(got)} samples, "
+            f"{len(want)} in status; differing: "
+            f"{ {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)} })")
+    t.check(all(types.get(f"sled_tracepoint_{k}_total") == "counter" for k in figs),
+            "per-tracepoint families are typed counter")
+    ok, said = promtool_check(body)
+    if ok is not None:
+        t.check(ok, f"promtool check metrics with the per-tracepoint series ({said})")
+    os.kill(app.pid, signal.SIGCONT)
     d.ctl("disable", str(pid2))
 
     # --- (3) methods, paths, sizes, connection limit.

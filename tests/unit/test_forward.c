@@ -64,7 +64,7 @@ TEST(tls_options_checked_at_open)
 		{ "ca=/etc/hostname", "forward+tls: ca '/etc/hostname': no certificate read" },
 		{ "insecure=yes", "forward+tls: bad insecure 'yes': expected 0 or 1" },
 		{ "server_name=", "forward+tls: server_name needs a value" },
-		{ "sni=x", "forward+tls: unknown option 'sni' (tag, ack, gzip" },
+		{ "sni=x", "forward+tls: unknown option 'sni' (queue, batch, tag, ack, gzip" },
 	};
 	char err[256];
 	void *p;

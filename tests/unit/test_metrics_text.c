@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* metrics_text: the Prometheus text exposition format, byte for byte. */
+#define _GNU_SOURCE
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -198,6 +201,110 @@ TEST(large_output_grows)
 	CHECK(t.out.data == NULL && t.out.len == 0);
 }
 
+/* Families of 100 samples each until the cap cuts one: everything kept is whole lines. */
+static void fill_past(struct metrics_text *t, unsigned families)
+{
+	char name[32];
+	struct metrics_label l = { "probe", "12345" };
+
+	for (unsigned f = 0; f < families; f++) {
+		snprintf(name, sizeof(name), "sled_fam%u_total", f);
+		metrics_family(t, name, "counter", "A family.");
+		for (unsigned i = 0; i < 100; i++)
+			metrics_sample_u64(t, name, &l, 1, i);
+	}
+}
+
+TEST(cap_cuts_whole_lines_and_says_so)
+{
+	struct metrics_text t;
+	char *s, *marker, *last;
+
+	metrics_text_init(&t);
+	metrics_text_cap(&t, 8192);
+	fill_past(&t, 100);
+	CHECK(t.truncated && !t.failed);
+	metrics_text_finish(&t);
+	CHECK(t.out.len <= 8192);
+	s = text_of(&t);
+	/* The line before the marker is a whole sample line of the family it was cut in. */
+	marker = strstr(s, "\n# HELP sled_metrics_truncated");
+	CHECK(marker != NULL);
+	*marker = 0;
+	last = strrchr(s, '\n');
+	CHECK(last && !strncmp(last + 1, "sled_fam", 8) && strstr(last + 1, "\"} "));
+	*marker = '\n';
+	CHECK(!strcmp(s + strlen(s) - 26, "\nsled_metrics_truncated 1\n"));
+	free(s);
+	metrics_text_free(&t);
+}
+
+TEST(cap_never_leaves_a_family_without_samples)
+{
+	struct metrics_text t;
+	struct metrics_label l = { "probe", "1" };
+	char *s, *last_help;
+
+	metrics_text_init(&t);
+	metrics_text_cap(&t, 4096);
+	/* One family filling nearly all the room, then one whose first sample cannot fit. */
+	metrics_family(&t, "big", "gauge", "Big.");
+	while (t.out.len < t.cap - 60)
+		metrics_sample_u64(&t, "big", &l, 1, 1);
+	metrics_family(&t, "next_family_with_a_long_name", "gauge", "Next.");
+	metrics_sample_u64(&t, "next_family_with_a_long_name", &l, 1, 1);
+	CHECK(t.truncated);
+	metrics_text_finish(&t);
+	s = text_of(&t);
+	CHECK(!strstr(s, "next_family"));
+	last_help = strstr(s, "# HELP sled_metrics_truncated");
+	CHECK(last_help && last_help > s && last_help[-1] == '\n');
+	free(s);
+	metrics_text_free(&t);
+}
+
+TEST(under_the_cap_nothing_is_cut)
+{
+	struct metrics_text t;
+
+	metrics_text_init(&t);
+	metrics_text_cap(&t, 1 << 20);
+	fill_past(&t, 3);
+	metrics_text_finish(&t);
+	CHECK(!t.truncated);
+	CHECK(t.out.len > 3 * 100 * 20);
+	CHECK(memmem(t.out.data, t.out.len, "\nsled_metrics_truncated 0\n", 26) != NULL);
+	metrics_text_free(&t);
+}
+
+TEST(cap_cuts_a_group_whole)
+{
+	struct metrics_text t;
+	struct metrics_label l = { "probe", "1" };
+	size_t before_group;
+	char *s;
+
+	metrics_text_init(&t);
+	metrics_text_cap(&t, 4096);
+	metrics_family(&t, "h", "histogram", "H.");
+	while (t.out.len < t.cap - 100)
+		metrics_sample_u64(&t, "h_bucket", &l, 1, 1);
+	before_group = t.out.len;
+	/* One key's histogram: the first lines fit, the later ones do not. */
+	metrics_group_begin(&t);
+	for (int i = 0; i < 10; i++)
+		metrics_sample_u64(&t, "h_bucket", &l, 1, 2);
+	metrics_sample_u64(&t, "h_count", &l, 1, 2);
+	metrics_group_end(&t);
+	CHECK(t.truncated);
+	CHECK(t.out.len == before_group);
+	metrics_text_finish(&t);
+	s = text_of(&t);
+	CHECK(!strstr(s, "} 2\n") && !strstr(s, "h_count"));
+	free(s);
+	metrics_text_free(&t);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -213,6 +320,10 @@ int main(void)
 		TEST_ENTRY(label_names_from_field_names),
 		TEST_ENTRY(key_labels_never_take_a_reserved_or_repeated_name),
 		TEST_ENTRY(large_output_grows),
+		TEST_ENTRY(cap_cuts_whole_lines_and_says_so),
+		TEST_ENTRY(cap_never_leaves_a_family_without_samples),
+		TEST_ENTRY(under_the_cap_nothing_is_cut),
+		TEST_ENTRY(cap_cuts_a_group_whole),
 	};
 
 	return run_tests(tests, sizeof(tests) / sizeof(tests[0]));

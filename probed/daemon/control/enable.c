@@ -16,6 +16,7 @@
 #include "daemon/control/enable_check.h"
 #include "daemon/core/engine.h"
 #include "daemon/core/pending.h"
+#include "discovery/objcache.h"
 #include "discovery/sites.h"
 
 static uid_t owner_of(pid_t pid)
@@ -222,13 +223,68 @@ static bool enable_attach_retry(struct daemon *d, struct pending_req *rq, bool l
 	return true;
 }
 
+/* handle_enable once the request is parsed: the check, the process, the mode's enable. */
+static void enable_scoped(struct daemon *d, struct client *c, const struct scope_args *a,
+			  const struct functions *fn, const struct probe_mode_ops *mode,
+			  bool pending)
+{
+	char check[512];
+
+	/* A standing probe that can never match is refused, not left to never fire. */
+	if (!a->pid && enable_check(d, a->pattern, fn->filter, a->binary, mode->without_libsled,
+				   pending, check, sizeof(check))) {
+		reply_error(c, "%s", check);
+		return;
+	}
+	if (a->pid) {
+		uid_t owner = owner_of((pid_t)a->pid);
+		struct attach_wait *w;
+		struct pending_req *rq;
+
+		if (owner == (uid_t)-1) {
+			reply_error(c, "no such process: %lld", (long long)a->pid);
+			return;
+		}
+		if (c->uid != 0 && owner != c->uid) {
+			reply_error(c, "permission denied: process %lld belongs to another user",
+				    (long long)a->pid);
+			return;
+		}
+		if (!mode->attaches) {
+			mode->enable(d, c, a, fn, mode);
+			return;
+		}
+		if (!procs_find(&d->procs, (pid_t)a->pid) && !attach_now(d, (pid_t)a->pid)) {
+			if (errno != EAGAIN) {
+				enable_unattached(d, c, a, fn, mode, errno);
+				return;
+			}
+			/* Its block is being filled in: look again from the loop, not here. */
+			w = calloc(1, sizeof(*w));
+			rq = w ? pending_new(d, c, NULL, w, free) : NULL;
+			if (!rq) {
+				free(w);
+				reply_error(c, "out of memory");
+				return;
+			}
+			w->a = *a;
+			w->fn = *fn;
+			w->mode = mode;
+			pending_retry(rq, enable_attach_retry, 10, 1000);
+			return;
+		}
+	}
+	mode->enable(d, c, a, fn, mode);
+}
+
 void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req)
 {
 	struct functions fn;
 	struct scope_args a;
-	char name[16] = "auto", why[256], check[512];
+	char name[16] = "auto", why[256];
 	const struct probe_mode_ops *mode;
 	bool pending = false;
+	const struct sled_object *held = NULL;
 
 	if (parse_scope(c, req, &a) || parse_functions(c, req, &fn))
 		return;
@@ -253,49 +309,12 @@ void handle_enable(struct daemon *d, struct client *c, const msgpack_object *req
 		reply_error(c, "%s", why);
 		return;
 	}
-	/* A standing probe that can never match is refused, not left to never fire. */
-	if (!a.pid && enable_check(d, a.pattern, fn.filter, a.binary, mode->without_libsled,
-				   pending, check, sizeof(check))) {
-		reply_error(c, "%s", check);
-		return;
-	}
-	if (a.pid) {
-		uid_t owner = owner_of((pid_t)a.pid);
-		struct attach_wait *w;
-		struct pending_req *rq;
-
-		if (owner == (uid_t)-1) {
-			reply_error(c, "no such process: %lld", (long long)a.pid);
-			return;
-		}
-		if (c->uid != 0 && owner != c->uid) {
-			reply_error(c, "permission denied: process %lld belongs to another user",
-				    (long long)a.pid);
-			return;
-		}
-		if (!mode->attaches) {
-			mode->enable(d, c, &a, &fn, mode);
-			return;
-		}
-		if (!procs_find(&d->procs, (pid_t)a.pid) && !attach_now(d, (pid_t)a.pid)) {
-			if (errno != EAGAIN) {
-				enable_unattached(d, c, &a, &fn, mode, errno);
-				return;
-			}
-			/* Its block is being filled in: look again from the loop, not here. */
-			w = calloc(1, sizeof(*w));
-			rq = w ? pending_new(d, c, NULL, w, free) : NULL;
-			if (!rq) {
-				free(w);
-				reply_error(c, "out of memory");
-				return;
-			}
-			w->a = a;
-			w->fn = fn;
-			w->mode = mode;
-			pending_retry(rq, enable_attach_retry, 10, 1000);
-			return;
-		}
-	}
-	mode->enable(d, c, &a, &fn, mode);
+	/* -b: the binary is parsed once for the whole request, its object held here so that
+	 * the check and the mode's enable get the cache's entry (binary_object.h); an error
+	 * is the check's to report. */
+	if (a.binary[0] && procs_objects(&d->procs) &&
+	    sled_objcache_get(d->procs.objects, a.binary, &held, why, sizeof(why)))
+		held = NULL;
+	enable_scoped(d, c, &a, &fn, mode, pending);
+	sled_objcache_put(d->procs.objects, held);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/pattern.h"
+#include "daemon/control/binary_object.h"
 #include "daemon/control/enable_check.h"
 #include "daemon/core/daemon.h"
 #include "daemon/uprobe/uprobe_auto.h"
@@ -50,17 +51,18 @@ static void fit_known(struct daemon *d, struct fit *f)
 	uprobe_auto_each_object(d, fit_object, f);
 }
 
-static int check_binary(struct fit *f, const char *binary, char *why, size_t whylen)
+static int check_binary(struct daemon *d, struct fit *f, const char *binary, char *why,
+			size_t whylen)
 {
-	struct sled_object obj;
+	struct binary_object bin;
 	char err[256];
 
-	if (sled_object_read(binary, &obj, err, sizeof(err))) {
+	if (binary_object_get(d, binary, &bin, err, sizeof(err))) {
 		snprintf(why, whylen, "%s", err);
 		return -1;
 	}
-	fit_object(&obj, f);
-	sled_object_free(&obj);
+	fit_object(bin.obj, f);
+	binary_object_put(d, &bin);
 	if (!f->matched) {
 		snprintf(why, whylen, "no tracepoint matches '%s' in %s", f->pattern, binary);
 		return -1;
@@ -80,7 +82,7 @@ int enable_check(struct daemon *d, const char *pattern, const char *filter, cons
 	struct fit f = { .pattern = pattern, .filter = filter ? filter : "" };
 
 	if (binary[0])
-		return check_binary(&f, binary, why, whylen);
+		return check_binary(d, &f, binary, why, whylen);
 	if (pending)
 		return 0;
 	fit_known(d, &f);

@@ -11,6 +11,7 @@
 
 #include "cli/pattern.h"
 #include "ctl/ctl.h"
+#include "daemon/control/binary_object.h"
 #include "daemon/control/enable.h"
 #include "daemon/control/report.h"
 #include "daemon/core/engine.h"
@@ -177,13 +178,21 @@ void enable_uprobe(struct daemon *d, struct client *c, const struct scope_args *
 	pb->rate = fn->rate;
 	pb->count_only = fn->count_only;
 	if (a->binary[0]) {
-		struct sled_object obj;
+		struct binary_object bin;
 
-		if (sled_object_read(a->binary, &obj, err, sizeof(err)) == 0) {
+		if (binary_object_get(d, a->binary, &bin, err, sizeof(err)) == 0) {
 			err[0] = 0;
-			refused = attach_object(d, pb, &obj, a->binary, -1, &failed, err,
+			refused = attach_object(d, pb, bin.obj, a->binary, -1, &failed, err,
 						sizeof(err)) != 0;
-			sled_object_free(&obj);
+			/* The probe keeps the cache's entry while it stands (put back with the
+			 * probe, whether it stands or is discarded below). */
+			if (bin.cached) {
+				up->binary_obj = bin.obj;
+				up->objects = procs_objects(&d->procs);
+				bin.cached = false;
+				bin.obj = NULL;
+			}
+			binary_object_put(d, &bin);
 		}
 	} else {
 		struct sled_process proc;

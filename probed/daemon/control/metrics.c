@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include "daemon/core/daemon.h"
+#include "daemon/core/log.h"
 #include "daemon/control/metrics.h"
 #include "daemon/control/metrics_families.h"
+#include "daemon/control/metrics_text.h"
 
 struct metrics_conn {
 	int fd;                         /* -1: free */
@@ -33,6 +35,7 @@ struct metrics_conn {
 struct metrics_server {
 	int epfd, listen_fd, timer_fd;
 	bool listen_paused;             /* out of fds: not polled until the next tick */
+	bool truncating;                /* the last reply was cut at --max-metrics-bytes */
 	char address[INET6_ADDRSTRLEN + 16];
 	struct metrics_conn conns[METRICS_MAX_CONNS];
 };
@@ -299,7 +302,20 @@ static void handle_request(struct metrics_server *m, struct metrics_conn *c, str
 		return;
 	}
 	metrics_text_init(&t);
+	metrics_text_cap(&t, d->limits.metrics_bytes);
 	metrics_collect(&t, d);
+	metrics_text_finish(&t);
+	if (t.truncated) {
+		d->stats.metrics_truncated++;
+		/* Once per episode: a scrape every few seconds would otherwise repeat it. */
+		if (!m->truncating)
+			fprintf(stderr, "probed: GET /metrics: reply cut at %zu bytes "
+				"(--max-metrics-bytes): series left out, sled_metrics_truncated 1 "
+				"until a reply fits again\n", d->limits.metrics_bytes);
+	} else if (m->truncating) {
+		log_info(d, "GET /metrics: the reply fits in --max-metrics-bytes again");
+	}
+	m->truncating = t.truncated;
 	if (t.failed)
 		reply_text(m, c, "500 Internal Server Error", "", "out of memory\n");
 	else

@@ -8,9 +8,10 @@
  * METRICS_MAX_CONNS connections (more wait in the kernel's listen backlog until one
  * closes: accepting pauses), a request header of
  * at most METRICS_MAX_REQUEST bytes (400 beyond), METRICS_TIMEOUT_S seconds for a client
- * to send its request and read the reply, the reply built in memory and written as the
- * socket takes it.  Anything but GET is 405, any path but /metrics 404; one request per
- * connection (Connection: close).
+ * to send its request and read the reply, the reply built in memory (at most
+ * --max-metrics-bytes: past it the series are cut and sled_metrics_truncated is 1, counted
+ * in status's refused.metrics_bytes) and written as the socket takes it.  Anything but
+ * GET is 405, any path but /metrics 404; one request per connection (Connection: close).
  */
 #ifndef SLED_METRICS_H
 #define SLED_METRICS_H

@@ -98,6 +98,7 @@ static void gauge_row(void *arg, const struct probe_agg *a, const struct agg_row
 	if (is_histogram(a) || c->pt->repeated[agg_index(c->pt, a)])
 		return;
 	n = row_labels(l, names, c->pt, a, key_names, key_values, nkeys);
+	metrics_group_begin(c->t);
 	family_begin(c->t, c->f);
 	switch (a->spec.func) {
 	case SLED_AGG_COUNT:
@@ -122,6 +123,7 @@ static void gauge_row(void *arg, const struct probe_agg *a, const struct agg_row
 		metrics_sample_double(c->t, c->f->name, l, n + 1, row_avg(a, row));
 		break;
 	}
+	metrics_group_end(c->t);
 }
 
 /* One key's histogram: cumulative buckets up to the aggregation's highest, +Inf, _sum,
@@ -139,6 +141,7 @@ static void histogram_row(void *arg, const struct probe_agg *a, const struct agg
 	if (!is_histogram(a) || c->pt->repeated[k] || !a->nbuckets)
 		return;
 	n = row_labels(l, names, c->pt, a, key_names, key_values, nkeys);
+	metrics_group_begin(c->t);
 	family_begin(c->t, c->f);
 	first = metrics_bucket_first(&a->spec, a->value_signed);
 	for (unsigned b = 0; b < a->nbuckets; b++)
@@ -158,6 +161,7 @@ static void histogram_row(void *arg, const struct probe_agg *a, const struct agg
 	metrics_sample_u64(c->t, "sled_aggregate_hist_bucket", l, n + 1, total);
 	sample_value(c->t, "sled_aggregate_hist_sum", l, n, row->sum, a->value_signed);
 	metrics_sample_u64(c->t, "sled_aggregate_hist_count", l, n, total);
+	metrics_group_end(c->t);
 }
 
 /* Every aggregating probe's tables, merged now; NULL (t->failed) when out of memory. */

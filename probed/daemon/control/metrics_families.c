@@ -6,6 +6,7 @@
 
 #include "daemon/control/metrics_aggregate.h"
 #include "daemon/control/metrics_families.h"
+#include "daemon/control/metrics_tracepoints.h"
 #include "daemon/control/report.h"
 #include "daemon/core/engine.h"
 #include "daemon/uprobe/uprobe_auto.h"
@@ -172,6 +173,7 @@ static void output_families(struct metrics_text *t, struct daemon *d)
 static const metrics_source sources[] = {
 	daemon_families,
 	probe_families,
+	metrics_tracepoint_families,
 	output_families,
 	metrics_aggregate_families,
 };

@@ -11,11 +11,17 @@
  *             sled_requests_refused_total, sled_tail_events_lost_total
  *   probes    sled_probe_{hits,emitted,exported,dropped,filtered,sampled_out,
  *             rate_limited}_total{probe,tracepoint}, sled_probe_processes{probe,tracepoint}
+ *   tracepoints (metrics_tracepoints.h)
+ *             sled_tracepoint_{hits,emitted,exported,dropped,filtered,sampled_out,
+ *             rate_limited}_total{probe,provider,name}
  *   outputs   sled_output_{sent,acked,dropped}_total{output}, sled_output_queued{output}
  *   aggregations (metrics_aggregate.h)
  *             sled_aggregate{probe,expr,<key fields>[,stat]},
  *             sled_aggregate_hist{probe,expr,<key fields>,le} (a histogram),
  *             sled_aggregate_{keys,overflow,dropped}{probe,expr}
+ *
+ * The caller caps the text (metrics_text_cap) and ends it with sled_metrics_truncated
+ * (metrics_text_finish): a source stops adding series once one did not fit.
  */
 #ifndef SLED_METRICS_FAMILIES_H
 #define SLED_METRICS_FAMILIES_H

@@ -20,10 +20,41 @@ void metrics_text_free(struct metrics_text *t)
 	metrics_text_init(t);
 }
 
+/* The family metrics_text_finish writes; its room is kept under the cap. */
+#define TRUNCATED_NAME "sled_metrics_truncated"
+#define TRUNCATED_HELP \
+	"1: this reply was cut at probed's --max-metrics-bytes and lacks the series after " \
+	"the last one served."
+#define TRUNCATED_TEXT                                                                   \
+	"# HELP " TRUNCATED_NAME " " TRUNCATED_HELP "\n# TYPE " TRUNCATED_NAME " gauge\n" \
+	TRUNCATED_NAME " 1\n"
+
+void metrics_text_cap(struct metrics_text *t, size_t max_bytes)
+{
+	if (max_bytes < METRICS_TEXT_MIN_CAP)
+		max_bytes = METRICS_TEXT_MIN_CAP;
+	t->cap = max_bytes - (sizeof(TRUNCATED_TEXT) - 1);
+}
+
 static void put(struct metrics_text *t, const char *s, size_t n)
 {
-	if (!t->failed && sled_buf_append(&t->out, s, n))
+	if (t->failed || t->over)
+		return;
+	if (t->cap && t->out.len + n > t->cap) {
+		t->over = true;
+		return;
+	}
+	if (sled_buf_append(&t->out, s, n))
 		t->failed = true;
+}
+
+/* A line that passed the cap is taken back, and with it its family's header when it was
+ * the first sample: a reader never sees a half line or an empty family. */
+static void cut(struct metrics_text *t, size_t at)
+{
+	t->out.len = at;
+	t->over = false;
+	t->truncated = true;
 }
 
 static void puts_(struct metrics_text *t, const char *s)
@@ -61,6 +92,10 @@ static void put_escaped(struct metrics_text *t, const char *s, bool quote)
 void metrics_family(struct metrics_text *t, const char *name, const char *type,
 		    const char *help)
 {
+	if (t->truncated)
+		return;
+	t->family_at = t->out.len;
+	t->family_empty = true;
 	puts_(t, "# HELP ");
 	puts_(t, name);
 	puts_(t, " ");
@@ -70,6 +105,48 @@ void metrics_family(struct metrics_text *t, const char *name, const char *type,
 	puts_(t, " ");
 	puts_(t, type);
 	puts_(t, "\n");
+	if (t->over)
+		cut(t, t->family_at);
+}
+
+/* Whether the sample may start: nothing is added once the cap was passed. */
+static bool sample_begin(struct metrics_text *t, size_t *at)
+{
+	*at = t->out.len;
+	return !t->truncated;
+}
+
+static void sample_end(struct metrics_text *t, size_t at)
+{
+	if (t->over)
+		cut(t, t->family_empty ? t->family_at : at);
+	else
+		t->family_empty = false;
+}
+
+void metrics_group_begin(struct metrics_text *t)
+{
+	/* A family with no sample yet goes with its group: never a family left empty. */
+	t->group_at = t->family_empty ? t->family_at : t->out.len;
+	t->group_whole = !t->truncated;
+}
+
+void metrics_group_end(struct metrics_text *t)
+{
+	if (t->group_whole && t->truncated && t->out.len > t->group_at)
+		t->out.len = t->group_at;
+}
+
+void metrics_text_finish(struct metrics_text *t)
+{
+	bool truncated = t->truncated;
+
+	/* The room for it was kept under the cap. */
+	t->cap = 0;
+	t->truncated = false;
+	metrics_family(t, TRUNCATED_NAME, "gauge", TRUNCATED_HELP);
+	metrics_sample_u64(t, TRUNCATED_NAME, NULL, 0, truncated);
+	t->truncated = truncated;
 }
 
 static void sample_head(struct metrics_text *t, const char *name,
@@ -90,20 +167,28 @@ void metrics_sample_u64(struct metrics_text *t, const char *name,
 			const struct metrics_label *labels, unsigned n, uint64_t value)
 {
 	char num[24];
+	size_t at;
 
+	if (!sample_begin(t, &at))
+		return;
 	sample_head(t, name, labels, n);
 	snprintf(num, sizeof(num), "%llu\n", (unsigned long long)value);
 	puts_(t, num);
+	sample_end(t, at);
 }
 
 void metrics_sample_i64(struct metrics_text *t, const char *name,
 			const struct metrics_label *labels, unsigned n, int64_t value)
 {
 	char num[24];
+	size_t at;
 
+	if (!sample_begin(t, &at))
+		return;
 	sample_head(t, name, labels, n);
 	snprintf(num, sizeof(num), "%lld\n", (long long)value);
 	puts_(t, num);
+	sample_end(t, at);
 }
 
 char *metrics_format_double(char *out, size_t outlen, double v)
@@ -127,10 +212,14 @@ void metrics_sample_double(struct metrics_text *t, const char *name,
 			   const struct metrics_label *labels, unsigned n, double value)
 {
 	char num[40];
+	size_t at;
 
+	if (!sample_begin(t, &at))
+		return;
 	sample_head(t, name, labels, n);
 	puts_(t, metrics_format_double(num, sizeof(num), value));
 	puts_(t, "\n");
+	sample_end(t, at);
 }
 
 static char label_char(char c)

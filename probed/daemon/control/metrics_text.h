@@ -12,6 +12,16 @@
  * Label values are escaped (\\, \" and \n) and made valid UTF-8 (an ill-formed byte
  * sequence becomes U+FFFD); HELP text escapes \\ and \n.  Names are the caller's
  * constants, except labels made from field names (metrics_label_name).
+ *
+ * A text may have a cap (metrics_text_cap): a family or sample that would take it past the
+ * cap is left out whole, and so is everything after it (a family whose first sample did
+ * not fit goes with it), so what was written is valid and the reply never grows past the
+ * cap while it is built (a group, metrics_group_begin, goes whole).  metrics_text_finish
+ * then says whether anything was left out, in room kept for it under the cap:
+ *
+ *   # HELP sled_metrics_truncated 1: this reply was cut at --max-metrics-bytes ...
+ *   # TYPE sled_metrics_truncated gauge
+ *   sled_metrics_truncated 1
  */
 #ifndef SLED_METRICS_TEXT_H
 #define SLED_METRICS_TEXT_H
@@ -24,7 +34,14 @@
 
 struct metrics_text {
 	struct sled_buf out;
-	bool failed; /* out of memory: the text is incomplete and must not be served */
+	bool failed;       /* out of memory: the text is incomplete and must not be served */
+	size_t cap;        /* bytes the families may take (0: no cap) */
+	bool over;         /* the line being written did not fit under cap */
+	bool truncated;    /* a line was left out for the cap: nothing more is added */
+	size_t family_at;  /* where the last family's HELP line starts */
+	bool family_empty; /* no sample of it written yet */
+	size_t group_at;   /* metrics_group_begin: where a cut group is taken back to */
+	bool group_whole;  /* nothing was cut before the group began */
 };
 
 struct metrics_label {
@@ -34,6 +51,19 @@ struct metrics_label {
 
 void metrics_text_init(struct metrics_text *t);
 void metrics_text_free(struct metrics_text *t);
+
+/* Cap the whole text, the sled_metrics_truncated family included, at max_bytes (at least
+ * METRICS_TEXT_MIN_CAP). */
+void metrics_text_cap(struct metrics_text *t, size_t max_bytes);
+#define METRICS_TEXT_MIN_CAP 4096
+/* The sled_metrics_truncated family last (1: a line was left out for the cap, else 0). */
+void metrics_text_finish(struct metrics_text *t);
+
+/* Lines that mean something only together (one key's histogram buckets, _sum and _count;
+ * one key's stats()): when the cap cuts one of them, those before it in the group go too
+ * (not nested). */
+void metrics_group_begin(struct metrics_text *t);
+void metrics_group_end(struct metrics_text *t);
 
 /* The family's "# HELP" and "# TYPE" lines (type: counter, gauge, histogram, untyped). */
 void metrics_family(struct metrics_text *t, const char *name, const char *type,

@@ -23,32 +23,21 @@ static void sled_figures(const struct probe *pb, struct daemon *d, struct probe_
 	probes_count(pb, &d->procs, &s);
 	pc->processes += s.processes;
 	pc->sites_on += s.sites_on;
-	pc->f.hits += s.f.hits;
-	pc->f.filtered += s.f.filtered;
-	pc->f.sampled += s.f.sampled;
-	pc->f.limited += s.f.limited;
-	pc->f.drops += s.f.drops;
-	pc->f.exported += s.f.exported;
+	figures_add(&pc->f, &s.f);
 	pc->emitted += s.emitted;
+}
+
+static void tracepoint_row(const struct probe_lane *pl, void *arg)
+{
+	const struct figures *f = &pl->since;
+
+	tp_table_add(arg, pl->meta->provider, pl->meta->name, f,
+		     f->hits - f->filtered - f->sampled - f->limited);
 }
 
 static void sled_tracepoints(const struct probe *pb, struct daemon *d, struct tp_table *t)
 {
-	for (const struct traced_proc *p = d->procs.head; p; p = p->next) {
-		for (unsigned i = 0; i < p->nslots; i++) {
-			const struct slot_meta *m = p->meta[i];
-
-			for (unsigned l = 0; m && l < SLED_SHM_LANES; l++) {
-				struct figures f;
-
-				if (m->lane[l].probe_id != pb->id)
-					continue;
-				lane_figures_since(p, i, l, &f);
-				tp_table_add(t, m->provider, m->name, &f,
-					     f.hits - f.filtered - f.sampled - f.limited);
-			}
-		}
-	}
+	probes_each_lane(pb, &d->procs, tracepoint_row, t);
 }
 
 const struct mode_part_ops part_sled = {

@@ -31,12 +31,7 @@ static void uprobe_figures_of(const struct probe *pb, struct daemon *d, struct p
 		struct uprobe_figures f;
 
 		uprobe_figures(d->uprobe, up->handles[i], &f);
-		pc->f.hits += f.hits;
-		pc->f.filtered += f.filtered;
-		pc->f.sampled += f.sampled;
-		pc->f.limited += f.limited;
-		pc->f.exported += f.exported;
-		pc->f.drops += f.dropped;
+		uprobe_figures_add(&pc->f, &f);
 		pc->emitted += f.emitted;
 	}
 	if (pb->uprobe && !pb->auto_uprobe) /* a -p probe whose process exited */
@@ -67,13 +62,12 @@ static void add_handle(int handle, void *arg)
 	struct tp_walk *w = arg;
 	struct uprobe_handle_info info;
 	struct uprobe_figures uf;
-	struct figures f;
+	struct figures f = { 0 };
 
 	if (uprobe_handle_info(w->d->uprobe, handle, &info))
 		return;
 	uprobe_figures(w->d->uprobe, handle, &uf);
-	f = (struct figures){ .hits = uf.hits, .filtered = uf.filtered, .sampled = uf.sampled,
-			      .limited = uf.limited, .drops = uf.dropped, .exported = uf.exported };
+	uprobe_figures_add(&f, &uf);
 	tp_table_add(w->t, info.provider, info.name, &f, uf.emitted);
 }
 

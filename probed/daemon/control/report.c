@@ -74,6 +74,13 @@ void report_probe_figures(const struct probe *pb, struct daemon *d, struct probe
 	};
 }
 
+void report_probe_tp_table(const struct probe *pb, struct daemon *d, struct tp_table *t)
+{
+	for (unsigned i = 0; i < MODE_PARTS; i++)
+		if (mode_parts[i]->tracepoints)
+			mode_parts[i]->tracepoints(pb, d, t);
+}
+
 /* "tracepoints": the probe's live figures per tracepoint (tp_figures.h); a probe over
  * more than TP_FIGURES_MAX tracepoints lists the first ones (its totals stay whole). */
 static void report_probe_tracepoints(msgpack_packer *pk, const struct probe *pb,
@@ -86,9 +93,7 @@ static void report_probe_tracepoints(msgpack_packer *pk, const struct probe *pb,
 		msgpack_pack_array(pk, 0);
 		return;
 	}
-	for (unsigned i = 0; i < MODE_PARTS; i++)
-		if (mode_parts[i]->tracepoints)
-			mode_parts[i]->tracepoints(pb, d, t);
+	report_probe_tp_table(pb, d, t);
 	msgpack_pack_array(pk, t->n);
 	for (unsigned i = 0; i < t->n; i++) {
 		const struct tp_figures *r = &t->rows[i];
@@ -342,7 +347,7 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	server_count_clients(d, &n);
 	if (d->procs.objects)
 		sled_objcache_stats(d->procs.objects, &objs);
-	msgpack_pack_map(pk, 11 + RELOAD_STATUS_KEYS);
+	msgpack_pack_map(pk, 13 + RELOAD_STATUS_KEYS);
 	reload_pack_status(pk, d);
 	ctl_pack_kv_u64(pk, "clients", n.clients);
 	ctl_pack_kv_u64(pk, "tail_clients", n.tails);
@@ -353,8 +358,11 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	/* Parsed ELF objects held, each once however many processes map it. */
 	ctl_pack_kv_u64(pk, "objects", objs.objects);
 	ctl_pack_kv_u64(pk, "objects_bytes", objs.bytes);
+	/* Files parsed, and references served without parsing, since start. */
+	ctl_pack_kv_u64(pk, "objects_reads", objs.reads);
+	ctl_pack_kv_u64(pk, "objects_hits", objs.hits);
 	ctl_pack_str(pk, "limits");
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	ctl_pack_kv_u64(pk, "request_bytes", l->request_bytes);
 	ctl_pack_kv_u64(pk, "request_elements", REQUEST_MAX_ELEMENTS);
 	ctl_pack_kv_u64(pk, "clients", l->clients);
@@ -362,10 +370,11 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "probes_per_uid", l->probes_per_uid);
 	ctl_pack_kv_u64(pk, "client_buffer", l->client_buffer);
 	ctl_pack_kv_u64(pk, "objects_memory", objs.max_bytes);
+	ctl_pack_kv_u64(pk, "metrics_bytes", l->metrics_bytes);
 	/* Each limit's count: connections refused, requests refused, objects not read,
-	 * clients slowed. */
+	 * /metrics replies cut, clients slowed. */
 	ctl_pack_str(pk, "refused");
-	msgpack_pack_map(pk, 8);
+	msgpack_pack_map(pk, 9);
 	ctl_pack_kv_u64(pk, "clients", s->refused_clients);
 	ctl_pack_kv_u64(pk, "clients_per_uid", s->refused_clients_uid);
 	ctl_pack_kv_u64(pk, "no_fds", s->refused_fds);
@@ -374,6 +383,7 @@ void report_daemon(msgpack_packer *pk, const struct daemon *d)
 	ctl_pack_kv_u64(pk, "probes_per_uid", s->refused_probes);
 	ctl_pack_kv_u64(pk, "version", s->refused_version);
 	ctl_pack_kv_u64(pk, "objects_memory", objs.refused);
+	ctl_pack_kv_u64(pk, "metrics_bytes", s->metrics_truncated);
 	ctl_pack_str(pk, "slowed");
 	msgpack_pack_map(pk, 2);
 	ctl_pack_kv_u64(pk, "paused", s->paused);

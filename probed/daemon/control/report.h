@@ -23,6 +23,11 @@ struct probe_report {
 };
 void report_probe_figures(const struct probe *pb, struct daemon *d, struct probe_report *r);
 
+/* pb's live figures per tracepoint, added to t (an empty table: status's "tracepoints",
+ * metrics_tracepoints.h's series). */
+struct tp_table;
+void report_probe_tp_table(const struct probe *pb, struct daemon *d, struct tp_table *t);
+
 /* One probe: its scope, functions and figures (report_probe_figures). */
 void report_probe(msgpack_packer *pk, const struct probe *pb, struct daemon *d);
 

@@ -24,11 +24,6 @@ void tp_table_add(struct tp_table *t, const char *provider, const char *name,
 		snprintf(r->provider, sizeof(r->provider), "%s", provider);
 		snprintf(r->name, sizeof(r->name), "%s", name);
 	}
-	r->f.hits += f->hits;
-	r->f.filtered += f->filtered;
-	r->f.sampled += f->sampled;
-	r->f.limited += f->limited;
-	r->f.drops += f->drops;
-	r->f.exported += f->exported;
+	figures_add(&r->f, f);
 	r->emitted += emitted;
 }

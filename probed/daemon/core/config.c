@@ -179,7 +179,7 @@ static int directive(struct config *cfg, unsigned lineno, char **words, int n, c
 	set_err(err, errlen, cfg, lineno,
 		"unknown directive '%s' (socket, socket-mode, output, verbose, metrics, enable, "
 		"max-request-bytes, max-clients, max-clients-per-uid, max-probes-per-uid, "
-		"client-buffer, max-objects-memory)", d);
+		"client-buffer, max-objects-memory, max-metrics-bytes)", d);
 	return -1;
 }
 

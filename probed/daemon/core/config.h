@@ -16,6 +16,7 @@
  *   client-buffer N             the control socket's limits, as the options of the
  *                               same names (docs/SECURITY.md)
  *   max-objects-memory N        bytes of parsed ELF objects held, as the option
+ *   max-metrics-bytes N         bytes of one GET /metrics reply, as the option
  *   enable PATTERN [OPTIONS]    as `probectl enable`, applied at start-up as a standing
  *                               probe (e.g. enable 'app:*' -b /usr/bin/app --rate 100/s)
  */
@@ -31,8 +32,8 @@
 /* The limit directives, in the order of struct config's limits[]. */
 #define CONFIG_LIMIT_NAMES \
 	"max-request-bytes", "max-clients", "max-clients-per-uid", "max-probes-per-uid", \
-	"client-buffer", "max-objects-memory"
-#define CONFIG_NLIMITS 6
+	"client-buffer", "max-objects-memory", "max-metrics-bytes"
+#define CONFIG_NLIMITS 7
 
 struct config_line {
 	unsigned lineno;

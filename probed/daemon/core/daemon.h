@@ -48,8 +48,10 @@ struct server_limits {
 	unsigned probes_per_uid;  /* --max-probes-per-uid: a non-root uid's standing probes */
 	size_t client_buffer;     /* --client-buffer: replies or tail lines queued per client */
 	size_t objects_memory;    /* --max-objects-memory: parsed ELF objects held (objcache.h) */
+	size_t metrics_bytes;     /* --max-metrics-bytes: one GET /metrics reply's text */
 };
-#define SERVER_LIMITS_DEFAULT { 65536, 256, 32, 256, 1u << 20, SLED_OBJCACHE_DEFAULT_MAX_BYTES }
+#define SERVER_LIMITS_DEFAULT \
+	{ 65536, 256, 32, 256, 1u << 20, SLED_OBJCACHE_DEFAULT_MAX_BYTES, 16u << 20 }
 
 /* What the limits refused, for status ("daemon"). */
 struct server_stats {
@@ -65,6 +67,7 @@ struct server_stats {
 	uint64_t paused;              /* clients stopped being read until they read replies */
 	uint64_t tail_lost;           /* events a slow tail client did not get */
 	uint64_t tail_clients_lagging; /* times a tail client started losing events */
+	uint64_t metrics_truncated;   /* /metrics replies cut at --max-metrics-bytes */
 };
 struct uprobe_auto;
 struct pending_req;

@@ -44,6 +44,7 @@
 #include "daemon/uprobe/uprobe_agg.h"
 #include "daemon/core/sd_notify.h"
 #include "daemon/control/metrics.h"
+#include "daemon/control/metrics_text.h"
 #include "daemon/sled/aggregate.h"
 #include "version.h"
 
@@ -241,6 +242,8 @@ static void usage(FILE *f)
 		"                               (default 1048576)\n"
 		"      --max-objects-memory N   bytes of parsed tracepoint sites held for traced\n"
 		"                               processes' ELF files (default 268435456)\n"
+		"      --max-metrics-bytes N    bytes of one GET /metrics reply; past it the series\n"
+		"                               are cut, sled_metrics_truncated 1 (default 16777216)\n"
 		"  -V, --version         print the version and exit\n");
 }
 
@@ -261,9 +264,11 @@ static int set_socket_mode(struct daemon *d, const char *text)
 static int set_limit(struct daemon *d, unsigned which, const char *text, const char *file)
 {
 	static const char *const names[CONFIG_NLIMITS] = { CONFIG_LIMIT_NAMES };
-	static const unsigned long long lo[CONFIG_NLIMITS] = { 256, 1, 1, 1, 4096, 65536 };
+	static const unsigned long long lo[CONFIG_NLIMITS] = { 256, 1, 1, 1, 4096, 65536,
+							       METRICS_TEXT_MIN_CAP };
 	static const unsigned long long hi[CONFIG_NLIMITS] = { 16u << 20, 1u << 20, 1u << 20,
-							       1u << 20, 1u << 30, 1ull << 40 };
+							       1u << 20, 1u << 30, 1ull << 40,
+							       1u << 30 };
 	char *end;
 	unsigned long long v;
 
@@ -280,7 +285,8 @@ static int set_limit(struct daemon *d, unsigned which, const char *text, const c
 	case 2: d->limits.clients_per_uid = (unsigned)v; break;
 	case 3: d->limits.probes_per_uid = (unsigned)v; break;
 	case 4: d->limits.client_buffer = (size_t)v; break;
-	default: d->limits.objects_memory = (size_t)v; break;
+	case 5: d->limits.objects_memory = (size_t)v; break;
+	default: d->limits.metrics_bytes = (size_t)v; break;
 	}
 	return 0;
 }
@@ -395,6 +401,7 @@ int main(int argc, char **argv)
 		{ "max-probes-per-uid", required_argument, NULL, 0x103 },
 		{ "client-buffer", required_argument, NULL, 0x104 },
 		{ "max-objects-memory", required_argument, NULL, 0x105 },
+		{ "max-metrics-bytes", required_argument, NULL, 0x106 },
 		{ "version", no_argument, NULL, 'V' },
 		{ "metrics", required_argument, NULL, 0x200 },
 		{ "metrics-any", no_argument, NULL, 0x201 },
@@ -433,6 +440,7 @@ int main(int argc, char **argv)
 		case 'v': d.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		case 0x100: case 0x101: case 0x102: case 0x103: case 0x104: case 0x105:
+		case 0x106:
 			if (set_limit(&d, (unsigned)(c - 0x100), optarg, NULL))
 				return fail_startup(&d, &cfg, 2);
 			limit_given[c - 0x100] = true;

@@ -9,6 +9,7 @@
 #include "cli/pattern.h"
 #include "daemon/core/probes.h"
 #include "daemon/sled/aggregate.h"
+#include "discovery/objcache.h"
 
 struct probe *probes_add(struct probes *pr, const char *pattern, pid_t pid, const char *binary,
 			 uid_t owner)
@@ -50,6 +51,14 @@ const struct probe_uprobe *probe_uprobe_view(const struct probe *pb)
 	return pb->up ? pb->up : &none;
 }
 
+/* The uprobe part and what it holds. */
+static void probe_uprobe_free(struct probe_uprobe *up)
+{
+	if (up && up->binary_obj)
+		sled_objcache_put(up->objects, up->binary_obj);
+	free(up);
+}
+
 bool probes_remove(struct probes *pr, uint32_t id)
 {
 	for (struct probe **pp = &pr->head; *pp; pp = &(*pp)->next) {
@@ -57,7 +66,7 @@ bool probes_remove(struct probes *pr, uint32_t id)
 			struct probe *pb = *pp;
 
 			*pp = pb->next;
-			free(pb->up);
+			probe_uprobe_free(pb->up);
 			agg_probe_free(pb);
 			free(pb);
 			return true;
@@ -450,6 +459,31 @@ static void busy_reason(struct apply_result *r, const struct sled_site *s, const
 		 "one first", s->provider, s->name, SLED_SHM_LANES, list);
 }
 
+/* Whether pb's filter or aggregations cannot run at site s (a guard runs neither): the
+ * reason in why. */
+static bool site_refuses(const struct probe *pb, const struct sled_site *s, char *why,
+			 size_t len)
+{
+	struct sled_filter_prog prog;
+
+	if (s->kind == SLED_SITE_GUARD)
+		return false;
+	if (pb->filter[0] && probe_compile_filter(pb, s->provider, s->name, s->fields,
+						  (unsigned)s->nargs, &prog, why, len))
+		return true;
+	return pb->aggs && agg_check_site(pb, s->provider, s->name, s->fields,
+					  (unsigned)s->nargs, why, len);
+}
+
+/* A site the probe asked about could not take it: counted, the first error kept.
+ * Whether r has a reason already (else the caller writes one). */
+static bool note_failure(struct apply_result *r, int error)
+{
+	r->failed++;
+	r->error = r->error ? r->error : error;
+	return r->why[0];
+}
+
 /* Which probes each of p's slots should carry (who; a site takes up to SLED_SHM_LANES
  * probes, oldest first), assigning slots as needed; for only, its slots (mine, a bitmap)
  * and what kept it off a site (res). */
@@ -469,48 +503,21 @@ static void plan(struct probes *pr, struct traced_proc *p, const struct probe *o
 			const struct sled_site *s = &obj->sites[i];
 
 			for (const struct probe *pb = pr->head; pb; pb = pb->next) {
+				char why[400]; /* provider:name: and the compiler's message */
 				unsigned k;
 				int slot;
 
 				if (!probe_matches(pb, p, po, s))
 					continue;
-				if (pb->filter[0] && s->kind != SLED_SITE_GUARD) {
-					struct sled_filter_prog prog;
-					char why[400]; /* provider:name: and the compiler's message */
-
-					if (probe_compile_filter(pb, s->provider, s->name, s->fields,
-								 (unsigned)s->nargs, &prog, why, sizeof(why))) {
-						if (pb == only) {
-							r.failed++;
-							r.error = r.error ? r.error : -EINVAL;
-							if (!r.why[0])
-								snprintf(r.why, sizeof(r.why), "%.255s", why);
-						}
-						continue;
-					}
-				}
-				if (pb->aggs && s->kind != SLED_SITE_GUARD) {
-					char why[400];
-
-					if (agg_check_site(pb, s->provider, s->name, s->fields,
-							   (unsigned)s->nargs, why, sizeof(why))) {
-						if (pb == only) {
-							r.failed++;
-							r.error = r.error ? r.error : -EINVAL;
-							if (!r.why[0])
-								snprintf(r.why, sizeof(r.why), "%.255s", why);
-						}
-						continue;
-					}
+				if (site_refuses(pb, s, why, sizeof(why))) {
+					if (pb == only && !note_failure(&r, -EINVAL))
+						snprintf(r.why, sizeof(r.why), "%.255s", why);
+					continue;
 				}
 				slot = procs_slot_for(p, po, s);
 				if (slot < 0) {
-					if (pb == only) {
-						r.failed++;
-						r.error = r.error ? r.error : slot;
-						if (!r.why[0])
-							slot_failure_why(r.why, p, po, s, slot);
-					}
+					if (pb == only && !note_failure(&r, slot))
+						slot_failure_why(r.why, p, po, s, slot);
 					continue;
 				}
 				for (k = 0; k < SLED_SHM_LANES && who[slot][k] && who[slot][k] != pb->id; k++)
@@ -668,29 +675,49 @@ int probes_apply(struct probes *pr, struct traced_proc *p, const struct probe *o
 	return p->apply_ret;
 }
 
-void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)
+void probes_each_lane(const struct probe *pb, const struct procs *ps,
+		      void (*visit)(const struct probe_lane *pl, void *arg), void *arg)
 {
-	memset(c, 0, sizeof(*c));
-	c->f = pb->past;
 	for (const struct traced_proc *p = ps->head; p; p = p->next) {
-		bool any = false;
-
 		for (unsigned i = 0; i < p->nslots; i++) {
 			const struct slot_meta *m = p->meta[i];
 
 			for (unsigned l = 0; m && l < SLED_SHM_LANES; l++) {
-				struct figures now;
+				struct probe_lane pl = { .proc = p, .slot = i, .lane = l, .meta = m };
 
 				if (m->lane[l].probe_id != pb->id)
 					continue;
-				any = true;
-				lane_figures(p, i, l, &now);
-				figures_add_delta(&c->f, &now, &m->lane[l].base);
-				c->sites_on += p->slots[i].state == SLED_STATE_ON;
+				lane_figures_since(p, i, l, &pl.since);
+				visit(&pl, arg);
 			}
 		}
-		c->processes += any;
 	}
+}
+
+struct count_walk {
+	struct probe_counts *c;
+	const struct traced_proc *last;   /* lanes come process by process */
+};
+
+static void count_lane(const struct probe_lane *pl, void *arg)
+{
+	struct count_walk *w = arg;
+
+	if (pl->proc != w->last) {
+		w->last = pl->proc;
+		w->c->processes++;
+	}
+	figures_add(&w->c->f, &pl->since);
+	w->c->sites_on += pl->proc->slots[pl->slot].state == SLED_STATE_ON;
+}
+
+void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c)
+{
+	struct count_walk w = { .c = c };
+
+	memset(c, 0, sizeof(*c));
+	c->f = pb->past;
+	probes_each_lane(pb, ps, count_lane, &w);
 	c->emitted = c->f.hits - c->f.filtered - c->f.sampled - c->f.limited;
 }
 
@@ -700,7 +727,7 @@ void probes_free(struct probes *pr)
 		struct probe *pb = pr->head;
 
 		pr->head = pb->next;
-		free(pb->up);
+		probe_uprobe_free(pb->up);
 		agg_probe_free(pb);
 		free(pb);
 	}

@@ -50,6 +50,11 @@ struct probe_uprobe {
 	/* Figures of uprobe attaches released when their process exited (uprobe_auto.c, and
 	 * a -p uprobe probe's own: uprobe_release_exited). */
 	struct figures upast;
+	/* -b: the binary's parsed sites, a reference into objects held while the probe
+	 * stands, so that another enable of the same unchanged file does not parse it again
+	 * (NULL: none held). */
+	const struct sled_object *binary_obj;
+	struct sled_objcache *objects;
 };
 
 /* pb's uprobe part, made on first use; NULL without memory. */
@@ -124,6 +129,19 @@ struct probe_counts {
 	uint64_t emitted;
 };
 void probes_count(const struct probe *pb, const struct procs *ps, struct probe_counts *c);
+
+/* One lane a probe holds in a live process: the process, the slot and its site (meta:
+ * provider, name), and what the lane counted since the probe took it. */
+struct probe_lane {
+	const struct traced_proc *proc;
+	unsigned slot, lane;
+	const struct slot_meta *meta;
+	struct figures since;
+};
+/* Call visit for every lane pb holds in ps's processes, process by process: the one walk
+ * that probes_count and the per-tracepoint rows share, so that their sums agree. */
+void probes_each_lane(const struct probe *pb, const struct procs *ps,
+		      void (*visit)(const struct probe_lane *pl, void *arg), void *arg);
 
 /* A process is going away: fold its slots' figures into their probes' totals. */
 void probes_retire_process(struct probes *pr, struct traced_proc *p);

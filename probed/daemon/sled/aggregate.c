@@ -7,6 +7,7 @@
 
 #include <sled/tracepoint.h>
 
+#include "common/fnv.h"
 #include "daemon/sled/aggregate.h"
 #include "daemon/core/probes.h"
 
@@ -14,11 +15,7 @@
 
 static uint64_t key_hash(const uint8_t *key)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (unsigned i = 0; i < SLED_AGG_KEY_BYTES; i++)
-		h = (h ^ key[i]) * 1099511628211ull;
-	return h;
+	return sled_fnv1a(key, SLED_AGG_KEY_BYTES);
 }
 
 static bool grow_index(struct agg_table *t)

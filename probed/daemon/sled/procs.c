@@ -16,6 +16,7 @@
 
 #include <sled/tracepoint.h>
 
+#include "common/fnv.h"
 #include "daemon/sled/block.h"
 #include "daemon/core/clock.h"
 #include "discovery/proc_maps.h"
@@ -347,7 +348,7 @@ static bool still_maps_block(const struct traced_proc *p, const struct sled_map 
 }
 int procs_check_maps(struct procs *ps, struct traced_proc *p)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = SLED_FNV_OFFSET;
 	struct sled_map *maps;
 	char err[128];
 	size_t n;
@@ -362,7 +363,7 @@ int procs_check_maps(struct procs *ps, struct traced_proc *p)
 	}
 	for (size_t i = 0; i < n; i++)
 		if (maps[i].executable && sled_map_is_file(&maps[i]))
-			h = (h ^ (maps[i].start + maps[i].inode)) * 1099511628211ull;
+			h = (h ^ (maps[i].start + maps[i].inode)) * SLED_FNV_PRIME;
 	free(maps);
 	if (h == p->maps_fingerprint)
 		return 0;

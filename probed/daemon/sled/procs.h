@@ -30,6 +30,17 @@ struct figures {
 	uint64_t exported; /* drained and handed to the outputs */
 };
 
+/* to += f, counter by counter: the one sum of figures that every report shares. */
+static inline void figures_add(struct figures *to, const struct figures *f)
+{
+	to->hits += f->hits;
+	to->filtered += f->filtered;
+	to->sampled += f->sampled;
+	to->limited += f->limited;
+	to->drops += f->drops;
+	to->exported += f->exported;
+}
+
 /* What the daemon knows of one lane of a slot (a probe's place on the site). */
 struct lane_meta {
 	uint32_t probe_id;      /* the probe in this lane, 0 if none */

@@ -488,6 +488,15 @@ static void attach_fresh(struct daemon *d, struct uprobe_auto *a, const struct p
 	}
 }
 
+void uprobe_figures_add(struct figures *to, const struct uprobe_figures *u)
+{
+	const struct figures f = { .hits = u->hits, .filtered = u->filtered,
+				   .sampled = u->sampled, .limited = u->limited,
+				   .drops = u->dropped, .exported = u->exported };
+
+	figures_add(to, &f);
+}
+
 void uprobe_fold_handle(struct daemon *d, struct probe *pb, int handle)
 {
 	struct probe_uprobe *up = probe_uprobe_part(pb);
@@ -496,12 +505,7 @@ void uprobe_fold_handle(struct daemon *d, struct probe *pb, int handle)
 	if (!up)
 		return; /* no memory: the released attach's figures are not kept */
 	uprobe_figures(d->uprobe, handle, &f);
-	up->upast.hits += f.hits;
-	up->upast.filtered += f.filtered;
-	up->upast.sampled += f.sampled;
-	up->upast.limited += f.limited;
-	up->upast.drops += f.dropped;
-	up->upast.exported += f.exported;
+	uprobe_figures_add(&up->upast, &f);
 	uprobe_agg_fold(d, pb, handle);
 }
 
@@ -510,12 +514,7 @@ void uprobe_add_released(const struct probe *pb, struct figures *f, uint64_t *em
 	const struct figures *u = &probe_uprobe_view(pb)->upast;
 	uint64_t held = u->filtered + u->sampled + u->limited;
 
-	f->hits += u->hits;
-	f->filtered += u->filtered;
-	f->sampled += u->sampled;
-	f->limited += u->limited;
-	f->drops += u->drops;
-	f->exported += u->exported;
+	figures_add(f, u);
 	*emitted += u->hits >= held ? u->hits - held : 0;
 }
 
@@ -815,12 +814,7 @@ void uprobe_auto_figures(struct daemon *d, const struct probe *pb, struct figure
 			if (at->probe_id != pb->id || at->handle <= 0)
 				continue;
 			uprobe_figures(d->uprobe, at->handle, &uf);
-			f->hits += uf.hits;
-			f->filtered += uf.filtered;
-			f->sampled += uf.sampled;
-			f->limited += uf.limited;
-			f->drops += uf.dropped;
-			f->exported += uf.exported;
+			uprobe_figures_add(f, &uf);
 			*emitted += uf.emitted;
 			if (!at->detached) {
 				any = true;

@@ -103,4 +103,8 @@ void uprobe_fold_handle(struct daemon *d, struct probe *pb, int handle);
 void uprobe_release_exited(struct daemon *d);
 void uprobe_add_released(const struct probe *pb, struct figures *f, uint64_t *emitted);
 
+/* An attach's BPF counters (uprobe.h) added to a slot's kind of figures (emitted aside). */
+struct uprobe_figures;
+void uprobe_figures_add(struct figures *to, const struct uprobe_figures *u);
+
 #endif /* SLED_UPROBE_AUTO_H */
