@@ -21,6 +21,9 @@
  *     block given to pthread_attr_setstack, a guard size of 0) is not recognised either.
  *
  * No range ({0, 0}) only costs speed: every string then goes through the kernel read.
+ * So does a range the thread does not run on: a child forked from a thread other than
+ * main (its only thread has tid == pid, but runs on the forking thread's stack) gets the
+ * [stack] mapping, and its sites' %rsp lies outside it.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>

@@ -5,6 +5,7 @@
  * the stacks it must not claim to know. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -139,6 +140,54 @@ TEST(mapping_above_the_top_is_refused)
 	munmap(map, size);
 }
 
+/* From a signal handler on a sigaltstack (a thread's first event may be hit there): the
+ * thread's own stack all the same, not the altstack. */
+static struct sled_range in_handler;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	in_handler = sled_thread_stack();
+}
+
+static struct sled_range from_sigaltstack(void)
+{
+	static char alt[64 * 1024];
+	stack_t ss = { .ss_sp = alt, .ss_size = sizeof(alt) }, old;
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_ONSTACK }, old_sa;
+
+	in_handler = (struct sled_range){ 0, 0 };
+	if (sigaltstack(&ss, &old) || sigaction(SIGUSR1, &sa, &old_sa) || raise(SIGUSR1))
+		abort();
+	sigaction(SIGUSR1, &old_sa, NULL);
+	sigaltstack(&old, NULL);
+	return in_handler;
+}
+
+static void *thread_in_handler(void *arg)
+{
+	struct result *r = arg;
+
+	r->got = from_sigaltstack();
+	r->want = from_glibc();
+	return NULL;
+}
+
+TEST(from_a_handler_on_a_sigaltstack)
+{
+	struct sled_range got = from_sigaltstack(), want = sled_thread_stack();
+	struct result r = { 0 };
+	pthread_t t;
+
+	CHECK(want.hi != 0);
+	CHECK_EQ_INT(got.lo, want.lo);
+	CHECK_EQ_INT(got.hi, want.hi);
+	if (pthread_create(&t, NULL, thread_in_handler, &r) || pthread_join(t, NULL))
+		abort();
+	CHECK_EQ_INT(r.got.lo, r.want.lo);
+	CHECK_EQ_INT(r.got.hi, r.want.hi);
+}
+
 /* A mapped file whose path is longer than the reader's buffer: the lines after it are
  * still read right. */
 TEST(long_path_in_maps)
@@ -183,6 +232,7 @@ int main(int argc, char **argv)
 		TEST_ENTRY(app_stack_without_guard_is_unknown),
 		TEST_ENTRY(mapping_above_the_top_is_refused),
 		TEST_ENTRY(long_path_in_maps),
+		TEST_ENTRY(from_a_handler_on_a_sigaltstack),
 	};
 
 	(void)argc;
