@@ -252,8 +252,8 @@ def main():
     try:
         enable_ms = enable_latency(d)
         # sled and LTTng-UST enabled, the same bursts of 8,000 events (each fits one ring or
-        # one LTTng channel buffer), interleaved round by round; probed and lttng-sessiond
-        # (with its consumerd) on CPU 1.
+        # one LTTng channel buffer), interleaved round by round; the loop on CPU 0, probed
+        # and lttng-sessiond (with its consumerd) on CPU 1.
         bursts, general_bursts, lttng_bursts, lttng_en_ir, lttng_discarded = [], [], [], None, None
         sess = None
         if not lttng_why:
@@ -263,11 +263,12 @@ def main():
                 lttng_why = f"the LTTng session could not be set up ({e})"
         try:
             for _ in range(2 * ROUNDS + 1):
-                bursts.append(run_mode("burst", 8000, 31, lambda pid: d.enable(pid, "bench:hot")))
+                bursts.append(run_mode("burst", 8000, 31, lambda pid: d.enable(pid, "bench:hot"),
+                                       pin=True))
                 general_bursts.append(run_mode("burst", 8000, 31, lambda pid: d.enable(pid, "bench:hot"),
-                                               env={"SLED_FAST_PATH": "0"}))
+                                               pin=True, env={"SLED_FAST_PATH": "0"}))
                 if sess:
-                    lttng_bursts.append(run_mode("lttng-burst", 8000, 31))
+                    lttng_bursts.append(run_mode("lttng-burst", 8000, 31, pin=True))
             if sess:
                 # In the session the "disabled" loop records every iteration.
                 lttng_en_ir = per_event_ir("lttng-disabled", "lttng-none", 1_000_000)
@@ -286,14 +287,16 @@ def main():
                                 ("burst-heapstr", "bench:heapstr"))}
         sled_en_ir = sled_enabled_ir(d)
         sled_general_ir = sled_enabled_ir(d, env={"SLED_FAST_PATH": "0"})
-        full = median([run_mode("disabled", 20_000_000, 5, lambda pid: d.enable(pid, "bench:hot"))
+        full = median([run_mode("disabled", 20_000_000, 5, lambda pid: d.enable(pid, "bench:hot"),
+                                pin=True)
                        for _ in range(ROUNDS)])
         pr = {}
         if os.geteuid() == 0 and shutil.which("bpftrace"):
             # The filter runs in the BPF program: the hit still traps, nothing is pushed.
             pr = peers(d, PEER_ROUNDS)
         filtered = median([run_mode("disabled", 20_000_000, 5,
-                                    lambda pid: d.enable(pid, "bench:hot", "--filter", "acc == 0"))
+                                    lambda pid: d.enable(pid, "bench:hot", "--filter", "acc == 0"),
+                                    pin=True)
                            for _ in range(ROUNDS)])
     finally:
         d.stop()

@@ -20,7 +20,10 @@
 #define FP_RING_IN_SLOT	16
 #define FP_RING_HEAD	64
 #define FP_RING_TAIL_CACHE 72
-#define FP_RING_LANES	192	/* lanes[0][0]; struct sled_lane_counters is 64 bytes, hits first */
+#define FP_RING_RECHECK	80
+#define FP_RING_LANES	192	/* lanes[0][0]; struct sled_lane_counters is 64 bytes */
+#define FP_LANE_HITS	0
+#define FP_LANE_DROPS	32
 #define FP_RING_DATA	0x400c0	/* SLED_ALIGN8(sizeof(struct sled_ring_header)) */
 /* lanes word (SLED_LANES_*) */
 #define FP_LANES_FAST	0x100
@@ -30,7 +33,7 @@
 /* A site takes the fast path when each of its (at most FP_MAX_ARGS) arguments is a whole
  * 64-bit general-purpose register other than %rsp, so its stub can push the values. */
 #define FP_MAX_ARGS	8
-/* The stub's bytes after the call into sled_fast_trampoline, up to the rel32 of its
+/* The stub's bytes after the call into sled_fast_trampoline_<n>, up to the rel32 of its
  * `jmp site + 6` (the unwind info finds the site from it). */
 #define FP_RET_TO_REL32	16
 

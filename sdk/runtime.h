@@ -143,8 +143,8 @@ SLED_HIDDEN void sled_note_site_memory(unsigned slot, uint64_t site);
 
 /* trampoline.S */
 SLED_HIDDEN void sled_trampoline(void);
-/* fast_path.S */
-SLED_HIDDEN void sled_fast_trampoline(void);
+/* fast_path.S: sled_fast_trampoline_0 .. _8, by argument count */
+extern void (*const sled_fast_trampolines[])(void) SLED_HIDDEN;
 
 /* dispatch.c: 0 when the event was handled, 1 when the thread needs the slow path. */
 SLED_HIDDEN int sled_dispatch(uint64_t *regs, uint64_t slot);

@@ -17,7 +17,7 @@
  *     lea  -128(%rsp), %rsp
  *     push %reg(n-1) ... %reg(0)   the arguments' values
  *     push $(slot | size << 16)    size: the record's, 16 + 8n
- *     call *fast_trampoline(%rip)
+ *     call *fast_trampoline_n(%rip)
  *     lea  8+8n(%rsp), %rsp
  *     jz   general
  *     lea  128(%rsp), %rsp
@@ -44,7 +44,8 @@
 #define REGION_SIZE (64 * 1024)
 #define STUB_SIZE   96
 #define REACH       ((int64_t)1 << 31)
-/* The first stub-sized cell of a region holds the trampolines' addresses. */
+/* The first stub-sized cell of a region holds the trampolines' addresses: the general
+ * one, then the fast one for 0..FP_MAX_ARGS arguments. */
 #define FIRST_STUB  STUB_SIZE
 
 /* fast_path.S's offsets, checked against the structures they stand for. */
@@ -61,8 +62,11 @@ _Static_assert(sizeof(struct sled_shm_site) == FP_SITE_SIZE &&
 _Static_assert(offsetof(struct sled_ring_header, in_slot) == FP_RING_IN_SLOT &&
 		       offsetof(struct sled_ring_header, head) == FP_RING_HEAD &&
 		       offsetof(struct sled_ring_header, tail_cache) == FP_RING_TAIL_CACHE &&
+		       offsetof(struct sled_ring_header, recheck) == FP_RING_RECHECK &&
 		       offsetof(struct sled_ring_header, lanes) == FP_RING_LANES &&
-		       sizeof(struct sled_lane_counters) == 64 && offsetof(struct sled_lane_counters, hits) == 0 &&
+		       sizeof(struct sled_lane_counters) == 64 &&
+		       offsetof(struct sled_lane_counters, hits) == FP_LANE_HITS &&
+		       offsetof(struct sled_lane_counters, drops) == FP_LANE_DROPS &&
 		       SLED_SHM_LANES == 4 && SLED_ALIGN8(sizeof(struct sled_ring_header)) == FP_RING_DATA,
 	       "fast_path.h: struct sled_ring_header");
 _Static_assert(FP_LANES_FAST == SLED_LANES_FAST && FP_LANES_ACTIVE == SLED_LANES_ACTIVE &&
@@ -73,6 +77,7 @@ _Static_assert(offsetof(struct sled_record, size) == 0 && offsetof(struct sled_r
 		       sizeof(struct sled_record) == 16,
 	       "fast_path.S writes struct sled_record as two words");
 _Static_assert(SLED_SHM_MAX_SITES <= 0x10000, "the stub pushes the slot as a u16");
+_Static_assert(8 * (2 + FP_MAX_ARGS) <= STUB_SIZE, "the trampolines' pointers fit the first cell");
 
 bool sled_fast_path = true;
 
@@ -105,8 +110,11 @@ static int map_region_near(uint64_t site, struct region *r)
 {
 	static const uint64_t steps[] = { 32ull << 20, 64ull << 20, 128ull << 20, 256ull << 20,
 					  512ull << 20, 1024ull << 20, 1536ull << 20 };
-	uint64_t tramps[2] = { (uint64_t)(uintptr_t)sled_trampoline,
-			       (uint64_t)(uintptr_t)sled_fast_trampoline };
+	uint64_t tramps[2 + FP_MAX_ARGS];
+
+	tramps[0] = (uint64_t)(uintptr_t)sled_trampoline;
+	for (unsigned n = 0; n <= FP_MAX_ARGS; n++)
+		tramps[1 + n] = (uint64_t)(uintptr_t)sled_fast_trampolines[n];
 
 	for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		for (int dir = -1; dir <= 1; dir += 2) {
@@ -195,10 +203,10 @@ static void encode_stub(uint8_t *s, uint64_t stub, uint64_t region, unsigned slo
 		s[n++] = 0x68;
 		put32(s + n, (int64_t)slot | (int64_t)(16 + 8 * f->nargs) << 16);
 		n += 4;
-		/* call *region+8(%rip): sled_fast_trampoline */
+		/* call *region+8+8n(%rip): sled_fast_trampoline_<n> */
 		s[n++] = 0xff;
 		s[n++] = 0x15;
-		put32(s + n, (int64_t)(region + 8) - (int64_t)(stub + n + 4));
+		put32(s + n, (int64_t)(region + 8 + 8 * f->nargs) - (int64_t)(stub + n + 4));
 		n += 4;
 		/* lea 8+8n(%rsp), %rsp */
 		memcpy(s + n, "\x48\x8d\x64\x24", 4);

@@ -3,9 +3,9 @@
 (the per-site stub has none and is skipped):
 
 - the fast path (fast_path.S, a site whose arguments are registers): gdb stops inside
-  sled_fast_trampoline, at the instruction that counts the hit (so the event really took
-  that path), and `bt` walks sled_fast_trampoline -> unwind_inner (the site's function,
-  at the instruction after the sled) -> unwind_outer -> main;
+  sled_fast_trampoline_2 (two arguments) at the instruction that counts the hit (so the
+  event really took that path), and `bt` walks sled_fast_trampoline_2 -> unwind_inner
+  (the site's function, at the instruction after the sled) -> unwind_outer -> main;
 - the general path (the app started with SLED_FAST_PATH=0): gdb stops in sled_dispatch
   and `bt` walks sled_dispatch -> sled_trampoline -> unwind_inner -> unwind_outer -> main.
 
@@ -50,9 +50,9 @@ def backtrace(env, where, want):
         app.stdin.flush()
         if where == "fast":
             # The hit counter's increment: reached only by an event the fast path records.
-            dis = gdb(pid, "disassemble sled_fast_trampoline").stdout
+            dis = gdb(pid, "disassemble sled_fast_trampoline_2").stdout
             m = re.search(r"^\s*(0x[0-9a-f]+) <\+\d+>:\s+incq\s", dis, re.M)
-            t.check(m is not None, "sled_fast_trampoline has its hit increment")
+            t.check(m is not None, "sled_fast_trampoline_2 has its hit increment")
             if not m:
                 print(dis[-3000:])
                 return
@@ -69,7 +69,7 @@ def backtrace(env, where, want):
 
 d = Daemon(probed, probectl)
 try:
-    backtrace({}, "fast", ["sled_fast_trampoline", "unwind_inner", "unwind_outer", "main"])
+    backtrace({}, "fast", ["sled_fast_trampoline_2", "unwind_inner", "unwind_outer", "main"])
     backtrace({"SLED_FAST_PATH": "0"}, "sled_dispatch",
               ["sled_dispatch", "sled_trampoline", "unwind_inner", "unwind_outer", "main"])
 finally:
