@@ -281,7 +281,7 @@ def main():
         lttng_burst = median(lttng_bursts) if lttng_bursts else None
         # An int and a 12-byte string: a literal and a stack buffer are copied by loads, a
         # heap string is read with process_vm_readv.  Bursts of 4,000 (48-byte records).
-        strs = {m: median([run_mode(m, 4000, 31, lambda pid, s=site: d.enable(pid, s))
+        strs = {m: median([run_mode(m, 4000, 31, lambda pid, s=site: d.enable(pid, s), pin=True)
                            for _ in range(ROUNDS)])
                 for m, site in (("burst-str", "bench:hotstr"), ("burst-stackstr", "bench:stackstr"),
                                 ("burst-heapstr", "bench:heapstr"))}
