@@ -7,11 +7,13 @@
  * site's red zone (128 bytes below its %rsp) and the top of the thread's stack.  A window
  * that runs past the top, a buffer below the red zone, a site on another stack (a
  * sigaltstack, a coroutine) and a thread whose stack is unknown all go to the kernel.
+ * The same for an aggregation's string key.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +192,54 @@ TEST(long_stack_string_is_truncated)
 	CHECK_EQ_INT(strlen(out), SLED_SHM_MAX_STR);
 }
 
+/* count() by (s) as the only probe on the site (the dispatcher's aggregation path). */
+static void count_by_string(void)
+{
+	struct sled_shm_site *site = &sled_rt.sites[0];
+	struct sled_shm_agg *a = &sled_rt.aggs[0];
+
+	a->tag = 1 | 1u << 16;
+	a->nkeys = 1;
+	a->key_arg[0] = 1;
+	a->key_string[0] = 1;
+	a->value_arg = SLED_AGG_NO_VALUE;
+	a->bucketing = SLED_AGG_B_NONE;
+	a->key_len = SLED_AGG_STR_KEY;
+	site->lane[0].agg[0] = 1;
+	site->lane[0].agg_strings = 1;
+	site->lanes = SLED_LANES_AGG | 1u;
+}
+
+/* Does the aggregation table hold key (its bytes in some slot)? */
+static bool table_holds(const char *key)
+{
+	return memmem(sled_ring_agg(ring, SLED_STANDALONE_RING_DATA), sizeof(struct sled_agg_area), key,
+		      strlen(key)) != NULL;
+}
+
+/* A string key on the live stack is read without the kernel; one on another stack goes
+ * through it (denied here: the key is not read). */
+TEST(aggregation_key_on_the_stack_is_read_by_loads)
+{
+	uint64_t regs[SLED_R_COUNT] = { 0 };
+
+	on_stack();
+	count_by_string();
+	strcpy(stack + 1024, "stack key");
+	regs[SLED_R_RSI] = (uint64_t)(uintptr_t)(stack + 1024);
+	regs[SLED_R_RSP] = LO + 512;
+	CHECK_EQ_INT(sled_dispatch(regs, 0), 0);
+	CHECK(table_holds("stack key"));
+	CHECK_EQ_INT(ring->lanes[0][0].hits, 1);
+
+	on_stack();
+	count_by_string();
+	regs[SLED_R_RSP] = HI + 4096; /* the site runs on another stack */
+	CHECK_EQ_INT(sled_dispatch(regs, 0), 0);
+	CHECK(!table_holds("stack key"));
+	CHECK_EQ_INT(ring->lanes[0][0].hits, 1);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -200,6 +250,7 @@ int main(void)
 		TEST_ENTRY(site_on_another_stack_goes_to_the_kernel),
 		TEST_ENTRY(unknown_stack_goes_to_the_kernel),
 		TEST_ENTRY(long_stack_string_is_truncated),
+		TEST_ENTRY(aggregation_key_on_the_stack_is_read_by_loads),
 	};
 
 	deny_process_vm_readv();
