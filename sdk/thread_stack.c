@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The calling thread's own stack, [lo, hi): where the dispatcher may copy a string by
- * plain loads (from the site's %rsp up to hi, see dispatch.c).  Found once, when the
+ * plain loads (from the site's red zone up to hi, see dispatch.c).  Found once, when the
  * thread claims its ring.
  *
  * That claim can run inside a signal handler (a thread's first event may be hit there),
  * so this must be async-signal-safe: pthread_getattr_np is not (glibc's allocates, with
  * realloc for a thread and fopen for the main thread: a deadlock if the handler
  * interrupted malloc).  It reads /proc/self/maps with open/read into a small buffer on
- * the stack instead, and it gives the same range (tests/unit/test_thread_stack.c):
+ * the stack instead, and it gives the same range, or a safe part of it
+ * (tests/unit/test_thread_stack.c):
  *
- *   - the main thread: the kernel's [stack] mapping, down to its rlimit or the mapping
- *     below it, whichever is higher (glibc's rule; the mapping grows down to there);
+ *   - the main thread: the kernel's [stack] mapping as it is at the claim.  glibc's range
+ *     reaches further down, to the stack's rlimit, where the mapping may grow; but that
+ *     room is only kept free of other mappings by the kernel's layout, not promised (an
+ *     unlimited rlimit, a mapping placed there by address), and a site running on such a
+ *     mapping would take the memory between it and the stack for readable.  A site
+ *     deeper than the claim's mapping goes to the kernel read instead;
  *   - any other thread: the mapping that holds its TCB (%fs:0), when it is anonymous,
  *     read-write, has a guard page (no access) right below it, and the TCB lies in its
  *     top page: the shape of a stack glibc allocates, with the thread's descriptor and
@@ -29,7 +34,6 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "runtime.h"
@@ -138,18 +142,11 @@ struct find {
 static bool find_main(const struct vma *prev, const struct vma *v, void *arg)
 {
 	struct find *f = arg;
-	struct rlimit rl;
-	uint64_t lo;
 
+	(void)prev;
 	if (!v->stack)
 		return false;
-	lo = prev ? prev->hi : 0;
-	if (!getrlimit(RLIMIT_STACK, &rl) && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < v->hi &&
-	    v->hi - rl.rlim_cur > lo)
-		lo = (v->hi - rl.rlim_cur) & ~4095ull;
-	if (lo > v->lo)
-		lo = v->lo;
-	f->range = (struct sled_range){ lo, v->hi };
+	f->range = (struct sled_range){ v->lo, v->hi };
 	return true;
 }
 
