@@ -25,10 +25,11 @@
  *     put a page or more above the TCB, and is refused.  A stack without a guard (a heap
  *     block given to pthread_attr_setstack, a guard size of 0) is not recognised either.
  *
+ * The thread rule is tried first, also for the main thread (tid == pid): the child of a
+ * fork from another thread runs on that thread's stack as its main thread.  The original
+ * main thread's TCB is not in such a mapping (ld.so allocates it).
+ *
  * No range ({0, 0}) only costs speed: every string then goes through the kernel read.
- * So does a range the thread does not run on: a child forked from a thread other than
- * main (its only thread has tid == pid, but runs on the forking thread's stack) gets the
- * [stack] mapping, and its sites' %rsp lies outside it.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -135,42 +136,36 @@ static void each_vma(bool (*fn)(const struct vma *prev, const struct vma *v, voi
 }
 
 struct find {
-	uint64_t addr;          /* a thread: its TCB; the main thread: 0 */
-	struct sled_range range;
+	uint64_t tcb;
+	struct sled_range thread, stack; /* the two rules' ranges, {0, 0}: no match */
 };
 
-static bool find_main(const struct vma *prev, const struct vma *v, void *arg)
+/* Every mapping: the one that holds the TCB, if it has a thread stack's shape, and the
+ * kernel's [stack].  Stops at the TCB's mapping when it is a thread stack. */
+static bool find_stacks(const struct vma *prev, const struct vma *v, void *arg)
 {
 	struct find *f = arg;
 
-	(void)prev;
-	if (!v->stack)
-		return false;
-	f->range = (struct sled_range){ v->lo, v->hi };
-	return true;
-}
-
-static bool find_thread(const struct vma *prev, const struct vma *v, void *arg)
-{
-	struct find *f = arg;
-
-	if (f->addr < v->lo || f->addr >= v->hi)
+	if (v->stack)
+		f->stack = (struct sled_range){ v->lo, v->hi };
+	if (f->tcb < v->lo || f->tcb >= v->hi)
 		return false;
 	if (v->anon && !memcmp(v->perms, "rw-p", 4) && prev && prev->hi == v->lo &&
-	    !memcmp(prev->perms, "---p", 4) && v->hi - f->addr < TCB_FROM_TOP)
-		f->range = (struct sled_range){ v->lo, v->hi };
-	return true;
+	    !memcmp(prev->perms, "---p", 4) && v->hi - f->tcb < TCB_FROM_TOP) {
+		f->thread = (struct sled_range){ v->lo, v->hi };
+		return true;
+	}
+	return false;
 }
 
 struct sled_range sled_thread_stack(void)
 {
 	struct find f = { 0 };
 
-	if (gettid() == getpid()) {
-		each_vma(find_main, &f);
-	} else {
-		__asm__("movq %%fs:0, %0" : "=r"(f.addr)); /* the TCB's self pointer */
-		each_vma(find_thread, &f);
-	}
-	return f.range;
+	__asm__("movq %%fs:0, %0" : "=r"(f.tcb)); /* the TCB's self pointer */
+	each_vma(find_stacks, &f);
+	if (f.thread.hi)
+		return f.thread;
+	/* The main thread's TCB lies elsewhere (ld.so allocates it). */
+	return gettid() == getpid() ? f.stack : (struct sled_range){ 0, 0 };
 }

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -190,6 +191,35 @@ TEST(from_a_handler_on_a_sigaltstack)
 	CHECK_EQ_INT(r.got.hi, r.want.hi);
 }
 
+/* A child forked from a thread other than main has one thread, tid == pid, running on
+ * the forking thread's stack: that stack is its range, not the [stack] mapping. */
+static void *fork_from_thread(void *arg)
+{
+	struct sled_range before = sled_thread_stack();
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct sled_range in_child = sled_thread_stack();
+
+		_exit(in_child.lo == before.lo && in_child.hi == before.hi && before.hi ? 0 : 1);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	*(int *)arg = status;
+	return NULL;
+}
+
+TEST(child_forked_from_a_thread)
+{
+	int status = -1;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, fork_from_thread, &status) || pthread_join(t, NULL))
+		abort();
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* A mapped file whose path is longer than the reader's buffer: the lines after it are
  * still read right. */
 TEST(long_path_in_maps)
@@ -235,6 +265,7 @@ int main(int argc, char **argv)
 		TEST_ENTRY(mapping_above_the_top_is_refused),
 		TEST_ENTRY(long_path_in_maps),
 		TEST_ENTRY(from_a_handler_on_a_sigaltstack),
+		TEST_ENTRY(child_forked_from_a_thread),
 	};
 
 	(void)argc;
