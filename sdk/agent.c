@@ -38,8 +38,16 @@ static bool is_loaded_code(uint64_t addr, uint64_t len)
 	return prot >= 0 && (prot & PROT_EXEC);
 }
 
-/* The patch that turns slot i on or off, into p; 0, or -errno when it cannot be made. */
-static int prepare_slot(unsigned i, const struct sled_shm_site *s, bool on, struct sled_poke *p)
+/* Where each tracepoint sled jumps while it is on (sled_stub_entry): what turning it off
+ * expects to find there. */
+static uint64_t slot_target[SLED_SHM_MAX_SITES];
+/* The batch's new targets, recorded once the batch has written them. */
+static uint64_t batch_target[SLED_SHM_MAX_SITES];
+
+/* The patch that turns slot i on or off, into p (*target: where the sled jumps after it);
+ * 0, or -errno when it cannot be made. */
+static int prepare_slot(unsigned i, const struct sled_shm_site *s, bool on, struct sled_poke *p,
+			uint64_t *target)
 {
 	uint8_t jmp[5], first;
 	uint64_t stub;
@@ -60,6 +68,11 @@ static int prepare_slot(unsigned i, const struct sled_shm_site *s, bool on, stru
 		stub = sled_stub_for(i, s, &err);
 		if (!stub)
 			return err;
+		if (on)
+			stub = sled_stub_entry(i, __atomic_load_n(&s->lanes, __ATOMIC_ACQUIRE));
+		else if (slot_target[i])
+			stub = slot_target[i];
+		*target = on ? stub : 0;
 		p->addr = s->addr + 1;
 		jmp5(jmp, p->addr, stub);
 	}
@@ -92,6 +105,28 @@ static void record(struct sled_shm_site *s, bool on, int err, struct apply_total
 static struct sled_poke batch[SLED_SHM_MAX_SITES];
 static uint16_t batch_slot[SLED_SHM_MAX_SITES];
 static bool batch_on[SLED_SHM_MAX_SITES];
+static bool batch_retarget[SLED_SHM_MAX_SITES];
+
+/* A tracepoint sled that stays on, pointed past its stub's fast part, whose probes became
+ * one plain probe: the patch that points it at the fast part, into p; false otherwise.
+ * (The other way round it stays: the fast part hands a probe it does not take to the
+ * general path, for 19 instructions; two text pokes per probe change would cost more.) */
+static bool prepare_retarget(unsigned i, const struct sled_shm_site *s, struct sled_poke *p,
+			     uint64_t *target)
+{
+	uint64_t want;
+
+	if (s->kind != SLED_SITE_SLOT_TRACEPOINT || !slot_target[i])
+		return false;
+	want = sled_stub_entry(i, __atomic_load_n(&s->lanes, __ATOMIC_ACQUIRE));
+	if (!want || want == slot_target[i] || want != sled_stub_entry(i, SLED_LANES_FAST))
+		return false;
+	p->addr = s->addr + 1;
+	jmp5(p->expect, p->addr, slot_target[i]);
+	jmp5(p->want, p->addr, want);
+	*target = want;
+	return true;
+}
 
 /* Make every slot's state match want (or force everything off), every site that changes
  * in one batch.  Returns -errno of the first failure, 0 if none. */
@@ -113,19 +148,32 @@ static int apply(bool all_off, uint32_t *applied, uint32_t *failed)
 		if (want == (s->state == SLED_STATE_ON)) {
 			if (!want && s->state == SLED_STATE_FAILED)
 				s->state = SLED_STATE_OFF;
+			if (want && prepare_retarget(i, s, &batch[n], &batch_target[n])) {
+				batch_slot[n] = (uint16_t)i;
+				batch_retarget[n] = true;
+				batch_on[n++] = true;
+			}
 			continue;
 		}
-		err = prepare_slot(i, s, want, &batch[n]);
+		err = prepare_slot(i, s, want, &batch[n], &batch_target[n]);
 		if (err) {
 			record(s, want, err, &t);
 			continue;
 		}
 		batch_slot[n] = (uint16_t)i;
+		batch_retarget[n] = false;
 		batch_on[n++] = want;
 	}
 	ret = n ? sled_poke_batch(batch, n) : 0;
-	for (size_t k = 0; k < n; k++)
-		record(&sites[batch_slot[k]], batch_on[k], batch[k].err, &t);
+	for (size_t k = 0; k < n; k++) {
+		unsigned i = batch_slot[k];
+
+		if (!batch[k].err && sites[i].kind == SLED_SITE_SLOT_TRACEPOINT)
+			slot_target[i] = batch_target[k];
+		/* A retarget changes no state: a failed one leaves the sled where it was. */
+		if (!batch_retarget[k])
+			record(&sites[i], batch_on[k], batch[k].err, &t);
+	}
 	*applied += t.applied;
 	*failed += t.failed;
 	return t.first_err ? t.first_err : ret;

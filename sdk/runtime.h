@@ -133,6 +133,9 @@ SLED_HIDDEN void sled_poke_after_fork(void);
 
 /* stubs.c: the stub for slot (same stub for the same slot and address), or 0. */
 SLED_HIDDEN uint64_t sled_stub_for(unsigned slot, const struct sled_shm_site *site, int *err);
+/* Where slot's sled jumps while its lanes are lanes: the stub's fast part for a plain
+ * probe (when it has one), else its general entry; 0 before sled_stub_for made it. */
+SLED_HIDDEN uint64_t sled_stub_entry(unsigned slot, uint32_t lanes);
 /* Stubs get fast_path.S's part where a site allows it (SLED_FAST_PATH=0: never). */
 extern bool sled_fast_path SLED_HIDDEN;
 

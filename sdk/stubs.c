@@ -22,8 +22,15 @@
  *     jz   general
  *     lea  128(%rsp), %rsp
  *     jmp  site + 6                its rel32 FP_RET_TO_REL32 bytes after the return address
+ *   general_entry:                  where the sled jumps while its probe is not a plain one
+ *     lea  -128(%rsp), %rsp
  *   general:
  *     push $slot ... (the four instructions above, after the first lea)
+ *
+ * The agent points the sled at the fast part when the site's only probe is a plain one
+ * (SLED_LANES_FAST) as it patches it or later, else at general_entry, so that a probe
+ * with functions, strings or aggregations does not pay for the fast part's check first
+ * (19 instructions).
  *
  * Stubs are never freed or reused for another site: a thread may be inside one long
  * after its site was disabled.  Regions are mapped read+exec and written through
@@ -89,6 +96,7 @@ struct region {
 static struct region regions[64];
 static unsigned nregions;
 static uint64_t slot_stub[SLED_SHM_MAX_SITES];
+static uint64_t slot_general[SLED_SHM_MAX_SITES]; /* its general entry */
 static uint64_t slot_addr[SLED_SHM_MAX_SITES];
 /* The argument registers a slot's stub pushes (hardware numbers; nargs 0xff: no fast
  * part): a stub is reused only for the same site with the same arguments. */
@@ -182,10 +190,10 @@ static void put32(uint8_t *p, int64_t v)
 }
 
 /* Encode the stub for slot at address stub into s (STUB_SIZE bytes). */
-static void encode_stub(uint8_t *s, uint64_t stub, uint64_t region, unsigned slot, uint64_t site,
-			const struct fast_form *f)
+static unsigned encode_stub(uint8_t *s, uint64_t stub, uint64_t region, unsigned slot, uint64_t site,
+			    const struct fast_form *f)
 {
-	unsigned n = 0, i;
+	unsigned n = 0, i, general_entry = 0;
 
 	memset(s, 0xcc, STUB_SIZE);
 	/* lea -0x80(%rsp), %rsp */
@@ -222,6 +230,10 @@ static void encode_stub(uint8_t *s, uint64_t stub, uint64_t region, unsigned slo
 		s[n++] = 0xe9;
 		put32(s + n, (int64_t)(site + 6) - (int64_t)(stub + n + 4));
 		n += 4;
+		/* general_entry: lea -0x80(%rsp), %rsp */
+		general_entry = n;
+		memcpy(s + n, "\x48\x8d\x64\x24\x80", 5);
+		n += 5;
 		s[jz] = (uint8_t)(n - (jz + 1));
 	}
 	/* The general path: push $slot */
@@ -240,13 +252,14 @@ static void encode_stub(uint8_t *s, uint64_t stub, uint64_t region, unsigned slo
 	 * reads the site's %rip for the unwinder from its rel32 */
 	s[n++] = 0xe9;
 	put32(s + n, (int64_t)(site + 6) - (int64_t)(stub + n + 4));
+	return general_entry;
 }
 
 uint64_t sled_stub_for(unsigned slot, const struct sled_shm_site *s, int *err)
 {
 	uint8_t code[STUB_SIZE];
 	struct region *r = NULL;
-	uint64_t stub, site = s->addr;
+	uint64_t stub, general, site = s->addr;
 	struct fast_form f = fast_form_of(s);
 
 	if (slot >= SLED_SHM_MAX_SITES) {
@@ -270,14 +283,22 @@ uint64_t sled_stub_for(unsigned slot, const struct sled_shm_site *s, int *err)
 		r = &regions[nregions++];
 	}
 	stub = r->base + FIRST_STUB + (uint64_t)r->used * STUB_SIZE;
-	encode_stub(code, stub, r->base, slot, site, &f);
+	general = stub + encode_stub(code, stub, r->base, slot, site, &f);
 	*err = sled_poke_raw(stub, code, sizeof(code));
 	if (*err)
 		return 0;
 	r->used++;
 	sled_note_site_memory(slot, site);
 	slot_stub[slot] = stub;
+	slot_general[slot] = general;
 	slot_addr[slot] = site;
 	slot_form[slot] = f;
 	return stub;
+}
+
+uint64_t sled_stub_entry(unsigned slot, uint32_t lanes)
+{
+	if (slot >= SLED_SHM_MAX_SITES || !slot_stub[slot])
+		return 0;
+	return lanes & SLED_LANES_FAST ? slot_stub[slot] : slot_general[slot];
 }

@@ -4,7 +4,10 @@
 (general), every exported event with its exact values, emitted = exported + dropped per
 tracepoint (the drops of a slow machine counted), in a process
 run with the fast path and one run with SLED_FAST_PATH=0.  (sled_unwind.py stops inside
-the fast path, which shows events take it.)
+the fast path, which shows events take it.)  And where the sled jumps: to its stub's fast
+part while the site's one probe is plain, past it (the stub's general entry) when it is
+patched for an aggregation, back to the fast part when the aggregation leaves a plain
+probe alone on the site.
 
 Usage: sled_fastpath.py BUILD_DIR
 """
@@ -13,7 +16,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sledtest import Daemon, Suite, isolate_dev_shm  # noqa: E402
+from sledtest import Daemon, Suite, isolate_dev_shm, read_mem, site_addresses  # noqa: E402
 
 isolate_dev_shm()
 
@@ -65,11 +68,47 @@ def run(env, label):
     return pid
 
 
+def entries():
+    app = subprocess.Popen([app_path, "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(app.stdout.readline().split()[1])
+        addr = site_addresses(probectl, pid, "fp:a2")[0]
+
+        def target():
+            b = read_mem(pid, addr + 1, 5)
+            return addr + 6 + int.from_bytes(b[1:], "little", signed=True) if b[0] == 0xE9 else None
+
+        def enable(*opts):
+            return d.ctl("enable", "fp:a2", "-p", str(pid), *opts).stdout.split()[1].rstrip(":")
+
+        plain = enable()
+        fast = target()
+        agg = enable("-a", "count() by (s)")
+        t.check(fast is not None and target() == fast,
+                f"a plain probe's sled jumps to the fast part; an aggregation beside it leaves it there ({fast}, {target()})")
+        d.ctl("disable", plain)
+        d.ctl("disable", agg)
+        t.check(target() is None, "both disabled: the sled is a NOP again")
+        agg = enable("-a", "count() by (s)")
+        general = target()
+        t.check(general is not None and fast < general < fast + 96,
+                f"an aggregation's sled jumps past the fast part, into the same stub ({fast:#x} -> {general or 0:#x})")
+        plain = enable()
+        t.check(target() == general, "a plain probe beside it leaves the sled there")
+        d.ctl("disable", agg)
+        t.check(target() == fast, f"the aggregation gone, the plain probe's sled jumps to the fast part again ({target() or 0:#x})")
+        d.ctl("disable", plain)
+    finally:
+        app.stdin.close()
+        app.wait()
+
+
 t = Suite()
 d = Daemon(probed, probectl)
 try:
     run({}, "fast path")
     run({"SLED_FAST_PATH": "0"}, "general path")
+    entries()
 finally:
     d.stop()
 t.finish()

@@ -390,7 +390,7 @@ static bool lanes_on(struct probes *pr, struct traced_proc *p, struct apply_job 
 
 	for (unsigned i = 0; i < p->nslots; i++) {
 		struct slot_meta *m = p->meta[i];
-		uint32_t want, word;
+		uint32_t want, word, old;
 
 		for (unsigned l = 0; m && j->leaving[i] && l < SLED_SHM_LANES; l++)
 			if (m->lane[l].probe_id && !holds(who[i], m->lane[l].probe_id))
@@ -415,10 +415,14 @@ static bool lanes_on(struct probes *pr, struct traced_proc *p, struct apply_job 
 		}
 		word = lanes_word(p, i);
 		want = (word & SLED_LANES_ACTIVE) ? 1u : 0u;
+		old = __atomic_load_n(&p->slots[i].lanes, __ATOMIC_RELAXED);
 		/* Release: a thread that sees a lane active sees its functions too. */
 		__atomic_store_n(&p->slots[i].lanes, word, __ATOMIC_RELEASE);
-		/* Ask the agent only when some slot's wish differs from its state. */
-		any |= want != (p->slots[i].state == SLED_STATE_ON);
+		/* Ask the agent only when some slot's wish differs from its state, or when a
+		 * patched site's probes became one plain probe: the agent then points its sled
+		 * at the stub's fast part, if it pointed past it. */
+		any |= want != (p->slots[i].state == SLED_STATE_ON) ||
+		       (want && (word & ~old & SLED_LANES_FAST));
 		__atomic_store_n(&p->slots[i].want, want, __ATOMIC_RELEASE);
 	}
 	if (any)
