@@ -73,8 +73,11 @@ NICE = os.environ.get("SLED_STRESS_NICE", "19")
 # for probed and the agent (which patch while the workers run), and the event volume,
 # which probed must encode and this test must check, stays within bounds.
 pin = [str(os.cpu_count() - 1)] if (os.cpu_count() or 1) > 1 else []
+# 64 KiB rings: a disable drains what the rings hold, and the workers' stack-buffer labels
+# are copied by loads (~60 ns an event), so 1 MiB rings would make each toggle wait for
+# megabytes of events to be encoded (3 toggles/s under ASan).
 app = subprocess.Popen([stress_app, str(THREADS), "0", NICE, *pin], stdout=subprocess.DEVNULL,
-                       stderr=errlog)
+                       stderr=errlog, env=dict(os.environ, SLED_RING_SIZE="64K"))
 client = None
 try:
     deadline = time.time() + 10
