@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sledtest import (SITE_OFF, CtlClient, Daemon, Suite, cleanup_dir,  # noqa: E402
-                      file_bytes, is_jmp_site, isolate_dev_shm, pid_running,
+                      file_bytes, is_jmp_site, is_loss_record, isolate_dev_shm, pid_running,
                       probe_counts_settled, raise_priority, read_mem, sample_lines,
                       site_info, stop_app, EventsTail, wait_for_each)
 
@@ -214,6 +214,11 @@ try:
         try:
             e = json.loads(line)
             a = e["args"]
+            if is_loss_record(e):  # probed's record of a probe's drops (full rings)
+                if (a["pattern"], a["provider"], a["name"]) != ("stress:hit", "stress", "hit") or \
+                        not a["count"] > 0:
+                    bad.append(line)
+                continue
             if (e["provider"], e["name"], e["pid"]) != ("stress", "hit", app.pid) or \
                     a["check"] != ((a["seq"] * 2654435761) & MASK64) ^ a["thread"] or \
                     a["label"] != expected_label(a["seq"]):
