@@ -143,6 +143,7 @@ sled_fast_trampoline_\n:
 	/* Publish everything reserved so far (a nested event's record too). */
 	movq	%fs:FP_TLS_RESV(%r10), %rax
 	movq	%rax, FP_RING_HEAD(%rdi)
+.Lleave\n:
 	movl	$0, FP_RING_IN_SLOT(%rdi)
 	movl	$0, %fs:FP_TLS_DEPTH(%r10)
 	cmpq	%fs:FP_TLS_RESV(%r10), %rax
@@ -158,6 +159,11 @@ sled_fast_trampoline_\n:
 	decl	FP_RING_RECHECK(%rdi)
 	incq	FP_LANE_HITS(%r8)
 	incq	FP_LANE_DROPS(%r8)
+	/* Nothing to publish unless a nested event recorded meanwhile: the head's line,
+	 * which the daemon reads, is left alone (a store would take it from the daemon). */
+	movq	%fs:FP_TLS_RESV(%r10), %rax
+	cmpq	FP_RING_HEAD(%rdi), %rax
+	je	.Lleave\n
 	jmp	.Lpublish\n
 .Lrepublish\n:
 	/* An event nested after the head was stored and before depth was 0: publish up
