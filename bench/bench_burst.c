@@ -9,7 +9,7 @@
  *   bench_burst THREADS RATE SECONDS [BURST]
  *
  * Prints "ready <pid>", waits for a line on stdin (the driver enables the probe), runs,
- * then prints "emitted <events>" and exits.
+ * then prints "emitted <events>" and exits when stdin closes.
  */
 #define _GNU_SOURCE
 #include <sled/tracepoint.h>
@@ -110,5 +110,9 @@ int main(int argc, char **argv)
 	printf("emitted %llu\n", (unsigned long long)emitted);
 	fflush(stdout);
 	free(w);
+	/* Still running until stdin closes, so that the caller can read the process's row in
+	 * probed's status after the last event (a process that has exited is not listed). */
+	while (fgets(line, sizeof(line), stdin))
+		;
 	return 0;
 }

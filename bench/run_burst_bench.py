@@ -115,6 +115,7 @@ def one(output, rate_m):
     app.stdin.write("go\n")
     app.stdin.flush()
     emitted = int(app.stdout.readline().split()[1])
+    app.stdin.close()
     app.wait()
     # Wait for the drain and the output to settle: every event accounted for by the probe,
     # the output's queue empty, and the Forward receiver's count no longer moving.
