@@ -263,17 +263,15 @@ static void after_fork_child(void)
 int sled_runtime_start(uint64_t ring_size)
 {
 	static bool xsave_probed;
+	const char *fast_path_env;
 	int err = 0;
 
 	if (env_set("SLED_DISABLE"))
 		return -ECANCELED;
 	pthread_mutex_lock(&start_lock);
-	{
-		const char *fp = getenv("SLED_FAST_PATH");
-
-		/* The general path only (for comparison and diagnosis). */
-		sled_fast_path = !(fp && !strcmp(fp, "0"));
-	}
+	/* SLED_FAST_PATH=0: the general path only (for comparison and diagnosis). */
+	fast_path_env = getenv("SLED_FAST_PATH");
+	sled_fast_path = !fast_path_env || strcmp(fast_path_env, "0");
 	if (!atfork_registered) {
 		pthread_atfork(NULL, NULL, after_fork_child);
 		atfork_registered = true;

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from sledtest import Daemon, Suite, isolate_dev_shm  # noqa: E402
+from sledtest import Daemon, Suite, isolate_dev_shm, notes_asm  # noqa: E402
 
 if os.geteuid() != 0:
     print("SKIP: needs root")
@@ -57,31 +57,6 @@ int main(int argc, char **argv)
 '''
 
 
-def notes_asm(n):
-    return f'''
-	.text
-	.globl tp_text
-tp_text:
-	nop
-	ret
-	.section .note.stapsdt,"?","note"
-	.rept {n}
-	.balign 4
-	.4byte 8
-	.4byte 2f-1f
-	.4byte 3
-	.asciz "stapsdt"
-1:	.8byte tp_text
-	.8byte 0
-	.8byte 0
-	.asciz "shrink"
-	.asciz "tp"
-	.asciz "8@%rax"
-2:	.balign 4
-	.endr
-'''
-
-
 t = Suite()
 subprocess.run(f"id {USER} >/dev/null 2>&1 || useradd -M -r -s /usr/sbin/nologin {USER}",
                shell=True, check=True)
@@ -92,7 +67,7 @@ d = app = None
 try:
     asm = os.path.join(work, "notes.S")
     with open(asm, "w") as f:
-        f.write(notes_asm(NOTES))
+        f.write(notes_asm(NOTES, "shrink"))
     lib = os.path.join(work, "libnotes.so")
     subprocess.run(["cc", "-shared", "-nostdlib", asm, "-o", lib], check=True)
     src = os.path.join(work, "app.c")

@@ -27,7 +27,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sledtest import Daemon, Suite, isolate_dev_shm, start_app, stop_app, wait_until  # noqa: E402
+from sledtest import (Daemon, Suite, isolate_dev_shm, notes_asm, start_app, stop_app,  # noqa: E402
+                      wait_until)
 
 if os.geteuid() != 0:
     print("SKIP: needs root")
@@ -65,31 +66,6 @@ int main(int argc, char **argv)
 '''
 
 
-def notes_asm(n):
-    return f'''
-	.text
-	.globl tp_text
-tp_text:
-	nop
-	ret
-	.section .note.stapsdt,"?","note"
-	.rept {n}
-	.balign 4
-	.4byte 8
-	.4byte 2f-1f
-	.4byte 3
-	.asciz "stapsdt"
-1:	.8byte tp_text
-	.8byte 0
-	.8byte 0
-	.asciz "notes"
-	.asciz "tp"
-	.asciz "8@%rax"
-2:	.balign 4
-	.endr
-'''
-
-
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -118,7 +94,7 @@ apps = []
 try:
     asm = os.path.join(work, "notes.S")
     with open(asm, "w") as f:
-        f.write(notes_asm(NOTES))
+        f.write(notes_asm(NOTES, "notes"))
     lib = os.path.join(work, "libnotes.so")
     subprocess.run(["cc", "-shared", "-nostdlib", asm, "-o", lib], check=True)
     src = os.path.join(work, "app.c")

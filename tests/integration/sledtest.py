@@ -439,3 +439,30 @@ def wait_for_each(tail, key, want, timeout=120):
         if not lines:
             time.sleep(0.02)
     return seen
+
+
+def notes_asm(n, provider):
+    """Assembly for an object with n stapsdt notes, provider:tp each, all at one
+    instruction: a file whose notes cost probed memory and nothing else."""
+    return f'''
+	.text
+	.globl tp_text
+tp_text:
+	nop
+	ret
+	.section .note.stapsdt,"?","note"
+	.rept {n}
+	.balign 4
+	.4byte 8
+	.4byte 2f-1f
+	.4byte 3
+	.asciz "stapsdt"
+1:	.8byte tp_text
+	.8byte 0
+	.8byte 0
+	.asciz "{provider}"
+	.asciz "tp"
+	.asciz "8@%rax"
+2:	.balign 4
+	.endr
+'''
